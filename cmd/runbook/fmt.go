@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/spf13/cobra"
+
+	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/schema"
+)
+
+type fmtOptions struct {
+	Check bool
+	Paths []string
+}
+
+func (a *app) fmtCmd() *cobra.Command {
+	opts := &fmtOptions{}
+	cmd := &cobra.Command{
+		Use:   "fmt [-check] [PATH...]",
+		Short: "Rewrite runbook files in canonical format",
+		Long: `Rewrite *.hcl files in the canonical format (that of terraform fmt) and print
+the name of each file changed. PATH may be files or directories (default --dir).
+
+With -check, change nothing: list the files that are not formatted and exit 1
+if there are any. A file with a syntax error is never rewritten (exit 2).`,
+		Args: usageArgs(cobra.ArbitraryArgs),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			opts.Paths = args
+			if len(opts.Paths) == 0 {
+				opts.Paths = []string{a.opts.Dir}
+			}
+			return a.runFmt(opts)
+		}),
+	}
+	cmd.Flags().BoolVar(&opts.Check, "check", false, "list unformatted files and exit 1 instead of rewriting them")
+	return cmd
+}
+
+func (a *app) runFmt(opts *fmtOptions) error {
+	var names []string
+	for _, p := range opts.Paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return exitf(ExitBadInput, "%s", err)
+		}
+		if !fi.IsDir() {
+			names = append(names, filepath.Clean(p))
+			continue
+		}
+		found, err := schema.ListFiles(p)
+		if err != nil {
+			return exitf(ExitBadInput, "%s", err)
+		}
+		names = append(names, found...)
+	}
+
+	files := map[string]*hcl.File{}
+	var diags hcl.Diagnostics
+	unformatted := 0
+	for _, name := range names {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			return exitf(ExitBadInput, "%s", err)
+		}
+		f, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		files[name] = f
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		out := hclwrite.Format(src)
+		if bytes.Equal(out, src) {
+			continue
+		}
+		unformatted++
+		fmt.Fprintln(a.io.Out, name)
+		if opts.Check {
+			continue
+		}
+		if err := atomicfile.Write(name, out, 0o644); err != nil {
+			return err
+		}
+	}
+	if diags.HasErrors() {
+		a.printDiagnostics(files, diags)
+		return silentExit(ExitBadInput)
+	}
+	if opts.Check && unformatted > 0 {
+		fmt.Fprintf(a.io.ErrOut, "%s not formatted; run runbook fmt to fix.\n", plural(unformatted, "file"))
+		return silentExit(ExitFailed)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbookdev/runbook/engine"
+)
+
+func (a *app) listCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "Catalogue: name, owner, steps, last run, description",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return a.runList(time.Now())
+		}),
+	}
+}
+
+func (a *app) runList(now time.Time) error {
+	cfg, diags := a.loadDir()
+	if cfg == nil {
+		a.printDiagnostics(nil, diags)
+		return silentExit(ExitBadInput)
+	}
+	last, err := engine.LastRuns(a.opts.StateDir)
+	if err != nil {
+		return fmt.Errorf("read transcripts in %s: %w", a.opts.StateDir, err)
+	}
+	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, bold("NAME")+"\t"+bold("OWNER")+"\t"+bold("STEPS")+"\t"+bold("LAST RUN")+"\t"+bold("DESCRIPTION"))
+	for _, rb := range cfg.Runbooks {
+		lastRun := faint("never")
+		if s, ok := last[rb.Name]; ok {
+			lastRun = fmt.Sprintf("%s (%s)", ago(now, s.Started), s.Status)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", rb.Name, rb.Owner, len(rb.Steps), lastRun, firstLine(rb.Description))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if diags.HasErrors() {
+		a.printDiagnostics(cfg.Files, diags)
+		return silentExit(ExitBadInput)
+	}
+	return nil
+}
+
+// ago renders how long ago t was, coarsely, as people say it.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}

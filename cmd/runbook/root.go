@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/fatih/color"
+	"github.com/spf13/cobra"
+
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/builtin"
+)
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	Dir      string
+	StateDir string
+	NoColor  bool
+}
+
+// app is what every command shares: streams, global options, plugins.
+type app struct {
+	io       *IOStreams
+	opts     globalOptions
+	registry *plugins.Registry
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, streams *IOStreams) int {
+	a := &app{io: streams, registry: builtin.Registry()}
+	root := a.rootCmd()
+	root.SetArgs(normalizeArgs(args))
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var coded interface{ ExitCode() int }
+	if !errors.As(err, &coded) {
+		// Cobra's own errors: unknown command, bad flag, wrong arguments.
+		fmt.Fprintf(streams.ErrOut, "runbook: %s\nRun 'runbook --help' for usage.\n", err)
+		return ExitBadInput
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(streams.ErrOut, "runbook: %s\n", msg)
+	}
+	return exitCode(err)
+}
+
+// normalizeArgs accepts `fmt -check` (the spelling of terraform fmt) for
+// `fmt --check`.
+func normalizeArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "-check" {
+			a = "--check"
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "runbook",
+		Short: "Runbooks as code: validate, rehearse and run operational procedures",
+		Long: `runbook turns operational procedures into code: HCL files of steps, each with an
+owner, preconditions and expected outcomes, validated in CI, rehearsed with a
+dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			if a.opts.NoColor {
+				a.io.DisableColor()
+			}
+			color.NoColor = !a.io.ColorEnabled()
+		},
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.opts.Dir, "dir", envOr("RUNBOOK_DIR", "runbooks"), "runbook directory ($RUNBOOK_DIR)")
+	pf.StringVar(&a.opts.StateDir, "state-dir", envOr("RUNBOOK_STATE_DIR", ".runbook"), "folder for transcripts and locks ($RUNBOOK_STATE_DIR)")
+	pf.BoolVar(&a.opts.NoColor, "no-color", false, "no colour in output (also NO_COLOR, and whenever output is not a terminal)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return exitf(ExitBadInput, "%s\nRun 'runbook %s --help' for usage.", err, cmd.Name())
+	})
+
+	root.AddCommand(
+		a.validateCmd(),
+		a.listCmd(),
+		a.showCmd(),
+		a.fmtCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// usageArgs wraps a cobra argument check so that a wrong count is bad input.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return exitf(ExitBadInput, "%s: %s\nUsage: %s", cmd.Name(), err, cmd.UseLine())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/schema"
+)
+
+func (a *app) showCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "show NAME",
+		Short:             "Show a runbook as a person reads it: steps, owners, checks",
+		Args:              usageArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: a.completeRunbooks,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadValid()
+			if err != nil {
+				return err
+			}
+			rb, err := findRunbook(cfg, a.opts.Dir, args[0])
+			if err != nil {
+				return err
+			}
+			return renderRunbook(a.io.Out, cfg, rb)
+		}),
+	}
+}
+
+// showWriter renders a runbook; src returns an expression's source text.
+type showWriter struct {
+	w   io.Writer
+	cfg *schema.Config
+	err error
+}
+
+func (s *showWriter) printf(format string, args ...any) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, format, args...)
+	}
+}
+
+// expr returns an expression's source on one line.
+func (s *showWriter) expr(e hcl.Expression) string {
+	src := s.cfg.Source(e.Range())
+	return strings.Join(strings.Fields(src), " ")
+}
+
+func renderRunbook(w io.Writer, cfg *schema.Config, rb *schema.Runbook) error {
+	s := &showWriter{w: w, cfg: cfg}
+	s.printf("%s\n", bold(rb.Name))
+	if rb.Description != "" {
+		s.printf("%s\n", rb.Description)
+	}
+	s.printf("\n")
+	s.printf("  %-7s %s\n", faint("owner"), rb.Owner)
+	if len(rb.Tags) > 0 {
+		s.printf("  %-7s %s\n", faint("tags"), strings.Join(rb.Tags, ", "))
+	}
+	lock := fmt.Sprintf("%q", rb.Name)
+	if rb.Lock != nil {
+		lock = s.expr(rb.Lock)
+	}
+	s.printf("  %-7s %s\n", faint("lock"), lock)
+	s.printf("  %-7s %s:%d\n", faint("file"), rb.Filename, rb.DeclRange.Start.Line)
+
+	if len(rb.Variables) > 0 {
+		s.printf("\n%s\n", bold("Variables"))
+		for _, v := range rb.Variables {
+			s.renderVariable(v)
+		}
+	}
+	s.printf("\n%s\n", bold("Steps"))
+	for i, st := range rb.Steps {
+		s.renderStep(i+1, st)
+	}
+	return s.err
+}
+
+func (s *showWriter) renderVariable(v *schema.Variable) {
+	var parts []string
+	parts = append(parts, typeString(v.Type))
+	switch {
+	case v.Required():
+		parts = append(parts, yellow("required"))
+	case v.Sensitive:
+		parts = append(parts, "default (sensitive)")
+	default:
+		parts = append(parts, "default "+s.expr(v.Default))
+	}
+	if v.Sensitive {
+		parts = append(parts, "sensitive")
+	}
+	s.printf("  %s  %s\n", cyan(v.Name), strings.Join(parts, ", "))
+	if v.Description != "" {
+		s.printf("      %s\n", v.Description)
+	}
+	for _, c := range v.Validations {
+		s.printf("      %s %s, else %s\n", faint("must hold:"), s.expr(c.Condition), s.expr(c.ErrorMessage))
+	}
+}
+
+func (s *showWriter) renderStep(n int, st *schema.Step) {
+	title := bold(fmt.Sprintf("%d. %s", n, st.Name))
+	if st.Description != "" {
+		title += " — " + st.Description
+	}
+	s.printf("\n  %s\n", title)
+	field := func(name, format string, args ...any) {
+		s.printf("     %s %s\n", faint(fmt.Sprintf("%-9s", name)), fmt.Sprintf(format, args...))
+	}
+	field("owner", "%s", st.Owner)
+	if st.When != nil {
+		field("when", "%s", s.expr(st.When))
+	}
+	for _, p := range st.Preconditions {
+		field("requires", "%s", s.expr(p.Condition))
+		field("", "else %s", s.expr(p.ErrorMessage))
+	}
+	if st.Confirm != nil {
+		field("confirm", "%s", s.expr(st.Confirm))
+	}
+	if st.Manual != nil {
+		field("manual", "%s", s.expr(st.Manual))
+	}
+	if a := st.Action; a != nil {
+		kind := ""
+		if a.Schema != nil {
+			if a.Schema.ReadOnly {
+				kind = green(" (read-only)")
+			} else if a.Schema.ReadOnlyWhen == nil {
+				kind = yellow(" (changes state)")
+			}
+		}
+		field("action", "%s%s", a.FullName(), kind)
+		for _, arg := range s.actionArgs(a) {
+			field("", "  %s", arg)
+		}
+	}
+	for _, e := range st.Expects {
+		field("expects", "%s", s.expr(e.Condition))
+		field("", "else %s", s.expr(e.ErrorMessage))
+		if e.Within > 0 {
+			field("", "re-checked every %s for up to %s", e.Every, e.Within)
+		}
+	}
+	var limits []string
+	if st.Timeout != schema.DefaultTimeout {
+		limits = append(limits, "timeout "+st.Timeout.String())
+	}
+	if st.Retry != nil && st.Retry.Attempts > 1 {
+		r := fmt.Sprintf("%d attempts", st.Retry.Attempts)
+		if st.Retry.Delay > 0 {
+			r += ", " + st.Retry.Delay.String() + " apart"
+		}
+		limits = append(limits, r)
+	}
+	if st.OnFailure == schema.OnFailureContinue {
+		limits = append(limits, "on failure: continue")
+	}
+	if len(limits) > 0 {
+		field("", "%s", strings.Join(limits, " · "))
+	}
+}
+
+// actionArgs lists an action's arguments in source order; literal values
+// of sensitive arguments are never shown.
+func (s *showWriter) actionArgs(a *schema.ActionCall) []string {
+	body, ok := a.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
+	for _, attr := range body.Attributes {
+		attrs = append(attrs, attr)
+	}
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
+	out := make([]string, 0, len(attrs))
+	for _, attr := range attrs {
+		val := s.expr(attr.Expr)
+		if a.Schema != nil {
+			if arg := a.Schema.Arg(attr.Name); arg != nil && arg.Sensitive && len(attr.Expr.Variables()) == 0 {
+				val = "(sensitive)"
+			}
+		}
+		out = append(out, attr.Name+" = "+val)
+	}
+	return out
+}
+
+func typeString(t cty.Type) string {
+	if t == cty.DynamicPseudoType {
+		return "any"
+	}
+	return t.FriendlyNameForConstraint()
+}

@@ -1,0 +1,52 @@
+// Package fallback is the built-in plugin that switches a model route between
+// its primary and fallback variants, in a flagd flag file (OpenFeature).
+package fallback
+
+import (
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+)
+
+var routeOutput = cty.Object(map[string]cty.Type{
+	"route":    cty.String,
+	"active":   cty.String,
+	"model":    cty.String,
+	"variants": cty.Map(cty.String),
+})
+
+func routeArg() *plugins.Attribute {
+	return &plugins.Attribute{Name: "route", Type: cty.String, Required: true, Description: "Route (flag) name."}
+}
+
+// Schema is the fallback plugin's contract (SPEC §5).
+var Schema = &plugins.Schema{
+	Config: []*plugins.Attribute{
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file)."},
+		{Name: "path", Type: cty.String, Path: true, Description: "The flagd flag file, for the file backend."},
+	},
+	Actions: map[string]*plugins.Action{
+		"status": {
+			Name:        "status",
+			Description: "Read which variant a route serves.",
+			ReadOnly:    true,
+			Args:        []*plugins.Attribute{routeArg()},
+			Output:      routeOutput,
+		},
+		"activate": {
+			Name:        "activate",
+			Description: "Switch a route to its fallback (or another) variant.",
+			Args: []*plugins.Attribute{
+				routeArg(),
+				{Name: "target", Type: cty.String, Default: cty.StringVal(""), Description: "Variant to activate; empty = \"fallback\"."},
+			},
+			Output: routeOutput,
+		},
+		"deactivate": {
+			Name:        "deactivate",
+			Description: "Switch a route back to its primary variant.",
+			Args:        []*plugins.Attribute{routeArg()},
+			Output:      routeOutput,
+		},
+	},
+}

@@ -1,0 +1,61 @@
+// Package index is the built-in plugin that rebuilds, verifies, swaps and
+// rolls back retrieval indexes.
+package index
+
+import (
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+)
+
+var buildOutput = cty.Object(map[string]cty.Type{
+	"name":             cty.String,
+	"version":          cty.String,
+	"doc_count":        cty.Number,
+	"previous_version": cty.String,
+})
+
+func nameArg() *plugins.Attribute {
+	return &plugins.Attribute{Name: "name", Type: cty.String, Required: true, Description: "Index name."}
+}
+
+// Schema is the index plugin's contract (SPEC §5).
+var Schema = &plugins.Schema{
+	Config: []*plugins.Attribute{
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where indexes live: \"file\" (a folder of builds)."},
+		{Name: "path", Type: cty.String, Path: true, Description: "The index folder, for the file backend."},
+		{Name: "build_command", Type: cty.String, Description: "A command that builds an index from a source into an empty folder, writing manifest.json."},
+		{Name: "keep", Type: cty.Number, Default: cty.NumberIntVal(5), Description: "How many builds to keep."},
+	},
+	Actions: map[string]*plugins.Action{
+		"status": {
+			Name:        "status",
+			Description: "Read the live build and the builds kept.",
+			ReadOnly:    true,
+			Args:        []*plugins.Attribute{nameArg()},
+			Output: cty.Object(map[string]cty.Type{
+				"name":           cty.String,
+				"active_version": cty.String,
+				"doc_count":      cty.Number,
+				"versions":       cty.List(cty.String),
+			}),
+		},
+		"rebuild": {
+			Name:        "rebuild",
+			Description: "Build a new version from a source, verify it, and make it live.",
+			Args: []*plugins.Attribute{
+				nameArg(),
+				{Name: "source", Type: cty.String, Required: true, Path: true, Description: "Folder of .txt, .md and .jsonl documents."},
+				{Name: "min_docs", Type: cty.Number, Default: cty.NumberIntVal(1), Description: "Refuse a build with fewer documents."},
+				{Name: "max_shrink", Type: cty.Number, Default: cty.NumberFloatVal(0.5), Description: "Refuse a build that loses more than this fraction of the live build's documents."},
+			},
+			Output: buildOutput,
+		},
+		"rollback": {
+			Name:        "rollback",
+			Description: "Make the previous build live again.",
+			Args:        []*plugins.Attribute{nameArg()},
+			Output:      buildOutput,
+		},
+	},
+}

@@ -1,0 +1,142 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Plugin is the transport-agnostic interface the engine drives. The gRPC
+// client of an external plugin, a built-in plugin served in process, and the
+// mocks of `runbook test` all implement it.
+type Plugin interface {
+	// Schema reports the plugin's configuration and actions.
+	Schema(ctx context.Context) (*Schema, error)
+	// Configure receives the plugin block's attributes, as an object of the
+	// schema's config type, once before any Plan or Apply.
+	Configure(ctx context.Context, config cty.Value) error
+	// Plan predicts what an action would change without changing anything.
+	// Arguments may hold unknown values; so may the predicted output.
+	Plan(ctx context.Context, req *ActionRequest) (*PlanResult, error)
+	// Apply carries the action out and returns its output.
+	Apply(ctx context.Context, req *ActionRequest) (*ApplyResult, error)
+	// Close ends the plugin (its process, for an external one).
+	Close() error
+}
+
+// ActionRequest names an action and carries its arguments, an object of the
+// action's argument type with defaults applied.
+type ActionRequest struct {
+	Action string
+	Args   cty.Value
+	// RunID and Operator are recorded by plugins that keep a history.
+	RunID    string
+	Operator string
+	// Progress, when set, receives human-readable lines while a long action runs.
+	Progress func(line string)
+}
+
+// PlanResult is what an action would do.
+type PlanResult struct {
+	// Changes are human-readable lines ("production: v7 → v6").
+	Changes []string
+	// Output is the predicted output; unknown where it cannot be known.
+	Output cty.Value
+}
+
+// ApplyResult is what an action did.
+type ApplyResult struct {
+	Output cty.Value
+}
+
+// Error is an error a plugin attributes to one argument (or configuration
+// attribute), so the host can point at its source range.
+type Error struct {
+	Path    cty.Path
+	Summary string
+	Detail  string
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return e.Summary
+	}
+	return e.Summary + ": " + e.Detail
+}
+
+// Builtin is a plugin compiled into the runbook binary.
+type Builtin struct {
+	Name string
+	// Schema is the plugin's schema, available without starting the plugin,
+	// so `validate` never launches a process for a built-in.
+	Schema *Schema
+	// New creates an instance of the plugin, to be served over the plugin
+	// protocol. Nil while a plugin exists only as a schema.
+	New func() Plugin
+}
+
+// Registry holds the built-in plugins by name.
+type Registry struct {
+	mu       sync.RWMutex
+	builtins map[string]*Builtin
+}
+
+// NewRegistry returns a registry holding the given built-in plugins. It
+// refuses duplicate names and schemas that do not validate.
+func NewRegistry(builtins ...*Builtin) (*Registry, error) {
+	r := &Registry{builtins: make(map[string]*Builtin, len(builtins))}
+	for _, b := range builtins {
+		if err := r.Register(b); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Register adds a built-in plugin.
+func (r *Registry) Register(b *Builtin) error {
+	if b == nil || !validName(b.Name) {
+		return fmt.Errorf("register plugin: invalid name")
+	}
+	if b.Schema == nil {
+		return fmt.Errorf("register plugin %q: no schema", b.Name)
+	}
+	if err := b.Schema.Validate(); err != nil {
+		return fmt.Errorf("register plugin %q: %w", b.Name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.builtins[b.Name]; dup {
+		return fmt.Errorf("register plugin %q: already registered", b.Name)
+	}
+	r.builtins[b.Name] = b
+	return nil
+}
+
+// Builtin returns the built-in plugin named name, or nil.
+func (r *Registry) Builtin(name string) *Builtin {
+	if r == nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.builtins[name]
+}
+
+// Names returns the names of the registered plugins, sorted.
+func (r *Registry) Names() []string {
+	if r == nil {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.builtins))
+	for name := range r.builtins {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,72 @@
+// Package prompt is the built-in plugin that manages versioned prompts in a
+// prompt registry: it reads which version a label serves, publishes new
+// versions, rolls a label back and promotes a version.
+package prompt
+
+import (
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+)
+
+var rollbackOutput = cty.Object(map[string]cty.Type{
+	"name":             cty.String,
+	"label":            cty.String,
+	"version":          cty.Number,
+	"previous_version": cty.Number,
+})
+
+// Schema is the prompt plugin's contract (SPEC §5).
+var Schema = &plugins.Schema{
+	Config: []*plugins.Attribute{
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt)."},
+		{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},
+	},
+	Actions: map[string]*plugins.Action{
+		"status": {
+			Name:        "status",
+			Description: "Read which version a label serves, and the versions that exist.",
+			ReadOnly:    true,
+			Args: []*plugins.Attribute{
+				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+				{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to read."},
+			},
+			Output: cty.Object(map[string]cty.Type{
+				"name":     cty.String,
+				"label":    cty.String,
+				"version":  cty.Number,
+				"versions": cty.List(cty.Number),
+			}),
+		},
+		"publish": {
+			Name:        "publish",
+			Description: "Publish a new immutable version, labelled when label is set.",
+			Args: []*plugins.Attribute{
+				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+				{Name: "text", Type: cty.String, Required: true, Description: "The prompt text."},
+				{Name: "label", Type: cty.String, Default: cty.StringVal(""), Description: "Label to point at the new version; empty for none."},
+			},
+			Output: cty.Object(map[string]cty.Type{"name": cty.String, "version": cty.Number}),
+		},
+		"rollback": {
+			Name:        "rollback",
+			Description: "Move a label back to an earlier version.",
+			Args: []*plugins.Attribute{
+				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+				{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to move."},
+				{Name: "to_version", Type: cty.Number, Default: cty.Zero, Description: "Version to roll back to; 0 = the highest version below the live one."},
+			},
+			Output: rollbackOutput,
+		},
+		"promote": {
+			Name:        "promote",
+			Description: "Point a label at a given version.",
+			Args: []*plugins.Attribute{
+				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+				{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to move."},
+				{Name: "version", Type: cty.Number, Required: true, Description: "Version the label will serve."},
+			},
+			Output: rollbackOutput,
+		},
+	},
+}

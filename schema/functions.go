@@ -1,0 +1,195 @@
+package schema
+
+import (
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// FunctionMode selects how the functions that read the outside world behave.
+type FunctionMode int
+
+const (
+	// FunctionsLive reads the environment and the clock.
+	FunctionsLive FunctionMode = iota
+	// FunctionsStatic returns unknown values from env() and timestamp(), as
+	// validation must not depend on where it runs.
+	FunctionsStatic
+)
+
+// Functions returns the function table expressions see: the go-cty standard
+// library under Terraform's names plus env, strcontains and timestamp.
+func Functions(mode FunctionMode) map[string]function.Function {
+	if mode == FunctionsStatic {
+		return staticFunctions
+	}
+	return liveFunctions
+}
+
+var (
+	liveFunctions   = buildFunctions(FunctionsLive)
+	staticFunctions = buildFunctions(FunctionsStatic)
+)
+
+func buildFunctions(mode FunctionMode) map[string]function.Function {
+	fns := map[string]function.Function{
+		"abs":             stdlib.AbsoluteFunc,
+		"can":             tryfunc.CanFunc,
+		"ceil":            stdlib.CeilFunc,
+		"chomp":           stdlib.ChompFunc,
+		"chunklist":       stdlib.ChunklistFunc,
+		"coalesce":        stdlib.CoalesceFunc,
+		"coalescelist":    stdlib.CoalesceListFunc,
+		"compact":         stdlib.CompactFunc,
+		"concat":          stdlib.ConcatFunc,
+		"contains":        stdlib.ContainsFunc,
+		"csvdecode":       stdlib.CSVDecodeFunc,
+		"distinct":        stdlib.DistinctFunc,
+		"element":         stdlib.ElementFunc,
+		"flatten":         stdlib.FlattenFunc,
+		"floor":           stdlib.FloorFunc,
+		"format":          stdlib.FormatFunc,
+		"formatdate":      stdlib.FormatDateFunc,
+		"formatlist":      stdlib.FormatListFunc,
+		"indent":          stdlib.IndentFunc,
+		"join":            stdlib.JoinFunc,
+		"jsondecode":      stdlib.JSONDecodeFunc,
+		"jsonencode":      stdlib.JSONEncodeFunc,
+		"keys":            stdlib.KeysFunc,
+		"length":          lengthFunc,
+		"log":             stdlib.LogFunc,
+		"lookup":          stdlib.LookupFunc,
+		"lower":           stdlib.LowerFunc,
+		"max":             stdlib.MaxFunc,
+		"merge":           stdlib.MergeFunc,
+		"min":             stdlib.MinFunc,
+		"parseint":        stdlib.ParseIntFunc,
+		"pow":             stdlib.PowFunc,
+		"range":           stdlib.RangeFunc,
+		"regex":           stdlib.RegexFunc,
+		"regexall":        stdlib.RegexAllFunc,
+		"replace":         stdlib.ReplaceFunc,
+		"reverse":         stdlib.ReverseListFunc,
+		"setintersection": stdlib.SetIntersectionFunc,
+		"setproduct":      stdlib.SetProductFunc,
+		"setsubtract":     stdlib.SetSubtractFunc,
+		"setunion":        stdlib.SetUnionFunc,
+		"signum":          stdlib.SignumFunc,
+		"slice":           stdlib.SliceFunc,
+		"sort":            stdlib.SortFunc,
+		"split":           stdlib.SplitFunc,
+		"strcontains":     strcontainsFunc,
+		"strrev":          stdlib.ReverseFunc,
+		"substr":          stdlib.SubstrFunc,
+		"timeadd":         stdlib.TimeAddFunc,
+		"title":           stdlib.TitleFunc,
+		"tobool":          stdlib.MakeToFunc(cty.Bool),
+		"tolist":          stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"tomap":           stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"tonumber":        stdlib.MakeToFunc(cty.Number),
+		"toset":           stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"tostring":        stdlib.MakeToFunc(cty.String),
+		"trim":            stdlib.TrimFunc,
+		"trimprefix":      stdlib.TrimPrefixFunc,
+		"trimspace":       stdlib.TrimSpaceFunc,
+		"trimsuffix":      stdlib.TrimSuffixFunc,
+		"try":             tryfunc.TryFunc,
+		"upper":           stdlib.UpperFunc,
+		"values":          stdlib.ValuesFunc,
+		"zipmap":          stdlib.ZipmapFunc,
+	}
+	if mode == FunctionsStatic {
+		fns["env"] = unknownFunc(cty.String, "name")
+		fns["timestamp"] = unknownFunc(cty.String)
+	} else {
+		fns["env"] = envFunc
+		fns["timestamp"] = timestampFunc
+	}
+	return fns
+}
+
+// lengthFunc is Terraform's length: it counts the characters of a string as
+// well as the elements of a collection, so `length(var.prompt) > 0` works.
+var lengthFunc = function.New(&function.Spec{
+	Description: "The number of characters in a string, or elements in a collection.",
+	Params: []function.Parameter{{
+		Name:             "value",
+		Type:             cty.DynamicPseudoType,
+		AllowDynamicType: true,
+		AllowUnknown:     true,
+		AllowMarked:      true,
+	}},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		ty := args[0].Type()
+		switch {
+		case ty == cty.String, ty == cty.DynamicPseudoType, ty.IsCollectionType(), ty.IsTupleType(), ty.IsObjectType():
+			return cty.Number, nil
+		default:
+			return cty.NilType, function.NewArgErrorf(0, "argument must be a string, a collection type, or a structural type")
+		}
+	},
+	RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder {
+		return b.NotNull().NumberRangeLowerBound(cty.Zero, true)
+	},
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		v, marks := args[0].Unmark()
+		if v.Type() == cty.String {
+			n, err := stdlib.Strlen(v)
+			return n.WithMarks(marks), err
+		}
+		if !v.IsKnown() {
+			return cty.UnknownVal(cty.Number).WithMarks(marks), nil
+		}
+		return v.Length().WithMarks(marks), nil
+	},
+})
+
+var strcontainsFunc = function.New(&function.Spec{
+	Description: "Whether a string contains a substring.",
+	Params: []function.Parameter{
+		{Name: "str", Type: cty.String},
+		{Name: "substr", Type: cty.String},
+	},
+	Type:         function.StaticReturnType(cty.Bool),
+	RefineResult: func(b *cty.RefinementBuilder) *cty.RefinementBuilder { return b.NotNull() },
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.BoolVal(strings.Contains(args[0].AsString(), args[1].AsString())), nil
+	},
+})
+
+var envFunc = function.New(&function.Spec{
+	Description: "The value of an environment variable, or \"\" when unset.",
+	Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+	Type:        function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		return cty.StringVal(os.Getenv(args[0].AsString())), nil
+	},
+})
+
+var timestampFunc = function.New(&function.Spec{
+	Description: "The current time in RFC 3339 format, UTC.",
+	Type:        function.StaticReturnType(cty.String),
+	Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+		return cty.StringVal(time.Now().UTC().Format(time.RFC3339)), nil
+	},
+})
+
+// unknownFunc stands in for a function whose result depends on where and
+// when it runs: it checks its arguments' types and returns an unknown value.
+func unknownFunc(ret cty.Type, params ...string) function.Function {
+	spec := &function.Spec{
+		Type: function.StaticReturnType(ret),
+		Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+			return cty.UnknownVal(ret), nil
+		},
+	}
+	for _, p := range params {
+		spec.Params = append(spec.Params, function.Parameter{Name: p, Type: cty.String, AllowUnknown: true})
+	}
+	return function.New(spec)
+}
