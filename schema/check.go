@@ -39,6 +39,15 @@ func (sc *scope) checkExpr(expr hcl.Expression, want cty.Type, name string) (cty
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
+	// Each reference is traversed on its own first: evaluation with unknown
+	// inputs short-circuits `a && b`, which would hide a typo in b.
+	for _, t := range expr.Variables() {
+		_, d := t.TraverseAbs(sc.ctx)
+		diags = append(diags, d...)
+	}
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
 	val, d := expr.Value(sc.ctx)
 	diags = append(diags, d...)
 	if d.HasErrors() || want == cty.NilType {
@@ -319,10 +328,14 @@ func (c *checker) checkStep(sc *scope, s *Step) hcl.Diagnostics {
 				Subject:  e.WithinRange.Ptr(),
 			})
 		case s.Action.Schema != nil && !readOnly:
+			why := fmt.Sprintf("%s changes state", s.Action.FullName())
+			if r := s.Action.Schema.ReadOnlyWhen; r != nil {
+				why = fmt.Sprintf("%s is read-only only when %s is literally %s", s.Action.FullName(), r.Arg, valuesList(r.Values))
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "within on a mutating action",
-				Detail:   fmt.Sprintf("within re-runs the action until the condition holds, so it is allowed only on read-only actions, and %s changes state. Check the outcome in a later step with a read-only action instead.", s.Action.FullName()),
+				Detail:   fmt.Sprintf("within re-runs the action until the condition holds, so it is allowed only on read-only actions, and %s. Check the outcome in a later step with a read-only action instead.", why),
 				Subject:  e.WithinRange.Ptr(),
 			})
 		}
@@ -385,6 +398,23 @@ func checkPluginConfig(decl *PluginDecl, schema *plugins.Schema) hcl.Diagnostics
 		diags = append(diags, d...)
 	}
 	return diags
+}
+
+func valuesList(vals []cty.Value) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		switch {
+		case v.Type() == cty.String:
+			parts[i] = fmt.Sprintf("%q", v.AsString())
+		case v.Type() == cty.Bool && v.True():
+			parts[i] = "true"
+		case v.Type() == cty.Bool:
+			parts[i] = "false"
+		default:
+			parts[i] = v.GoString()
+		}
+	}
+	return strings.Join(parts, " or ")
 }
 
 func didYouMean(name string, candidates []string, prefix string) string {

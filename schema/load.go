@@ -218,7 +218,7 @@ func resolveSchemas(cfg *Config, src SchemaSource) (map[string]bool, hcl.Diagnos
 	var diags hcl.Diagnostics
 	failed := map[string]bool{}
 	tried := map[string]bool{}
-	resolve := func(name string, rng hcl.Range) {
+	resolve := func(name string) {
 		if tried[name] {
 			return
 		}
@@ -233,29 +233,58 @@ func resolveSchemas(cfg *Config, src SchemaSource) (map[string]bool, hcl.Diagnos
 			cfg.Schemas[name] = s
 			return
 		}
-		if errors.Is(err, ErrUnknownPlugin) {
+		if errors.Is(err, ErrUnknownPlugin) && decl == nil {
 			// Reported per action, where the name is used.
 			return
 		}
 		failed[name] = true
-		if decl != nil {
-			rng = decl.DeclRange
+		summary, detail := "Cannot load plugin", err.Error()
+		if errors.Is(err, ErrUnknownPlugin) {
+			summary = "Unknown plugin"
+			detail = fmt.Sprintf("No built-in plugin is named %q. For an external plugin, give its binary: source = \"PATH\", sha256 = \"…\".", name)
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
-			Summary:  "Cannot load plugin",
-			Detail:   err.Error(),
-			Subject:  rng.Ptr(),
+			Summary:  summary,
+			Detail:   detail,
+			Subject:  decl.DeclRange.Ptr(),
 		})
 	}
 	for _, name := range sortedKeys(cfg.Plugins) {
-		resolve(name, cfg.Plugins[name].DeclRange)
+		resolve(name)
 	}
+	firstUse := map[string]hcl.Range{}
 	for _, rb := range cfg.Runbooks {
 		for _, s := range rb.Steps {
-			if s.Action != nil {
-				resolve(s.Action.Plugin, s.Action.LabelRange)
+			if s.Action == nil {
+				continue
 			}
+			resolve(s.Action.Plugin)
+			if _, seen := firstUse[s.Action.Plugin]; !seen {
+				firstUse[s.Action.Plugin] = s.Action.LabelRange
+			}
+		}
+	}
+	// A plugin that needs configuration must have a plugin block.
+	for _, name := range sortedKeys(firstUse) {
+		schema := cfg.Schemas[name]
+		if schema == nil || cfg.Plugins[name] != nil {
+			continue
+		}
+		var required []string
+		for _, a := range schema.Config {
+			if a.Required {
+				required = append(required, a.Name)
+			}
+		}
+		if len(required) > 0 {
+			rng := firstUse[name]
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Missing plugin configuration",
+				Detail:   fmt.Sprintf("Plugin %q needs %s; add a plugin %q { … } block to a file in this directory.", name, strings.Join(required, ", "), name),
+				Subject:  &rng,
+			})
 		}
 	}
 	return failed, diags

@@ -1,0 +1,10 @@
+plugin "kv" {
+  path = "a"
+}
+
+runbook "same" {
+  owner = "team"
+  step "one" {
+    manual = "x"
+  }
+}

@@ -1,0 +1,10 @@
+plugin "kv" {
+  path = "b"
+}
+
+runbook "same" {
+  owner = "other-team"
+  step "one" {
+    manual = "x"
+  }
+}

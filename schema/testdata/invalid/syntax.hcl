@@ -1,0 +1,6 @@
+runbook "broken" {
+  owner = "team"
+  step "one" {
+    manual = "do it"
+  
+}

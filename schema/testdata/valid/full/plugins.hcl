@@ -1,0 +1,8 @@
+plugin "kv" {
+  path = "./state"
+}
+
+plugin "svc" {
+  url   = env("SVC_URL")
+  token = "not-shown"
+}

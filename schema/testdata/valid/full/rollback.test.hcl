@@ -1,0 +1,3 @@
+test "ignored by the loader beyond syntax" {
+  runbook = "rollback"
+}

@@ -1,0 +1,13 @@
+runbook "minimal" {
+  owner = "me"
+  step "only" {
+    manual = "Do the thing."
+  }
+}
+
+runbook "second" {
+  owner = "me"
+  step "only" {
+    manual = "Do the other thing."
+  }
+}
