@@ -82,8 +82,11 @@ func (a *Action) IsReadOnly(args cty.Value) bool {
 	if rule == nil {
 		return false
 	}
+	if !args.IsKnown() {
+		return false
+	}
 	v := cty.NullVal(cty.DynamicPseudoType)
-	if !args.IsNull() && args.IsKnown() && args.Type().IsObjectType() && args.Type().HasAttribute(rule.Arg) {
+	if !args.IsNull() && args.Type().IsObjectType() && args.Type().HasAttribute(rule.Arg) {
 		v = args.GetAttr(rule.Arg)
 	}
 	if v.IsNull() {

@@ -1,0 +1,52 @@
+package builtin
+
+import (
+	"testing"
+)
+
+// The built-in plugins and actions are part of the contract (SPEC §5).
+func TestContract(t *testing.T) {
+	reg := Registry()
+	want := map[string]map[string]bool{
+		"prompt":     {"status": true, "publish": false, "rollback": false, "promote": false},
+		"fallback":   {"status": true, "activate": false, "deactivate": false},
+		"index":      {"status": true, "rebuild": false, "rollback": false},
+		"shell":      {"run": false},
+		"http":       {"request": false},
+		"prometheus": {"query": true},
+	}
+	if len(reg.Names()) != len(want) {
+		t.Errorf("plugins %v, want %d", reg.Names(), len(want))
+	}
+	for plugin, actions := range want {
+		b := reg.Builtin(plugin)
+		if b == nil {
+			t.Errorf("plugin %s missing", plugin)
+			continue
+		}
+		if len(b.Schema.Actions) != len(actions) {
+			t.Errorf("%s actions %v, want %d", plugin, b.Schema.ActionNames(), len(actions))
+		}
+		for name, readOnly := range actions {
+			a := b.Schema.Actions[name]
+			if a == nil {
+				t.Errorf("%s.%s missing", plugin, name)
+				continue
+			}
+			if a.ReadOnly != readOnly {
+				t.Errorf("%s.%s read-only = %v, want %v", plugin, name, a.ReadOnly, readOnly)
+			}
+			if !a.Output.IsObjectType() {
+				t.Errorf("%s.%s output is %s, want an object", plugin, name, a.Output.FriendlyName())
+			}
+		}
+	}
+	for _, rule := range []struct{ plugin, action, arg string }{
+		{"shell", "run", "read_only"}, {"http", "request", "method"},
+	} {
+		a := reg.Builtin(rule.plugin).Schema.Actions[rule.action]
+		if a.ReadOnlyWhen == nil || a.ReadOnlyWhen.Arg != rule.arg {
+			t.Errorf("%s.%s should be read-only by %s", rule.plugin, rule.action, rule.arg)
+		}
+	}
+}
