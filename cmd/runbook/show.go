@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -73,8 +74,12 @@ func renderRunbook(w io.Writer, cfg *schema.Config, rb *schema.Runbook) error {
 
 	if len(rb.Variables) > 0 {
 		s.printf("\n%s\n", bold("Variables"))
+		width := 0
 		for _, v := range rb.Variables {
-			s.renderVariable(v)
+			width = max(width, len(v.Name))
+		}
+		for _, v := range rb.Variables {
+			s.renderVariable(v, width)
 		}
 	}
 	s.printf("\n%s\n", bold("Steps"))
@@ -84,7 +89,7 @@ func renderRunbook(w io.Writer, cfg *schema.Config, rb *schema.Runbook) error {
 	return s.err
 }
 
-func (s *showWriter) renderVariable(v *schema.Variable) {
+func (s *showWriter) renderVariable(v *schema.Variable, width int) {
 	var parts []string
 	parts = append(parts, typeString(v.Type))
 	switch {
@@ -98,12 +103,13 @@ func (s *showWriter) renderVariable(v *schema.Variable) {
 	if v.Sensitive {
 		parts = append(parts, "sensitive")
 	}
-	s.printf("  %s  %s\n", cyan(v.Name), strings.Join(parts, ", "))
+	indent := strings.Repeat(" ", width+4)
+	s.printf("  %s%s  %s\n", cyan(v.Name), strings.Repeat(" ", width-len(v.Name)), strings.Join(parts, ", "))
 	if v.Description != "" {
-		s.printf("      %s\n", v.Description)
+		s.printf("%s%s\n", indent, v.Description)
 	}
 	for _, c := range v.Validations {
-		s.printf("      %s %s, else %s\n", faint("must hold:"), s.expr(c.Condition), s.expr(c.ErrorMessage))
+		s.printf("%s%s %s\n%s  else %s\n", indent, faint("must hold:"), s.expr(c.Condition), indent, s.expr(c.ErrorMessage))
 	}
 }
 
@@ -133,9 +139,11 @@ func (s *showWriter) renderStep(n int, st *schema.Step) {
 	if a := st.Action; a != nil {
 		kind := ""
 		if a.Schema != nil {
-			if a.Schema.ReadOnly {
+			if readOnly, known := literalReadOnly(a); !known {
+				kind = faint(fmt.Sprintf(" (read-only when %s is %s)", a.Schema.ReadOnlyWhen.Arg, valuesText(a.Schema.ReadOnlyWhen.Values)))
+			} else if readOnly {
 				kind = green(" (read-only)")
-			} else if a.Schema.ReadOnlyWhen == nil {
+			} else {
 				kind = yellow(" (changes state)")
 			}
 		}
@@ -148,17 +156,17 @@ func (s *showWriter) renderStep(n int, st *schema.Step) {
 		field("expects", "%s", s.expr(e.Condition))
 		field("", "else %s", s.expr(e.ErrorMessage))
 		if e.Within > 0 {
-			field("", "re-checked every %s for up to %s", e.Every, e.Within)
+			field("", "re-checked every %s for up to %s", shortDuration(e.Every), shortDuration(e.Within))
 		}
 	}
 	var limits []string
 	if st.Timeout != schema.DefaultTimeout {
-		limits = append(limits, "timeout "+st.Timeout.String())
+		limits = append(limits, "timeout "+shortDuration(st.Timeout))
 	}
 	if st.Retry != nil && st.Retry.Attempts > 1 {
 		r := fmt.Sprintf("%d attempts", st.Retry.Attempts)
 		if st.Retry.Delay > 0 {
-			r += ", " + st.Retry.Delay.String() + " apart"
+			r += ", " + shortDuration(st.Retry.Delay) + " apart"
 		}
 		limits = append(limits, r)
 	}
@@ -166,7 +174,7 @@ func (s *showWriter) renderStep(n int, st *schema.Step) {
 		limits = append(limits, "on failure: continue")
 	}
 	if len(limits) > 0 {
-		field("", "%s", strings.Join(limits, " · "))
+		field("limits", "%s", strings.Join(limits, " · "))
 	}
 }
 
@@ -200,4 +208,50 @@ func typeString(t cty.Type) string {
 		return "any"
 	}
 	return t.FriendlyNameForConstraint()
+}
+
+// literalReadOnly decides whether an action is read-only from its schema
+// and literal arguments; known is false when it depends on a value that
+// exists only at run time.
+func literalReadOnly(a *schema.ActionCall) (readOnly, known bool) {
+	rule := a.Schema.ReadOnlyWhen
+	if a.Schema.ReadOnly || rule == nil {
+		return a.Schema.ReadOnly, true
+	}
+	attrs, _ := a.Body.JustAttributes()
+	vals := map[string]cty.Value{}
+	if attr, ok := attrs[rule.Arg]; ok {
+		v, diags := attr.Expr.Value(nil)
+		if diags.HasErrors() || !v.IsWhollyKnown() {
+			return false, false
+		}
+		vals[rule.Arg] = v
+	}
+	return a.Schema.IsReadOnly(cty.ObjectVal(vals)), true
+}
+
+func valuesText(vals []cty.Value) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		if v.Type() == cty.String {
+			parts[i] = fmt.Sprintf("%q", v.AsString())
+		} else if v.Type() == cty.Bool {
+			parts[i] = fmt.Sprintf("%t", v.True())
+		} else {
+			parts[i] = v.GoString()
+		}
+	}
+	return strings.Join(parts, " or ")
+}
+
+// shortDuration prints 10m rather than 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
