@@ -84,7 +84,12 @@ func (a *app) runFmt(opts *fmtOptions) error {
 		if opts.Check {
 			continue
 		}
-		if err := atomicfile.Write(name, out, 0o644); err != nil {
+		// Write through a symlink to the file it names, keeping the link.
+		target, err := filepath.EvalSymlinks(name)
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(target, out, 0o644); err != nil {
 			return err
 		}
 	}

@@ -42,6 +42,19 @@ func (a *app) loadPaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnost
 	var diags hcl.Diagnostics
 	runbooks := 0
 	var loose []string
+	// A file named directly that is also in a named directory is checked
+	// once, with its directory.
+	inDirs := map[string]bool{}
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			names, _ := schema.ListFiles(p)
+			for _, n := range names {
+				if abs, err := filepath.Abs(n); err == nil {
+					inDirs[abs] = true
+				}
+			}
+		}
+	}
 	add := func(cfg *schema.Config, d hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if cfg == nil {
@@ -60,6 +73,9 @@ func (a *app) loadPaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnost
 		}
 		if fi.IsDir() {
 			add(schema.LoadDir(p, a.loadOptions()))
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil && inDirs[abs] {
 			continue
 		}
 		loose = append(loose, filepath.Clean(p))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
@@ -51,14 +52,19 @@ func Main(args []string, streams *IOStreams) int {
 }
 
 // normalizeArgs accepts `fmt -check` (the spelling of terraform fmt) for
-// `fmt --check`.
+// `fmt --check`; only for fmt, and only before `--`.
 func normalizeArgs(args []string) []string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		if a == "-check" {
-			a = "--check"
+	out := append([]string(nil), args...)
+	isFmt := false
+	for i, a := range out {
+		switch {
+		case a == "--":
+			return out
+		case a == "fmt":
+			isFmt = true
+		case a == "-check" && isFmt:
+			out[i] = "--check"
 		}
-		out[i] = a
 	}
 	return out
 }
@@ -92,7 +98,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 	pf.StringVar(&a.opts.StateDir, "state-dir", envOr("RUNBOOK_STATE_DIR", ".runbook"), "folder for transcripts and locks ($RUNBOOK_STATE_DIR)")
 	pf.BoolVar(&a.opts.NoColor, "no-color", false, "no colour in output (also NO_COLOR, and whenever output is not a terminal)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return exitf(ExitBadInput, "%s\nRun 'runbook %s --help' for usage.", err, cmd.Name())
+		return exitf(ExitBadInput, "%s\nRun '%s --help' for usage.", err, cmd.CommandPath())
 	})
 
 	root.AddCommand(
@@ -102,7 +108,40 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		a.fmtCmd(),
 		a.versionCmd(),
 	)
+	root.SetHelpCommand(a.helpCmd(root))
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			// `completion nosuchshell` is a usage error, not a help page.
+			c.Args = usageArgs(cobra.NoArgs)
+			c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+		}
+	}
 	return root
+}
+
+// helpCmd is `runbook help [COMMAND]`; an unknown topic is a usage error.
+func (a *app) helpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [COMMAND]",
+		Short: "Help about any command",
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var names []cobra.Completion
+			for _, c := range root.Commands() {
+				if c.IsAvailableCommand() {
+					names = append(names, cobra.CompletionWithDesc(c.Name(), c.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return exitf(ExitBadInput, "no help topic %q; run 'runbook help' for the list of commands", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }
 
 // usageArgs wraps a cobra argument check so that a wrong count is bad input.
