@@ -96,8 +96,8 @@ func BenchmarkParseFloor(b *testing.B) {
 	reportFiles(b, len(srcs))
 }
 
-// BenchmarkLoad1000 is what `runbook validate` does with the files once they
-// are read: parse, decode and check them all with the built-in plugins.
+// BenchmarkLoad1000 parses, decodes and checks every file with the built-in
+// plugins and keeps the runbooks, as `list` and `show` do.
 func BenchmarkLoad1000(b *testing.B) {
 	srcs, size := benchWorkload(b)
 	opts := schema.Options{Schemas: schema.RegistrySource{Registry: builtin.Registry()}}
@@ -110,6 +110,25 @@ func BenchmarkLoad1000(b *testing.B) {
 		}
 		if len(cfg.Runbooks) != benchRunbooks {
 			b.Fatalf("loaded %d runbooks, want %d", len(cfg.Runbooks), benchRunbooks)
+		}
+	}
+	reportFiles(b, len(srcs))
+}
+
+// BenchmarkValidate1000 is what `runbook validate` does: the same work as
+// Load, keeping only what it reports.
+func BenchmarkValidate1000(b *testing.B) {
+	srcs, size := benchWorkload(b)
+	opts := schema.Options{Schemas: schema.RegistrySource{Registry: builtin.Registry()}}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		cfg, diags := schema.Validate(srcs, opts)
+		if diags.HasErrors() {
+			b.Fatalf("the generated workload does not validate: %s", diags.Error())
+		}
+		if cfg.Validated != benchRunbooks {
+			b.Fatalf("validated %d runbooks, want %d", cfg.Validated, benchRunbooks)
 		}
 	}
 	reportFiles(b, len(srcs))

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"fmt"
-	"maps"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -32,16 +31,21 @@ type scope struct {
 // evaluates it with unknown inputs and converts the result to want (unless
 // want is cty.NilType). It returns the value, unknown where inputs are.
 func (sc *scope) checkExpr(expr hcl.Expression, want cty.Type, name string) (cty.Value, hcl.Diagnostics) {
-	refs, diags := References(expr)
-	for _, ref := range refs {
-		diags = append(diags, sc.checkRef(ref)...)
+	traversals := expr.Variables()
+	var diags hcl.Diagnostics
+	for _, t := range traversals {
+		ref, d := parseRef(t)
+		if d == nil {
+			d = sc.checkRef(&ref)
+		}
+		diags = append(diags, d...)
 	}
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
 	// Each reference is traversed on its own first: evaluation with unknown
 	// inputs short-circuits `a && b`, which would hide a typo in b.
-	for _, t := range expr.Variables() {
+	for _, t := range traversals {
 		_, d := t.TraverseAbs(sc.ctx)
 		diags = append(diags, d...)
 	}
@@ -144,23 +148,18 @@ func (sc *scope) checkRef(ref *Reference) hcl.Diagnostics {
 
 // checker holds what every runbook check of one load shares.
 type checker struct {
-	cfg *Config
-	// argSchemas caches the body schema of each action's arguments.
-	argSchemas map[*plugins.Action]*hcl.BodySchema
+	// schema returns the schema of a plugin, or nil.
+	schema func(name string) *plugins.Schema
+	// bodySchema returns the body schema of an action's arguments.
+	bodySchema func(*plugins.Action) *hcl.BodySchema
 	// knownPlugins are the names suggested for an unknown plugin.
 	knownPlugins []string
 	// failed plugins had their schema lookup fail with a reported error.
 	failed map[string]bool
 }
 
-func newChecker(cfg *Config, known []string, failed map[string]bool) *checker {
-	c := &checker{cfg: cfg, argSchemas: map[*plugins.Action]*hcl.BodySchema{}, knownPlugins: known, failed: failed}
-	for _, s := range cfg.Schemas {
-		for _, a := range s.Actions {
-			c.argSchemas[a] = attributesBodySchema(a.Args)
-		}
-	}
-	return c
+func (l *loader) checker(schema func(string) *plugins.Schema, failed map[string]bool) *checker {
+	return &checker{schema: schema, bodySchema: l.bodySchema, failed: failed}
 }
 
 func attributesBodySchema(attrs []*plugins.Attribute) *hcl.BodySchema {
@@ -226,21 +225,23 @@ func (c *checker) checkRunbook(rb *Runbook) hcl.Diagnostics {
 		diags = append(diags, d...)
 	}
 
+	// One object holds every step's output: references to the same or a
+	// later step are rejected before anything is evaluated.
 	stepPos := make(map[string]int, len(rb.Steps))
+	stepVals := make(map[string]cty.Value, len(rb.Steps))
 	for i, s := range rb.Steps {
 		stepPos[s.Name] = i
-	}
-	stepVals := map[string]cty.Value{}
-	for i, s := range rb.Steps {
 		diags = append(diags, c.resolveAction(s)...)
-		stepObj := cty.EmptyObjectVal
-		if len(stepVals) > 0 {
-			stepObj = cty.ObjectVal(maps.Clone(stepVals))
-		}
-		sc := &scope{rb: rb, what: "a step", vars: true, run: true, steps: true, stepIndex: i, stepPos: stepPos,
-			ctx: &hcl.EvalContext{Functions: fns, Variables: map[string]cty.Value{"var": varObj, "run": runObj, "step": stepObj}}}
-		diags = append(diags, c.checkStep(sc, s)...)
 		stepVals[s.Name] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(StepOutputType(s))})
+	}
+	stepObj := cty.EmptyObjectVal
+	if len(stepVals) > 0 {
+		stepObj = cty.ObjectVal(stepVals)
+	}
+	ctx := &hcl.EvalContext{Functions: fns, Variables: map[string]cty.Value{"var": varObj, "run": runObj, "step": stepObj}}
+	for i, s := range rb.Steps {
+		sc := &scope{rb: rb, what: "a step", vars: true, run: true, steps: true, stepIndex: i, stepPos: stepPos, ctx: ctx}
+		diags = append(diags, c.checkStep(sc, s)...)
 	}
 	return diags
 }
@@ -258,7 +259,7 @@ func (c *checker) resolveAction(s *Step) hcl.Diagnostics {
 	if a == nil {
 		return nil
 	}
-	schema := c.cfg.Schemas[a.Plugin]
+	schema := c.schema(a.Plugin)
 	if schema == nil {
 		if c.failed[a.Plugin] {
 			return nil
@@ -355,7 +356,7 @@ func (c *checker) checkStep(sc *scope, s *Step) hcl.Diagnostics {
 // whether the action is read-only with these arguments.
 func (c *checker) checkArgs(sc *scope, a *ActionCall) (bool, hcl.Diagnostics) {
 	action := a.Schema
-	content, diags := a.Body.Content(c.argSchemas[action])
+	content, diags := a.Body.Content(c.bodySchema(action))
 	vals := make(map[string]cty.Value, len(action.Args))
 	for _, arg := range action.Args {
 		attr, ok := content.Attributes[arg.Name]

@@ -56,6 +56,14 @@ func IsTestFile(name string) bool { return strings.HasSuffix(name, ".test.hcl") 
 
 // LoadDir loads every *.hcl file directly inside dir.
 func LoadDir(dir string, opts Options) (*Config, hcl.Diagnostics) {
+	names, diags := listDir(dir)
+	if diags != nil {
+		return nil, diags
+	}
+	return LoadPaths(names, opts)
+}
+
+func listDir(dir string) ([]string, hcl.Diagnostics) {
 	names, err := ListFiles(dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
@@ -71,7 +79,7 @@ func LoadDir(dir string, opts Options) (*Config, hcl.Diagnostics) {
 			Detail:   fmt.Sprintf("%s holds no *.hcl files. Point --dir (or RUNBOOK_DIR) at the folder of your runbooks.", dir),
 		}}
 	}
-	return LoadPaths(names, opts)
+	return names, nil
 }
 
 // ListFiles returns the *.hcl files directly inside dir, sorted.
@@ -93,31 +101,10 @@ func ListFiles(dir string) ([]string, error) {
 // LoadPaths reads and loads the named files as one set.
 func LoadPaths(names []string, opts Options) (*Config, hcl.Diagnostics) {
 	srcs := make([]Source, len(names))
-	var diags hcl.Diagnostics
-	var wg sync.WaitGroup
-	errs := make([]error, len(names))
 	for i, name := range names {
-		wg.Go(func() {
-			b, err := os.ReadFile(name)
-			srcs[i] = Source{Name: name, Bytes: b}
-			errs[i] = err
-		})
+		srcs[i] = Source{Name: name}
 	}
-	wg.Wait()
-	kept := srcs[:0]
-	for i, err := range errs {
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read file",
-				Detail:   err.Error(),
-			})
-			continue
-		}
-		kept = append(kept, srcs[i])
-	}
-	cfg, d := Load(kept, opts)
-	return cfg, append(diags, d...)
+	return newLoader(opts, true, true).load(srcs)
 }
 
 // Source is one file's name and content.
@@ -130,44 +117,159 @@ type Source struct {
 // there are errors, holding whatever could be decoded, so that diagnostics
 // can be rendered with snippets.
 func Load(srcs []Source, opts Options) (*Config, hcl.Diagnostics) {
+	return newLoader(opts, false, true).load(srcs)
+}
+
+// Validate checks a set of files like Load, but keeps no more than it needs
+// to report: each file is parsed, decoded and checked by one worker, and its
+// syntax tree is dropped unless the file has diagnostics (kept for their
+// snippets) or declares plugins, so memory stays flat however many runbooks
+// there are. The Config holds those files and the plugin declarations, and
+// no runbooks; Validated counts them.
+func Validate(srcs []Source, opts Options) (*Config, hcl.Diagnostics) {
+	return newLoader(opts, false, false).load(srcs)
+}
+
+// ValidatePaths is Validate of the named files, each read by its worker.
+func ValidatePaths(names []string, opts Options) (*Config, hcl.Diagnostics) {
+	srcs := make([]Source, len(names))
+	for i, name := range names {
+		srcs[i] = Source{Name: name}
+	}
+	return newLoader(opts, true, false).load(srcs)
+}
+
+// ValidateDir is Validate of every *.hcl file directly inside dir.
+func ValidateDir(dir string, opts Options) (*Config, hcl.Diagnostics) {
+	names, diags := listDir(dir)
+	if diags != nil {
+		return nil, diags
+	}
+	return ValidatePaths(names, opts)
+}
+
+// loader runs the pipeline shared by Load and Validate.
+type loader struct {
+	opts     Options
+	fromDisk bool // Sources name files to read
+	keep     bool // keep every tree and runbook (Load), or only what is needed (Validate)
+
+	mu       sync.Mutex
+	builtins map[string]*plugins.Schema // by name; nil = not resolvable without a plugin block
+	bodies   sync.Map                   // *plugins.Action → *hcl.BodySchema
+}
+
+func newLoader(opts Options, fromDisk, keep bool) *loader {
+	return &loader{opts: opts, fromDisk: fromDisk, keep: keep, builtins: map[string]*plugins.Schema{}}
+}
+
+// builtin returns the schema a plugin has when no plugin block declares it,
+// or nil.
+func (l *loader) builtin(name string) *plugins.Schema {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.builtins[name]
+	if !ok {
+		if l.opts.Schemas != nil {
+			s, _ = l.opts.Schemas.PluginSchema(name, nil)
+		}
+		l.builtins[name] = s
+	}
+	return s
+}
+
+// bodySchema returns the body schema of an action's arguments, built once.
+func (l *loader) bodySchema(a *plugins.Action) *hcl.BodySchema {
+	if bs, ok := l.bodies.Load(a); ok {
+		return bs.(*hcl.BodySchema)
+	}
+	bs, _ := l.bodies.LoadOrStore(a, attributesBodySchema(a.Args))
+	return bs.(*hcl.BodySchema)
+}
+
+// fileResult is what the pipeline keeps of one file.
+type fileResult struct {
+	file  *hcl.File // nil once dropped
+	decl  *fileDecl // nil once dropped; plugin blocks are always kept
+	names []namedRange
+	// uses holds the first use of each plugin an action names.
+	uses map[string]hcl.Range
+	// checked is set when the runbooks were checked against the plugins'
+	// block-less schemas; deferred runbooks wait for every plugin block.
+	checked bool
+	diags   hcl.Diagnostics
+}
+
+type namedRange struct {
+	name string
+	rng  hcl.Range
+}
+
+// loadFile parses, decodes and, when every plugin its actions use is known
+// without a plugin block, checks one file.
+func (l *loader) loadFile(src Source) (res fileResult) {
+	defer recoverDiag(src.Name, &res.diags)
+	if l.fromDisk {
+		b, err := os.ReadFile(src.Name)
+		if err != nil {
+			res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error()}}
+			return res
+		}
+		src.Bytes = b
+	}
+	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
+	res.file, res.diags = file, diags
+	if diags.HasErrors() || IsTestFile(src.Name) {
+		// Test files are parsed for syntax here; their blocks are checked
+		// by the test runner.
+		return res
+	}
+	decl, d := decodeFile(file, src.Name)
+	res.decl = decl
+	res.diags = append(res.diags, d...)
+	res.uses = map[string]hcl.Range{}
+	resolvable := true
+	for _, rb := range decl.runbooks {
+		res.names = append(res.names, namedRange{rb.Name, rb.DeclRange})
+		for _, s := range rb.Steps {
+			if s.Action == nil {
+				continue
+			}
+			if _, seen := res.uses[s.Action.Plugin]; !seen {
+				res.uses[s.Action.Plugin] = s.Action.LabelRange
+				resolvable = resolvable && l.builtin(s.Action.Plugin) != nil
+			}
+		}
+	}
+	if resolvable {
+		c := l.checker(l.builtin, nil)
+		for _, rb := range decl.runbooks {
+			res.diags = append(res.diags, c.checkRunbook(rb)...)
+		}
+		res.checked = true
+	}
+	if !l.keep && res.checked {
+		if len(res.diags) == 0 && len(decl.plugins) == 0 {
+			res.file = nil
+		}
+		res.decl = &fileDecl{plugins: decl.plugins}
+	}
+	return res
+}
+
+func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	cfg := &Config{
 		Files:   make(map[string]*hcl.File, len(srcs)),
 		Plugins: map[string]*PluginDecl{},
 		Schemas: map[string]*plugins.Schema{},
 	}
-	type parsed struct {
-		file  *hcl.File
-		decl  *fileDecl
-		diags hcl.Diagnostics
-	}
-	results := make([]parsed, len(srcs))
-	parallel(len(srcs), func(i int) {
-		src := srcs[i]
-		defer recoverDiag(src.Name, &results[i].diags)
-		file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
-		results[i].file = file
-		if diags.HasErrors() {
-			results[i].diags = diags
-			return
-		}
-		if IsTestFile(src.Name) {
-			// Test files are parsed for syntax here; their blocks are
-			// checked by the test runner.
-			results[i].diags = diags
-			return
-		}
-		decl, d := decodeFile(file, src.Name)
-		results[i].decl = decl
-		results[i].diags = append(diags, d...)
-	})
+	results := make([]fileResult, len(srcs))
+	parallel(len(srcs), func(i int) { results[i] = l.loadFile(srcs[i]) })
 
+	// Names are unique across the set: plugin blocks and runbooks.
 	var diags hcl.Diagnostics
 	runbookRanges := map[string]hcl.Range{}
-	for i, r := range results {
-		if r.file != nil {
-			cfg.Files[srcs[i].Name] = r.file
-		}
-		diags = append(diags, r.diags...)
+	for _, r := range results {
 		if r.decl == nil {
 			continue
 		}
@@ -178,64 +280,124 @@ func Load(srcs []Source, opts Options) (*Config, hcl.Diagnostics) {
 			}
 			cfg.Plugins[p.Name] = p
 		}
-		for _, rb := range r.decl.runbooks {
-			if prev, dup := runbookRanges[rb.Name]; dup {
-				diags = append(diags, duplicate("runbook", rb.Name, prev, rb.DeclRange))
-				continue
+	}
+	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
+	diags = append(diags, d...)
+
+	// A plugin block may replace a built-in plugin with an external one:
+	// files checked against the built-in schema are checked again.
+	for i := range results {
+		r := &results[i]
+		if !r.checked {
+			continue
+		}
+		for name := range r.uses {
+			if decl := cfg.Plugins[name]; decl != nil && (schemas[name] != l.builtin(name) || failed[name]) {
+				*r = newLoader(l.opts, l.fromDisk, true).loadFileUnchecked(srcs[i])
+				break
 			}
-			runbookRanges[rb.Name] = rb.DeclRange
-			cfg.Runbooks = append(cfg.Runbooks, rb)
 		}
 	}
-	sort.Slice(cfg.Runbooks, func(i, j int) bool { return cfg.Runbooks[i].Name < cfg.Runbooks[j].Name })
 
-	failed, schemaDiags := resolveSchemas(cfg, opts.Schemas)
-	diags = append(diags, schemaDiags...)
+	lookup := func(name string) *plugins.Schema {
+		if s, ok := schemas[name]; ok || cfg.Plugins[name] != nil {
+			return s
+		}
+		return l.builtin(name)
+	}
 	var known []string
-	if n, ok := opts.Schemas.(interface{ PluginNames() []string }); ok {
+	if n, ok := l.opts.Schemas.(interface{ PluginNames() []string }); ok {
 		known = n.PluginNames()
 	}
-	c := newChecker(cfg, append(known, sortedKeys(cfg.Plugins)...), failed)
-	for _, name := range sortedKeys(cfg.Plugins) {
-		diags = append(diags, checkPluginConfig(cfg.Plugins[name], cfg.Schemas[name])...)
-	}
+	c := l.checker(lookup, failed)
+	c.knownPlugins = append(known, sortedKeys(cfg.Plugins)...)
 
-	checked := make([]hcl.Diagnostics, len(cfg.Runbooks))
-	parallel(len(cfg.Runbooks), func(i int) {
-		defer recoverDiag(cfg.Runbooks[i].Filename, &checked[i])
-		checked[i] = c.checkRunbook(cfg.Runbooks[i])
+	// Deferred runbooks, now that every plugin block is known.
+	var deferred []*Runbook
+	for _, r := range results {
+		if !r.checked && r.decl != nil {
+			deferred = append(deferred, r.decl.runbooks...)
+		}
+	}
+	checked := make([]hcl.Diagnostics, len(deferred))
+	parallel(len(deferred), func(i int) {
+		defer recoverDiag(deferred[i].Filename, &checked[i])
+		checked[i] = c.checkRunbook(deferred[i])
 	})
+
+	firstUse := map[string]hcl.Range{}
+	for i, r := range results {
+		diags = append(diags, r.diags...)
+		if r.file != nil {
+			cfg.Files[srcs[i].Name] = r.file
+		}
+		for _, n := range r.names {
+			if prev, dup := runbookRanges[n.name]; dup {
+				diags = append(diags, duplicate("runbook", n.name, prev, n.rng))
+				continue
+			}
+			runbookRanges[n.name] = n.rng
+		}
+		for _, name := range sortedKeys(r.uses) {
+			if _, seen := firstUse[name]; !seen {
+				firstUse[name] = r.uses[name]
+			}
+		}
+		if l.keep && r.decl != nil {
+			for _, rb := range r.decl.runbooks {
+				if runbookRanges[rb.Name] == rb.DeclRange {
+					cfg.Runbooks = append(cfg.Runbooks, rb)
+				}
+			}
+		}
+	}
 	for _, d := range checked {
 		diags = append(diags, d...)
+	}
+	sort.Slice(cfg.Runbooks, func(i, j int) bool { return cfg.Runbooks[i].Name < cfg.Runbooks[j].Name })
+	cfg.Validated = len(runbookRanges)
+
+	// A plugin that needs configuration must have a plugin block.
+	for _, name := range sortedKeys(firstUse) {
+		s := lookup(name)
+		if s != nil {
+			cfg.Schemas[name] = s
+		}
+		if s == nil || cfg.Plugins[name] != nil {
+			continue
+		}
+		diags = append(diags, missingConfig(name, s, firstUse[name])...)
+	}
+	for _, name := range sortedKeys(cfg.Plugins) {
+		diags = append(diags, checkPluginConfig(cfg.Plugins[name], schemas[name])...)
 	}
 	SortDiagnostics(diags)
 	return cfg, diags
 }
 
-// resolveSchemas finds the schema of every plugin that an action names or a
-// plugin block declares, once per name.
-func resolveSchemas(cfg *Config, src SchemaSource) (map[string]bool, hcl.Diagnostics) {
+// loadFileUnchecked is loadFile without the early check: the file's
+// runbooks wait for every plugin block.
+func (l *loader) loadFileUnchecked(src Source) fileResult {
+	l.builtins = map[string]*plugins.Schema{}
+	l.opts.Schemas = nil
+	return l.loadFile(src)
+}
+
+// resolveDeclared finds the schema of every plugin a plugin block declares.
+func (l *loader) resolveDeclared(decls map[string]*PluginDecl) (map[string]*plugins.Schema, map[string]bool, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
+	schemas := map[string]*plugins.Schema{}
 	failed := map[string]bool{}
-	tried := map[string]bool{}
-	resolve := func(name string) {
-		if tried[name] {
-			return
-		}
-		tried[name] = true
-		decl := cfg.Plugins[name]
-		var s *plugins.Schema
+	for _, name := range sortedKeys(decls) {
+		decl := decls[name]
 		err := ErrUnknownPlugin
-		if src != nil {
-			s, err = src.PluginSchema(name, decl)
+		var s *plugins.Schema
+		if l.opts.Schemas != nil {
+			s, err = l.opts.Schemas.PluginSchema(name, decl)
 		}
 		if err == nil {
-			cfg.Schemas[name] = s
-			return
-		}
-		if errors.Is(err, ErrUnknownPlugin) && decl == nil {
-			// Reported per action, where the name is used.
-			return
+			schemas[name] = s
+			continue
 		}
 		failed[name] = true
 		summary, detail := "Cannot load plugin", err.Error()
@@ -250,44 +412,25 @@ func resolveSchemas(cfg *Config, src SchemaSource) (map[string]bool, hcl.Diagnos
 			Subject:  decl.DeclRange.Ptr(),
 		})
 	}
-	for _, name := range sortedKeys(cfg.Plugins) {
-		resolve(name)
-	}
-	firstUse := map[string]hcl.Range{}
-	for _, rb := range cfg.Runbooks {
-		for _, s := range rb.Steps {
-			if s.Action == nil {
-				continue
-			}
-			resolve(s.Action.Plugin)
-			if _, seen := firstUse[s.Action.Plugin]; !seen {
-				firstUse[s.Action.Plugin] = s.Action.LabelRange
-			}
+	return schemas, failed, diags
+}
+
+func missingConfig(name string, s *plugins.Schema, use hcl.Range) hcl.Diagnostics {
+	var required []string
+	for _, a := range s.Config {
+		if a.Required {
+			required = append(required, a.Name)
 		}
 	}
-	// A plugin that needs configuration must have a plugin block.
-	for _, name := range sortedKeys(firstUse) {
-		schema := cfg.Schemas[name]
-		if schema == nil || cfg.Plugins[name] != nil {
-			continue
-		}
-		var required []string
-		for _, a := range schema.Config {
-			if a.Required {
-				required = append(required, a.Name)
-			}
-		}
-		if len(required) > 0 {
-			rng := firstUse[name]
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Missing plugin configuration",
-				Detail:   fmt.Sprintf("Plugin %q needs %s; add a plugin %q { … } block to a file in this directory.", name, strings.Join(required, ", "), name),
-				Subject:  &rng,
-			})
-		}
+	if len(required) == 0 {
+		return nil
 	}
-	return failed, diags
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Missing plugin configuration",
+		Detail:   fmt.Sprintf("Plugin %q needs %s; add a plugin %q { … } block to a file in this directory.", name, strings.Join(required, ", "), name),
+		Subject:  &use,
+	}}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

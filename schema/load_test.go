@@ -99,11 +99,24 @@ func TestInvalid(t *testing.T) {
 		cases++
 		path := filepath.Join("testdata/invalid", name)
 		t.Run(strings.TrimSuffix(name, ".hcl"), func(t *testing.T) {
-			var diags hcl.Diagnostics
+			var diags, vdiags hcl.Diagnostics
+			var vcfg *Config
 			if e.IsDir() {
 				_, diags = LoadDir(path, testOptions(t))
+				vcfg, vdiags = ValidateDir(path, testOptions(t))
 			} else {
 				_, diags = LoadPaths([]string{path}, testOptions(t))
+				vcfg, vdiags = ValidatePaths([]string{path}, testOptions(t))
+			}
+			// Validate reports exactly what Load does, and keeps every file
+			// with a diagnostic for its snippet.
+			if diff := cmp.Diff(golden(diags), golden(vdiags)); diff != "" {
+				t.Errorf("Validate and Load differ (-Load +Validate):\n%s", diff)
+			}
+			for _, d := range vdiags {
+				if d.Subject != nil && vcfg.Files[d.Subject.Filename] == nil {
+					t.Errorf("Validate dropped %s, which has a diagnostic", d.Subject.Filename)
+				}
 			}
 			if !diags.HasErrors() {
 				t.Fatalf("%s loaded without errors", path)
@@ -275,5 +288,37 @@ runbook "r" {
 	_, diags := Load(src, testOptions(t))
 	if len(diags) != 1 || diags[0].Summary != "Cannot load plugin" || diags[0].Subject.Start.Line != 2 {
 		t.Fatalf("got %v", diags)
+	}
+}
+
+func TestValidateKeepsOnlyWhatItReports(t *testing.T) {
+	cfg, diags := ValidateDir("testdata/valid/full", testOptions(t))
+	if len(diags) > 0 {
+		t.Fatal(diagText(cfg, diags))
+	}
+	if cfg.Validated != 1 || len(cfg.Runbooks) != 0 {
+		t.Errorf("Validated %d, Runbooks %d; want 1 and none kept", cfg.Validated, len(cfg.Runbooks))
+	}
+	if cfg.Files["testdata/valid/full/rollback.hcl"] != nil {
+		t.Error("the tree of a clean file without plugin blocks was kept")
+	}
+	if cfg.Files["testdata/valid/full/plugins.hcl"] == nil || cfg.Plugins["kv"] == nil {
+		t.Error("plugin blocks and their file must be kept")
+	}
+}
+
+// A plugin block that names an external binary for a built-in's name
+// replaces the built-in: runbooks are checked against the external schema.
+func TestPluginBlockOverridesBuiltin(t *testing.T) {
+	srcs := []Source{
+		{Name: "a.hcl", Bytes: []byte("runbook \"a\" {\n  owner = \"t\"\n  step \"s\" {\n    action \"kv.get\" {\n      key = \"x\"\n    }\n  }\n}\n")},
+		{Name: "z.hcl", Bytes: []byte("plugin \"kv\" {\n  source = \"./kv-plugin\"\n}\n")},
+	}
+	cfg, diags := Load(srcs, testOptions(t))
+	if len(diags) != 1 || diags[0].Summary != "Cannot load plugin" || diags[0].Subject.Filename != "z.hcl" {
+		t.Fatalf("got %v", diags)
+	}
+	if a := cfg.Runbook("a").Step("s").Action; a.Schema != nil {
+		t.Error("action kept the built-in schema although a plugin block replaces it")
 	}
 }

@@ -35,51 +35,61 @@ var runAttrs = map[string]bool{"id": true, "operator": true, "dry_run": true}
 // ParseRef turns a traversal found by Expression.Variables into a typed
 // reference, or explains why it is not one.
 func ParseRef(t hcl.Traversal) (*Reference, hcl.Diagnostics) {
+	ref, diags := parseRef(t)
+	if diags != nil {
+		return nil, diags
+	}
+	return &ref, nil
+}
+
+// parseRef is ParseRef without the allocation: validation parses every
+// reference of every expression.
+func parseRef(t hcl.Traversal) (Reference, hcl.Diagnostics) {
 	root := t.RootName()
 	rng := t.SourceRange()
 	switch root {
 	case "var":
 		name, nameRng, diags := traversalAttr(t, 1, "var", "a variable name, as in var.prompt")
 		if diags.HasErrors() {
-			return nil, diags
+			return Reference{}, diags
 		}
-		return &Reference{Kind: RefVar, Name: name, Remaining: t[2:], Range: rng, NameRange: nameRng}, nil
+		return Reference{Kind: RefVar, Name: name, Remaining: t[2:], Range: rng, NameRange: nameRng}, nil
 	case "step":
 		name, nameRng, diags := traversalAttr(t, 1, "step", "a step name, as in step.current.output")
 		if diags.HasErrors() {
-			return nil, diags
+			return Reference{}, diags
 		}
 		attr, attrRng, diags := traversalAttr(t, 2, "step."+name, "output, as in step."+name+".output")
 		if diags.HasErrors() {
-			return nil, diags
+			return Reference{}, diags
 		}
 		if attr != "output" {
-			return nil, hcl.Diagnostics{{
+			return Reference{}, hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "Unsupported step attribute",
 				Detail:   fmt.Sprintf("A step exposes only its output: use step.%s.output, not step.%s.%s.", name, name, attr),
 				Subject:  attrRng.Ptr(),
 			}}
 		}
-		return &Reference{Kind: RefStep, Name: name, Remaining: t[3:], Range: rng, NameRange: nameRng}, nil
+		return Reference{Kind: RefStep, Name: name, Remaining: t[3:], Range: rng, NameRange: nameRng}, nil
 	case "run":
 		name, nameRng, diags := traversalAttr(t, 1, "run", "run.id, run.operator or run.dry_run")
 		if diags.HasErrors() {
-			return nil, diags
+			return Reference{}, diags
 		}
 		if !runAttrs[name] {
-			return nil, hcl.Diagnostics{{
+			return Reference{}, hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "Unsupported run attribute",
 				Detail:   fmt.Sprintf("run has no attribute %q; use run.id, run.operator or run.dry_run.", name),
 				Subject:  nameRng.Ptr(),
 			}}
 		}
-		return &Reference{Kind: RefRun, Name: name, Remaining: t[2:], Range: rng, NameRange: nameRng}, nil
+		return Reference{Kind: RefRun, Name: name, Remaining: t[2:], Range: rng, NameRange: nameRng}, nil
 	case "output":
-		return &Reference{Kind: RefOutput, Name: "output", Remaining: t[1:], Range: rng, NameRange: t[0].SourceRange()}, nil
+		return Reference{Kind: RefOutput, Name: "output", Remaining: t[1:], Range: rng, NameRange: t[0].SourceRange()}, nil
 	default:
-		return nil, hcl.Diagnostics{{
+		return Reference{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Unknown reference",
 			Detail:   fmt.Sprintf("There is nothing named %q here. Expressions can refer to var.NAME, step.NAME.output, run.id, run.operator, run.dry_run, and output inside an expect block.", root),

@@ -26,6 +26,9 @@ type Config struct {
 	Plugins map[string]*PluginDecl
 	// Schemas of every plugin the runbooks use, by name, where known.
 	Schemas map[string]*plugins.Schema
+	// Validated counts the runbooks checked, by name (Validate keeps no
+	// Runbooks).
+	Validated int
 }
 
 // Runbook returns the runbook named name, or nil.

@@ -35,9 +35,9 @@ func (a *app) loadDir() (*schema.Config, hcl.Diagnostics) {
 	return schema.LoadDir(a.opts.Dir, a.loadOptions())
 }
 
-// loadPaths loads what `validate PATH...` names: each directory is a set of
+// validatePaths checks what `validate PATH...` names: each directory is a set of
 // its own; the files named directly form one more set.
-func (a *app) loadPaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnostics) {
+func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
 	var diags hcl.Diagnostics
 	runbooks := 0
@@ -63,7 +63,7 @@ func (a *app) loadPaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnost
 		for name, f := range cfg.Files {
 			files[name] = f
 		}
-		runbooks += len(cfg.Runbooks)
+		runbooks += cfg.Validated
 	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -72,7 +72,7 @@ func (a *app) loadPaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnost
 			continue
 		}
 		if fi.IsDir() {
-			add(schema.LoadDir(p, a.loadOptions()))
+			add(schema.ValidateDir(p, a.loadOptions()))
 			continue
 		}
 		if abs, err := filepath.Abs(p); err == nil && inDirs[abs] {
@@ -81,7 +81,7 @@ func (a *app) loadPaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnost
 		loose = append(loose, filepath.Clean(p))
 	}
 	if len(loose) > 0 {
-		add(schema.LoadPaths(loose, a.loadOptions()))
+		add(schema.ValidatePaths(loose, a.loadOptions()))
 	}
 	schema.SortDiagnostics(diags)
 	return files, runbooks, diags

@@ -48,7 +48,7 @@ func (a *app) runValidate(opts *validateOptions) error {
 	default:
 		return exitf(ExitBadInput, "unknown --format %q: use text, json or github", opts.Format)
 	}
-	files, runbooks, diags := a.loadPaths(opts.Paths)
+	files, runbooks, diags := a.validatePaths(opts.Paths)
 	switch opts.Format {
 	case "json":
 		enc := json.NewEncoder(a.io.Out)
