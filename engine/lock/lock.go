@@ -1,0 +1,111 @@
+// Package lock owns the run lock: one run at a time per lock name (SPEC §3
+// item 3). Callers see a Locker and its Leases, so a distributed lock can
+// replace the embedded one without the engine noticing.
+//
+// The embedded lock (NewFile) is an OS file lock: flock(LOCK_EX|LOCK_NB) on
+// <dir>/<escaped name>.lock. The kernel drops a flock when the last
+// descriptor of its open file is closed, and it closes every descriptor of a
+// process that dies, however it dies, so a killed run never leaves a lock
+// behind; the descriptor is close-on-exec, so a surviving child process does
+// not keep it either. Lock files are never deleted: unlinking a lock file
+// while another process has it open would let two processes lock two
+// different inodes under the same name.
+//
+// A side file, <dir>/<escaped name>.holder.json, says who holds the lock. It
+// is written atomically after the flock is taken and removed, best effort, on
+// Release, while the flock is still held. It is information only: a side
+// file left by a killed process means nothing, because only the flock
+// decides whether the lock is held.
+//
+// flock belongs to an open file description, so a second open of the same
+// lock file in one process would conflict with the first. The process
+// therefore keeps a table of the locks it holds: acquiring a lock again with
+// the same non-empty RunID (a nested use inside one run) is re-entrant and
+// counted, and the flock is released with the last Lease; a different RunID,
+// or an empty one, gets a HeldError as it would from another process.
+package lock
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Holder says who holds a lock.
+type Holder struct {
+	RunID    string
+	Operator string
+	Host     string
+	PID      int
+	Since    time.Time
+}
+
+func (h Holder) isZero() bool {
+	return h.RunID == "" && h.Operator == "" && h.Host == "" && h.PID == 0 && h.Since.IsZero()
+}
+
+// Locker takes named locks.
+type Locker interface {
+	// Acquire takes the lock name for holder h. When another run holds it,
+	// Acquire retries until wait has elapsed (wait <= 0: a single try) and
+	// then returns a *HeldError; when ctx ends first it returns ctx's error.
+	Acquire(ctx context.Context, name string, h Holder, wait time.Duration) (Lease, error)
+}
+
+// Lease is a held lock.
+type Lease interface {
+	// Release gives the lock up. Releasing a Lease twice is a no-op.
+	Release() error
+	// Name is the lock's name, as given to Acquire.
+	Name() string
+}
+
+// HeldError is returned by Acquire when the lock is held by another run.
+// Holder may be partly or entirely unknown when the holder's record is
+// missing or unreadable.
+type HeldError struct {
+	Name   string
+	Holder Holder
+}
+
+// Error names the lock and who holds it, since when, and the run id, e.g.
+// lock "prompt/support-agent" is held by run 20261126T140501 (alice@host,
+// pid 123) since 2026-11-26 14:05:01 UTC.
+func (e *HeldError) Error() string {
+	h := e.Holder
+	var b strings.Builder
+	fmt.Fprintf(&b, "lock %q is held by ", e.Name)
+	if h.isZero() {
+		b.WriteString("another run (holder unknown)")
+		return b.String()
+	}
+	if h.RunID != "" {
+		b.WriteString("run " + h.RunID)
+	} else {
+		b.WriteString("another run")
+	}
+	var who []string
+	switch {
+	case h.Operator != "" && h.Host != "":
+		who = append(who, h.Operator+"@"+h.Host)
+	case h.Operator != "":
+		who = append(who, h.Operator)
+	case h.Host != "":
+		who = append(who, "host "+h.Host)
+	}
+	if h.PID > 0 {
+		who = append(who, "pid "+strconv.Itoa(h.PID))
+	}
+	if len(who) > 0 {
+		b.WriteString(" (" + strings.Join(who, ", ") + ")")
+	}
+	if !h.Since.IsZero() {
+		b.WriteString(" since " + h.Since.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	return b.String()
+}
+
+// ExitCode is 3: the run is refused (SPEC §1).
+func (e *HeldError) ExitCode() int { return 3 }
