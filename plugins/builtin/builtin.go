@@ -16,11 +16,11 @@ import (
 func Plugins() []*plugins.Builtin {
 	return []*plugins.Builtin{
 		{Name: "fallback", Schema: fallback.Schema},
-		{Name: "http", Schema: http.Schema},
+		{Name: "http", Schema: http.Schema, New: http.New},
 		{Name: "index", Schema: index.Schema},
-		{Name: "prometheus", Schema: prometheus.Schema},
+		{Name: "prometheus", Schema: prometheus.Schema, New: prometheus.New},
 		{Name: "prompt", Schema: prompt.Schema},
-		{Name: "shell", Schema: shell.Schema},
+		{Name: "shell", Schema: shell.Schema, New: shell.New},
 	}
 }
 

@@ -1,4 +1,15 @@
-// Package http is the built-in plugin that makes HTTP requests.
+// Package http is the built-in plugin that makes HTTP requests: http.request
+// returns { status, headers, body, json }.
+//
+// Any status is output, not an error (the runbook's expect decides); a request
+// that gets no response (connection refused, DNS, TLS, timeout) is an error.
+// Response headers are keyed by their canonical name ("Content-Type"), several
+// values joined with ", ". The body keeps its first MaxBody bytes (10 MiB);
+// json is the body decoded when the response says it is JSON
+// (application/json or any +json type), else null. GET and HEAD follow up to
+// 10 redirects; a mutating method is sent once, to the URL given, and a
+// redirect answering it is returned as is. No redirect may go from https to
+// plain http. Proxies come from the usual HTTPS_PROXY/NO_PROXY variables.
 package http
 
 import (
@@ -19,6 +30,7 @@ var Schema = &plugins.Schema{
 				{Name: "method", Type: cty.String, Default: cty.StringVal("GET"), Description: "The HTTP method."},
 				{Name: "headers", Type: cty.Map(cty.String), Description: "Request headers."},
 				{Name: "body", Type: cty.String, Description: "Request body."},
+				{Name: "timeout", Type: cty.String, Default: cty.StringVal("30s"), Description: "How long the whole request may take, as a duration (\"30s\"); the step's timeout applies too."},
 			},
 			Output: cty.Object(map[string]cty.Type{
 				"status":  cty.Number,

@@ -1,4 +1,16 @@
-// Package prometheus is the built-in plugin that runs PromQL instant queries.
+// Package prometheus is the built-in plugin that runs PromQL instant queries:
+// prometheus.query returns { value, series } for the server's current time.
+//
+// value is the one number the query yields, so a runbook can write
+// `expect { condition = output.value < 0.01 }`. Anything that leaves no single
+// number is an error with a message that says what to change, never a silent
+// 0: an empty result (append `or vector(0)` where "no data" means zero), more
+// than one series (aggregate with sum, max, …), NaN or ±Inf (typically a
+// division by zero over a window without traffic), a range vector, a string,
+// a native histogram, an HTTP or API error, or a body that is not a
+// Prometheus API response. series is the result as [{labels, value}]: the one
+// series with its labels (a scalar has none). Warnings and infos from
+// Prometheus go to the action's progress.
 package prometheus
 
 import (
@@ -12,11 +24,12 @@ var Schema = &plugins.Schema{
 	Config: []*plugins.Attribute{
 		{Name: "url", Type: cty.String, Required: true, Description: "Base URL of the Prometheus server."},
 		{Name: "bearer_token", Type: cty.String, Sensitive: true, Description: "Token sent as Authorization: Bearer."},
+		{Name: "timeout", Type: cty.String, Default: cty.StringVal("30s"), Description: "How long one query may take, as a duration (\"30s\"); the step's timeout applies too."},
 	},
 	Actions: map[string]*plugins.Action{
 		"query": {
 			Name:        "query",
-			Description: "Run an instant query; value is the first sample's value.",
+			Description: "Run an instant query; value is its single sample's value (several series are an error: aggregate them).",
 			ReadOnly:    true,
 			Args: []*plugins.Attribute{
 				{Name: "query", Type: cty.String, Required: true, Description: "The PromQL expression."},

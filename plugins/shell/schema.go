@@ -1,4 +1,19 @@
-// Package shell is the built-in plugin that runs shell commands.
+// Package shell is the built-in plugin that runs shell commands: shell.run
+// runs `bash -c COMMAND` in its own process group, streams its output line by
+// line as progress, and returns { exit_code, stdout, stderr }.
+//
+// A non-zero exit is output, not an error: the runbook's expect decides. The
+// command's environment holds only the variables of its `env` argument plus
+// PATH, HOME and LANG (taken from the host, with fallbacks), so credentials
+// and other variables of the operator's shell never leak into a command by
+// accident; pass what a command needs explicitly, e.g. env = { KUBECONFIG =
+// env("KUBECONFIG") }. Stdin is /dev/null. Each of stdout and stderr keeps its
+// first MaxOutput bytes (1 MiB), with a note saying how much was cut. When
+// the context ends (step timeout, Ctrl-C) the whole process group gets
+// SIGTERM, then SIGKILL after a few seconds, and the action fails. A
+// background process that outlives bash is left running, but its hold on the
+// output pipes is cut a moment after bash exits: redirect its output
+// (`nohup daemon >log 2>&1 &`).
 package shell
 
 import (
