@@ -76,10 +76,8 @@ runbook "rebuild-index" {
     expect {
       condition     = output.status == 200
       error_message = "The smoke query answered ${output.status}. Roll back with: runbook exec rollback-index --var index=${var.index}"
-    }
-    retry {
-      attempts = 3
-      delay    = "5s"
+      within        = "1m"
+      every         = "5s"
     }
   }
 

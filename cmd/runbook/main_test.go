@@ -55,6 +55,9 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,
+			// mktranscript and tamper: see transcript_cmd_test.go.
+			"mktranscript": cmdMkTranscript,
+			"tamper":       cmdTamper,
 		},
 	})
 }

@@ -103,9 +103,11 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 
 	root.AddCommand(
 		a.validateCmd(),
+		a.execCmd(),
 		a.listCmd(),
 		a.showCmd(),
 		a.fmtCmd(),
+		a.transcriptCmd(),
 		a.versionCmd(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))

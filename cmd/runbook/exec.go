@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/lock"
+	"github.com/runbookdev/runbook/engine/transcript"
+)
+
+type execOptions struct {
+	Name        string
+	Vars        []string
+	VarFiles    []string
+	DryRun      bool
+	Yes         bool
+	Resume      string
+	Transcript  string
+	LockTimeout time.Duration
+}
+
+func (a *app) execCmd() *cobra.Command {
+	opts := &execOptions{}
+	cmd := &cobra.Command{
+		Use:   "exec NAME",
+		Short: "Run a runbook; --dry-run rehearses it",
+		Long: `Run a runbook: resolve its variables, take its lock, and take each step in
+order — when, preconditions, confirmation, action, expectations — recording
+everything in a transcript under --state-dir.
+
+--dry-run rehearses it with real inputs and no side effects: read-only actions
+really run, mutating ones are planned, nothing is asked and no lock is taken.
+
+Exit status: 0 succeeded, 1 a step failed, 2 bad input, 3 refused (lock held
+or confirmation declined), 130 interrupted.`,
+		Args:              usageArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: a.completeRunbooks,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			return a.runExec(cmd.Context(), opts)
+		}),
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Vars, "var", nil, "set a variable: NAME=VALUE (repeatable; non-strings are HCL literals)")
+	f.StringArrayVar(&opts.VarFiles, "var-file", nil, "read variables from a .hcl or .json file (repeatable)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "rehearse: run read-only actions, plan the others, change nothing")
+	f.BoolVar(&opts.Yes, "yes", false, "approve every confirmation (recorded as such)")
+	f.StringVar(&opts.Transcript, "transcript", "", "also write the transcript to this file")
+	f.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "wait this long for the run's lock instead of refusing at once")
+	return cmd
+}
+
+func (a *app) runExec(parent context.Context, opts *execOptions) error {
+	cfg, err := a.loadValid()
+	if err != nil {
+		return err
+	}
+	rb, err := findRunbook(cfg, a.opts.Dir, opts.Name)
+	if err != nil {
+		return err
+	}
+	vars := map[string]string{}
+	for _, arg := range opts.Vars {
+		name, value, err := engine.ParseVarFlag(arg)
+		if err != nil {
+			return err
+		}
+		vars[name] = value
+	}
+
+	ctx, stop := a.interruptible(parent)
+	defer stop()
+
+	runID := engine.NewRunID(time.Now())
+	var topts []transcript.Option
+	if opts.Transcript != "" {
+		topts = append(topts, transcript.WithCopy(opts.Transcript))
+	}
+	tw, err := transcript.Create(engine.TranscriptDir(a.opts.StateDir), runID, topts...)
+	if err != nil {
+		return fmt.Errorf("cannot write the transcript, so nothing will run: %w", err)
+	}
+	defer tw.Close()
+
+	view := newRunView(a.io.Out)
+	view.transcript = tw.Path()
+	view.head = tw.Head
+
+	engineOpts := []engine.Option{
+		engine.WithRunID(runID),
+		engine.WithVars(vars),
+		engine.WithVarFiles(opts.VarFiles...),
+		engine.WithDryRun(opts.DryRun),
+		engine.WithYes(opts.Yes),
+		engine.WithHooks(engine.TranscriptHook(tw), view),
+		engine.WithPlugins(a.pluginProvider(cfg)),
+		engine.WithLocker(lock.NewFile(lockDir(a.opts.StateDir)), opts.LockTimeout),
+		engine.WithVersion(Version()),
+		engine.WithPluginInfo(a.pluginInfo(cfg)),
+	}
+	if a.io.CanPrompt() {
+		engineOpts = append(engineOpts, engine.WithPrompter(&termPrompter{io: a.io}))
+	}
+	res, err := engine.Run(ctx, cfg, rb, engineOpts...)
+	if err != nil {
+		// The run never started: nothing to record.
+		tw.Close()
+		os.Remove(tw.Path())
+		return err
+	}
+	if res.ExitCode != 0 {
+		return silentExit(res.ExitCode)
+	}
+	return nil
+}
+
+func lockDir(stateDir string) string { return stateDir + string(os.PathSeparator) + "locks" }
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM;
+// a second one exits at once with 130.
+func (a *app) interruptible(parent context.Context) (context.Context, func()) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Go(func() {
+		select {
+		case <-sigs:
+			fmt.Fprintln(a.io.ErrOut, "\nInterrupted: stopping the running action (press Ctrl-C again to exit at once)…")
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(a.io.ErrOut, "Exiting now.")
+			os.Exit(ExitInterrupted)
+		case <-done:
+		}
+	})
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		wg.Wait()
+		cancel()
+	}
+}
+
+// termPrompter asks on the terminal.
+type termPrompter struct {
+	io *IOStreams
+	mu sync.Mutex
+	in *bufio.Reader
+}
+
+func (p *termPrompter) reader() *bufio.Reader {
+	if p.in == nil {
+		p.in = bufio.NewReader(p.io.In)
+	}
+	return p.in
+}
+
+// readLine reads one line, giving up when ctx is cancelled.
+func (p *termPrompter) readLine(ctx context.Context) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := p.reader().ReadString('\n')
+		ch <- result{strings.TrimSpace(line), err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil && r.line == "" {
+			return "", fmt.Errorf("reading the answer: %w", r.err)
+		}
+		return r.line, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Confirm implements engine.Prompter: only "yes" or "y" approves.
+func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.io.Out, "      %s %s %s ", cyan("?"), bold(question), faint("[yes/no]"))
+	line, err := p.readLine(ctx)
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(line) {
+	case "y", "yes":
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// Ask implements engine.Prompter; sensitive values are not echoed.
+func (p *termPrompter) Ask(ctx context.Context, name, description string, sensitive bool) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	label := name
+	if description != "" {
+		label += " (" + description + ")"
+	}
+	fmt.Fprintf(p.io.Out, "%s %s: ", cyan("var."+name), faint(label))
+	if sensitive {
+		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			b, err := term.ReadPassword(int(f.Fd()))
+			fmt.Fprintln(p.io.Out)
+			if err != nil {
+				return "", fmt.Errorf("reading %s: %w", name, err)
+			}
+			return string(b), nil
+		}
+	}
+	return p.readLine(ctx)
+}

@@ -1,0 +1,543 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/transcript"
+)
+
+func (a *app) transcriptCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "transcript",
+		Short: "List, show and verify the transcripts of runs",
+		Long: `Every exec (dry-runs included) records a transcript: one JSON Lines file per run
+under <state-dir>/transcripts, each event chained to the one before by SHA-256.
+Commands that take an ID accept the run id or a unique prefix of it.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return exitf(ExitBadInput, "transcript: missing subcommand: list, show ID or verify ID\nRun 'runbook transcript --help' for usage.")
+		},
+	}
+	cmd.AddCommand(a.transcriptListCmd(), a.transcriptShowCmd(), a.transcriptVerifyCmd())
+	return cmd
+}
+
+func (a *app) transcriptDir() string { return engine.TranscriptDir(a.opts.StateDir) }
+
+// findTranscript resolves a run id or unique prefix; an unknown or
+// ambiguous one is bad input.
+func (a *app) findTranscript(id string) (string, error) {
+	path, err := transcript.Find(a.transcriptDir(), id)
+	if errors.Is(err, transcript.ErrNotFound) {
+		return "", exitf(ExitBadInput, "%s\nRun 'runbook transcript list' for the recorded runs.", err)
+	}
+	if errors.Is(err, transcript.ErrAmbiguous) {
+		return "", exitf(ExitBadInput, "%s\nGive more of the run id.", err)
+	}
+	return path, err
+}
+
+// completeRunIDs completes a run id from the recorded transcripts.
+func (a *app) completeRunIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	runs, _ := transcript.List(a.transcriptDir())
+	var out []cobra.Completion
+	for _, r := range runs {
+		if strings.HasPrefix(r.RunID, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(r.RunID, r.Runbook+" "+r.Status))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+func runIDOf(path string) string { return strings.TrimSuffix(filepath.Base(path), ".jsonl") }
+
+func (a *app) transcriptListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "Recorded runs, newest first",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			return a.runTranscriptList()
+		}),
+	}
+}
+
+func (a *app) runTranscriptList() error {
+	runs, err := transcript.List(a.transcriptDir())
+	if err != nil {
+		return err
+	}
+	if len(runs) == 0 {
+		fmt.Fprintf(a.io.ErrOut, "No runs recorded in %s.\n", a.transcriptDir())
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join([]string{bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION")}, "\t"))
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RunID, r.Runbook, orDash(r.Mode), orDash(r.Operator),
+			formatTime(r.Started), r.Status, formatDuration(r.Duration))
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// formatTime shows a transcript time in UTC, as it is recorded.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z07:00") }
+
+func (a *app) transcriptShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:               "show ID",
+		Short:             "Show a run's transcript as a person reads it",
+		Args:              usageArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: a.completeRunIDs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			path, err := a.findTranscript(args[0])
+			if err != nil {
+				return err
+			}
+			tr, err := transcript.Read(path)
+			if err != nil {
+				return exitf(ExitFailed, "%s\nRun 'runbook transcript verify %s' to check it.", err, runIDOf(path))
+			}
+			report, err := transcript.Verify(path)
+			if err != nil {
+				return err
+			}
+			return renderTranscript(a.io.Out, tr, report)
+		}),
+	}
+}
+
+type verifyOptions struct {
+	ID     string
+	Repair bool
+}
+
+func (a *app) transcriptVerifyCmd() *cobra.Command {
+	opts := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify ID",
+		Short: "Check a transcript's hash chain",
+		Long: `Check that every record of a run's transcript is intact: seq counts up from 1,
+each record names the hash of the one before, and each hash matches its record.
+Exit 0 when intact; 1 naming the first bad record when not. A last line left
+incomplete by a crash is reported as such; --repair truncates it, when every
+record before it verifies.`,
+		Args:              usageArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: a.completeRunIDs,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			return a.runTranscriptVerify(opts)
+		}),
+	}
+	cmd.Flags().BoolVar(&opts.Repair, "repair", false, "truncate a torn last line left by a crash")
+	return cmd
+}
+
+func (a *app) runTranscriptVerify(opts *verifyOptions) error {
+	path, err := a.findTranscript(opts.ID)
+	if err != nil {
+		return err
+	}
+	id := runIDOf(path)
+	var r *transcript.Report
+	if opts.Repair {
+		before, err := transcript.Verify(path)
+		if err != nil {
+			return err
+		}
+		r, err = transcript.Repair(path)
+		switch {
+		case errors.Is(err, transcript.ErrRunning):
+			return exitf(ExitRefused, "transcript %s is still being written by its run; not repairing it", id)
+		case errors.Is(err, transcript.ErrTampered):
+			// Reported below; the file is left as it is, as evidence.
+		case err != nil:
+			return err
+		}
+		if err == nil && before.Torn != nil {
+			fmt.Fprintf(a.io.Out, "repaired: removed the torn last line %d (%s)\n", before.Torn.Line, plural(before.Torn.Bytes, "byte"))
+		}
+	} else if r, err = transcript.Verify(path); err != nil {
+		return err
+	}
+	switch {
+	case r.Problem != nil:
+		msg := fmt.Sprintf("transcript %s fails verification: %s", id, r.Problem)
+		if r.Torn != nil {
+			msg += fmt.Sprintf("\nand its last line (line %d) is torn", r.Torn.Line)
+		}
+		if opts.Repair {
+			msg += "\nNot repaired: the file is left as it is."
+		}
+		return exitf(ExitFailed, "%s", msg)
+	case r.Torn != nil:
+		fmt.Fprintf(a.io.Out, "%s before it verify, head sha256:%s\n", plural(r.Events, "event"), r.Head)
+		if transcript.Running(path) {
+			return exitf(ExitFailed, "transcript %s: line %d is being written: the run is still in progress", id, r.Torn.Line)
+		}
+		return exitf(ExitFailed, "transcript %s: line %d: torn last line (a crash mid-write?); run with --repair to truncate it", id, r.Torn.Line)
+	}
+	fmt.Fprintf(a.io.Out, "intact: %s, head sha256:%s\n", plural(r.Events, "event"), r.Head)
+	switch {
+	case r.Finished:
+	case transcript.Running(path):
+		fmt.Fprintln(a.io.Out, "no run_finished yet: the run is still in progress")
+	default:
+		fmt.Fprintln(a.io.Out, "no run_finished: the run did not end (it crashed), or the file was cut short")
+	}
+	return nil
+}
+
+// transcriptView renders a transcript for people.
+type transcriptView struct {
+	w   io.Writer
+	err error
+}
+
+func (v *transcriptView) printf(format string, args ...any) {
+	if v.err == nil {
+		_, v.err = fmt.Fprintf(v.w, format, args...)
+	}
+}
+
+func (v *transcriptView) field(indent, name, value string) {
+	v.printf("%s%s %s\n", indent, faint(fmt.Sprintf("%-9s", name)), value)
+}
+
+func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript.Report) error {
+	v := &transcriptView{w: w}
+	id := runIDOf(tr.Path)
+	rs, rsErr := tr.RunStarted()
+	if rsErr == nil {
+		v.renderHeader(id, tr.Events[0], rs)
+	} else {
+		v.printf("%s %s\n", bold("run "+id), yellow("(no run_started record)"))
+	}
+
+	steps := tr.Steps()
+	if len(steps) > 0 {
+		v.printf("\n%s\n", bold("Steps"))
+	}
+	for i, s := range steps {
+		v.renderStep(i+1, s)
+	}
+	for _, e := range tr.Events {
+		if !e.Has("step") && e.Type != transcript.TypeRunStarted && e.Type != transcript.TypeRunFinished && e.Type != transcript.TypeInterrupted {
+			v.printf("\n  %s\n", v.generic(e))
+		}
+	}
+	v.renderEnd(tr)
+	v.field("  ", "run", id)
+	if head := tr.Head(); head != "" {
+		v.field("  ", "head", "sha256:"+head)
+	}
+	v.field("  ", "chain", chainText(report))
+	return v.err
+}
+
+func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcript.RunStarted) {
+	title := bold(rs.Runbook) + " " + faint("run "+id)
+	if rs.Mode == engine.ModeDryRun {
+		title += yellow(" (dry-run: nothing was changed)")
+	}
+	v.printf("%s\n\n", title)
+	v.field("  ", "mode", rs.Mode)
+	v.field("  ", "operator", rs.Operator)
+	v.field("  ", "started", formatTime(e.Time))
+	v.field("  ", "version", rs.Version)
+	src := rs.Source.Path
+	if rs.Source.SHA256 != "" {
+		src += faint(" (sha256 " + short(rs.Source.SHA256) + ")")
+	}
+	v.field("  ", "source", src)
+	if len(rs.Plugins) > 0 {
+		names := sortedKeys(rs.Plugins)
+		for i, n := range names {
+			p := rs.Plugins[n]
+			text := n + " " + p.Version
+			if p.SHA256 != "" {
+				text += faint(" (sha256 " + short(p.SHA256) + ")")
+			}
+			label := ""
+			if i == 0 {
+				label = "plugins"
+			}
+			v.field("  ", label, text)
+		}
+	}
+	if rs.Lock != "" {
+		v.field("  ", "lock", rs.Lock)
+	}
+	if rs.Resumes != "" {
+		v.field("  ", "resumes", rs.Resumes)
+	}
+	for i, n := range sortedKeys(rs.Vars) {
+		label := ""
+		if i == 0 {
+			label = "vars"
+		}
+		v.field("  ", label, n+" = "+literal(rs.Vars[n]))
+	}
+}
+
+func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
+	title := bold(fmt.Sprintf("%d. %s", n, s.Name))
+	if idx, ok := s.Events[0].Int("index"); ok && idx > 0 {
+		title = bold(fmt.Sprintf("%d. %s", idx, s.Name))
+	}
+	if owner := s.Events[0].Str("owner"); owner != "" {
+		title += " " + faint("· "+owner)
+	}
+	v.printf("\n  %s %s\n", title, faint(s.Events[0].Time.UTC().Format("15:04:05Z07:00")))
+	const in = "       "
+	finished := false
+	for _, e := range s.Events {
+		switch e.Type {
+		case transcript.TypeStepStarted:
+			if d := e.Str("description"); d != "" {
+				v.printf("%s%s\n", in, faint(d))
+			}
+			if m := e.Str("manual"); m != "" {
+				v.printf("%s%s %s\n", in, faint("manual:"), m)
+			}
+		case transcript.TypePrecondition:
+			v.printf("%s%s\n", in, checkLine(e, "requires"))
+		case transcript.TypeExpectation:
+			v.printf("%s%s\n", in, checkLine(e, "expect"))
+		case transcript.TypeConfirmation:
+			q, by := e.Str("question"), e.Str("by")
+			switch answer := e.Str("answer"); answer {
+			case "not asked":
+				v.printf("%s%s %s\n", in, cyan("? would ask:"), q)
+			case "refused":
+				v.printf("%s%s %s\n", in, yellow("? not asked (no terminal, no --yes):"), q)
+			default:
+				line := fmt.Sprintf("%s%s %s → %s", in, cyan("?"), q, bold(answer))
+				if by != "" {
+					line += " " + faint("("+by+")")
+				}
+				v.printf("%s\n", line)
+			}
+		case transcript.TypePlan:
+			v.printf("%s%s %s\n", in, cyan("◇ plan"), e.Str("action"))
+			var changes []string
+			_ = e.Decode("changes", &changes)
+			for _, c := range changes {
+				v.printf("%s  %s\n", in, c)
+			}
+			v.renderOutput(in+"  ", e, "predicted output")
+		case transcript.TypeActionResult:
+			mark, detail := green("✓"), ""
+			if msg := firstStr(e, "error"); msg != "" {
+				mark, detail = red("✗"), ": "+msg
+			}
+			line := fmt.Sprintf("%s%s %s", in, mark, e.Str("action"))
+			if d, ok := e.Duration(); ok {
+				line += " " + faint(formatDuration(d))
+			}
+			if n, ok := e.Int("attempt"); ok && n > 1 {
+				line += faint(fmt.Sprintf(" attempt %d", n))
+			}
+			v.printf("%s%s\n", line, detail)
+			v.renderOutput(in+"  ", e, "")
+		case transcript.TypeStepFinished:
+			finished = true
+			line := in + statusMark(e.Status())
+			if d, ok := e.Duration(); ok {
+				line += " " + faint(formatDuration(d))
+			}
+			if msg := firstStr(e, "error", "reason"); msg != "" {
+				line += ": " + msg
+			}
+			v.printf("%s\n", line)
+		default:
+			v.printf("%s%s\n", in, v.generic(e))
+		}
+	}
+	if !finished {
+		v.printf("%s%s\n", in, yellow("? "+transcript.StepStatusUnknown+": no step_finished record (the run stopped during this step)"))
+	}
+}
+
+// checkLine renders a precondition or expectation: its result, condition
+// and message.
+func checkLine(e transcript.Event, verb string) string {
+	result := firstStr(e, "result", "status")
+	if result == "" {
+		if passed, ok := e.Bool("passed"); ok {
+			result = map[bool]string{true: "passed", false: "failed"}[passed]
+		}
+	}
+	line := fmt.Sprintf("%s %s %s", statusMark(result), verb, e.Str("condition"))
+	if n, ok := e.Int("check"); ok && n > 1 {
+		line += faint(fmt.Sprintf(" (check %d)", n))
+	}
+	if msg := firstStr(e, "error_message", "message"); msg != "" && result != "passed" {
+		line += ": " + msg
+	}
+	return line
+}
+
+// renderOutput shows an event's output compactly, one line per attribute,
+// under label when there is one.
+func (v *transcriptView) renderOutput(indent string, e transcript.Event, label string) {
+	raw, ok := e.Fields["output"]
+	if !ok {
+		raw, ok = e.Fields["outputs"]
+	}
+	if !ok {
+		return
+	}
+	val := decodeJSON(raw)
+	m, isMap := val.(map[string]any)
+	switch {
+	case val == nil || isMap && len(m) == 0:
+		return
+	case !isMap:
+		v.printf("%s%s %s\n", indent, faint(cmp.Or(label, "output")+":"), compact(val, 100))
+		return
+	case label != "":
+		v.printf("%s%s\n", indent, faint(label+":"))
+		indent += "  "
+	}
+	for _, k := range sortedKeys(m) {
+		text := compact(m[k], 100)
+		if text == "" {
+			text = faint(`""`)
+		}
+		v.printf("%s%s %s\n", indent, faint(k+":"), text)
+	}
+}
+
+// generic renders an event this view has no layout for: its type and
+// fields, compactly.
+func (v *transcriptView) generic(e transcript.Event) string {
+	var parts []string
+	for _, k := range sortedKeys(e.Fields) {
+		if k == "step" || k == "index" || k == "owner" {
+			continue
+		}
+		parts = append(parts, k+"="+compact(decodeJSON(e.Fields[k]), 60))
+	}
+	return faint("• "+e.Type) + " " + strings.Join(parts, " ")
+}
+
+func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
+	end, ok := tr.End()
+	v.printf("\n")
+	switch {
+	case !ok:
+		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
+	case end.Type == transcript.TypeInterrupted:
+		line := yellow("✗ interrupted")
+		if s := end.Step(); s != "" {
+			line += " during step " + bold(s)
+		}
+		if sig := end.Str("signal"); sig != "" {
+			line += " (" + sig + ")"
+		}
+		if d, ok := end.Duration(); ok {
+			line += " after " + formatDuration(d)
+		}
+		v.printf("%s\n", line)
+	default:
+		line := statusMark(end.Status())
+		if code, ok := end.Int("exit_code"); ok {
+			line += fmt.Sprintf(" (exit %d)", code)
+		}
+		if d, ok := end.Duration(); ok {
+			line += " in " + formatDuration(d)
+		}
+		v.printf("%s\n", line)
+		if msg := firstStr(end, "error", "reason"); msg != "" && end.Status() != engine.StatusSucceeded {
+			v.printf("  %s\n", msg)
+		}
+	}
+	if tr.Torn != nil {
+		v.printf("%s\n", yellow(fmt.Sprintf("  the last line is torn (%s; a crash mid-write?)", plural(len(tr.Torn), "byte"))))
+	}
+}
+
+func chainText(r *transcript.Report) string {
+	switch {
+	case r.Problem != nil:
+		return red("✗ fails verification: " + r.Problem.Error())
+	case r.Torn != nil:
+		return yellow(fmt.Sprintf("%s intact, then a torn last line", plural(r.Events, "event")))
+	}
+	return green("✓ intact") + ", " + plural(r.Events, "event")
+}
+
+// firstStr returns the first of keys that e has as a non-empty string.
+func firstStr(e transcript.Event, keys ...string) string {
+	for _, k := range keys {
+		if s := e.Str(k); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// literal renders a recorded value as HCL would write it; the sensitive
+// marker stays bare so it reads as what it is.
+func literal(raw json.RawMessage) string {
+	val := decodeJSON(raw)
+	if s, ok := val.(string); ok {
+		if s == transcript.Sensitive {
+			return s
+		}
+		return strconv.Quote(s)
+	}
+	return compact(val, 100)
+}
+
+// decodeJSON decodes a value keeping numbers as written.
+func decodeJSON(raw json.RawMessage) any {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(raw)
+	}
+	return v
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12] + "…"
+	}
+	return hash
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

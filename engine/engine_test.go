@@ -1,0 +1,254 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/schema"
+)
+
+var kvOutput = cty.Object(map[string]cty.Type{"key": cty.String, "value": cty.String, "version": cty.Number})
+
+var kvSchema = &plugins.Schema{
+	Config: []*plugins.Attribute{{Name: "path", Type: cty.String, Path: true}},
+	Actions: map[string]*plugins.Action{
+		"get": {Name: "get", ReadOnly: true, Output: kvOutput,
+			Args: []*plugins.Attribute{{Name: "key", Type: cty.String, Required: true}}},
+		"set": {Name: "set", Output: kvOutput, Args: []*plugins.Attribute{
+			{Name: "key", Type: cty.String, Required: true},
+			{Name: "value", Type: cty.String, Required: true},
+		}},
+		"fail": {Name: "fail", Output: kvOutput, Args: []*plugins.Attribute{
+			{Name: "times", Type: cty.Number, Default: cty.NumberIntVal(1000)},
+		}},
+		"block": {Name: "block", ReadOnly: true, Output: kvOutput},
+		"echo": {Name: "echo", ReadOnly: true, Output: kvOutput,
+			Args: []*plugins.Attribute{{Name: "key", Type: cty.String, Required: true}}},
+	},
+}
+
+// kvPlugin is an in-process plugin that records every call. Its store
+// holds key → value with a version that increases on every set; `get`
+// bumps a read counter that tests use to make a value change over time.
+type kvPlugin struct {
+	mu       sync.Mutex
+	calls    []string
+	store    map[string]string
+	versions map[string]int64
+	// getBump makes every get of a key raise its version by one.
+	getBump bool
+	fails    int
+	config   cty.Value
+}
+
+func newKV() *kvPlugin {
+	return &kvPlugin{store: map[string]string{"k": "v1"}, versions: map[string]int64{"k": 1}}
+}
+
+func (p *kvPlugin) record(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, s)
+}
+
+func (p *kvPlugin) Calls() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.calls...)
+}
+
+func (p *kvPlugin) Schema(context.Context) (*plugins.Schema, error) { return kvSchema, nil }
+
+func (p *kvPlugin) Configure(_ context.Context, cfg cty.Value) error {
+	p.record("configure")
+	p.config = cfg
+	return nil
+}
+
+func (p *kvPlugin) out(key string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"key": cty.StringVal(key), "value": cty.StringVal(p.store[key]), "version": cty.NumberIntVal(p.versions[key]),
+	})
+}
+
+func (p *kvPlugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
+	p.record("plan " + req.Action)
+	key := req.Args.GetAttr("key")
+	if !key.IsKnown() {
+		return &plugins.PlanResult{Changes: []string{"(unknown key)"}, Output: cty.UnknownVal(kvOutput)}, nil
+	}
+	k := key.AsString()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return &plugins.PlanResult{
+		Changes: []string{fmt.Sprintf("%s: v%d → v%d", k, p.versions[k], p.versions[k]+1)},
+		Output: cty.ObjectVal(map[string]cty.Value{
+			"key": cty.StringVal(k), "value": req.Args.GetAttr("value"), "version": cty.NumberIntVal(p.versions[k] + 1),
+		}),
+	}, nil
+}
+
+func (p *kvPlugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	p.record("apply " + req.Action)
+	switch req.Action {
+	case "get":
+		k := req.Args.GetAttr("key").AsString()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.getBump {
+			p.versions[k]++
+		}
+		return &plugins.ApplyResult{Output: p.out(k)}, nil
+	case "echo":
+		k := req.Args.GetAttr("key").AsString()
+		if req.Progress != nil {
+			req.Progress("echoing " + k)
+		}
+		return &plugins.ApplyResult{Output: cty.ObjectVal(map[string]cty.Value{
+			"key": cty.StringVal(k), "value": cty.StringVal("got " + k), "version": cty.NumberIntVal(0),
+		})}, nil
+	case "set":
+		k := req.Args.GetAttr("key").AsString()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.store[k] = req.Args.GetAttr("value").AsString()
+		p.versions[k]++
+		return &plugins.ApplyResult{Output: p.out(k)}, nil
+	case "fail":
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.fails++
+		times, _ := req.Args.GetAttr("times").AsBigFloat().Int64()
+		if int64(p.fails) <= times {
+			return nil, fmt.Errorf("failure %d", p.fails)
+		}
+		return &plugins.ApplyResult{Output: p.out("k")}, nil
+	case "block":
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return nil, fmt.Errorf("no action %q", req.Action)
+}
+
+func (p *kvPlugin) Close() error { return nil }
+
+// fakeClock is a virtual clock: Sleep advances it at once.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return nil
+}
+
+// answers is a Prompter with fixed answers.
+type answers struct {
+	confirm bool
+	asked   []string
+	values  map[string]string
+}
+
+func (a *answers) Confirm(_ context.Context, q string) (bool, error) {
+	a.asked = append(a.asked, q)
+	return a.confirm, nil
+}
+
+func (a *answers) Ask(_ context.Context, name, _ string, _ bool) (string, error) {
+	v, ok := a.values[name]
+	if !ok {
+		return "", errors.New("no answer")
+	}
+	return v, nil
+}
+
+// recorder is a hook that keeps every event.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	failAt string // an event type whose recording fails
+}
+
+func (r *recorder) Handle(e Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failAt != "" && e.Type() == r.failAt {
+		return errors.New("disk full")
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+func (r *recorder) types() string {
+	var out []string
+	for _, e := range r.events {
+		out = append(out, e.Type())
+	}
+	return strings.Join(out, " ")
+}
+
+func (r *recorder) steps() map[string]StepFinished {
+	out := map[string]StepFinished{}
+	for _, e := range r.events {
+		if f, ok := e.(StepFinished); ok {
+			out[f.Name] = f
+		}
+	}
+	return out
+}
+
+func load(t testing.TB, src string) (*schema.Config, *schema.Runbook) {
+	t.Helper()
+	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "kv", Schema: kvSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := schema.Load([]schema.Source{{Name: "t.hcl", Bytes: []byte(src)}}, schema.Options{Schemas: schema.RegistrySource{Registry: reg}})
+	if diags.HasErrors() {
+		var sb strings.Builder
+		_ = hcl.NewDiagnosticTextWriter(&sb, cfg.Files, 100, false).WriteDiagnostics(diags)
+		t.Fatal(sb.String())
+	}
+	return cfg, cfg.Runbooks[0]
+}
+
+type harness struct {
+	kv    *kvPlugin
+	rec   *recorder
+	clock *fakeClock
+	res   *Result
+	err   error
+}
+
+func run(t *testing.T, src string, opts ...Option) *harness {
+	t.Helper()
+	cfg, rb := load(t, src)
+	h := &harness{kv: newKV(), rec: &recorder{}, clock: &fakeClock{now: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}}
+	base := []Option{
+		WithPlugins(InProcess{"kv": h.kv}), WithHooks(h.rec), WithClock(h.clock),
+		WithOperator("alice@host"), WithRunID("run-1"), WithEnv(func(string) (string, bool) { return "", false }),
+	}
+	h.res, h.err = Run(context.Background(), cfg, rb, append(base, opts...)...)
+	return h
+}

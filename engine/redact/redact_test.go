@@ -1,0 +1,185 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestString(t *testing.T) {
+	const secret = "s3cr3t/tok+en=="
+	tests := []struct {
+		name    string
+		secrets []string
+		in      string
+		want    string
+	}{
+		{name: "no secrets", in: "hello", want: "hello"},
+		{name: "plain", secrets: []string{"hunter2!"}, in: "pw=hunter2! ok", want: "pw=(sensitive) ok"},
+		{name: "every occurrence", secrets: []string{"abcd"}, in: "abcd abcdabcd", want: "(sensitive) (sensitive)(sensitive)"},
+		{name: "base64 std", secrets: []string{secret}, in: "b=" + base64.StdEncoding.EncodeToString([]byte(secret)), want: "b=(sensitive)"},
+		{name: "base64 raw url", secrets: []string{"user:pa>?ss"}, in: "x " + base64.RawURLEncoding.EncodeToString([]byte("user:pa>?ss")) + " y", want: "x (sensitive) y"},
+		{name: "query escaped", secrets: []string{secret}, in: "https://h/?t=" + url.QueryEscape(secret), want: "https://h/?t=(sensitive)"},
+		{name: "path escaped", secrets: []string{"a b/c?d"}, in: "/x/" + url.PathEscape("a b/c?d") + "/y", want: "/x/(sensitive)/y"},
+		{name: "longest first", secrets: []string{"abcd", "abcdefgh"}, in: "xabcdefghx", want: "x(sensitive)x"},
+		{name: "longest first, added the other way", secrets: []string{"abcdefgh", "abcd"}, in: "abcdefgh abcd", want: "(sensitive) (sensitive)"},
+		{name: "overlapping occurrences", secrets: []string{"aaaa"}, in: "aaaaaa", want: "(sensitive)aa"},
+		{name: "short secret not masked inside text", secrets: []string{"dev"}, in: "/dev/null on dev", want: "/dev/null on dev"},
+		{name: "short secret masked as the whole value", secrets: []string{"dev"}, in: "dev", want: "(sensitive)"},
+		{name: "short secret as the whole value with a newline", secrets: []string{"123"}, in: "123\n", want: "(sensitive)\n"},
+		{name: "trailing newline of a secret file", secrets: []string{"tokenvalue\n"}, in: "Bearer tokenvalue", want: "Bearer (sensitive)"},
+		{name: "empty secret ignored", secrets: []string{""}, in: "abc", want: "abc"},
+		{name: "unicode", secrets: []string{"pässwörd"}, in: "p=pässwörd;q=" + url.QueryEscape("pässwörd"), want: "p=(sensitive);q=(sensitive)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New(tt.secrets...)
+			if got := m.String(tt.in); got != tt.want {
+				t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			var buf bytes.Buffer
+			w := m.Writer(&buf)
+			for i := 0; i < len(tt.in); i++ {
+				w.Write([]byte{tt.in[i]})
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if want := m.maskSubstrings(tt.in); buf.String() != want {
+				t.Errorf("byte-by-byte stream = %q, want %q", buf.String(), want)
+			}
+		})
+	}
+}
+
+func TestNilAndZeroMasker(t *testing.T) {
+	var m *Masker
+	if m.String("x") != "x" {
+		t.Error("nil masker changed text")
+	}
+	var z Masker
+	if z.String("abcd") != "abcd" {
+		t.Error("zero masker changed text")
+	}
+	z.Add("abcd")
+	if z.String("abcd!") != "(sensitive)!" {
+		t.Error("zero masker after Add")
+	}
+}
+
+func TestAddLater(t *testing.T) {
+	m := New("first-secret")
+	var buf bytes.Buffer
+	w := m.Writer(&buf)
+	w.Write([]byte("first-secret then second-"))
+	m.Add("second-secret")
+	w.Write([]byte("secret end"))
+	w.Flush()
+	if got, want := buf.String(), "(sensitive) then (sensitive) end"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestStreamHoldsBackOnlyWhatItMust(t *testing.T) {
+	m := New("abcdefgh")
+	var buf bytes.Buffer
+	w := m.Writer(&buf)
+	w.Write([]byte("0123456789abcdefghij"))
+	// The last (longest form - 1) bytes could still begin a secret; the
+	// longest form is the base64 one.
+	maxForm := len(base64.StdEncoding.EncodeToString([]byte("abcdefgh")))
+	if got, want := buf.Len(), 20-(maxForm-1); got != want {
+		t.Errorf("forwarded %d bytes of 20, want %d", got, want)
+	}
+	w.Write([]byte(" abcdefg"))
+	w.Write([]byte("h!"))
+	w.Flush()
+	if got, want := buf.String(), "0123456789(sensitive)ij (sensitive)!"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+type failWriter struct{ n int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	f.n++
+	return 0, errors.New("broken pipe")
+}
+
+func TestStreamWriteError(t *testing.T) {
+	fw := &failWriter{}
+	w := New("abcd").Writer(fw)
+	w.Write([]byte(strings.Repeat("x", 100)))
+	if _, err := w.Write([]byte("more")); err == nil {
+		t.Error("write after a failed write succeeded")
+	}
+	if err := w.Flush(); err == nil {
+		t.Error("flush after a failed write succeeded")
+	}
+	if fw.n != 1 {
+		t.Errorf("underlying writer called %d times after failing", fw.n)
+	}
+}
+
+func TestForms(t *testing.T) {
+	got := Forms("a b")
+	want := []string{"a b", "YSBi", "a+b", "a%20b"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Forms = %q, want %q", got, want)
+	}
+}
+
+// maskSubstrings is String without the whole-value rule: what a stream gets.
+func (m *Masker) maskSubstrings(s string) string {
+	idx := m.current()
+	if idx == nil {
+		return s
+	}
+	out, _ := idx.mask(nil, []byte(s), true)
+	return string(out)
+}
+
+func FuzzMasker(f *testing.F) {
+	f.Add("hunter22", "abc", "my pw is hunter22 and aHVudGVyMjI= and abc", uint8(3))
+	f.Add("aaaa", "aaaaaaaa", "aaaaaaaaaaaaaaaaaaaaa", uint8(1))
+	f.Add("sens", "itive", "(sensitive) sensitive", uint8(2))
+	f.Add("a b/c?d", "", "/x/a%20b%2Fc%3Fd?q=a+b%2Fc%3Fd", uint8(5))
+	f.Fuzz(func(t *testing.T, s1, s2, text string, chunk uint8) {
+		m := New(s1, s2)
+		out := m.String(text)
+		checkNoSecrets(t, m, out)
+		if strings.TrimSpace(text) != "" && (strings.TrimSpace(text) == s1 || strings.TrimSpace(text) == s2 ||
+			strings.TrimSpace(text) == strings.TrimSpace(s1) || strings.TrimSpace(text) == strings.TrimSpace(s2)) {
+			if !strings.Contains(out, Marker) {
+				t.Fatalf("whole-value secret %q not masked: %q", text, out)
+			}
+			return
+		}
+		var buf bytes.Buffer
+		w := m.Writer(&buf)
+		size := int(chunk%16) + 1
+		for i := 0; i < len(text); i += size {
+			w.Write([]byte(text[i:min(i+size, len(text))]))
+		}
+		w.Close()
+		if buf.String() != out {
+			t.Fatalf("stream in %d-byte chunks = %q, String = %q", size, buf.String(), out)
+		}
+	})
+}
+
+// checkNoSecrets fails when a secret form survives in the text between
+// markers (a form that straddles a marker shows nothing of the secret).
+func checkNoSecrets(t *testing.T, m *Masker, out string) {
+	t.Helper()
+	for _, piece := range strings.Split(out, Marker) {
+		for f := range m.forms {
+			if strings.Contains(piece, f) {
+				t.Fatalf("secret form %q survives in %q", f, out)
+			}
+		}
+	}
+}

@@ -1,0 +1,462 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/runbookdev/runbook/engine/lock"
+	"github.com/runbookdev/runbook/engine/redact"
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/schema"
+)
+
+// Result is how a run ended.
+type Result struct {
+	RunID string
+	// Status is succeeded, failed, blocked (a precondition stopped it),
+	// declined (a confirmation was declined or refused) or interrupted.
+	Status   string
+	ExitCode int
+	// Reason says why a run that did not succeed stopped.
+	Reason string
+	Steps  []StepResult
+}
+
+// StepResult is how one step ended.
+type StepResult struct {
+	Name   string
+	Status string
+	Reason string
+	Output cty.Value
+}
+
+// Exit codes of the run outcomes (SPEC §1).
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitRefused     = 3
+	exitInterrupted = 130
+)
+
+// NewRunID returns a sortable, unique run id: UTC time plus randomness.
+func NewRunID(now time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Run executes rb, or rehearses it with WithDryRun. It returns an error
+// only when the run could not start (bad variables: *InputError, exit 2; the
+// lock is held: *lock.HeldError, exit 3); once started, the Result says how
+// it ended.
+func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Option) (*Result, error) {
+	c := &config{clock: realClock{}}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.operator == "" {
+		c.operator = defaultOperator()
+	}
+	if c.runID == "" {
+		c.runID = NewRunID(c.clock.Now())
+	}
+	if c.dryRun {
+		// Nothing is asked in a rehearsal.
+		c.prompter = nil
+	}
+
+	vars, err := resolveVars(ctx, rb, c)
+	if err != nil {
+		return nil, err
+	}
+	m := redact.New()
+	for _, v := range rb.Variables {
+		if v.Sensitive {
+			for _, s := range secretsOf(vars.GetAttr(v.Name)) {
+				m.Add(s)
+			}
+		}
+	}
+
+	r := &runner{
+		cfg: cfg, rb: rb, c: c, vars: vars, mask: m,
+		outputs: map[string]cty.Value{},
+		started: c.clock.Now(),
+	}
+	lockName, err := r.lockName()
+	if err != nil {
+		return nil, err
+	}
+	if !c.dryRun && c.locker != nil {
+		lease, err := c.locker.Acquire(ctx, lockName, lock.Holder{
+			RunID: c.runID, Operator: c.operator, PID: os.Getpid(), Since: r.started,
+		}, c.lockWait)
+		if err != nil {
+			return nil, err
+		}
+		defer lease.Release()
+	}
+	return r.run(ctx, lockName), nil
+}
+
+type runner struct {
+	cfg  *schema.Config
+	rb   *schema.Runbook
+	c    *config
+	vars cty.Value
+	mask *redact.Masker
+
+	plugins map[string]plugins.Plugin
+	outputs map[string]cty.Value
+	started time.Time
+	// hookErr stops the run: a hook (the transcript) could not record.
+	hookErr error
+	// planned is set once a dry-run has planned a change it did not make.
+	planned bool
+}
+
+func (r *runner) mode() string {
+	if r.c.dryRun {
+		return ModeDryRun
+	}
+	return ModeRun
+}
+
+// emit hands an event to every hook; the first error stops the run.
+func (r *runner) emit(e Event) bool {
+	if r.hookErr != nil {
+		return false
+	}
+	for _, h := range r.c.hooks {
+		if err := h.Handle(e); err != nil {
+			r.hookErr = fmt.Errorf("recording %s: %w", e.Type(), err)
+			return false
+		}
+	}
+	return true
+}
+
+func (r *runner) lockName() (string, error) {
+	if r.rb.Lock == nil {
+		return r.rb.Name, nil
+	}
+	val, diags := r.rb.Lock.Value(r.evalCtx(nil))
+	if diags.HasErrors() {
+		return "", inputErrorf("lock: %s", diags.Error())
+	}
+	val, _ = val.Unmark()
+	val, err := convert.Convert(val, cty.String)
+	if err != nil || val.IsNull() || val.AsString() == "" {
+		return "", inputErrorf("lock at %s must be a non-empty string", r.rb.Lock.Range())
+	}
+	return val.AsString(), nil
+}
+
+// evalCtx is what expressions see: var, run, the outputs of the steps run
+// so far, and extra (output inside expect).
+func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
+	steps := make(map[string]cty.Value, len(r.outputs))
+	for name, out := range r.outputs {
+		steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
+	}
+	stepObj := cty.EmptyObjectVal
+	if len(steps) > 0 {
+		stepObj = cty.ObjectVal(steps)
+	}
+	vars := map[string]cty.Value{
+		"var":  r.vars,
+		"step": stepObj,
+		"run": cty.ObjectVal(map[string]cty.Value{
+			"id":       cty.StringVal(r.c.runID),
+			"operator": cty.StringVal(r.c.operator),
+			"dry_run":  cty.BoolVal(r.c.dryRun),
+		}),
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: schema.Functions(schema.FunctionsLive)}
+}
+
+// text evaluates a string expression for people: secrets masked, unknown
+// parts (dry-run) shown as such.
+func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, error) {
+	val, diags := expr.Value(r.evalCtx(extra))
+	if diags.HasErrors() {
+		return "", errors.New(diags.Error())
+	}
+	val, _ = val.UnmarkDeep()
+	if !val.IsKnown() {
+		return r.mask.String(r.cfg.Source(expr.Range())) + " " + Unknown, nil
+	}
+	val, err := convert.Convert(val, cty.String)
+	if err != nil || val.IsNull() {
+		return "", fmt.Errorf("%s: not a string", expr.Range())
+	}
+	return r.mask.String(val.AsString()), nil
+}
+
+// condition evaluates a check: "passed", "failed" or "pending" (unknown
+// inputs, in a dry-run), with the message when it failed.
+func (r *runner) condition(check *schema.Check, extra map[string]cty.Value) (result, msg string, err error) {
+	ctx := r.evalCtx(extra)
+	val, diags := check.Condition.Value(ctx)
+	if diags.HasErrors() {
+		return "", "", errors.New(diags.Error())
+	}
+	val, _ = val.UnmarkDeep()
+	if !val.IsKnown() {
+		return StatusPending, "", nil
+	}
+	val, convErr := convert.Convert(val, cty.Bool)
+	if convErr != nil || val.IsNull() {
+		return "", "", fmt.Errorf("condition at %s is not a bool", check.Condition.Range())
+	}
+	if val.True() {
+		return "passed", "", nil
+	}
+	msg, err = r.text(check.ErrorMessage, extra)
+	if err != nil {
+		msg = fmt.Sprintf("(message at %s could not be evaluated: %s)", check.ErrorMessage.Range(), err)
+	}
+	if r.c.dryRun && r.planned {
+		// Live state does not show the changes planned so far, so a check
+		// after them cannot be judged in a rehearsal.
+		return StatusPending, "after the planned changes: " + msg, nil
+	}
+	return "failed", msg, nil
+}
+
+func (r *runner) sourceInfo() SourceInfo {
+	info := SourceInfo{Path: r.rb.Filename}
+	if b, err := os.ReadFile(r.rb.Filename); err == nil {
+		sum := sha256.Sum256(b)
+		info.SHA256 = hex.EncodeToString(sum[:])
+	}
+	return info
+}
+
+// usedPlugins lists the plugins the runbook's actions use, sorted.
+func (r *runner) usedPlugins() []string {
+	seen := map[string]bool{}
+	for _, s := range r.rb.Steps {
+		if s.Action != nil {
+			seen[s.Action.Plugin] = true
+		}
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (r *runner) run(ctx context.Context, lockName string) *Result {
+	res := &Result{RunID: r.c.runID}
+	steps := make([]StepRef, len(r.rb.Steps))
+	for i, s := range r.rb.Steps {
+		steps[i] = StepRef{Index: i + 1, Name: s.Name, Owner: s.Owner}
+	}
+	varsOut := map[string]any{}
+	for _, v := range r.rb.Variables {
+		varsOut[v.Name] = export(r.vars.GetAttr(v.Name), r.mask)
+	}
+	info := map[string]PluginInfo{}
+	for _, name := range r.usedPlugins() {
+		info[name] = r.c.pluginInfo[name]
+	}
+	start := RunStarted{
+		RunID: r.c.runID, Runbook: r.rb.Name, Source: r.sourceInfo(), Mode: r.mode(),
+		Operator: r.c.operator, Version: r.c.version, Plugins: info, Vars: varsOut,
+		Steps: steps, Started: r.started,
+	}
+	if !r.c.dryRun {
+		start.Lock = lockName
+	}
+	if r.c.resume != nil {
+		start.Resumes = r.c.resume.RunID
+	}
+	if !r.emit(start) {
+		return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
+	}
+
+	if err := r.startPlugins(ctx); err != nil {
+		if ctx.Err() != nil {
+			return r.interrupted(res, "")
+		}
+		return r.finish(res, StatusFailed, exitFailed, err.Error())
+	}
+	defer r.c.provider.Close()
+
+	failedSteps := 0
+	for i, s := range r.rb.Steps {
+		ref := steps[i]
+		sr := r.step(ctx, ref, s)
+		res.Steps = append(res.Steps, sr)
+		if r.hookErr != nil {
+			return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
+		}
+		switch sr.Status {
+		case StatusInterrupted:
+			return r.interrupted(res, s.Name)
+		case StatusBlocked:
+			return r.finish(res, StatusBlocked, exitFailed, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
+		case StatusDeclined:
+			return r.finish(res, StatusDeclined, exitRefused, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
+		case StatusFailed:
+			if s.OnFailure != schema.OnFailureContinue {
+				return r.finish(res, StatusFailed, exitFailed, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
+			}
+			failedSteps++
+		}
+	}
+	if failedSteps > 0 {
+		return r.finish(res, StatusFailed, exitFailed, fmt.Sprintf("%d step(s) failed under on_failure = \"continue\"", failedSteps))
+	}
+	return r.finish(res, StatusSucceeded, exitOK, "")
+}
+
+func (r *runner) finish(res *Result, status string, code int, reason string) *Result {
+	res.Status, res.ExitCode, res.Reason = status, code, r.mask.String(reason)
+	d := r.c.clock.Now().Sub(r.started)
+	r.emit(RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()})
+	if r.hookErr != nil && res.Status == StatusSucceeded {
+		res.Status, res.ExitCode, res.Reason = StatusFailed, exitFailed, r.hookErr.Error()
+	}
+	return res
+}
+
+func (r *runner) interrupted(res *Result, step string) *Result {
+	res.Status, res.ExitCode, res.Reason = StatusInterrupted, exitInterrupted, "interrupted"
+	if step != "" {
+		res.Reason = fmt.Sprintf("interrupted during step %q", step)
+	}
+	d := r.c.clock.Now().Sub(r.started)
+	r.emit(Interrupted{Step: step, Duration: d, Millis: d.Milliseconds()})
+	return res
+}
+
+// startPlugins starts every plugin the runbook uses, once, and configures
+// each from its plugin block.
+func (r *runner) startPlugins(ctx context.Context) error {
+	names := r.usedPlugins()
+	if r.c.provider == nil {
+		r.c.provider = InProcess{}
+	}
+	if len(names) == 0 {
+		r.plugins = map[string]plugins.Plugin{}
+		return nil
+	}
+	started, err := r.c.provider.Start(ctx, names)
+	if err != nil {
+		return fmt.Errorf("starting plugins: %w", err)
+	}
+	r.plugins = started
+	for _, name := range names {
+		p := started[name]
+		if p == nil {
+			return fmt.Errorf("plugin %q did not start", name)
+		}
+		cfgVal, err := r.pluginConfig(name)
+		if err != nil {
+			return err
+		}
+		cfgVal, _ = cfgVal.UnmarkDeep()
+		if err := p.Configure(ctx, cfgVal); err != nil {
+			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(err.Error()))
+		}
+	}
+	return nil
+}
+
+// pluginConfig evaluates a plugin block against the plugin's config schema:
+// defaults applied, relative paths resolved against the block's folder.
+func (r *runner) pluginConfig(name string) (cty.Value, error) {
+	s := r.cfg.Schemas[name]
+	if s == nil {
+		return cty.EmptyObjectVal, nil
+	}
+	var attrs hcl.Attributes
+	dir := "."
+	if decl := r.cfg.Plugins[name]; decl != nil {
+		content, diags := decl.Config.Content(attrSchema(s.Config))
+		if diags.HasErrors() {
+			return cty.NilVal, fmt.Errorf("plugin %q: %s", name, diags.Error())
+		}
+		attrs = content.Attributes
+		dir = decl.Dir
+	}
+	ctx := &hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)}
+	return evalAttributes(ctx, s.Config, attrs, dir, fmt.Sprintf("plugin %q", name))
+}
+
+func attrSchema(attrs []*plugins.Attribute) *hcl.BodySchema {
+	bs := &hcl.BodySchema{}
+	for _, a := range attrs {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+	}
+	return bs
+}
+
+// evalAttributes builds the object a plugin receives: each attribute's
+// value converted to its type, defaults for the missing ones, relative
+// paths made absolute against dir. Unknown values stay unknown (dry-run).
+func evalAttributes(ctx *hcl.EvalContext, schemaAttrs []*plugins.Attribute, attrs hcl.Attributes, dir, what string) (cty.Value, error) {
+	vals := make(map[string]cty.Value, len(schemaAttrs))
+	for _, a := range schemaAttrs {
+		attr, ok := attrs[a.Name]
+		if !ok {
+			if a.Default != cty.NilVal {
+				vals[a.Name] = a.Default
+			} else {
+				vals[a.Name] = cty.NullVal(a.Type)
+			}
+			continue
+		}
+		v, diags := attr.Expr.Value(ctx)
+		if diags.HasErrors() {
+			return cty.NilVal, fmt.Errorf("%s: %s", what, diags.Error())
+		}
+		v, err := convert.Convert(v, a.Type)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("%s: argument %q: %s", what, a.Name, err)
+		}
+		if a.Path && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
+			p, marks := v.Unmark()
+			if s := p.AsString(); s != "" && !filepath.IsAbs(s) {
+				abs, err := filepath.Abs(filepath.Join(dir, s))
+				if err == nil {
+					v = cty.StringVal(abs).WithMarks(marks)
+				}
+			}
+		}
+		vals[a.Name] = v
+	}
+	if len(vals) == 0 {
+		return cty.EmptyObjectVal, nil
+	}
+	return cty.ObjectVal(vals), nil
+}
+
+// oneLine shortens an error for a status line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	return s
+}

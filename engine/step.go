@@ -1,0 +1,430 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/schema"
+)
+
+// errInterrupted is what an action cancelled by Ctrl-C or SIGTERM reports.
+var errInterrupted = errors.New("interrupted")
+
+// stepRun carries one step through its lifecycle.
+type stepRun struct {
+	*runner
+	ref     StepRef
+	s       *schema.Step
+	started time.Time
+	attempt int
+}
+
+// step runs one step: when → preconditions → confirm → action (timeout,
+// retry) → expect (within/every) — and reports how it ended. The output is
+// recorded for later steps whatever the status.
+func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResult {
+	st := &stepRun{runner: r, ref: ref, s: s, started: r.c.clock.Now()}
+	res := st.lifecycle(ctx)
+	if res.Output == cty.NilVal {
+		res.Output = cty.NullVal(schema.StepOutputType(s))
+	}
+	r.outputs[s.Name] = res.Output
+	if ctx.Err() != nil && res.Status != StatusSucceeded && res.Status != StatusSkipped {
+		res.Status, res.Reason = StatusInterrupted, ""
+	}
+	d := r.c.clock.Now().Sub(st.started)
+	var out any
+	if res.Status == StatusSucceeded || res.Status == StatusPlanned || res.Status == StatusFailed {
+		out = export(res.Output, r.mask)
+	}
+	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: d, Millis: d.Milliseconds(), Output: out})
+	return res
+}
+
+func (st *stepRun) fail(status, format string, args ...any) StepResult {
+	return StepResult{Name: st.s.Name, Status: status, Reason: st.mask.String(fmt.Sprintf(format, args...))}
+}
+
+func (st *stepRun) lifecycle(ctx context.Context) StepResult {
+	s := st.s
+	start := StepStarted{StepRef: st.ref, Description: s.Description}
+	if s.Action != nil {
+		start.Action = s.Action.FullName()
+	}
+	if s.Manual != nil {
+		if text, err := st.text(s.Manual, nil); err == nil {
+			start.Manual = text
+		}
+	}
+	if !st.emit(start) {
+		return st.fail(StatusFailed, "%s", st.hookErr)
+	}
+
+	if s.When != nil {
+		val, diags := s.When.Value(st.evalCtx(nil))
+		if diags.HasErrors() {
+			return st.fail(StatusFailed, "when: %s", diags.Error())
+		}
+		val, _ = val.UnmarkDeep()
+		if val.IsKnown() {
+			b, err := convert.Convert(val, cty.Bool)
+			if err != nil || b.IsNull() {
+				return st.fail(StatusFailed, "when at %s is not a bool", s.When.Range())
+			}
+			if b.False() {
+				return StepResult{Name: s.Name, Status: StatusSkipped, Reason: "when is false"}
+			}
+		}
+		// Unknown in a dry-run: rehearse the step as if it runs.
+	}
+
+	for _, p := range s.Preconditions {
+		result, msg, err := st.condition(p, nil)
+		if err != nil {
+			return st.fail(StatusFailed, "precondition: %s", err)
+		}
+		if !st.emit(PreconditionChecked{StepRef: st.ref, Condition: st.cfg.Source(p.Condition.Range()), Result: result, Message: msg}) {
+			return st.fail(StatusFailed, "%s", st.hookErr)
+		}
+		if result == "failed" {
+			return st.fail(StatusBlocked, "precondition failed: %s", msg)
+		}
+	}
+
+	if s.Confirm != nil {
+		question, err := st.text(s.Confirm, nil)
+		if err != nil {
+			return st.fail(StatusFailed, "confirm: %s", err)
+		}
+		if res, ok := st.confirm(ctx, question); !ok {
+			return res
+		}
+	}
+
+	if s.Action == nil {
+		return st.manual(ctx)
+	}
+	return st.action(ctx)
+}
+
+// confirm asks a question; ok is false when the step must stop.
+func (st *stepRun) confirm(ctx context.Context, question string) (StepResult, bool) {
+	ev := ConfirmationAnswered{StepRef: st.ref, Question: question}
+	switch {
+	case st.c.dryRun:
+		ev.Answer = "not asked"
+	case st.c.yes:
+		ev.Answer, ev.By = "yes", "--yes"
+	case st.c.prompter == nil:
+		ev.Answer = "refused"
+		st.emit(ev)
+		return st.fail(StatusDeclined, "%s", ErrNoOperator), false
+	default:
+		yes, err := st.c.prompter.Confirm(ctx, question)
+		if err != nil {
+			if ctx.Err() != nil {
+				return StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
+			}
+			return st.fail(StatusFailed, "asking for confirmation: %s", err), false
+		}
+		ev.Answer, ev.By = "no", st.c.operator
+		if yes {
+			ev.Answer = "yes"
+		}
+	}
+	if !st.emit(ev) {
+		return st.fail(StatusFailed, "%s", st.hookErr), false
+	}
+	if ev.Answer == "no" {
+		return st.fail(StatusDeclined, "%s declined: %q", st.c.operator, question), false
+	}
+	return StepResult{}, true
+}
+
+// manual shows a person's instructions and waits for them to confirm.
+func (st *stepRun) manual(ctx context.Context) StepResult {
+	text, err := st.text(st.s.Manual, nil)
+	if err != nil {
+		return st.fail(StatusFailed, "manual: %s", err)
+	}
+	if res, ok := st.confirm(ctx, text); !ok {
+		return res
+	}
+	out := cty.UnknownVal(schema.ManualOutputType)
+	status := StatusPlanned
+	if st.c.dryRun {
+		// What the person does is not done in a rehearsal.
+		st.planned = true
+	} else {
+		by := st.c.operator
+		if st.c.yes {
+			by = st.c.operator + " (--yes)"
+		}
+		out = cty.ObjectVal(map[string]cty.Value{
+			"confirmed_by": cty.StringVal(by),
+			"confirmed_at": cty.StringVal(st.c.clock.Now().UTC().Format(time.RFC3339)),
+		})
+		status = StatusSucceeded
+	}
+	return st.expect(out, status)
+}
+
+// args evaluates the action block against the action's schema.
+func (st *stepRun) args() (cty.Value, error) {
+	a := st.s.Action
+	if a.Schema == nil {
+		return cty.NilVal, fmt.Errorf("plugin %q has no action %q", a.Plugin, a.Name)
+	}
+	content, diags := a.Body.Content(attrSchema(a.Schema.Args))
+	if diags.HasErrors() {
+		return cty.NilVal, errors.New(diags.Error())
+	}
+	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, dirOf(st.rb.Filename), a.FullName())
+}
+
+func (st *stepRun) action(ctx context.Context) StepResult {
+	a := st.s.Action
+	args, err := st.args()
+	if err != nil {
+		return st.fail(StatusFailed, "%s", err)
+	}
+	p := st.plugins[a.Plugin]
+	if p == nil {
+		return st.fail(StatusFailed, "plugin %q is not running", a.Plugin)
+	}
+	readOnly := a.Schema.IsReadOnly(args)
+
+	if st.c.dryRun && !readOnly {
+		return st.plan(ctx, p, args)
+	}
+	if st.c.dryRun && !args.IsWhollyKnown() {
+		// A read-only action whose arguments depend on a planned step
+		// cannot run yet.
+		return StepResult{Name: st.s.Name, Status: StatusPending, Reason: "arguments known only after earlier steps run", Output: cty.UnknownVal(a.Schema.Output)}
+	}
+	out, err := st.apply(ctx, p, args, readOnly)
+	if err != nil {
+		return st.fail(StatusFailed, "%s", oneLine(err.Error()))
+	}
+	return st.expectPolling(ctx, p, args, readOnly, out)
+}
+
+func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) StepResult {
+	a := st.s.Action
+	unmarked, _ := args.UnmarkDeep()
+	pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+	defer cancel()
+	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
+	if err != nil {
+		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(err.Error()))
+	}
+	out := res.Output
+	if out == cty.NilVal {
+		out = cty.UnknownVal(a.Schema.Output)
+	}
+	out, err = conform(out, a.Schema.Output)
+	if err != nil {
+		return st.fail(StatusFailed, "%s planned an output that does not match its schema: %s", a.FullName(), err)
+	}
+	changes := make([]string, len(res.Changes))
+	for i, c := range res.Changes {
+		changes[i] = st.mask.String(c)
+	}
+	if !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Changes: changes, Output: export(out, st.mask)}) {
+		return st.fail(StatusFailed, "%s", st.hookErr)
+	}
+	st.planned = true
+	return st.expect(out, StatusPlanned)
+}
+
+// apply runs the action with the step's timeout, retrying as configured.
+func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, readOnly bool) (cty.Value, error) {
+	a := st.s.Action
+	unmarked, _ := args.UnmarkDeep()
+	attempts, delay := 1, time.Duration(0)
+	if st.s.Retry != nil {
+		attempts, delay = st.s.Retry.Attempts, st.s.Retry.Delay
+	}
+	var lastErr error
+	for try := 1; try <= attempts; try++ {
+		st.attempt++
+		began := st.c.clock.Now()
+		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		res, err := p.Apply(actx, &plugins.ActionRequest{
+			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator,
+			Progress: func(line string) {
+				st.emit(Progress{StepRef: st.ref, Line: st.mask.String(line)})
+			},
+		})
+		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+		cancel()
+		d := st.c.clock.Now().Sub(began)
+		ev := ActionFinished{StepRef: st.ref, Action: a.FullName(), Attempt: st.attempt, Duration: d, Millis: d.Milliseconds(), ReadOnly: readOnly}
+		var out cty.Value
+		if err == nil {
+			out, err = conform(res.Output, a.Schema.Output)
+			if err != nil {
+				err = fmt.Errorf("%s returned an output that does not match its schema: %w", a.FullName(), err)
+			}
+		}
+		switch {
+		case timedOut:
+			err = fmt.Errorf("%s timed out after %s", a.FullName(), st.s.Timeout)
+		case err != nil && ctx.Err() != nil:
+			err = errInterrupted
+		}
+		if err != nil {
+			ev.Error = st.mask.String(err.Error())
+		} else {
+			ev.Output = export(out, st.mask)
+		}
+		if !st.emit(ev) {
+			return cty.NilVal, st.hookErr
+		}
+		if err == nil {
+			return out, nil
+		}
+		lastErr = errors.New(ev.Error)
+		if ctx.Err() != nil {
+			return cty.NilVal, errInterrupted
+		}
+		if try < attempts && delay > 0 {
+			if err := st.c.clock.Sleep(ctx, delay); err != nil {
+				return cty.NilVal, err
+			}
+		}
+	}
+	if attempts > 1 {
+		return cty.NilVal, fmt.Errorf("after %d attempts: %w", attempts, lastErr)
+	}
+	return cty.NilVal, lastErr
+}
+
+// expectPolling evaluates the step's expectations and, while some fail
+// that have `within` (on a read-only action), re-runs the action every
+// `every` until they hold or time runs out.
+func (st *stepRun) expectPolling(ctx context.Context, p plugins.Plugin, args cty.Value, readOnly bool, out cty.Value) StepResult {
+	var deadline time.Time
+	for _, e := range st.s.Expects {
+		if e.Within > 0 {
+			if d := st.c.clock.Now().Add(e.Within); d.After(deadline) {
+				deadline = d
+			}
+		}
+	}
+	for check := 1; ; check++ {
+		results, failed, pollable, every, res := st.evalExpects(out, check)
+		if res != nil {
+			return *res
+		}
+		if len(failed) == 0 {
+			status := StatusSucceeded
+			for _, r := range results {
+				if !st.emit(*r) {
+					return st.fail(StatusFailed, "%s", st.hookErr)
+				}
+				if r.Result == StatusPending {
+					status = StatusPending
+				}
+			}
+			return StepResult{Name: st.s.Name, Status: status, Output: out}
+		}
+		now := st.c.clock.Now()
+		canPoll := pollable && readOnly && !st.c.dryRun && now.Before(deadline)
+		for _, r := range results {
+			if r.Result == "failed" && canPoll {
+				r.Result = "waiting"
+			}
+			if st.c.dryRun && r.Result == "failed" && pollable {
+				// A rehearsal does not wait: the real run would.
+				r.Result = StatusPending
+				r.Message = "not yet; a real run waits for it"
+			}
+			if !st.emit(*r) {
+				return st.fail(StatusFailed, "%s", st.hookErr)
+			}
+		}
+		if st.c.dryRun && pollable {
+			return StepResult{Name: st.s.Name, Status: StatusSucceeded, Output: out}
+		}
+		if !canPoll {
+			return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out}
+		}
+		if err := st.c.clock.Sleep(ctx, min(every, deadline.Sub(now))); err != nil {
+			return StepResult{Name: st.s.Name, Status: StatusInterrupted, Output: out}
+		}
+		next, err := st.apply(ctx, p, args, readOnly)
+		if err != nil {
+			if ctx.Err() != nil {
+				return StepResult{Name: st.s.Name, Status: StatusInterrupted, Output: out}
+			}
+			return st.fail(StatusFailed, "%s", oneLine(err.Error()))
+		}
+		out = next
+	}
+}
+
+// expect evaluates expectations once (manual steps and plans).
+func (st *stepRun) expect(out cty.Value, status string) StepResult {
+	results, failed, _, _, res := st.evalExpects(out, 1)
+	if res != nil {
+		return *res
+	}
+	for _, r := range results {
+		if !st.emit(*r) {
+			return st.fail(StatusFailed, "%s", st.hookErr)
+		}
+	}
+	if len(failed) > 0 {
+		return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out}
+	}
+	return StepResult{Name: st.s.Name, Status: status, Output: out}
+}
+
+// evalExpects evaluates every expect block against out. failed holds the
+// messages of those that do not hold; pollable is true when every failing
+// one has `within`; every is the shortest polling interval among them.
+func (st *stepRun) evalExpects(out cty.Value, check int) (results []*ExpectationChecked, failed []string, pollable bool, every time.Duration, res *StepResult) {
+	extra := map[string]cty.Value{"output": out}
+	pollable = true
+	for _, e := range st.s.Expects {
+		result, msg, err := st.condition(&e.Check, extra)
+		if err != nil {
+			r := st.fail(StatusFailed, "expect: %s", err)
+			r.Output = out
+			return nil, nil, false, 0, &r
+		}
+		results = append(results, &ExpectationChecked{StepRef: st.ref, Condition: st.cfg.Source(e.Condition.Range()), Result: result, Message: msg, Check: check})
+		if result == "failed" {
+			failed = append(failed, msg)
+			if e.Within == 0 {
+				pollable = false
+			} else if every == 0 || e.Every < every {
+				every = e.Every
+			}
+		}
+	}
+	return results, failed, pollable, every, nil
+}
+
+// conform converts a plugin's output to the action's declared output type.
+func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
+	if v == cty.NilVal {
+		return cty.NullVal(ty), nil
+	}
+	return convert.Convert(v, ty)
+}
+
+func dirOf(filename string) string {
+	if filename == "" {
+		return "."
+	}
+	return filepath.Dir(filename)
+}

@@ -1,0 +1,254 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/runbookdev/runbook/schema"
+)
+
+// SensitiveMark marks values derived from sensitive variables; anything
+// carrying it is redacted wherever it would be shown or recorded.
+const SensitiveMark = "sensitive"
+
+// EnvPrefix is the prefix of variables set through the environment:
+// RUNBOOK_VAR_prompt sets var.prompt.
+const EnvPrefix = "RUNBOOK_VAR_"
+
+// ParseVarFlag splits a --var NAME=VALUE argument.
+func ParseVarFlag(arg string) (name, value string, err error) {
+	name, value, ok := strings.Cut(arg, "=")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return "", "", inputErrorf("--var %q: expected NAME=VALUE", arg)
+	}
+	return name, value, nil
+}
+
+// resolveVars resolves every variable of rb: --var flags, then var files,
+// then RUNBOOK_VAR_NAME, then the default; converts each to its type, marks
+// sensitive ones, and checks validation blocks. A missing required variable
+// is asked for when a prompter is set, an error otherwise.
+func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value, error) {
+	for name := range c.vars {
+		if rb.Variable(name) == nil {
+			return cty.NilVal, inputErrorf("runbook %q has no variable %q%s", rb.Name, name, varList(rb))
+		}
+	}
+	fileVals := map[string]cty.Value{}
+	for _, path := range c.varFiles {
+		vals, err := readVarFile(path)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		for name, v := range vals {
+			if rb.Variable(name) == nil {
+				return cty.NilVal, inputErrorf("%s: runbook %q has no variable %q%s", path, rb.Name, name, varList(rb))
+			}
+			fileVals[name] = v
+		}
+	}
+	lookupEnv := c.env
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+
+	vals := make(map[string]cty.Value, len(rb.Variables))
+	for _, v := range rb.Variables {
+		val, err := resolveVar(ctx, v, c, fileVals, lookupEnv)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		if v.Sensitive {
+			val = val.Mark(SensitiveMark)
+		}
+		vals[v.Name] = val
+	}
+	obj := cty.EmptyObjectVal
+	if len(vals) > 0 {
+		obj = cty.ObjectVal(vals)
+	}
+	evalCtx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": obj}, Functions: schema.Functions(schema.FunctionsLive)}
+	for _, v := range rb.Variables {
+		for _, check := range v.Validations {
+			ok, msg, err := evalCheck(evalCtx, check)
+			if err != nil {
+				return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
+			}
+			if !ok {
+				return cty.NilVal, inputErrorf("invalid value for variable %q: %s", v.Name, msg)
+			}
+		}
+	}
+	return obj, nil
+}
+
+func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map[string]cty.Value, lookupEnv func(string) (string, bool)) (cty.Value, error) {
+	if raw, ok := c.vars[v.Name]; ok {
+		return parseRaw(v, raw, "--var "+v.Name)
+	}
+	if val, ok := fileVals[v.Name]; ok {
+		conv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
+		}
+		return conv, nil
+	}
+	if raw, ok := lookupEnv(EnvPrefix + v.Name); ok {
+		return parseRaw(v, raw, EnvPrefix+v.Name)
+	}
+	if v.Default != nil {
+		val, diags := v.Default.Value(&hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)})
+		if diags.HasErrors() {
+			return cty.NilVal, inputErrorf("default of variable %q: %s", v.Name, diags.Error())
+		}
+		conv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			return cty.NilVal, inputErrorf("default of variable %q: %s", v.Name, err)
+		}
+		return conv, nil
+	}
+	if c.prompter != nil {
+		raw, err := c.prompter.Ask(ctx, v.Name, v.Description, v.Sensitive)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return parseRaw(v, raw, "the value entered for "+v.Name)
+	}
+	return cty.NilVal, inputErrorf("variable %q is required: give it with --var %s=VALUE, a --var-file, or %s%s", v.Name, v.Name, EnvPrefix, v.Name)
+}
+
+// parseRaw converts a value given as text: strings are taken as they are,
+// other types are parsed as HCL literals (5, true, ["a", "b"], {a = 1}).
+func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
+	if v.Type == cty.String {
+		return cty.StringVal(raw), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos)
+	if diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(raw), nil
+		}
+		return cty.NilVal, inputErrorf("%s: %q is not a valid %s", from, raw, typeName(v.Type))
+	}
+	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(raw), nil
+		}
+		return cty.NilVal, inputErrorf("%s: %q is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, raw, typeName(v.Type))
+	}
+	conv, err := convert.Convert(val, v.Type)
+	if err != nil {
+		return cty.NilVal, inputErrorf("%s: %q is not a valid %s: %s", from, raw, typeName(v.Type), err)
+	}
+	return conv, nil
+}
+
+// readVarFile reads a .hcl file of NAME = VALUE attributes or a .json object.
+func readVarFile(path string) (map[string]cty.Value, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, inputErrorf("--var-file: %s", err)
+	}
+	out := map[string]cty.Value{}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		ty, err := ctyjson.ImpliedType(src)
+		if err != nil {
+			return nil, inputErrorf("%s: not a JSON object: %s", path, err)
+		}
+		if !ty.IsObjectType() {
+			return nil, inputErrorf("%s: must hold a JSON object of variable values", path)
+		}
+		val, err := ctyjson.Unmarshal(src, ty)
+		if err != nil {
+			return nil, inputErrorf("%s: %s", path, err)
+		}
+		for name, v := range val.AsValueMap() {
+			out[name] = v
+		}
+	case ".hcl":
+		file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		if diags.HasErrors() {
+			return nil, inputErrorf("%s", diags.Error())
+		}
+		attrs, diags := file.Body.JustAttributes()
+		if diags.HasErrors() {
+			return nil, inputErrorf("%s", diags.Error())
+		}
+		for name, attr := range attrs {
+			val, diags := attr.Expr.Value(nil)
+			if diags.HasErrors() {
+				return nil, inputErrorf("%s: variable values must be literals: %s", path, diags.Error())
+			}
+			out[name] = val
+		}
+	default:
+		return nil, inputErrorf("--var-file %s: use a .hcl or .json file", path)
+	}
+	return out, nil
+}
+
+func varList(rb *schema.Runbook) string {
+	if len(rb.Variables) == 0 {
+		return " (it takes no variables)"
+	}
+	names := make([]string, len(rb.Variables))
+	for i, v := range rb.Variables {
+		names[i] = v.Name
+	}
+	sort.Strings(names)
+	return "; its variables: " + strings.Join(names, ", ")
+}
+
+func typeName(t cty.Type) string {
+	if t == cty.DynamicPseudoType {
+		return "value"
+	}
+	return t.FriendlyNameForConstraint()
+}
+
+// evalCheck evaluates a condition and, when it does not hold, its message.
+func evalCheck(ctx *hcl.EvalContext, check *schema.Check) (ok bool, msg string, err error) {
+	val, diags := check.Condition.Value(ctx)
+	if diags.HasErrors() {
+		return false, "", fmt.Errorf("%s", diags.Error())
+	}
+	val, _ = val.Unmark()
+	val, convErr := convert.Convert(val, cty.Bool)
+	if convErr != nil || val.IsNull() || !val.IsKnown() {
+		return false, "", fmt.Errorf("condition at %s is not a bool", check.Condition.Range())
+	}
+	if val.True() {
+		return true, "", nil
+	}
+	return false, evalMessage(ctx, check.ErrorMessage), nil
+}
+
+// evalMessage evaluates an error message; a message that cannot be
+// evaluated falls back to its source range rather than hiding the failure.
+func evalMessage(ctx *hcl.EvalContext, expr hcl.Expression) string {
+	val, diags := expr.Value(ctx)
+	if diags.HasErrors() || !val.IsWhollyKnown() {
+		return fmt.Sprintf("(message at %s could not be evaluated)", expr.Range())
+	}
+	if val.IsMarked() {
+		return "(sensitive)"
+	}
+	val, err := convert.Convert(val, cty.String)
+	if err != nil || val.IsNull() {
+		return fmt.Sprintf("(message at %s is not a string)", expr.Range())
+	}
+	return val.AsString()
+}
