@@ -46,8 +46,8 @@ type kvPlugin struct {
 	versions map[string]int64
 	// getBump makes every get of a key raise its version by one.
 	getBump bool
-	fails    int
-	config   cty.Value
+	fails   int
+	config  cty.Value
 }
 
 func newKV() *kvPlugin {

@@ -101,8 +101,8 @@ func TestRunOutcomes(t *testing.T) {
 		calls      []string
 	}{
 		{
-			name: "precondition stops the run",
-			src: strings.Replace(rollback, "step.read.output.version >= 1", "step.read.output.version > 5", 1),
+			name:   "precondition stops the run",
+			src:    strings.Replace(rollback, "step.read.output.version >= 1", "step.read.output.version > 5", 1),
 			opts:   []Option{WithVars(map[string]string{"value": "v2"}), WithYes(true)},
 			status: StatusBlocked, exit: 1, reason: "nothing to change",
 			stepStatus: map[string]string{"read": StatusSucceeded, "write": StatusBlocked},
@@ -131,9 +131,9 @@ func TestRunOutcomes(t *testing.T) {
 			calls: []string{"configure", "apply get", "apply set", "apply get"},
 		},
 		{
-			name: "expectation fails and aborts",
-			src:  strings.Replace(rollback, "output.value == var.value", "output.value == \"other\"", 1),
-			opts: []Option{WithVars(map[string]string{"value": "v2"}), WithYes(true)},
+			name:   "expectation fails and aborts",
+			src:    strings.Replace(rollback, "output.value == var.value", "output.value == \"other\"", 1),
+			opts:   []Option{WithVars(map[string]string{"value": "v2"}), WithYes(true)},
 			status: StatusFailed, exit: 1, reason: "still v2",
 			stepStatus: map[string]string{"check": StatusFailed},
 		},
