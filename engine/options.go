@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -147,15 +148,24 @@ func WithPluginInfo(info map[string]PluginInfo) Option {
 // WithResume continues an earlier run (--resume).
 func WithResume(r *Resume) Option { return func(c *config) { c.resume = r } }
 
-// Resume is what a resumed run takes from the run it continues.
+// Resume is what a resumed run takes from the run it continues (SPEC §4).
 type Resume struct {
 	// RunID of the earlier run.
 	RunID string
-	// Outputs of the steps that succeeded, by step name, as recorded
-	// (JSON-decoded values).
-	Outputs map[string]any
-	// Unknown names steps that started but have no recorded result.
-	Unknown map[string]bool
+	// Steps the earlier run recorded, by step name.
+	Steps map[string]ResumedStep
+	// Vars are the earlier run's recorded variable values; sensitive ones
+	// were recorded as "(sensitive)" and must be given again.
+	Vars map[string]json.RawMessage
+}
+
+// ResumedStep is what the earlier run recorded of a step.
+type ResumedStep struct {
+	// Status is the recorded status, or "unknown": the step started and
+	// its result was never recorded.
+	Status string
+	// Output is the recorded output, as JSON.
+	Output json.RawMessage
 }
 
 // InputError is bad input: variables that are missing, malformed or fail

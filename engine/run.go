@@ -241,12 +241,18 @@ func (r *runner) condition(check *schema.Check, extra map[string]cty.Value) (res
 }
 
 func (r *runner) sourceInfo() SourceInfo {
-	info := SourceInfo{Path: r.rb.Filename}
-	if b, err := os.ReadFile(r.rb.Filename); err == nil {
-		sum := sha256.Sum256(b)
-		info.SHA256 = hex.EncodeToString(sum[:])
+	return SourceInfo{Path: r.rb.Filename, SHA256: SourceSHA256(r.rb.Filename)}
+}
+
+// SourceSHA256 is the hex SHA-256 of a runbook file, as transcripts record
+// it ("" when it cannot be read).
+func SourceSHA256(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
 	}
-	return info
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // usedPlugins lists the plugins the runbook's actions use, sorted.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
@@ -66,6 +67,9 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	if !st.emit(start) {
 		return st.fail(StatusFailed, "%s", st.hookErr)
 	}
+	if res, done := st.resumed(ctx); done {
+		return res
+	}
 
 	if s.When != nil {
 		val, diags := s.When.Value(st.evalCtx(nil))
@@ -113,6 +117,61 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	}
 	return st.action(ctx)
 }
+
+// resumed handles a step the run being resumed already took: a step that
+// succeeded is not taken again — its recorded output is reused — unless its
+// action is read-only, which runs again to refresh what later steps see; a
+// step whose result was never recorded runs again only if a person agrees.
+func (st *stepRun) resumed(ctx context.Context) (StepResult, bool) {
+	rs := st.c.resume
+	if rs == nil {
+		return StepResult{}, false
+	}
+	prev, ok := rs.Steps[st.s.Name]
+	if !ok {
+		return StepResult{}, false
+	}
+	switch prev.Status {
+	case StatusSucceeded:
+		if st.s.Action != nil && st.s.Action.Schema != nil {
+			if args, err := st.args(); err == nil && st.s.Action.Schema.IsReadOnly(args) {
+				return StepResult{}, false
+			}
+		}
+		out, err := fromJSON(prev.Output, schema.StepOutputType(st.s))
+		if err != nil || len(prev.Output) == 0 {
+			return st.fail(StatusFailed, "the output run %s recorded for step %q cannot be reused: %v", rs.RunID, st.s.Name, err), true
+		}
+		return StepResult{Name: st.s.Name, Status: StatusSucceeded, Reason: "done in run " + rs.RunID, Output: out}, true
+	case unknownStatus:
+		q := fmt.Sprintf("Step %q started in run %s, but its result was never recorded: it may have run. Run it again?", st.s.Name, rs.RunID)
+		if res, ok := st.confirm(ctx, q); !ok {
+			return res, true
+		}
+	}
+	return StepResult{}, false
+}
+
+// fromJSON decodes a recorded value into ty; parts of dynamic type take the
+// type the JSON implies.
+func fromJSON(raw []byte, ty cty.Type) (cty.Value, error) {
+	if !ty.HasDynamicTypes() {
+		return ctyjson.Unmarshal(raw, ty)
+	}
+	implied, err := ctyjson.ImpliedType(raw)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	v, err := ctyjson.Unmarshal(raw, implied)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return convert.Convert(v, ty)
+}
+
+// unknownStatus is the recorded status of a step that started and never
+// finished (SPEC §4).
+const unknownStatus = "unknown"
 
 // confirm asks a question; ok is false when the step must stop.
 func (st *stepRun) confirm(ctx context.Context, question string) (StepResult, bool) {

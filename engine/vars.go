@@ -94,6 +94,22 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 }
 
 func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map[string]cty.Value, lookupEnv func(string) (string, bool)) (cty.Value, error) {
+	if c.resume != nil {
+		if raw, ok := c.resume.Vars[v.Name]; ok && string(raw) != `"`+Redacted+`"` {
+			// A resumed run has the inputs of the run it continues.
+			val, err := ctyjson.Unmarshal(raw, v.Type)
+			if err != nil {
+				return cty.NilVal, inputErrorf("variable %q as recorded in run %s: %s", v.Name, c.resume.RunID, err)
+			}
+			if given, ok := c.vars[v.Name]; ok {
+				gv, err := parseRaw(v, given, "--var "+v.Name)
+				if err != nil || !gv.Equals(val).True() {
+					return cty.NilVal, inputErrorf("--var %s: a resumed run keeps the inputs of run %s, where %s was %s", v.Name, c.resume.RunID, v.Name, raw)
+				}
+			}
+			return val, nil
+		}
+	}
 	if raw, ok := c.vars[v.Name]; ok {
 		return parseRaw(v, raw, "--var "+v.Name)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/schema"
 )
 
 type execOptions struct {
@@ -57,6 +58,7 @@ or confirmation declined), 130 interrupted.`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "rehearse: run read-only actions, plan the others, change nothing")
 	f.BoolVar(&opts.Yes, "yes", false, "approve every confirmation (recorded as such)")
 	f.StringVar(&opts.Transcript, "transcript", "", "also write the transcript to this file")
+	f.StringVar(&opts.Resume, "resume", "", "continue a failed or interrupted run (its id or a unique prefix) from its first unfinished step")
 	f.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "wait this long for the run's lock instead of refusing at once")
 	return cmd
 }
@@ -77,6 +79,13 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 			return err
 		}
 		vars[name] = value
+	}
+
+	var resume *engine.Resume
+	if opts.Resume != "" {
+		if resume, err = a.resumeFrom(cfg, rb, opts.Resume); err != nil {
+			return err
+		}
 	}
 
 	ctx, stop := a.interruptible(parent)
@@ -108,6 +117,9 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		engine.WithLocker(lock.NewFile(lockDir(a.opts.StateDir)), opts.LockTimeout),
 		engine.WithVersion(Version()),
 		engine.WithPluginInfo(a.pluginInfo(cfg)),
+	}
+	if resume != nil {
+		engineOpts = append(engineOpts, engine.WithResume(resume))
 	}
 	if a.io.CanPrompt() {
 		engineOpts = append(engineOpts, engine.WithPrompter(&termPrompter{io: a.io}))
@@ -234,4 +246,52 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 		}
 	}
 	return p.readLine(ctx)
+}
+
+// resumeFrom reads the run to resume and refuses what cannot be resumed
+// safely: another runbook, a dry-run, a finished run, a tampered transcript,
+// or a runbook or plugin that changed since.
+func (a *app) resumeFrom(cfg *schema.Config, rb *schema.Runbook, id string) (*engine.Resume, error) {
+	dir := engine.TranscriptDir(a.opts.StateDir)
+	path, err := transcript.Find(dir, id)
+	if err != nil {
+		return nil, exitf(ExitBadInput, "--resume: %s", err)
+	}
+	report, err := transcript.Verify(path)
+	if err != nil {
+		return nil, exitf(ExitBadInput, "--resume: %s", err)
+	}
+	if report.Problem != nil {
+		return nil, exitf(ExitBadInput, "--resume: the transcript %s does not verify (%s); it cannot be trusted to resume from", path, report.Problem)
+	}
+	t, err := transcript.Read(path)
+	if err != nil {
+		return nil, exitf(ExitBadInput, "--resume: %s", err)
+	}
+	started, err := t.RunStarted()
+	if err != nil {
+		return nil, exitf(ExitBadInput, "--resume: %s", err)
+	}
+	switch {
+	case started.Runbook != rb.Name:
+		return nil, exitf(ExitBadInput, "--resume: run %s is of runbook %q, not %q", started.RunID, started.Runbook, rb.Name)
+	case started.Mode != engine.ModeRun:
+		return nil, exitf(ExitBadInput, "--resume: run %s was a dry-run; there is nothing to resume", started.RunID)
+	case t.Status() == engine.StatusSucceeded:
+		return nil, exitf(ExitBadInput, "--resume: run %s succeeded; there is nothing to resume", started.RunID)
+	}
+	if now := engine.SourceSHA256(rb.Filename); now != started.Source.SHA256 {
+		return nil, exitf(ExitBadInput, "--resume: %s changed since run %s (sha256 %s, now %s); resuming would run a different procedure — start a new run", rb.Filename, started.RunID, short(started.Source.SHA256), short(now))
+	}
+	current := a.pluginInfo(cfg)
+	for name, was := range started.Plugins {
+		if now := current[name]; now.SHA256 != was.SHA256 {
+			return nil, exitf(ExitBadInput, "--resume: plugin %q changed since run %s (sha256 %s, now %s); start a new run", name, started.RunID, short(was.SHA256), short(now.SHA256))
+		}
+	}
+	r := &engine.Resume{RunID: started.RunID, Vars: started.Vars, Steps: map[string]engine.ResumedStep{}}
+	for _, s := range t.Steps() {
+		r.Steps[s.Name] = engine.ResumedStep{Status: s.Status, Output: s.Output}
+	}
+	return r, nil
 }

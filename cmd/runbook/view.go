@@ -128,7 +128,7 @@ func (v *runView) Handle(e engine.Event) error {
 		v.printf("%s\n", line)
 	case engine.StepFinished:
 		v.counts[e.Status]++
-		if e.Status == engine.StatusSucceeded {
+		if e.Status == engine.StatusSucceeded && e.Reason == "" {
 			return nil
 		}
 		line := "      " + statusMark(e.Status)

@@ -264,12 +264,14 @@ func run(ctx context.Context, ra runArgs, progress func(string)) (cty.Value, err
 		return cty.NilVal, fmt.Errorf("shell.run: start bash: %w", startErr)
 	}
 	pgid := cmd.Process.Pid
+	stopReaper := startReaper(pgid)
 
 	var readers sync.WaitGroup
 	readers.Go(func() { _, _ = io.Copy(stdout, outR) })
 	readers.Go(func() { _, _ = io.Copy(stderr, errR) })
 
 	waitErr := cmd.Wait()
+	stopReaper()
 	cancelled := ctx.Err() != nil
 	if cancelled {
 		// Whatever survived SIGTERM, or slipped in since, goes now.
@@ -465,4 +467,31 @@ func (c *capture) text(name string) string {
 		s += fmt.Sprintf("\n[runbook: %s truncated at %d bytes; %d more bytes not captured]\n", name, MaxOutput, c.dropped)
 	}
 	return s
+}
+
+// startReaper starts a watchdog that kills the command's process group if
+// this process dies first (kill -9 of runbook, a crash), so no command
+// outlives the run that started it. The watchdog is a shell reading a pipe
+// that only this process holds open: when this process dies, the pipe
+// closes, the read returns, and the group is killed. stop ends the
+// watchdog without touching the group.
+func startReaper(pgid int) (stop func()) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return func() {}
+	}
+	reaper := exec.Command("sh", "-c", fmt.Sprintf("read _; kill -KILL -%d 2>/dev/null", pgid))
+	reaper.Stdin = r
+	reaper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	startErr := reaper.Start()
+	r.Close()
+	if startErr != nil {
+		w.Close()
+		return func() {}
+	}
+	return func() {
+		_ = reaper.Process.Kill()
+		_ = reaper.Wait()
+		w.Close()
+	}
 }
