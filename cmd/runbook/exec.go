@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -213,8 +215,13 @@ func (p *termPrompter) readLine(ctx context.Context) (string, error) {
 func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.io.Out, "      %s %s %s ", cyan("?"), bold(question), faint("[yes/no]"))
+	fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", cyan("?"), bold(question), faint("[yes/no]"))
 	line, err := p.readLine(ctx)
+	if errors.Is(err, io.EOF) {
+		// Nobody is left to answer: that is not a yes.
+		fmt.Fprintln(p.io.ErrOut)
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -234,11 +241,11 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 	if description != "" {
 		label += " (" + description + ")"
 	}
-	fmt.Fprintf(p.io.Out, "%s %s: ", cyan("var."+name), faint(label))
+	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+name), faint(label))
 	if sensitive {
 		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			b, err := term.ReadPassword(int(f.Fd()))
-			fmt.Fprintln(p.io.Out)
+			fmt.Fprintln(p.io.ErrOut)
 			if err != nil {
 				return "", fmt.Errorf("reading %s: %w", name, err)
 			}

@@ -58,9 +58,10 @@ func (s *IOStreams) ColorEnabled() bool { return !s.colorOff && s.stdoutTTY }
 // ErrColorEnabled reports whether stderr gets colour.
 func (s *IOStreams) ErrColorEnabled() bool { return !s.colorOff && s.stderrTTY }
 
-// CanPrompt reports whether a person can answer a question: both stdin and
-// stdout are terminals. It never depends on colour.
-func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stdoutTTY }
+// CanPrompt reports whether a person can answer a question: stdin is a
+// terminal. Questions go to stderr, so they are seen even when stdout is
+// piped (`runbook exec … | tee incident.log`). It never depends on colour.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY }
 
 // Width is the terminal width used to wrap text.
 func (s *IOStreams) Width() int { return s.width }
