@@ -1,0 +1,103 @@
+// Package filestate holds what the embedded file backends of the built-in
+// plugins share: an exclusive lock around read-modify-write, atomic JSON
+// writes, and the append-only history.jsonl every change is recorded in.
+package filestate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runbookdev/runbook/engine/atomicfile"
+)
+
+// Lock takes an exclusive lock on the lock file lockPath (created if
+// needed), waiting until it is free or ctx is done. Two writers of the same
+// state serialize on it, so neither loses the other's update. The lock is an
+// OS file lock: a killed process never leaves it behind.
+func Lock(ctx context.Context, lockPath string) (unlock func(), err error) {
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	delay := 5 * time.Millisecond
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() {
+				_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+				f.Close()
+			}, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			return nil, fmt.Errorf("waiting for the lock on %s: %w", lockPath, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, 200*time.Millisecond)
+	}
+}
+
+// WriteJSON replaces path with v as indented JSON, atomically (temp file in
+// the same folder, fsync, rename, fsync the folder).
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
+}
+
+// HistoryEntry is one line of a backend's history.jsonl: what changed, from
+// what to what, by whom, in which run.
+type HistoryEntry struct {
+	Time     time.Time `json:"time"`
+	Action   string    `json:"action"`
+	From     any       `json:"from"`
+	To       any       `json:"to"`
+	Operator string    `json:"operator,omitempty"`
+	RunID    string    `json:"run_id,omitempty"`
+	// Subject names what changed (a prompt and label, a route, an index).
+	Subject string `json:"subject,omitempty"`
+}
+
+// AppendHistory appends one entry to the history file at path and fsyncs
+// it. Lines are appended whole (one write of a complete line with O_APPEND),
+// so concurrent appenders never interleave within a line.
+func AppendHistory(path string, e HistoryEntry) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode history entry: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("history %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("history %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("history %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("history %s: sync: %w", path, err)
+	}
+	return nil
+}
