@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -245,7 +244,10 @@ func (st *stepRun) args() (cty.Value, error) {
 	if diags.HasErrors() {
 		return cty.NilVal, errors.New(diags.Error())
 	}
-	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, dirOf(st.rb.Filename), a.FullName())
+	// Relative paths in action arguments are relative to where the operator
+	// runs runbook, like any path typed on a command line; plugin blocks
+	// resolve theirs against their file's folder instead.
+	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
 }
 
 func (st *stepRun) action(ctx context.Context) StepResult {
@@ -479,11 +481,4 @@ func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
 		return cty.NullVal(ty), nil
 	}
 	return convert.Convert(v, ty)
-}
-
-func dirOf(filename string) string {
-	if filename == "" {
-		return "."
-	}
-	return filepath.Dir(filename)
 }

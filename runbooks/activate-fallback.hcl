@@ -21,8 +21,8 @@ runbook "activate-fallback" {
 
   variable "check_error_rate" {
     type        = bool
-    default     = true
-    description = "Check in Prometheus that the primary is failing; false when no Prometheus is configured"
+    default     = env("PROMETHEUS_URL") != ""
+    description = "Check in Prometheus that the primary is failing; on when PROMETHEUS_URL is set"
   }
 
   variable "error_rate_threshold" {

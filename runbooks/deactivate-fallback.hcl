@@ -15,8 +15,8 @@ runbook "deactivate-fallback" {
 
   variable "check_error_rate" {
     type        = bool
-    default     = true
-    description = "Watch the error rate in Prometheus after switching back; false when no Prometheus is configured"
+    default     = env("PROMETHEUS_URL") != ""
+    description = "Watch the error rate in Prometheus after switching back; on when PROMETHEUS_URL is set"
   }
 
   variable "error_rate_threshold" {

@@ -31,8 +31,8 @@ runbook "rollback-prompt" {
 
   variable "check_error_rate" {
     type        = bool
-    default     = true
-    description = "Check the error rate in Prometheus before and after; false when no Prometheus is configured"
+    default     = env("PROMETHEUS_URL") != ""
+    description = "Check the error rate in Prometheus before and after; on when PROMETHEUS_URL is set"
   }
 
   variable "error_rate_threshold" {
