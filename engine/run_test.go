@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
 )
 
 const rollback = `
@@ -523,3 +526,29 @@ func TestRequiredVariable(t *testing.T) {
 type mapEnv map[string]string
 
 func (m mapEnv) lookup(k string) (string, bool) { v, ok := m[k]; return v, ok }
+
+func TestPluginErrorPointsAtTheArgument(t *testing.T) {
+	src := `runbook "rb" {
+  owner = "t"
+  step "bad" {
+    action "kv.get" {
+      key = "missing"
+    }
+  }
+}`
+	cfg, rb := load(t, src)
+	p := &argErrPlugin{kvPlugin: newKV()}
+	res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": p}), WithEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Reason, "t.hcl:5,13-22: argument key: no such key") {
+		t.Errorf("reason %q does not point at the argument", res.Reason)
+	}
+}
+
+type argErrPlugin struct{ *kvPlugin }
+
+func (p *argErrPlugin) Apply(context.Context, *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	return nil, &plugins.Error{Path: cty.GetAttrPath("key"), Summary: "no such key"}
+}

@@ -284,7 +284,7 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	defer cancel()
 	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
 	if err != nil {
-		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(err.Error()))
+		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(st.locate(err).Error()))
 	}
 	out := res.Output
 	if out == cty.NilVal {
@@ -342,7 +342,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 			err = errInterrupted
 		}
 		if err != nil {
-			ev.Error = st.mask.String(err.Error())
+			ev.Error = st.mask.String(st.locate(err).Error())
 		} else {
 			ev.Output = export(out, st.mask)
 		}
@@ -481,4 +481,22 @@ func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
 		return cty.NullVal(ty), nil
 	}
 	return convert.Convert(v, ty)
+}
+
+// locate points a plugin error about one argument at that argument's place
+// in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …".
+func (st *stepRun) locate(err error) error {
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return err
+	}
+	attr, ok := pe.Path[0].(cty.GetAttrStep)
+	if !ok {
+		return err
+	}
+	attrs, _ := st.s.Action.Body.JustAttributes()
+	if a, ok := attrs[attr.Name]; ok {
+		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr.Name, err)
+	}
+	return fmt.Errorf("argument %s: %w", attr.Name, err)
 }
