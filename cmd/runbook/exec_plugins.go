@@ -11,56 +11,62 @@ import (
 
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/host"
 	"github.com/runbookdev/runbook/schema"
 )
 
-// pluginProvider starts the plugins a run uses.
+// pluginProvider starts the plugins a run uses as processes: built-ins by
+// re-executing this binary, external ones from their verified binaries.
 func (a *app) pluginProvider(cfg *schema.Config) engine.PluginProvider {
-	return &builtinProvider{registry: a.registry, cfg: cfg}
+	return &hostProvider{registry: a.registry, cfg: cfg, pool: host.NewPool(&host.Launcher{})}
 }
 
-// builtinProvider runs built-in plugins in this process.
-type builtinProvider struct {
+type hostProvider struct {
 	registry *plugins.Registry
 	cfg      *schema.Config
-	mu       sync.Mutex
-	started  []plugins.Plugin
+	pool     *host.Pool
 }
 
-func (p *builtinProvider) Start(_ context.Context, names []string) (map[string]plugins.Plugin, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := map[string]plugins.Plugin{}
+// Start implements engine.PluginProvider: every plugin once, in parallel.
+func (p *hostProvider) Start(ctx context.Context, names []string) (map[string]plugins.Plugin, error) {
+	specs := make([]host.Spec, 0, len(names))
 	for _, name := range names {
 		if decl := p.cfg.Plugins[name]; decl != nil && decl.Source != "" {
-			return nil, fmt.Errorf("plugin %q: external plugins cannot run in this build", name)
+			specs = append(specs, host.Spec{Name: name, Source: decl.Source, SHA256: decl.SHA256})
+			continue
 		}
 		b := p.registry.Builtin(name)
 		if b == nil || b.New == nil {
 			return nil, fmt.Errorf("plugin %q has no implementation in this build", name)
 		}
-		pl := b.New()
-		p.started = append(p.started, pl)
-		out[name] = pl
+		specs = append(specs, host.BuiltinSpec(name))
+	}
+	if err := p.pool.Start(ctx, specs); err != nil {
+		return nil, err
+	}
+	out := make(map[string]plugins.Plugin, len(names))
+	for _, name := range names {
+		out[name] = p.pool.Get(name)
 	}
 	return out, nil
 }
 
-func (p *builtinProvider) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var first error
-	for _, pl := range p.started {
-		if err := pl.Close(); err != nil && first == nil {
-			first = err
-		}
+// Info implements the engine's optional plugin-info interface: the version
+// and binary checksum of a running plugin, for the transcript.
+func (p *hostProvider) Info(name string) (engine.PluginInfo, bool) {
+	pl := p.pool.Get(name)
+	if pl == nil {
+		return engine.PluginInfo{}, false
 	}
-	p.started = nil
-	return first
+	return engine.PluginInfo{Version: pl.Version(), SHA256: pl.SHA256()}, true
 }
 
-// pluginInfo records, for each plugin a run may use, its version and the
-// SHA-256 of the binary that serves it (this one, for built-ins).
+// Close implements engine.PluginProvider: every plugin process ends.
+func (p *hostProvider) Close() error { return p.pool.Close() }
+
+// pluginInfo says, for each plugin a run may use, its version and the
+// SHA-256 of the binary that serves it (this one, for built-ins), as known
+// before anything starts: `--resume` compares them with the run it resumes.
 func (a *app) pluginInfo(cfg *schema.Config) map[string]engine.PluginInfo {
 	self := selfSHA256()
 	info := map[string]engine.PluginInfo{}

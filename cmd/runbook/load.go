@@ -26,8 +26,11 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 	}
 }
 
+// loadOptions are the options of one load: built-in schemas from the
+// registry, external plugins launched (checksum verified) for theirs, once
+// per load.
 func (a *app) loadOptions() schema.Options {
-	return schema.Options{Schemas: schema.RegistrySource{Registry: a.registry}}
+	return schema.Options{Schemas: newPluginSchemas(a.registry)}
 }
 
 // loadDir loads the runbook directory (--dir).

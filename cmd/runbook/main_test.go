@@ -39,6 +39,7 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	echoPlugin, echoSHA256 := buildEchoPlugin(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
@@ -51,6 +52,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("RUNBOOK_DIR", "")
 			env.Setenv("RUNBOOK_STATE_DIR", "")
 			env.Setenv("RUNBOOK_LOCK_URL", "")
+			// The example external plugin: see plugins_cmd_test.go.
+			env.Setenv("ECHO_PLUGIN", echoPlugin)
+			env.Setenv("ECHO_PLUGIN_SHA256", echoSHA256)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -58,6 +62,8 @@ func TestScripts(t *testing.T) {
 			// mktranscript and tamper: see transcript_cmd_test.go.
 			"mktranscript": cmdMkTranscript,
 			"tamper":       cmdTamper,
+			// subst: see plugins_cmd_test.go.
+			"subst": cmdSubst,
 		},
 	})
 }

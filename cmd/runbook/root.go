@@ -108,7 +108,9 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		a.showCmd(),
 		a.fmtCmd(),
 		a.transcriptCmd(),
+		a.pluginsCmd(),
 		a.versionCmd(),
+		a.pluginServeCmd(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	root.InitDefaultCompletionCmd()

@@ -19,7 +19,7 @@ func Plugins() []*plugins.Builtin {
 		{Name: "http", Schema: http.Schema, New: http.New},
 		{Name: "index", Schema: index.Schema},
 		{Name: "prometheus", Schema: prometheus.Schema, New: prometheus.New},
-		{Name: "prompt", Schema: prompt.Schema},
+		{Name: "prompt", Schema: prompt.Schema, New: prompt.New},
 		{Name: "shell", Schema: shell.Schema, New: shell.New},
 	}
 }

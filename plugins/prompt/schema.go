@@ -1,6 +1,9 @@
 // Package prompt is the built-in plugin that manages versioned prompts in a
 // prompt registry: it reads which version a label serves, publishes new
-// versions, rolls a label back and promotes a version.
+// versions, rolls a label back and promotes a version. It owns the rules of
+// those actions and, behind the Backend interface, the embedded file backend:
+// a folder per prompt with immutable version files, labels.json and
+// history.jsonl (SPEC §5), the format the AI application reads.
 package prompt
 
 import (

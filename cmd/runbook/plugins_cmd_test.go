@@ -1,0 +1,136 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/host"
+)
+
+// buildEchoPlugin builds the example external plugin, once per test run,
+// for the scripts: they get its path and sha256 as $ECHO_PLUGIN and
+// $ECHO_PLUGIN_SHA256 (see subst).
+func buildEchoPlugin(t *testing.T) (path, sum string) {
+	t.Helper()
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("building the echo plugin needs the go command: %v", err)
+	}
+	path = filepath.Join(t.TempDir(), "runbook-plugin-echo")
+	out, err := exec.Command(goCmd, "build", "-o", path, "github.com/runbookdev/runbook/plugins/examples/echo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the echo plugin: %v\n%s", err, out)
+	}
+	if sum, err = host.FileSHA256(path); err != nil {
+		t.Fatal(err)
+	}
+	return path, sum
+}
+
+// substVar is what subst replaces: ${NAME} with NAME in capitals, so that
+// HCL's own ${var.x} templates are left alone.
+var substVar = regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)\}`)
+
+// cmdSubst implements `subst FILE...`: it replaces ${NAME} in each file
+// with the script's environment variable NAME (an unset one is an error),
+// for values a script cannot write literally, like a plugin's checksum.
+func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! subst")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: subst FILE...")
+	}
+	for _, name := range args {
+		file := ts.MkAbs(name)
+		b, err := os.ReadFile(file)
+		ts.Check(err)
+		out := substVar.ReplaceAllStringFunc(string(b), func(m string) string {
+			key := substVar.FindStringSubmatch(m)[1]
+			v := ts.Getenv(key)
+			if v == "" {
+				ts.Fatalf("subst %s: $%s is not set", name, key)
+			}
+			return v
+		})
+		ts.Check(os.WriteFile(file, []byte(out), 0o666))
+	}
+}
+
+// TestPluginServeRefusesSchemaOnlyPlugins covers what the scripts cannot
+// rely on: a built-in that has no implementation (yet).
+func TestPluginServeRefusesSchemaOnlyPlugins(t *testing.T) {
+	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "ghost", Schema: &plugins.Schema{
+		Actions: map[string]*plugins.Action{"boo": {Name: "boo", Output: cty.String}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams, _, _, errOut := TestIO()
+	a := &app{io: streams, registry: reg}
+	root := a.rootCmd()
+	root.SetArgs([]string{"__plugin", "ghost"})
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	err = root.Execute()
+	if got := exitCode(err); got != ExitBadInput {
+		t.Errorf("exit code %d, want %d (%v)", got, ExitBadInput, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), `built-in plugin "ghost" has no implementation in this build`) {
+		t.Errorf("error %v; stderr %q", err, errOut)
+	}
+}
+
+func TestPluginsListing(t *testing.T) {
+	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "kv", Schema: &plugins.Schema{
+		Config: []*plugins.Attribute{
+			{Name: "token", Type: cty.String, Sensitive: true, Default: cty.StringVal("s3cret")},
+			{Name: "dir", Type: cty.String, Path: true, Required: true, Description: "Where the data is."},
+		},
+		Actions: map[string]*plugins.Action{
+			"get": {Name: "get", ReadOnly: true, Description: "Read a key.",
+				Args:   []*plugins.Attribute{{Name: "key", Type: cty.String, Required: true}},
+				Output: cty.Object(map[string]cty.Type{"value": cty.String, "versions": cty.List(cty.Number)})},
+			"put": {Name: "put", Args: []*plugins.Attribute{{Name: "tags", Type: cty.Map(cty.String), Default: cty.MapValEmpty(cty.String)}}, Output: cty.DynamicPseudoType},
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams, _, out, _ := TestIO()
+	a := &app{io: streams, registry: reg, opts: globalOptions{Dir: filepath.Join(t.TempDir(), "none")}}
+	if err := a.runPlugins(&pluginsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `kv ` + Version() + `, built-in
+  Configuration
+    token  string, has a default, sensitive
+    dir    string, required, path  Where the data is.
+  kv.get  read-only
+    Read a key.
+    arguments
+      key  string, required
+    output
+      value     string
+      versions  list(number)
+  kv.put  mutating
+    arguments
+      tags  map(string), default {}
+    output
+      any
+`
+	if got := out.String(); got != want {
+		t.Errorf("listing:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(out.String(), "s3cret") {
+		t.Error("a sensitive default was printed")
+	}
+}

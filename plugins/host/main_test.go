@@ -1,0 +1,140 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins/sdk"
+)
+
+// The test binary doubles as every plugin the tests need, and as a host
+// that can be killed: TestMain serves the plugin RUNBOOK_HOST_TEST_PLUGIN
+// names instead of running the tests. The variable reaches the plugin
+// through Spec.Env, the only environment a plugin gets.
+const (
+	envMode    = "RUNBOOK_HOST_TEST_PLUGIN"
+	envPidFile = "RUNBOOK_HOST_TEST_PIDFILE"
+	envHost    = "RUNBOOK_HOST_TEST_HOST"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envHost) != "" {
+		os.Exit(runTestHost())
+	}
+	mode := os.Getenv(envMode)
+	if mode == "" {
+		os.Exit(m.Run())
+	}
+	if f := os.Getenv(envPidFile); f != "" {
+		if err := os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+			panic(err)
+		}
+	}
+	switch mode {
+	case "junk":
+		// Something that is not a plugin and talks on stdout.
+		fmt.Println("Hello! I am definitely not a runbook plugin.")
+		time.Sleep(time.Hour)
+	case "exit":
+		fmt.Fprintln(os.Stderr, "not-a-plugin: missing configuration file")
+		os.Exit(1)
+	case "silent":
+		time.Sleep(time.Hour)
+	case "initpanic":
+		panic("plugin init failed")
+	}
+	sdk.Serve(testPlugin(mode))
+	os.Exit(0)
+}
+
+// runTestHost launches an echo plugin, prints its pid and waits to be killed.
+func runTestHost() int {
+	l := &Launcher{Self: []string{os.Args[0]}}
+	p, err := l.Launch(context.Background(), Spec{Name: "echo", Env: []string{envMode + "=echo"}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(p.Pid())
+	time.Sleep(time.Hour)
+	return 0
+}
+
+var messageOut = cty.Object(map[string]cty.Type{"message": cty.String})
+
+func testPlugin(mode string) sdk.Plugin {
+	noArgs := func(name string, apply func(ctx context.Context, req *sdk.Request) (any, error)) *sdk.Action {
+		return &sdk.Action{Name: name, Output: cty.DynamicPseudoType, Apply: apply}
+	}
+	return sdk.Plugin{
+		Name:    "test",
+		Version: "0.0.1-" + mode,
+		Actions: []*sdk.Action{
+			{
+				Name: "say", ReadOnly: true,
+				Args:   []*sdk.Attribute{{Name: "message", Type: cty.String, Required: true}},
+				Output: messageOut,
+				Apply: func(ctx context.Context, req *sdk.Request) (any, error) {
+					return map[string]any{"message": req.Args.String("message")}, nil
+				},
+			},
+			noArgs("mode", func(context.Context, *sdk.Request) (any, error) { return mode, nil }),
+			noArgs("env", func(context.Context, *sdk.Request) (any, error) { return os.Environ(), nil }),
+			noArgs("stdin", func(context.Context, *sdk.Request) (any, error) {
+				target, err := os.Readlink("/proc/self/fd/0")
+				if err != nil {
+					return nil, err
+				}
+				return target, nil
+			}),
+			noArgs("panic", func(_ context.Context, req *sdk.Request) (any, error) {
+				req.Progress("about to panic")
+				panic("boom")
+			}),
+			noArgs("exit", func(_ context.Context, req *sdk.Request) (any, error) {
+				req.Progress("about to exit")
+				// go-plugin swaps os.Stderr for a stream; file descriptor 2
+				// is the real stderr, which the host keeps.
+				fmt.Fprintln(os.NewFile(2, "stderr"), "giving up: disk on fire")
+				os.Exit(3)
+				return nil, nil
+			}),
+			noArgs("hang", func(ctx context.Context, req *sdk.Request) (any, error) {
+				req.Progress("ready")
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}),
+			noArgs("block", func(_ context.Context, req *sdk.Request) (any, error) {
+				// Ignores cancellation, and has a child in its process group.
+				exe, err := os.Executable()
+				if err != nil {
+					return nil, err
+				}
+				child := exec.Command(exe)
+				child.Env = []string{envMode + "=silent"}
+				if err := child.Start(); err != nil {
+					return nil, err
+				}
+				req.Progress("child %d", child.Process.Pid)
+				select {}
+			}),
+			noArgs("flood", func(context.Context, *sdk.Request) (any, error) {
+				line := strings.Repeat("x", 1023) + "\n"
+				fd2 := os.NewFile(2, "stderr")
+				for range 8 << 10 {
+					fmt.Fprint(fd2, line)
+				}
+				fmt.Fprint(fd2, "the end of the flood\n")
+				return "flooded", nil
+			}),
+		},
+	}
+}

@@ -1,0 +1,582 @@
+package prompt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/runbookdev/runbook/plugins"
+)
+
+// New returns a prompt plugin; it needs Configure before an action.
+func New() plugins.Plugin { return &plugin{} }
+
+type plugin struct {
+	backend Backend
+}
+
+func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
+
+func (*plugin) Close() error { return nil }
+
+func (p *plugin) Configure(_ context.Context, config cty.Value) error {
+	config, _ = config.UnmarkDeep()
+	if !config.IsWhollyKnown() {
+		return errors.New("prompt: the configuration must be known")
+	}
+	backend, _, err := stringArg(config, "backend", "file")
+	if err != nil {
+		return err
+	}
+	switch backend {
+	case "file":
+		dir, err := registryDir(config)
+		if err != nil {
+			return err
+		}
+		p.backend = newFileBackend(dir)
+		return nil
+	default:
+		return &plugins.Error{
+			Path:    cty.GetAttrPath("backend"),
+			Summary: "Unknown prompt backend",
+			Detail:  fmt.Sprintf("backend = %q: the prompt plugin has the backend \"file\" (a folder per prompt, set with path).", backend),
+		}
+	}
+}
+
+// registryDir returns the file backend's registry folder, which must exist:
+// a mistyped path is an error, not a new, empty registry.
+func registryDir(config cty.Value) (string, error) {
+	dir, _, err := stringArg(config, "path", "")
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(dir) == "" {
+		return "", &plugins.Error{
+			Path:    cty.GetAttrPath("path"),
+			Summary: "Missing registry folder",
+			Detail:  `The file backend needs path = "DIR" in the plugin "prompt" block: the folder that holds one folder per prompt.`,
+		}
+	}
+	// The host resolves relative paths; Abs only makes messages unambiguous
+	// for a caller that does not.
+	dir, err = filepath.Abs(dir)
+	if err != nil {
+		return "", &plugins.Error{Path: cty.GetAttrPath("path"), Summary: "Invalid registry folder", Detail: err.Error()}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", &plugins.Error{Path: cty.GetAttrPath("path"), Summary: "Registry folder not found", Detail: err.Error()}
+	}
+	if !fi.IsDir() {
+		return "", &plugins.Error{Path: cty.GetAttrPath("path"), Summary: "Registry folder is not a folder", Detail: dir + " is a file."}
+	}
+	return dir, nil
+}
+
+func lookup(name string) (*plugins.Action, error) {
+	a := Schema.Actions[name]
+	if a == nil {
+		return nil, fmt.Errorf("prompt: unknown action %q", name)
+	}
+	return a, nil
+}
+
+func (p *plugin) ready(req *plugins.ActionRequest) (*plugins.Action, cty.Value, error) {
+	if req == nil {
+		return nil, cty.NilVal, errors.New("prompt: no action request")
+	}
+	action, err := lookup(req.Action)
+	if err != nil {
+		return nil, cty.NilVal, err
+	}
+	if p.backend == nil {
+		return nil, cty.NilVal, fmt.Errorf("prompt.%s: the plugin is not configured (it needs a plugin \"prompt\" block with path)", req.Action)
+	}
+	args, _ := req.Args.UnmarkDeep()
+	return action, args, nil
+}
+
+// Plan predicts an action from the registry as it is, changing nothing.
+// Whatever would make Apply fail and is already known (an unknown prompt, no
+// earlier version to roll back to) fails the plan too.
+func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
+	action, args, err := p.ready(req)
+	if err != nil {
+		return nil, err
+	}
+	if args.IsNull() || !args.IsKnown() {
+		return &plugins.PlanResult{
+			Changes: []string{req.Action + ": (arguments known after apply)"},
+			Output:  cty.UnknownVal(action.Output),
+		}, nil
+	}
+	a, err := decode(req.Action, args)
+	if err != nil {
+		return nil, err
+	}
+	switch req.Action {
+	case "status":
+		if !a.nameKnown || !a.labelKnown {
+			return &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}, nil
+		}
+		out, err := p.status(ctx, a.name, a.label)
+		if err != nil {
+			return nil, err
+		}
+		return &plugins.PlanResult{Output: out}, nil
+	case "publish":
+		return p.planPublish(ctx, a)
+	case "rollback":
+		return p.planRollback(ctx, a)
+	default: // promote
+		return p.planPromote(ctx, a)
+	}
+}
+
+func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	_, args, err := p.ready(req)
+	if err != nil {
+		return nil, err
+	}
+	if args.IsNull() || !args.IsWhollyKnown() {
+		return nil, fmt.Errorf("prompt.%s: the arguments must be known to apply", req.Action)
+	}
+	a, err := decode(req.Action, args)
+	if err != nil {
+		return nil, err
+	}
+	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator}
+	var out cty.Value
+	switch req.Action {
+	case "status":
+		out, err = p.status(ctx, a.name, a.label)
+	case "publish":
+		var res Published
+		res, err = p.backend.Publish(ctx, a.name, a.text, a.label, change)
+		out = publishOutput(a.name, cty.NumberIntVal(int64(res.Version)))
+	case "rollback":
+		var m Move
+		m, err = p.backend.MoveLabel(ctx, a.name, a.label, rollbackPick(a.label, a.version), change)
+		out = moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From)))
+	default: // promote
+		var m Move
+		m, err = p.backend.MoveLabel(ctx, a.name, a.label, promotePick(a.version), change)
+		out = moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From)))
+	}
+	if err != nil {
+		return nil, explain(err)
+	}
+	return &plugins.ApplyResult{Output: out}, nil
+}
+
+// status reads which version label serves. An unset label serves version 0;
+// a label that points at a missing version is a broken registry.
+func (p *plugin) status(ctx context.Context, name, label string) (cty.Value, error) {
+	pr, err := p.backend.Read(ctx, name)
+	if err != nil {
+		return cty.NilVal, explain(err)
+	}
+	v := pr.Labels[label]
+	if v != 0 && !pr.Has(v) {
+		return cty.NilVal, dangling(pr, label, v)
+	}
+	versions := make([]cty.Value, len(pr.Versions))
+	for i, n := range pr.Versions {
+		versions[i] = cty.NumberIntVal(int64(n))
+	}
+	list := cty.ListValEmpty(cty.Number)
+	if len(versions) > 0 {
+		list = cty.ListVal(versions)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":     cty.StringVal(name),
+		"label":    cty.StringVal(label),
+		"version":  cty.NumberIntVal(int64(v)),
+		"versions": list,
+	}), nil
+}
+
+func (p *plugin) planPublish(ctx context.Context, a *actionArgs) (*plugins.PlanResult, error) {
+	if !a.nameKnown {
+		return &plugins.PlanResult{
+			Changes: []string{"(prompt known after apply): new version"},
+			Output:  cty.UnknownVal(Schema.Actions["publish"].Output),
+		}, nil
+	}
+	next := 1
+	var changes []string
+	pr, err := p.backend.Read(ctx, a.name)
+	switch {
+	case errors.Is(err, ErrUnknownPrompt):
+		changes = append(changes, a.name+": new prompt")
+	case err != nil:
+		return nil, explain(err)
+	default:
+		next = pr.Latest() + 1
+		if next > maxVersion {
+			return nil, fmt.Errorf("prompt %q: no version number left above %d", a.name, pr.Latest())
+		}
+	}
+	line := fmt.Sprintf("%s: new version v%d", a.name, next)
+	switch {
+	case !a.labelKnown:
+		line += " (label known after apply)"
+	case a.label != "":
+		line += " (labelled " + a.label + ")"
+	}
+	return &plugins.PlanResult{
+		Changes: append(changes, line),
+		Output:  publishOutput(a.name, cty.NumberIntVal(int64(next))),
+	}, nil
+}
+
+func (p *plugin) planRollback(ctx context.Context, a *actionArgs) (*plugins.PlanResult, error) {
+	if !a.nameKnown || !a.labelKnown {
+		return unknownMove(a), nil
+	}
+	pr, err := p.backend.Read(ctx, a.name)
+	if err != nil {
+		return nil, explain(err)
+	}
+	// With to_version unknown (decoded as 0), a label that is unset or has
+	// no version below it still fails whatever to_version turns out to be.
+	target, err := rollbackPick(a.label, a.version)(pr)
+	if err != nil {
+		return nil, err
+	}
+	live := pr.Labels[a.label]
+	if !a.versionKnown {
+		return &plugins.PlanResult{
+			Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
+			Output:  moveOutputUnknown(a.name, a.label, live),
+		}, nil
+	}
+	return &plugins.PlanResult{
+		Changes: []string{fmt.Sprintf("%s: %s → v%d", a.label, versionText(live), target)},
+		Output:  moveOutput(a.name, a.label, target, cty.NumberIntVal(int64(live))),
+	}, nil
+}
+
+func (p *plugin) planPromote(ctx context.Context, a *actionArgs) (*plugins.PlanResult, error) {
+	if !a.nameKnown || !a.labelKnown {
+		return unknownMove(a), nil
+	}
+	pr, err := p.backend.Read(ctx, a.name)
+	if err != nil {
+		return nil, explain(err)
+	}
+	live := pr.Labels[a.label]
+	if !a.versionKnown {
+		return &plugins.PlanResult{
+			Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
+			Output:  moveOutputUnknown(a.name, a.label, live),
+		}, nil
+	}
+	note := ""
+	if !pr.Has(a.version) {
+		// The one version that may not exist yet is the next one: an
+		// earlier step of the same run (a planned publish) creates it.
+		if a.version != pr.Latest()+1 {
+			return nil, unknownVersion(pr, "version", a.version)
+		}
+		note = fmt.Sprintf(" (v%d is not published yet)", a.version)
+	}
+	res := &plugins.PlanResult{Output: moveOutput(a.name, a.label, a.version, cty.NumberIntVal(int64(live)))}
+	if a.version != live {
+		res.Changes = []string{fmt.Sprintf("%s: %s → v%d%s", a.label, versionText(live), a.version, note)}
+	}
+	return res, nil
+}
+
+// rollbackPick chooses a rollback's target: to, which must exist and be
+// below the live version, or with to = 0 the highest existing version below
+// the live one.
+func rollbackPick(label string, to int) func(*Prompt) (int, error) {
+	return func(pr *Prompt) (int, error) {
+		live, ok := pr.Labels[label]
+		if !ok {
+			return 0, &plugins.Error{
+				Path:    cty.GetAttrPath("label"),
+				Summary: "Label not set",
+				Detail:  fmt.Sprintf("prompt %q has no label %q in %s: there is nothing to roll back.", pr.Name, label, pr.LabelsSource),
+			}
+		}
+		i, _ := slices.BinarySearch(pr.Versions, live) // versions below live: [0, i)
+		if i == 0 {
+			return 0, fmt.Errorf("prompt %q: %s serves v%d and there is no earlier version to roll back to (versions: %s)", pr.Name, label, live, versionList(pr.Versions))
+		}
+		if to == 0 {
+			return pr.Versions[i-1], nil
+		}
+		if !pr.Has(to) {
+			return 0, unknownVersion(pr, "to_version", to)
+		}
+		if to >= live {
+			return 0, &plugins.Error{
+				Path:    cty.GetAttrPath("to_version"),
+				Summary: "Not an earlier version",
+				Detail:  fmt.Sprintf("v%d is not below v%d, which %s serves: a rollback moves a label back; prompt.promote moves it to any version.", to, live, label),
+			}
+		}
+		return to, nil
+	}
+}
+
+// promotePick chooses a promote's target: version, which must exist.
+func promotePick(version int) func(*Prompt) (int, error) {
+	return func(pr *Prompt) (int, error) {
+		if !pr.Has(version) {
+			return 0, unknownVersion(pr, "version", version)
+		}
+		return version, nil
+	}
+}
+
+func unknownVersion(pr *Prompt, arg string, v int) error {
+	return &plugins.Error{
+		Path:    cty.GetAttrPath(arg),
+		Summary: "Unknown version",
+		Detail:  fmt.Sprintf("prompt %q has no version %d (versions: %s).", pr.Name, v, versionList(pr.Versions)),
+	}
+}
+
+func dangling(pr *Prompt, label string, v int) error {
+	return fmt.Errorf("prompt %q: %s points %s at v%d, which does not exist (versions: %s)", pr.Name, pr.LabelsSource, label, v, versionList(pr.Versions))
+}
+
+// explain attributes an unknown prompt to the name argument.
+func explain(err error) error {
+	if errors.Is(err, ErrUnknownPrompt) {
+		return &plugins.Error{Path: cty.GetAttrPath("name"), Summary: err.Error()}
+	}
+	return err
+}
+
+// versionText shows a label's version in a change line.
+func versionText(v int) string {
+	if v == 0 {
+		return "(unset)"
+	}
+	return "v" + strconv.Itoa(v)
+}
+
+// versionList shows versions compactly: "1–7, 9".
+func versionList(vs []int) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	var parts []string
+	for i := 0; i < len(vs); {
+		j := i
+		for j+1 < len(vs) && vs[j+1] == vs[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, strconv.Itoa(vs[i]))
+		} else {
+			parts = append(parts, strconv.Itoa(vs[i])+"–"+strconv.Itoa(vs[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+func publishOutput(name string, version cty.Value) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(name), "version": version})
+}
+
+func moveOutput(name, label string, version int, previous cty.Value) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":             cty.StringVal(name),
+		"label":            cty.StringVal(label),
+		"version":          cty.NumberIntVal(int64(version)),
+		"previous_version": previous,
+	})
+}
+
+func moveOutputUnknown(name, label string, previous int) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":             cty.StringVal(name),
+		"label":            cty.StringVal(label),
+		"version":          cty.UnknownVal(cty.Number),
+		"previous_version": cty.NumberIntVal(int64(previous)),
+	})
+}
+
+// unknownMove is the plan of a rollback or promote whose prompt or label is
+// not known yet.
+func unknownMove(a *actionArgs) *plugins.PlanResult {
+	who := "(prompt known after apply)"
+	if a.nameKnown {
+		who = a.name
+	}
+	return &plugins.PlanResult{
+		Changes: []string{who + ": " + a.action + " (label known after apply)"},
+		Output:  cty.UnknownVal(rollbackOutput),
+	}
+}
+
+// actionArgs are an action's arguments, decoded and checked as far as they
+// are known.
+type actionArgs struct {
+	action       string
+	name         string
+	nameKnown    bool
+	label        string
+	labelKnown   bool
+	text         string
+	version      int // rollback's to_version, promote's version
+	versionKnown bool
+}
+
+func decode(action string, args cty.Value) (*actionArgs, error) {
+	a := &actionArgs{action: action}
+	var err error
+	if a.name, a.nameKnown, err = stringArg(args, "name", ""); err != nil {
+		return nil, err
+	}
+	if a.nameKnown {
+		if err := checkName(a.name); err != nil {
+			return nil, err
+		}
+	}
+	defaultLabel := "production"
+	if action == "publish" {
+		defaultLabel = ""
+	}
+	if a.label, a.labelKnown, err = stringArg(args, "label", defaultLabel); err != nil {
+		return nil, err
+	}
+	if a.labelKnown && (a.label != "" || action != "publish") {
+		if err := checkLabel(a.label); err != nil {
+			return nil, err
+		}
+	}
+	switch action {
+	case "publish":
+		text, known, err := stringArg(args, "text", "")
+		if err != nil {
+			return nil, err
+		}
+		if known && strings.TrimSpace(text) == "" {
+			return nil, &plugins.Error{Path: cty.GetAttrPath("text"), Summary: "Empty prompt text", Detail: "prompt.publish needs the text of the new version."}
+		}
+		a.text = text
+	case "rollback":
+		a.version, a.versionKnown, err = versionArg(args, "to_version", 0)
+	case "promote":
+		a.version, a.versionKnown, err = versionArg(args, "version", 1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// attr returns the attribute name of an object, or null when it lacks it.
+func attr(obj cty.Value, name string) cty.Value {
+	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return obj.GetAttr(name)
+}
+
+// stringArg returns a string attribute (def when null) and whether it is
+// known.
+func stringArg(obj cty.Value, name, def string) (string, bool, error) {
+	v := attr(obj, name)
+	if !v.IsKnown() {
+		return "", false, nil
+	}
+	if v.IsNull() {
+		return def, true, nil
+	}
+	v, err := convert.Convert(v, cty.String)
+	if err != nil {
+		return "", false, &plugins.Error{Path: cty.GetAttrPath(name), Summary: "Invalid " + name, Detail: "want a string: " + err.Error()}
+	}
+	return v.AsString(), true, nil
+}
+
+// versionArg returns a version-number argument and whether it is known: a
+// whole number from min to maxVersion (0 is the default of to_version).
+func versionArg(obj cty.Value, name string, lowest int) (int, bool, error) {
+	v := attr(obj, name)
+	if !v.IsKnown() {
+		return 0, false, nil
+	}
+	if v.IsNull() {
+		if lowest > 0 {
+			return 0, false, &plugins.Error{Path: cty.GetAttrPath(name), Summary: "Missing " + name, Detail: "a version number is required."}
+		}
+		return 0, true, nil
+	}
+	invalid := &plugins.Error{Path: cty.GetAttrPath(name), Summary: "Invalid " + name}
+	v, err := convert.Convert(v, cty.Number)
+	if err != nil {
+		invalid.Detail = "want a version number: " + err.Error()
+		return 0, false, invalid
+	}
+	f := v.AsBigFloat()
+	if !f.IsInt() || f.Cmp(big.NewFloat(float64(lowest))) < 0 || f.Cmp(big.NewFloat(maxVersion)) > 0 {
+		invalid.Detail = fmt.Sprintf("%s is not a version number: want a whole number from %d to %d.", f.Text('g', -1), lowest, maxVersion)
+		if lowest == 0 {
+			invalid.Detail = fmt.Sprintf("%s is not a version number: want a whole number from 1 to %d, or 0 for the highest version below the live one.", f.Text('g', -1), maxVersion)
+		}
+		return 0, false, invalid
+	}
+	n, _ := f.Int64()
+	return int(n), true, nil
+}
+
+// checkName accepts a prompt name that is one safe folder name: letters,
+// digits, '.', '_' and '-', starting with a letter or digit, at most 128.
+func checkName(name string) error {
+	if !validIdent(name, 128) {
+		return &plugins.Error{
+			Path:    cty.GetAttrPath("name"),
+			Summary: "Invalid prompt name",
+			Detail:  fmt.Sprintf("%q: a prompt name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.", name),
+		}
+	}
+	return nil
+}
+
+// checkLabel accepts a label by the same rules as a prompt name, at most 64.
+func checkLabel(label string) error {
+	if !validIdent(label, 64) {
+		return &plugins.Error{
+			Path:    cty.GetAttrPath("label"),
+			Summary: "Invalid label",
+			Detail:  fmt.Sprintf("%q: a label is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.", label),
+		}
+	}
+	return nil
+}
+
+func validIdent(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case (c == '.' || c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

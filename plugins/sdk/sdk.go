@@ -1,0 +1,318 @@
+// Package sdk is what a third party imports to write a runbook plugin: it
+// owns the author-facing description of a plugin (its configuration and
+// actions, each with a plain Go handler) and turns it into a plugins.Plugin
+// served over the runbook plugin protocol. A whole plugin is one main.go:
+//
+//	func main() {
+//		sdk.Serve(sdk.Plugin{
+//			Name:    "echo",
+//			Version: "1.0.0",
+//			Actions: []*sdk.Action{{
+//				Name:        "say",
+//				Description: "Return the message it is given.",
+//				ReadOnly:    true,
+//				Args:        []*sdk.Attribute{{Name: "message", Type: cty.String, Required: true}},
+//				Output:      cty.Object(map[string]cty.Type{"message": cty.String}),
+//				Apply: func(ctx context.Context, req *sdk.Request) (any, error) {
+//					return map[string]any{"message": req.Args.String("message")}, nil
+//				},
+//			}},
+//		})
+//	}
+//
+// Build it as runbook-plugin-NAME and declare it in a runbook directory with
+// plugin "NAME" { source = "PATH", sha256 = "…" }.
+//
+// Arguments arrive decoded and checked against the action's schema, with
+// defaults applied. Read-only actions are really run in dry-runs; a
+// mutating action is only planned there, with its Plan handler when it has
+// one ("no prediction, output unknown" when it does not).
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/gocty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/grpcplugin"
+)
+
+// Attribute describes an argument or a configuration attribute: its name,
+// cty type, whether it is required, its default, and whether it is
+// sensitive or names a path.
+type Attribute = plugins.Attribute
+
+// ReadOnlyRule makes a mutating action read-only for some argument values.
+type ReadOnlyRule = plugins.ReadOnlyRule
+
+// Plugin describes a plugin.
+type Plugin struct {
+	// Name is the plugin's name, the PLUGIN in `action "PLUGIN.ACTION"`.
+	Name    string
+	Version string
+	// Config lists the attributes the plugin's `plugin` block accepts.
+	Config []*Attribute
+	// Configure, when set, checks the configuration once before any action
+	// runs; every handler also gets it in Request.Config.
+	Configure func(ctx context.Context, config Values) error
+	Actions   []*Action
+}
+
+// Action describes one action and the code that carries it out.
+type Action struct {
+	// Name is the ACTION in `action "PLUGIN.ACTION"`.
+	Name        string
+	Description string
+	// ReadOnly actions change nothing: dry-runs run them for real and
+	// `expect { within = … }` re-runs them while polling.
+	ReadOnly     bool
+	ReadOnlyWhen *ReadOnlyRule
+	Args         []*Attribute
+	// Output is the type of what Apply returns; cty.DynamicPseudoType when
+	// it cannot be known in advance.
+	Output cty.Type
+	// Apply carries the action out. It returns a cty.Value or any Go value
+	// that converts to Output (see ToValue: a map, a slice, a struct by its
+	// `cty:"name"` tags or else its JSON encoding), and an error; use
+	// ArgError to point at an argument.
+	Apply func(ctx context.Context, req *Request) (any, error)
+	// Plan, optional, predicts what Apply would change without changing
+	// anything. Arguments may be unknown (see Values.Known) when they depend
+	// on steps that have not run.
+	Plan func(ctx context.Context, req *Request) (*Plan, error)
+}
+
+// Plan is what a Plan handler predicts.
+type Plan struct {
+	// Changes are human-readable lines ("production: v7 → v6").
+	Changes []string
+	// Output is the predicted output, as Apply returns it; nil means
+	// unknown. A cty.Value may hold unknown parts.
+	Output any
+}
+
+// Request is one call of an action.
+type Request struct {
+	Action string
+	// Args holds the arguments, defaults applied.
+	Args Values
+	// Config holds the plugin block's attributes.
+	Config Values
+	// RunID and Operator identify the run, for plugins that keep a history.
+	RunID    string
+	Operator string
+
+	progress func(string)
+}
+
+// Progress reports a human-readable line while a long action runs. It may
+// be called from any goroutine; lines after the handler returned are dropped.
+func (r *Request) Progress(format string, args ...any) {
+	if r.progress != nil {
+		r.progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// ArgError is an error about argument (or configuration attribute) name:
+// runbook shows it at the attribute's place in the runbook's source.
+func ArgError(name, summary, detail string) error {
+	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
+}
+
+// Serve serves the plugin; a plugin's main calls it and nothing else. A
+// plugin description that does not hold together is reported on stderr
+// and the process exits 1.
+func Serve(p Plugin) {
+	impl, err := New(p)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runbook plugin %q: %s\n", p.Name, err)
+		os.Exit(1)
+	}
+	grpcplugin.Serve(impl)
+}
+
+// New returns the plugin as a plugins.Plugin without serving it: for tests,
+// which can drive it in process or through go-plugin's TestPluginGRPCConn.
+func New(p Plugin) (plugins.Plugin, error) {
+	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions))}
+	handlers := make(map[string]*Action, len(p.Actions))
+	for _, a := range p.Actions {
+		if a == nil {
+			return nil, fmt.Errorf("nil action")
+		}
+		if a.Apply == nil {
+			return nil, fmt.Errorf("action %q has no Apply handler", a.Name)
+		}
+		if _, dup := handlers[a.Name]; dup {
+			return nil, fmt.Errorf("action %q declared twice", a.Name)
+		}
+		handlers[a.Name] = a
+		s.Actions[a.Name] = &plugins.Action{
+			Name:         a.Name,
+			Description:  a.Description,
+			ReadOnly:     a.ReadOnly,
+			ReadOnlyWhen: a.ReadOnlyWhen,
+			Args:         a.Args,
+			Output:       a.Output,
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &plugin{def: p, schema: s, handlers: handlers, config: Values{cty.NullVal(s.ConfigType())}}, nil
+}
+
+// plugin is the plugins.Plugin of a Plugin description.
+type plugin struct {
+	def      Plugin
+	schema   *plugins.Schema
+	handlers map[string]*Action
+
+	mu     sync.RWMutex
+	config Values
+}
+
+var (
+	_ plugins.Plugin      = (*plugin)(nil)
+	_ grpcplugin.Informer = (*plugin)(nil)
+)
+
+func (p *plugin) PluginInfo() grpcplugin.Info {
+	return grpcplugin.Info{Name: p.def.Name, Version: p.def.Version}
+}
+
+func (p *plugin) Schema(context.Context) (*plugins.Schema, error) { return p.schema, nil }
+
+func (p *plugin) Configure(ctx context.Context, config cty.Value) error {
+	cfg := Values{config}
+	if p.def.Configure != nil {
+		if err := p.def.Configure(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	p.config = cfg
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *plugin) request(req *plugins.ActionRequest) (*Action, *Request, error) {
+	a := p.handlers[req.Action]
+	if a == nil {
+		return nil, nil, fmt.Errorf("unknown action %q", req.Action)
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return a, &Request{
+		Action:   req.Action,
+		Args:     Values{req.Args},
+		Config:   p.config,
+		RunID:    req.RunID,
+		Operator: req.Operator,
+		progress: req.Progress,
+	}, nil
+}
+
+func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
+	a, r, err := p.request(req)
+	if err != nil {
+		return nil, err
+	}
+	if a.Plan == nil {
+		return &plugins.PlanResult{Output: cty.UnknownVal(a.Output)}, nil
+	}
+	plan, err := a.Plan(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	res := &plugins.PlanResult{Output: cty.UnknownVal(a.Output)}
+	if plan == nil {
+		return res, nil
+	}
+	res.Changes = plan.Changes
+	if plan.Output != nil {
+		if res.Output, err = ToValue(plan.Output, a.Output); err != nil {
+			return nil, fmt.Errorf("%s: predicted output: %w", a.Name, err)
+		}
+	}
+	return res, nil
+}
+
+func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	a, r, err := p.request(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := a.Apply(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	v, err := ToValue(out, a.Output)
+	if err != nil {
+		return nil, fmt.Errorf("%s: output: %w", a.Name, err)
+	}
+	return &plugins.ApplyResult{Output: v}, nil
+}
+
+func (p *plugin) Close() error { return nil }
+
+// untaggedStruct reports a struct without `cty` tags, which gocty would
+// convert to an object of nulls: its JSON encoding is meant.
+func untaggedStruct(v any) bool {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		if _, ok := t.Field(i).Tag.Lookup("cty"); ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ToValue converts what a handler returns to a value of type ty: a
+// cty.Value as it is, nil as null, and any other Go value with gocty (maps,
+// slices, primitives, structs with `cty:"name"` tags) or, for a dynamic
+// type, a struct without cty tags or what gocty cannot convert, through its
+// JSON encoding.
+func ToValue(v any, ty cty.Type) (cty.Value, error) {
+	switch v := v.(type) {
+	case nil:
+		return cty.NullVal(ty), nil
+	case cty.Value:
+		return v, nil
+	case Values:
+		return v.Value(), nil
+	}
+	if ty != cty.DynamicPseudoType && !untaggedStruct(v) {
+		if out, err := gocty.ToCtyValue(v, ty); err == nil {
+			return out, nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("convert %T: %w", v, err)
+	}
+	if ty == cty.DynamicPseudoType {
+		if ty, err = ctyjson.ImpliedType(b); err != nil {
+			return cty.NilVal, fmt.Errorf("convert %T: %w", v, err)
+		}
+	}
+	out, err := ctyjson.Unmarshal(b, ty)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("convert %T to %s: %w", v, ty.FriendlyName(), err)
+	}
+	return out, nil
+}
