@@ -82,7 +82,7 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 				return st.fail(StatusFailed, "when at %s is not a bool", s.When.Range())
 			}
 			if b.False() {
-				return StepResult{Name: s.Name, Status: StatusSkipped, Reason: "when is false"}
+				return StepResult{Name: s.Name, Status: StatusSkipped, Reason: "when " + st.cfg.Source(s.When.Range()) + " is false"}
 			}
 		}
 		// Unknown in a dry-run: rehearse the step as if it runs.
