@@ -15,7 +15,7 @@ import (
 // Plugins returns the built-in plugins.
 func Plugins() []*plugins.Builtin {
 	return []*plugins.Builtin{
-		{Name: "fallback", Schema: fallback.Schema},
+		{Name: "fallback", Schema: fallback.Schema, New: fallback.New},
 		{Name: "http", Schema: http.Schema, New: http.New},
 		{Name: "index", Schema: index.Schema},
 		{Name: "prometheus", Schema: prometheus.Schema, New: prometheus.New},

@@ -1,5 +1,10 @@
 // Package fallback is the built-in plugin that switches a model route between
-// its primary and fallback variants, in a flagd flag file (OpenFeature).
+// its primary and fallback variants, in a flagd flag file (OpenFeature). It
+// owns the actions' contract, the Backend interface routes are kept behind,
+// and the embedded file backend: one flag per route, changed one
+// defaultVariant at a time with every other byte kept, validated against
+// flagd's own schema before and after, under a lock, written atomically and
+// recorded in FILE.history.jsonl.
 package fallback
 
 import (

@@ -1,0 +1,298 @@
+package fallback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+)
+
+// The variants activate and deactivate switch to by default (SPEC §5).
+const (
+	primaryVariant  = "primary"
+	fallbackVariant = "fallback"
+)
+
+// Backend is where routes live. The file backend keeps them in a flagd flag
+// file; a service backend keeps each route's flag object under its own key
+// and switches it with compare-and-swap. Route and variant errors are
+// *RouteNotFoundError, *VariantNotFoundError and *NotModelRouteError, which
+// the plugin attributes to the action's arguments.
+type Backend interface {
+	// Route reads one route.
+	Route(ctx context.Context, name string) (*Route, error)
+	// Switch makes variant the route's active one and records the change,
+	// atomically with respect to every other writer. When variant is
+	// already active it writes and records nothing.
+	Switch(ctx context.Context, name, variant string, c Change) (*Switched, error)
+	Close() error
+}
+
+// Change says who switches a route and why, for the history.
+type Change struct {
+	Action   string // "activate" or "deactivate"
+	RunID    string
+	Operator string
+}
+
+// Switched is the outcome of Backend.Switch.
+type Switched struct {
+	Before, After *Route
+	// Changed is false when the variant was already active.
+	Changed bool
+}
+
+// New returns a fallback plugin; it needs Configure before any action.
+func New() plugins.Plugin { return &plugin{} }
+
+type plugin struct {
+	backend Backend
+}
+
+func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
+
+// attr returns the attribute name of an object, or null when it lacks it.
+func attr(obj cty.Value, name string) cty.Value {
+	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return obj.GetAttr(name)
+}
+
+func (p *plugin) Configure(_ context.Context, config cty.Value) error {
+	config, _ = config.UnmarkDeep()
+	if !config.IsWhollyKnown() {
+		return fmt.Errorf("fallback: configuration must be known")
+	}
+	backend := "file"
+	if v := attr(config, "backend"); !v.IsNull() {
+		backend = v.AsString()
+	}
+	switch backend {
+	case "file":
+		path := attr(config, "path")
+		if path.IsNull() || strings.TrimSpace(path.AsString()) == "" {
+			return &plugins.Error{Path: cty.GetAttrPath("path"), Summary: "Missing flag file", Detail: `The file backend needs the flagd flag file: set path = "routes.flagd.json" in the plugin "fallback" block.`}
+		}
+		abs, err := filepath.Abs(path.AsString())
+		if err != nil {
+			return &plugins.Error{Path: cty.GetAttrPath("path"), Summary: "Invalid flag file path", Detail: err.Error()}
+		}
+		p.setBackend(NewFileBackend(abs))
+		return nil
+	default:
+		return &plugins.Error{Path: cty.GetAttrPath("backend"), Summary: "Unknown fallback backend", Detail: fmt.Sprintf(`%q is not a backend of the fallback plugin; it has "file" (a flagd flag file).`, backend)}
+	}
+}
+
+func (p *plugin) setBackend(b Backend) {
+	if p.backend != nil {
+		_ = p.backend.Close()
+	}
+	p.backend = b
+}
+
+func (p *plugin) Close() error {
+	if p.backend == nil {
+		return nil
+	}
+	err := p.backend.Close()
+	p.backend = nil
+	return err
+}
+
+func lookup(name string) (*plugins.Action, error) {
+	a := Schema.Actions[name]
+	if a == nil {
+		return nil, fmt.Errorf("fallback: unknown action %q", name)
+	}
+	return a, nil
+}
+
+// targetOf is the variant a mutating action switches to, and whether it is
+// known yet.
+func targetOf(action string, args cty.Value) (string, bool) {
+	if action == "deactivate" {
+		return primaryVariant, true
+	}
+	t := attr(args, "target")
+	if !t.IsKnown() {
+		return "", false
+	}
+	if t.IsNull() || t.AsString() == "" {
+		return fallbackVariant, true
+	}
+	return t.AsString(), true
+}
+
+// Plan reads the route and predicts the switch exactly; it changes nothing.
+// An unknown route or variant is an error here already.
+func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
+	action, err := lookup(req.Action)
+	if err != nil {
+		return nil, err
+	}
+	res := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
+	args, _ := req.Args.UnmarkDeep()
+	route := attr(args, "route")
+	if !args.IsKnown() || !route.IsKnown() {
+		if !action.ReadOnly {
+			res.Changes = []string{"(route known after apply)"}
+		}
+		return res, nil
+	}
+	name, err := routeName(route)
+	if err != nil {
+		return nil, err
+	}
+	if p.backend == nil {
+		return nil, fmt.Errorf("fallback.%s: the plugin is not configured", req.Action)
+	}
+	r, err := p.backend.Route(ctx, name)
+	if err != nil {
+		return nil, p.attribute(req.Action, err)
+	}
+	if action.ReadOnly {
+		res.Output = output(r)
+		return res, nil
+	}
+	variant, known := targetOf(req.Action, args)
+	if !known {
+		res.Changes = []string{fmt.Sprintf("%s: %s → (target known after apply)", name, describeActive(r))}
+		return res, nil
+	}
+	if err := r.checkVariant(variant); err != nil {
+		return nil, p.attribute(req.Action, err)
+	}
+	after := r.with(variant)
+	res.Output = output(after)
+	res.Changes = []string{describeSwitch(r, after, r.Active != variant)}
+	if note := disabledNote(r); note != "" {
+		res.Changes = append(res.Changes, note)
+	}
+	return res, nil
+}
+
+func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	action, err := lookup(req.Action)
+	if err != nil {
+		return nil, err
+	}
+	args, _ := req.Args.UnmarkDeep()
+	if !args.IsWhollyKnown() || args.IsNull() {
+		return nil, fmt.Errorf("fallback.%s: arguments must be known to run", req.Action)
+	}
+	name, err := routeName(attr(args, "route"))
+	if err != nil {
+		return nil, err
+	}
+	if p.backend == nil {
+		return nil, fmt.Errorf("fallback.%s: the plugin is not configured", req.Action)
+	}
+	if action.ReadOnly {
+		r, err := p.backend.Route(ctx, name)
+		if err != nil {
+			return nil, p.attribute(req.Action, err)
+		}
+		return &plugins.ApplyResult{Output: output(r)}, nil
+	}
+	variant, _ := targetOf(req.Action, args)
+	sw, err := p.backend.Switch(ctx, name, variant, Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator})
+	if err != nil {
+		return nil, p.attribute(req.Action, err)
+	}
+	if req.Progress != nil {
+		line := describeSwitch(sw.Before, sw.After, sw.Changed)
+		if !sw.Changed {
+			line += "; nothing written"
+		}
+		req.Progress(line)
+		if note := disabledNote(sw.After); note != "" {
+			req.Progress(note)
+		}
+	}
+	return &plugins.ApplyResult{Output: output(sw.After)}, nil
+}
+
+// routeName checks the route argument.
+func routeName(v cty.Value) (string, error) {
+	if v.IsNull() || v.AsString() == "" {
+		return "", &plugins.Error{Path: cty.GetAttrPath("route"), Summary: "Empty route", Detail: "Name the route: the flag's key in the flag file."}
+	}
+	return v.AsString(), nil
+}
+
+// attribute turns the backend's route and variant errors into plugin errors
+// that point at the argument at fault; others get the action as context.
+func (p *plugin) attribute(action string, err error) error {
+	var (
+		noRoute   *RouteNotFoundError
+		noVariant *VariantNotFoundError
+		notModel  *NotModelRouteError
+	)
+	switch {
+	case errors.As(err, &noRoute):
+		return &plugins.Error{Path: cty.GetAttrPath("route"), Summary: "Unknown route", Detail: err.Error()}
+	case errors.As(err, &noVariant):
+		path := cty.GetAttrPath("target")
+		if action == "deactivate" {
+			path = cty.GetAttrPath("route")
+		}
+		return &plugins.Error{Path: path, Summary: "Unknown variant", Detail: err.Error()}
+	case errors.As(err, &notModel):
+		return &plugins.Error{Path: cty.GetAttrPath("route"), Summary: "Not a model route", Detail: err.Error()}
+	}
+	return fmt.Errorf("fallback.%s: %w", action, err)
+}
+
+// output is a route as the actions' output. active and model are empty
+// strings, not null, when the flag has no default variant (or one it does
+// not define): runbooks interpolate them in messages, where a null fails.
+func output(r *Route) cty.Value {
+	model, _ := r.Model()
+	variants := cty.MapValEmpty(cty.String)
+	if len(r.Variants) > 0 {
+		vs := make(map[string]cty.Value, len(r.Variants))
+		for k, v := range r.Variants {
+			vs[k] = cty.StringVal(v)
+		}
+		variants = cty.MapVal(vs)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"route":    cty.StringVal(r.Name),
+		"active":   cty.StringVal(r.Active),
+		"model":    cty.StringVal(model),
+		"variants": variants,
+	})
+}
+
+// describeActive names a route's active variant for a change line.
+func describeActive(r *Route) string {
+	if r.Active == "" {
+		return "(no default variant)"
+	}
+	return r.Active
+}
+
+// describeSwitch is the change line: "chat: primary → fallback
+// (anthropic/claude-sonnet-4)", or that the variant is already active.
+func describeSwitch(before, after *Route, changed bool) string {
+	model, _ := after.Model()
+	if !changed {
+		return fmt.Sprintf("%s: %s already active (%s)", after.Name, after.Active, model)
+	}
+	return fmt.Sprintf("%s: %s → %s (%s)", after.Name, describeActive(before), after.Active, model)
+}
+
+// disabledNote warns that flagd ignores a disabled flag, whatever it serves.
+func disabledNote(r *Route) string {
+	if r.State != "DISABLED" {
+		return ""
+	}
+	return fmt.Sprintf("note: flag %s is DISABLED: flagd serves none of its variants until it is ENABLED", r.Name)
+}
