@@ -94,6 +94,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 	r := &runner{
 		cfg: cfg, rb: rb, c: c, vars: vars, mask: m,
 		outputs: map[string]cty.Value{},
+		stale:   map[string]bool{},
 		started: c.clock.Now(),
 	}
 	lockName, err := r.lockName()
@@ -126,6 +127,31 @@ type runner struct {
 	hookErr error
 	// planned is set once a dry-run has planned a change it did not make.
 	planned bool
+	// stale names the steps whose outputs were read from live state after
+	// a planned change: they do not show what the real run would see.
+	stale map[string]bool
+	// outputStale is set while the current step's own output is stale.
+	outputStale bool
+}
+
+// readsStaleState reports whether an expression uses an output read from
+// live state after a change that was only planned.
+func (r *runner) readsStaleState(expr hcl.Expression, extra map[string]cty.Value) bool {
+	for _, t := range expr.Variables() {
+		switch t.RootName() {
+		case "output":
+			if _, ok := extra["output"]; ok && r.outputStale {
+				return true
+			}
+		case "step":
+			if len(t) > 1 {
+				if a, ok := t[1].(hcl.TraverseAttr); ok && r.stale[a.Name] {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (r *runner) mode() string {
@@ -232,9 +258,9 @@ func (r *runner) condition(check *schema.Check, extra map[string]cty.Value) (res
 	if err != nil {
 		msg = fmt.Sprintf("(message at %s could not be evaluated: %s)", check.ErrorMessage.Range(), err)
 	}
-	if r.c.dryRun && r.planned {
-		// Live state does not show the changes planned so far, so a check
-		// after them cannot be judged in a rehearsal.
+	if r.c.dryRun && r.readsStaleState(check.Condition, extra) {
+		// It compares live state read after a change that was only planned:
+		// a rehearsal cannot judge it.
 		return StatusPending, "after the planned changes: " + msg, nil
 	}
 	return "failed", msg, nil

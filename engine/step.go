@@ -274,6 +274,11 @@ func (st *stepRun) action(ctx context.Context) StepResult {
 	if err != nil {
 		return st.fail(StatusFailed, "%s", oneLine(err.Error()))
 	}
+	if st.c.dryRun && st.planned {
+		st.stale[st.s.Name] = true
+		st.outputStale = true
+		defer func() { st.outputStale = false }()
+	}
 	return st.expectPolling(ctx, p, args, readOnly, out)
 }
 

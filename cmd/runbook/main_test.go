@@ -33,7 +33,8 @@ func TestMain(m *testing.M) {
 // stderr whatever the code. Its stdout and stderr are checked with
 // stdout/stderr as usual.
 //
-// $REPO_RUNBOOKS is the repository's shipped runbooks/ directory.
+// $REPO_RUNBOOKS is the repository's shipped runbooks/ directory, and
+// $REPO_ROOT the repository (for copies of runbooks/ and examples/).
 func TestScripts(t *testing.T) {
 	repoRunbooks, err := filepath.Abs(filepath.Join("..", "..", "runbooks"))
 	if err != nil {
@@ -47,6 +48,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("REPO_RUNBOOKS", repoRunbooks)
+			env.Setenv("REPO_ROOT", filepath.Dir(repoRunbooks))
 			// Inputs the CLI reads from the environment must not leak
 			// in from the developer's shell.
 			env.Setenv("RUNBOOK_DIR", "")
