@@ -17,7 +17,7 @@ func Plugins() []*plugins.Builtin {
 	return []*plugins.Builtin{
 		{Name: "fallback", Schema: fallback.Schema, New: fallback.New},
 		{Name: "http", Schema: http.Schema, New: http.New},
-		{Name: "index", Schema: index.Schema},
+		{Name: "index", Schema: index.Schema, New: index.New},
 		{Name: "prometheus", Schema: prometheus.Schema, New: prometheus.New},
 		{Name: "prompt", Schema: prompt.Schema, New: prompt.New},
 		{Name: "shell", Schema: shell.Schema, New: shell.New},

@@ -1,5 +1,3 @@
-// Package index is the built-in plugin that rebuilds, verifies, swaps and
-// rolls back retrieval indexes.
 package index
 
 import (

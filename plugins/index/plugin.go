@@ -1,0 +1,495 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
+)
+
+// defaultKeep is how many builds are kept when the configuration says nothing.
+const defaultKeep = 5
+
+// New returns an index plugin; it needs Configure before any action.
+func New() plugins.Plugin { return &plugin{} }
+
+type plugin struct {
+	backend Backend
+	builder Builder
+	// byCommand says the builder is the build_command, whose document count
+	// Plan cannot predict.
+	byCommand bool
+	keep      int
+}
+
+func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
+
+func (*plugin) Close() error { return nil }
+
+// attr returns the attribute name of an object, or null when it lacks it.
+func attr(obj cty.Value, name string) cty.Value {
+	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return obj.GetAttr(name)
+}
+
+func configError(name, summary, detail string) error {
+	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
+}
+
+func (p *plugin) Configure(_ context.Context, config cty.Value) error {
+	config, _ = config.UnmarkDeep()
+	if !config.IsWhollyKnown() {
+		return errors.New("index: configuration must be known")
+	}
+	backend := "file"
+	if v := attr(config, "backend"); !v.IsNull() {
+		backend = v.AsString()
+	}
+	if backend != "file" {
+		return configError("backend", "Unknown index backend", fmt.Sprintf("%q is not a backend of the index plugin; the one available is \"file\" (a folder of builds).", backend))
+	}
+	dir := attr(config, "path")
+	if dir.IsNull() || strings.TrimSpace(dir.AsString()) == "" {
+		return configError("path", "Missing index folder", `The file backend needs path = "DIR", the folder that holds one folder per index.`)
+	}
+	abs, err := filepath.Abs(dir.AsString())
+	if err != nil {
+		return configError("path", "Invalid index folder", err.Error())
+	}
+	if info, err := os.Stat(abs); err != nil {
+		return configError("path", "Index folder not found", err.Error())
+	} else if !info.IsDir() {
+		return configError("path", "Index folder is not a folder", abs+" is a file.")
+	}
+	keep := defaultKeep
+	if v := attr(config, "keep"); !v.IsNull() {
+		n, acc := v.AsBigFloat().Int64()
+		if acc != big.Exact || n < 1 || n > 1<<20 {
+			return configError("keep", "Invalid keep", fmt.Sprintf("keep is how many builds to keep: a whole number of at least 1, not %s.", v.AsBigFloat().Text('g', -1)))
+		}
+		keep = int(n)
+	}
+	var builder Builder = corpusBuilder{}
+	byCommand := false
+	if v := attr(config, "build_command"); !v.IsNull() && strings.TrimSpace(v.AsString()) != "" {
+		if strings.ContainsRune(v.AsString(), 0) {
+			return configError("build_command", "Invalid build_command", "The command contains a NUL byte.")
+		}
+		builder, byCommand = &commandBuilder{command: v.AsString()}, true
+	}
+	p.backend, p.builder, p.byCommand, p.keep = newFileBackend(abs), builder, byCommand, keep
+	return nil
+}
+
+func lookup(name string) (*plugins.Action, error) {
+	a := Schema.Actions[name]
+	if a == nil {
+		return nil, fmt.Errorf("index: unknown action %q", name)
+	}
+	return a, nil
+}
+
+var errNotConfigured = errors.New(`index: the plugin is not configured (it needs a plugin "index" block with path)`)
+
+// rebuildArgs are index.rebuild's arguments, decoded and checked.
+type rebuildArgs struct {
+	name      string
+	source    string
+	minDocs   int64
+	maxShrink float64
+}
+
+func argError(name, summary, detail string) error {
+	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
+}
+
+// decodeName checks the index name: one folder name, not hidden.
+func decodeName(args cty.Value) (string, error) {
+	v := attr(args, "name")
+	if v.IsNull() || v.AsString() == "" {
+		return "", argError("name", "Missing index name", "index actions need the name of an index.")
+	}
+	name := v.AsString()
+	if strings.HasPrefix(name, ".") || strings.ContainsAny(name, "/\\\x00") || filepath.Base(name) != name {
+		return "", argError("name", "Invalid index name", fmt.Sprintf("%q cannot name an index: it is one folder name, not starting with \".\".", name))
+	}
+	return name, nil
+}
+
+func decodeRebuild(args cty.Value, byCommand bool) (*rebuildArgs, error) {
+	name, err := decodeName(args)
+	if err != nil {
+		return nil, err
+	}
+	ra := &rebuildArgs{name: name, minDocs: 1, maxShrink: 0.5}
+	if v := attr(args, "min_docs"); !v.IsNull() {
+		n, acc := v.AsBigFloat().Int64()
+		if acc != big.Exact || n < 0 {
+			return nil, argError("min_docs", "Invalid min_docs", fmt.Sprintf("min_docs is a whole number of at least 0, not %s.", v.AsBigFloat().Text('g', -1)))
+		}
+		ra.minDocs = n
+	}
+	if v := attr(args, "max_shrink"); !v.IsNull() {
+		f, _ := v.AsBigFloat().Float64()
+		if f < 0 || f > 1 {
+			return nil, argError("max_shrink", "Invalid max_shrink", fmt.Sprintf("max_shrink is the fraction of the live build's documents a new build may lose, from 0 to 1, not %s.", v.AsBigFloat().Text('g', -1)))
+		}
+		ra.maxShrink = f
+	}
+	v := attr(args, "source")
+	if v.IsNull() || v.AsString() == "" {
+		return nil, argError("source", "Missing source", "index.rebuild needs the folder of documents to build from.")
+	}
+	ra.source = v.AsString()
+	info, err := os.Stat(ra.source)
+	switch {
+	case err != nil && errors.Is(err, os.ErrNotExist):
+		return nil, argError("source", "Source not found", fmt.Sprintf("%s does not exist.", ra.source))
+	case err != nil:
+		return nil, argError("source", "Source unreadable", err.Error())
+	case !info.IsDir() && !byCommand:
+		return nil, argError("source", "Source is not a folder", fmt.Sprintf("%s is a file; the built-in builder reads a folder of .txt, .md and .jsonl documents.", ra.source))
+	}
+	return ra, nil
+}
+
+// verify is the check a new build must pass before it goes live.
+func verify(ra *rebuildArgs, docs int64, live *Manifest) error {
+	if docs < ra.minDocs {
+		return argError("min_docs", "Build refused", fmt.Sprintf("the new build of %s holds %s, fewer than min_docs = %s; the live build stays.", ra.name, plural(docs, "document"), thousands(ra.minDocs)))
+	}
+	if live == nil {
+		return nil
+	}
+	lost := float64(live.DocCount - docs)
+	if lost > ra.maxShrink*float64(live.DocCount) {
+		return argError("max_shrink", "Build refused", fmt.Sprintf("the new build of %s holds %s, %.0f%% fewer than the live build %s (%s); max_shrink = %g allows %.0f%%; the live build stays.",
+			ra.name, plural(docs, "document"), 100*lost/float64(live.DocCount), live.Version, plural(live.DocCount, "document"), ra.maxShrink, 100*ra.maxShrink))
+	}
+	return nil
+}
+
+// indexError turns an unknown index into an error on the name argument.
+func indexError(err error) error {
+	var unknown *UnknownIndexError
+	if errors.As(err, &unknown) {
+		return argError("name", "Unknown index", unknown.Error()+".")
+	}
+	return err
+}
+
+func buildOutputVal(name, version string, docs int64, previous string) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":             cty.StringVal(name),
+		"version":          cty.StringVal(version),
+		"doc_count":        cty.NumberIntVal(docs),
+		"previous_version": cty.StringVal(previous),
+	})
+}
+
+func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	if _, err := lookup(req.Action); err != nil {
+		return nil, err
+	}
+	if p.backend == nil {
+		return nil, errNotConfigured
+	}
+	args, _ := req.Args.UnmarkDeep()
+	if !args.IsWhollyKnown() || args.IsNull() {
+		return nil, fmt.Errorf("index.%s: arguments must be known to run", req.Action)
+	}
+	var out cty.Value
+	var err error
+	switch req.Action {
+	case "status":
+		out, err = p.status(ctx, args)
+	case "rebuild":
+		out, err = p.rebuild(ctx, args, req)
+	case "rollback":
+		out, err = p.rollback(ctx, args, req)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &plugins.ApplyResult{Output: out}, nil
+}
+
+func (p *plugin) status(ctx context.Context, args cty.Value) (cty.Value, error) {
+	name, err := decodeName(args)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	st, err := p.backend.Status(ctx, name)
+	if err != nil {
+		return cty.NilVal, indexError(err)
+	}
+	versions := cty.ListValEmpty(cty.String)
+	if len(st.Versions) > 0 {
+		vals := make([]cty.Value, len(st.Versions))
+		for i, v := range st.Versions {
+			vals[i] = cty.StringVal(v)
+		}
+		versions = cty.ListVal(vals)
+	}
+	var docs int64
+	if st.LiveManifest != nil {
+		docs = st.LiveManifest.DocCount
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":           cty.StringVal(name),
+		"active_version": cty.StringVal(st.Live),
+		"doc_count":      cty.NumberIntVal(docs),
+		"versions":       versions,
+	}), nil
+}
+
+func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *plugins.ActionRequest) (cty.Value, error) {
+	ra, err := decodeRebuild(args, p.byCommand)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	progress := req.Progress
+	unlock, err := p.lock(ctx, ra.name, progress)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	defer unlock()
+	who := Change{Operator: req.Operator, RunID: req.RunID}
+	if err := p.backend.Recover(ctx, ra.name, who, progress); err != nil {
+		return cty.NilVal, err
+	}
+	st, err := p.backend.Status(ctx, ra.name)
+	if err != nil {
+		return cty.NilVal, indexError(err)
+	}
+	m, err := p.backend.Build(ctx, ra.name, BuildRequest{Source: ra.source, Builder: p.builder, Progress: progress})
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("index.rebuild %s: %w", ra.name, err)
+	}
+	discard := func(cause error) (cty.Value, error) {
+		if err := p.backend.Discard(context.WithoutCancel(ctx), ra.name, m.Version); err != nil {
+			return cty.NilVal, errors.Join(cause, err)
+		}
+		say(progress, "removed the new build %s; current is untouched", m.Version)
+		return cty.NilVal, cause
+	}
+	if err := verify(ra, m.DocCount, st.LiveManifest); err != nil {
+		return discard(err)
+	}
+	if st.LiveManifest != nil {
+		say(progress, "verified: %s docs (live: %s)", thousands(m.DocCount), thousands(st.LiveManifest.DocCount))
+	} else {
+		say(progress, "verified: %s docs (no live build yet)", thousands(m.DocCount))
+	}
+	if err := ctx.Err(); err != nil {
+		return discard(fmt.Errorf("index.rebuild %s: %w", ra.name, err))
+	}
+	ch := who
+	ch.Action, ch.From, ch.To = "rebuild", st.Live, m.Version
+	if err := p.backend.Activate(ctx, ra.name, ch); err != nil {
+		return cty.NilVal, fmt.Errorf("index.rebuild %s: %w", ra.name, err)
+	}
+	say(progress, "swapped current → %s", m.Version)
+	// The swap is done: a build that cannot be pruned is worth a line, not
+	// a failed step.
+	prune := who
+	prune.Action = "prune"
+	for _, v := range pruneVersions(append(st.Versions, m.Version), m.Version, p.keep, st.Live) {
+		if err := p.backend.Remove(context.WithoutCancel(ctx), ra.name, v, prune); err != nil {
+			say(progress, "warning: could not prune build %s: %v", v, err)
+			continue
+		}
+		say(progress, "pruned build %s (keep = %d)", v, p.keep)
+	}
+	return buildOutputVal(ra.name, m.Version, m.DocCount, st.Live), nil
+}
+
+func (p *plugin) rollback(ctx context.Context, args cty.Value, req *plugins.ActionRequest) (cty.Value, error) {
+	name, err := decodeName(args)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	// A rollback that cannot happen is refused before the lock is taken,
+	// so that it leaves no trace (not even the lock file); the lock's
+	// holder then checks again.
+	if _, _, _, err := p.rollbackTarget(ctx, name); err != nil {
+		return cty.NilVal, err
+	}
+	unlock, err := p.lock(ctx, name, req.Progress)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	defer unlock()
+	st, prev, pm, err := p.rollbackTarget(ctx, name)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ch := Change{Action: "rollback", From: st.Live, To: prev, Operator: req.Operator, RunID: req.RunID}
+	if err := p.backend.Activate(ctx, name, ch); err != nil {
+		return cty.NilVal, fmt.Errorf("index.rollback %s: %w", name, err)
+	}
+	say(req.Progress, "swapped current → %s (was %s)", prev, st.Live)
+	return buildOutputVal(name, prev, pm.DocCount, st.Live), nil
+}
+
+// lockPatience is how long a change waits for the index's lock before it
+// says that it is waiting.
+const lockPatience = 200 * time.Millisecond
+
+// lock takes the index's lock, saying so when another change holds it: a
+// rebuild can hold it for a long time.
+func (p *plugin) lock(ctx context.Context, name string, progress func(string)) (func(), error) {
+	quick, cancel := context.WithTimeout(ctx, lockPatience)
+	unlock, err := p.backend.Lock(quick, name)
+	cancel()
+	if err == nil {
+		return unlock, nil
+	}
+	if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return nil, indexError(err)
+	}
+	say(progress, "waiting for another change of %s to finish…", name)
+	unlock, err = p.backend.Lock(ctx, name)
+	if err != nil {
+		return nil, indexError(err)
+	}
+	return unlock, nil
+}
+
+// rollbackTarget finds the build a rollback goes back to.
+func (p *plugin) rollbackTarget(ctx context.Context, name string) (*State, string, *Manifest, error) {
+	st, err := p.backend.Status(ctx, name)
+	if err != nil {
+		return nil, "", nil, indexError(err)
+	}
+	if st.Live == "" {
+		return nil, "", nil, argError("name", "Nothing to roll back", fmt.Sprintf("%s has no live build yet.", name))
+	}
+	prev := previousVersion(st.Versions, st.Live)
+	if prev == "" {
+		return nil, "", nil, argError("name", "No earlier build", fmt.Sprintf("%s has no build older than the live build %s to roll back to (builds kept: %s).", name, st.Live, strings.Join(st.Versions, ", ")))
+	}
+	pm, err := p.backend.Manifest(ctx, name, prev)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("index.rollback %s: cannot roll back to %s: %w", name, prev, err)
+	}
+	return st, prev, pm, nil
+}
+
+func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
+	action, err := lookup(req.Action)
+	if err != nil {
+		return nil, err
+	}
+	unknown := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
+	if action.ReadOnly {
+		// Read-only actions are run by the host, not planned.
+		return unknown, nil
+	}
+	if p.backend == nil {
+		return nil, errNotConfigured
+	}
+	args, _ := req.Args.UnmarkDeep()
+	if !args.IsKnown() || args.IsNull() || !attr(args, "name").IsKnown() {
+		unknown.Changes = []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}
+		return unknown, nil
+	}
+	switch req.Action {
+	case "rebuild":
+		return p.planRebuild(ctx, args)
+	default:
+		return p.planRollback(ctx, args)
+	}
+}
+
+func (p *plugin) planRollback(ctx context.Context, args cty.Value) (*plugins.PlanResult, error) {
+	name, err := decodeName(args)
+	if err != nil {
+		return nil, err
+	}
+	st, prev, pm, err := p.rollbackTarget(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &plugins.PlanResult{
+		Changes: []string{fmt.Sprintf("%s: build %s → build %s", name, st.Live, prev)},
+		Output:  buildOutputVal(name, prev, pm.DocCount, st.Live),
+	}, nil
+}
+
+func (p *plugin) planRebuild(ctx context.Context, args cty.Value) (*plugins.PlanResult, error) {
+	name, err := decodeName(args)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.backend.Status(ctx, name)
+	if err != nil {
+		return nil, indexError(err)
+	}
+	from := "(no live build)"
+	if st.LiveManifest != nil {
+		from = fmt.Sprintf("build %s (%s)", st.Live, plural(st.LiveManifest.DocCount, "doc"))
+	}
+	out := map[string]cty.Value{
+		"name":             cty.StringVal(name),
+		"version":          cty.UnknownVal(cty.String),
+		"doc_count":        cty.UnknownVal(cty.Number),
+		"previous_version": cty.StringVal(st.Live),
+	}
+	res := &plugins.PlanResult{}
+	leftovers, err := p.backend.Leftovers(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	gone := map[string]bool{}
+	for _, l := range leftovers {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s: remove %s (%s, left by an interrupted change)", name, l.Path, l.Why))
+		gone[strings.TrimPrefix(l.Path, buildsDir+"/")] = true
+	}
+
+	if !args.IsWhollyKnown() {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s: %s → new build (source known after apply)", name, from))
+		res.Output = cty.ObjectVal(out)
+		return res, nil
+	}
+	ra, err := decodeRebuild(args, p.byCommand)
+	if err != nil {
+		return nil, err
+	}
+	if p.byCommand {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s: %s → new build from %s by build_command", name, from, ra.source))
+	} else {
+		stats, err := scanCorpus(ctx, ra.source, func(*document, int64) error { return nil })
+		if err != nil {
+			return nil, argError("source", "Unreadable source", err.Error())
+		}
+		if err := verify(ra, stats.Docs, st.LiveManifest); err != nil {
+			return nil, err
+		}
+		res.Changes = append(res.Changes, fmt.Sprintf("%s: %s → new build from %s (%s)", name, from, ra.source, plural(stats.Docs, "doc")))
+		out["doc_count"] = cty.NumberIntVal(stats.Docs)
+	}
+	// The new build sorts after every kept one; "\uffff" stands for it.
+	const newBuild = "\uffff"
+	kept := []string{newBuild}
+	for _, v := range st.Versions {
+		if !gone[v] {
+			kept = append(kept, v)
+		}
+	}
+	for _, v := range pruneVersions(kept, newBuild, p.keep, st.Live) {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s: prune build %s (keep = %d)", name, v, p.keep))
+	}
+	res.Output = cty.ObjectVal(out)
+	return res, nil
+}
