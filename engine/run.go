@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
@@ -226,13 +227,42 @@ func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, 
 	}
 	val, _ = val.UnmarkDeep()
 	if !val.IsKnown() {
-		return r.mask.String(r.cfg.Source(expr.Range())) + " " + Unknown, nil
+		return r.partialText(expr, extra), nil
 	}
 	val, err := convert.Convert(val, cty.String)
 	if err != nil || val.IsNull() {
 		return "", fmt.Errorf("%s: not a string", expr.Range())
 	}
 	return r.mask.String(val.AsString()), nil
+}
+
+// partialText renders a template whose value is not known yet (dry-run)
+// part by part: what is known is shown, the rest as "(known after run)".
+func (r *runner) partialText(expr hcl.Expression, extra map[string]cty.Value) string {
+	tmpl, ok := expr.(*hclsyntax.TemplateExpr)
+	if !ok {
+		if wrap, isWrap := expr.(*hclsyntax.TemplateWrapExpr); isWrap {
+			tmpl = &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{wrap.Wrapped}}
+			ok = true
+		}
+	}
+	if !ok {
+		return Unknown
+	}
+	ctx := r.evalCtx(extra)
+	var sb strings.Builder
+	for _, part := range tmpl.Parts {
+		v, diags := part.Value(ctx)
+		v, _ = v.UnmarkDeep()
+		if diags.HasErrors() || !v.IsWhollyKnown() {
+			sb.WriteString(Unknown)
+			continue
+		}
+		if s, err := convert.Convert(v, cty.String); err == nil && !s.IsNull() {
+			sb.WriteString(s.AsString())
+		}
+	}
+	return r.mask.String(sb.String())
 }
 
 // condition evaluates a check: "passed", "failed" or "pending" (unknown
