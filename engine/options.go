@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"sync"
 	"time"
+
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/plugins"
@@ -51,6 +54,40 @@ type Prompter interface {
 	Ask(ctx context.Context, name, description string, sensitive bool) (string, error)
 }
 
+// StepPrompter is a Prompter that also wants to know which step asks, as
+// `runbook test` does to answer from a test's answers map.
+type StepPrompter interface {
+	ConfirmStep(ctx context.Context, step, question string) (bool, error)
+}
+
+// VirtualClock is a Clock whose Sleep returns at once, moving the clock on:
+// a test of a ten-minute `within` takes no time.
+type VirtualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewVirtualClock returns a virtual clock starting at start.
+func NewVirtualClock(start time.Time) *VirtualClock { return &VirtualClock{now: start} }
+
+// Now implements Clock.
+func (c *VirtualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Sleep implements Clock.
+func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return nil
+}
+
 // Clock is the engine's notion of time, virtual in tests.
 type Clock interface {
 	Now() time.Time
@@ -78,6 +115,7 @@ type Option func(*config)
 
 type config struct {
 	vars       map[string]string
+	varValues  map[string]cty.Value
 	varFiles   []string
 	env        func(string) (string, bool)
 	dryRun     bool

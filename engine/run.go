@@ -42,6 +42,8 @@ type StepResult struct {
 	Status string
 	Reason string
 	Output cty.Value
+	// At locates the precondition or expectation that stopped the step.
+	At hcl.Range
 }
 
 // Exit codes of the run outcomes (SPEC §1).

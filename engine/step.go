@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -24,6 +25,8 @@ type stepRun struct {
 	s       *schema.Step
 	started time.Time
 	attempt int
+	// failedAt locates the first expectation that did not hold.
+	failedAt hcl.Range
 }
 
 // step runs one step: when → preconditions → confirm → action (timeout,
@@ -97,7 +100,9 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 			return st.fail(StatusFailed, "%s", st.hookErr)
 		}
 		if result == "failed" {
-			return st.fail(StatusBlocked, "precondition failed: %s", msg)
+			res := st.fail(StatusBlocked, "precondition failed: %s", msg)
+			res.At = p.Condition.Range()
+			return res
 		}
 	}
 
@@ -185,7 +190,13 @@ func (st *stepRun) confirm(ctx context.Context, question string) (StepResult, bo
 		st.emit(ev)
 		return st.fail(StatusDeclined, "%s", ErrNoOperator), false
 	default:
-		yes, err := st.c.prompter.Confirm(ctx, question)
+		var yes bool
+		var err error
+		if sp, ok := st.c.prompter.(StepPrompter); ok {
+			yes, err = sp.ConfirmStep(ctx, st.s.Name, question)
+		} else {
+			yes, err = st.c.prompter.Confirm(ctx, question)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
@@ -421,7 +432,7 @@ func (st *stepRun) expectPolling(ctx context.Context, p plugins.Plugin, args cty
 			return StepResult{Name: st.s.Name, Status: StatusSucceeded, Output: out}
 		}
 		if !canPoll {
-			return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out}
+			return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out, At: st.failedAt}
 		}
 		if err := st.c.clock.Sleep(ctx, min(every, deadline.Sub(now))); err != nil {
 			return StepResult{Name: st.s.Name, Status: StatusInterrupted, Output: out}
@@ -449,7 +460,7 @@ func (st *stepRun) expect(out cty.Value, status string) StepResult {
 		}
 	}
 	if len(failed) > 0 {
-		return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out}
+		return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out, At: st.failedAt}
 	}
 	return StepResult{Name: st.s.Name, Status: status, Output: out}
 }
@@ -469,6 +480,9 @@ func (st *stepRun) evalExpects(out cty.Value, check int) (results []*Expectation
 		}
 		results = append(results, &ExpectationChecked{StepRef: st.ref, Condition: st.cfg.Source(e.Condition.Range()), Result: result, Message: msg, Check: check})
 		if result == "failed" {
+			if len(failed) == 0 {
+				st.failedAt = e.Condition.Range()
+			}
 			failed = append(failed, msg)
 			if e.Within == 0 {
 				pollable = false

@@ -113,6 +113,13 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 	if raw, ok := c.vars[v.Name]; ok {
 		return parseRaw(v, raw, "--var "+v.Name)
 	}
+	if val, ok := c.varValues[v.Name]; ok {
+		conv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
+		}
+		return conv, nil
+	}
 	if val, ok := fileVals[v.Name]; ok {
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {

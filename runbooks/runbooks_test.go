@@ -3,11 +3,13 @@
 package runbooks
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -42,6 +44,30 @@ func TestShippedRunbooksValidate(t *testing.T) {
 		// publish to staging, which production does not see.
 		if mutating-confirmed > 1 || (mutating-confirmed == 1 && name != "deploy-prompt") {
 			t.Errorf("%s: %d mutating steps, only %d ask for confirmation", name, mutating, confirmed)
+		}
+	}
+}
+
+// TestShippedRunbookTests runs the test blocks of the *.test.hcl files
+// beside the runbooks, as `runbook test` does.
+func TestShippedRunbookTests(t *testing.T) {
+	cfg, diags := schema.LoadDir(".", schema.Options{Schemas: schema.RegistrySource{Registry: builtin.Registry()}})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	covered := map[string]int{}
+	for _, tc := range cfg.Tests {
+		covered[tc.Runbook]++
+		t.Run(tc.Runbook+"/"+tc.Name, func(t *testing.T) {
+			res := engine.RunTest(context.Background(), cfg, tc)
+			if !res.Passed {
+				t.Errorf("%s", strings.Join(res.Failures, "\n"))
+			}
+		})
+	}
+	for _, rb := range cfg.Runbooks {
+		if covered[rb.Name] < 2 {
+			t.Errorf("runbook %s has %d tests; every shipped runbook is tested on its happy path and on each precondition that can stop it", rb.Name, covered[rb.Name])
 		}
 	}
 }

@@ -198,6 +198,10 @@ type fileResult struct {
 	// block-less schemas; deferred runbooks wait for every plugin block.
 	checked bool
 	diags   hcl.Diagnostics
+	// tests are the test blocks of a *.test.hcl file.
+	tests []*TestCase
+	// infos summarize the file's runbooks for checking tests.
+	infos map[string]*runbookInfo
 }
 
 type namedRange struct {
@@ -219,9 +223,14 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 	}
 	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
 	res.file, res.diags = file, diags
-	if diags.HasErrors() || IsTestFile(src.Name) {
-		// Test files are parsed for syntax here; their blocks are checked
-		// by the test runner.
+	if diags.HasErrors() {
+		return res
+	}
+	if IsTestFile(src.Name) {
+		// Tests are checked once every runbook is known.
+		tests, d := decodeTestFile(file, src.Name)
+		res.tests = tests
+		res.diags = append(res.diags, d...)
 		return res
 	}
 	decl, d := decodeFile(file, src.Name)
@@ -247,6 +256,10 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 			res.diags = append(res.diags, c.checkRunbook(rb)...)
 		}
 		res.checked = true
+		res.infos = map[string]*runbookInfo{}
+		for _, rb := range decl.runbooks {
+			res.infos[rb.Name] = infoOf(rb)
+		}
 	}
 	if !l.keep && res.checked {
 		if len(res.diags) == 0 && len(decl.plugins) == 0 {
@@ -325,8 +338,20 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 		checked[i] = c.checkRunbook(deferred[i])
 	})
 
+	infos := map[string]*runbookInfo{}
+	for _, rb := range deferred {
+		if _, ok := infos[rb.Name]; !ok {
+			infos[rb.Name] = infoOf(rb)
+		}
+	}
 	firstUse := map[string]hcl.Range{}
 	for i, r := range results {
+		for name, info := range r.infos {
+			if _, ok := infos[name]; !ok {
+				infos[name] = info
+			}
+		}
+		cfg.Tests = append(cfg.Tests, r.tests...)
 		diags = append(diags, r.diags...)
 		if r.file != nil {
 			cfg.Files[srcs[i].Name] = r.file
@@ -356,6 +381,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	sort.Slice(cfg.Runbooks, func(i, j int) bool { return cfg.Runbooks[i].Name < cfg.Runbooks[j].Name })
 	cfg.Validated = len(runbookRanges)
+	cfg.Declared = runbookRanges
 
 	// A plugin that needs configuration must have a plugin block.
 	for _, name := range sortedKeys(firstUse) {
@@ -370,6 +396,16 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	for _, name := range sortedKeys(cfg.Plugins) {
 		diags = append(diags, checkPluginConfig(cfg.Plugins[name], schemas[name])...)
+	}
+	testNames := map[string]hcl.Range{}
+	for _, tc := range cfg.Tests {
+		key := tc.Runbook + "\x00" + tc.Name
+		if prev, dup := testNames[key]; dup {
+			diags = append(diags, duplicate("test", tc.Name, prev, tc.DeclRange))
+			continue
+		}
+		testNames[key] = tc.DeclRange
+		diags = append(diags, checkTest(tc, infos)...)
 	}
 	SortDiagnostics(diags)
 	return cfg, diags

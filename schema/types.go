@@ -29,6 +29,10 @@ type Config struct {
 	// Validated counts the runbooks checked, by name (Validate keeps no
 	// Runbooks).
 	Validated int
+	// Tests are the test blocks of the *.test.hcl files, in file order.
+	Tests []*TestCase
+	// Declared locates every runbook by name, kept by Validate too.
+	Declared map[string]hcl.Range
 }
 
 // Runbook returns the runbook named name, or nil.

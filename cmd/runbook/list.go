@@ -28,18 +28,23 @@ func (a *app) runList(now time.Time) error {
 		a.printDiagnostics(nil, diags)
 		return silentExit(ExitBadInput)
 	}
-	last, err := engine.LastRuns(a.opts.StateDir)
+	exercised, err := engine.Exercises(a.opts.StateDir)
 	if err != nil {
 		return fmt.Errorf("read transcripts in %s: %w", a.opts.StateDir, err)
 	}
 	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, bold("NAME")+"\t"+bold("OWNER")+"\t"+bold("STEPS")+"\t"+bold("LAST RUN")+"\t"+bold("DESCRIPTION"))
+	fmt.Fprintln(tw, bold("NAME")+"\t"+bold("OWNER")+"\t"+bold("STEPS")+"\t"+bold("LAST RUN")+"\t"+bold("LAST DRY-RUN")+"\t"+bold("DESCRIPTION"))
 	for _, rb := range cfg.Runbooks {
-		lastRun := faint("never")
-		if s, ok := last[rb.Name]; ok {
-			lastRun = fmt.Sprintf("%s (%s)", ago(now, s.Started), s.Status)
+		lastRun, lastDry := faint("never"), faint("never")
+		if e := exercised[rb.Name]; e != nil {
+			if e.LastRun != nil {
+				lastRun = runCell(now, e.LastRun)
+			}
+			if e.LastDryRun != nil {
+				lastDry = runCell(now, e.LastDryRun)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", rb.Name, rb.Owner, len(rb.Steps), lastRun, firstLine(rb.Description))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", rb.Name, rb.Owner, len(rb.Steps), lastRun, lastDry, firstLine(rb.Description))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -49,6 +54,16 @@ func (a *app) runList(now time.Time) error {
 		return silentExit(ExitBadInput)
 	}
 	return nil
+}
+
+// runCell is a run in a table cell: when, how it ended, who ran it.
+func runCell(now time.Time, s *engine.RunSummary) string {
+	who, _, _ := strings.Cut(s.Operator, "@")
+	cell := fmt.Sprintf("%s (%s", ago(now, s.Started), s.Status)
+	if who != "" {
+		cell += ", " + who
+	}
+	return cell + ")"
 }
 
 // ago renders how long ago t was, coarsely, as people say it.

@@ -40,8 +40,9 @@ func (a *app) loadDir() (*schema.Config, hcl.Diagnostics) {
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of
 // its own; the files named directly form one more set.
-func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, hcl.Diagnostics) {
+func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[string]hcl.Range, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
+	declared := map[string]hcl.Range{}
 	var diags hcl.Diagnostics
 	runbooks := 0
 	var loose []string
@@ -67,6 +68,11 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, hcl.Diag
 			files[name] = f
 		}
 		runbooks += cfg.Validated
+		for name, rng := range cfg.Declared {
+			if _, ok := declared[name]; !ok {
+				declared[name] = rng
+			}
+		}
 	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -87,7 +93,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, hcl.Diag
 		add(schema.ValidatePaths(loose, a.loadOptions()))
 	}
 	schema.SortDiagnostics(diags)
-	return files, runbooks, diags
+	return files, runbooks, declared, diags
 }
 
 // printDiagnostics writes diagnostics as people read them, with snippets.

@@ -52,18 +52,23 @@ func Main(args []string, streams *IOStreams) int {
 }
 
 // normalizeArgs accepts `fmt -check` (the spelling of terraform fmt) for
-// `fmt --check`; only for fmt, and only before `--`.
+// `fmt --check`, and `test -run` (that of go test) for `test --run`; only
+// for those commands, and only before `--`.
 func normalizeArgs(args []string) []string {
 	out := append([]string(nil), args...)
-	isFmt := false
+	cmd := ""
 	for i, a := range out {
 		switch {
 		case a == "--":
 			return out
-		case a == "fmt":
-			isFmt = true
-		case a == "-check" && isFmt:
+		case cmd == "" && (a == "fmt" || a == "test"):
+			cmd = a
+		case a == "-check" && cmd == "fmt":
 			out[i] = "--check"
+		case a == "-run" && cmd == "test":
+			out[i] = "--run"
+		case strings.HasPrefix(a, "-run=") && cmd == "test":
+			out[i] = "-" + a
 		}
 	}
 	return out
@@ -107,6 +112,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		a.listCmd(),
 		a.showCmd(),
 		a.fmtCmd(),
+		a.testCmd(),
 		a.transcriptCmd(),
 		a.pluginsCmd(),
 		a.versionCmd(),

@@ -4,17 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/schema"
 )
 
 type validateOptions struct {
 	Format string
 	Paths  []string
+	// MaxUnrehearsed reports runbooks with no successful run or dry-run
+	// within it (0: not checked); Strict makes that an error.
+	MaxUnrehearsed time.Duration
+	Strict         bool
 }
 
 func (a *app) validateCmd() *cobra.Command {
@@ -38,6 +45,8 @@ Exit status: 0 when valid (warnings allowed), 2 when anything is invalid.`,
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json or github")
+	cmd.Flags().Var((*daysDuration)(&opts.MaxUnrehearsed), "max-unrehearsed", "report runbooks with no successful run or dry-run within this long (e.g. 90d, 36h), from the transcripts in --state-dir")
+	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "with --max-unrehearsed, an unrehearsed runbook is an error, not a warning")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "github"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -48,7 +57,15 @@ func (a *app) runValidate(opts *validateOptions) error {
 	default:
 		return exitf(ExitBadInput, "unknown --format %q: use text, json or github", opts.Format)
 	}
-	files, runbooks, diags := a.validatePaths(opts.Paths)
+	files, runbooks, declared, diags := a.validatePaths(opts.Paths)
+	if opts.MaxUnrehearsed > 0 {
+		d, err := a.unrehearsed(declared, opts.MaxUnrehearsed, opts.Strict, time.Now())
+		if err != nil {
+			return err
+		}
+		diags = append(diags, d...)
+		schema.SortDiagnostics(diags)
+	}
 	switch opts.Format {
 	case "json":
 		enc := json.NewEncoder(a.io.Out)
@@ -135,4 +152,73 @@ func ghEscapeData(s string) string {
 
 func ghEscapeProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// unrehearsed reports each runbook with no successful run or dry-run within
+// max, so CI keeps the procedures exercised.
+func (a *app) unrehearsed(declared map[string]hcl.Range, max time.Duration, strict bool, now time.Time) (hcl.Diagnostics, error) {
+	exercised, err := engine.Exercises(a.opts.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("read transcripts in %s: %w", a.opts.StateDir, err)
+	}
+	severity := hcl.DiagWarning
+	if strict {
+		severity = hcl.DiagError
+	}
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(declared) {
+		last := time.Time{}
+		if e := exercised[name]; e != nil {
+			last = e.LastSucceeded
+		}
+		if !last.IsZero() && now.Sub(last) <= max {
+			continue
+		}
+		when := "it never has"
+		if !last.IsZero() {
+			when = "the last was " + ago(now, last)
+		}
+		rng := declared[name]
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: severity,
+			Summary:  "Runbook not rehearsed",
+			Detail:   fmt.Sprintf("Runbook %q has not run or been rehearsed successfully in the last %s (%s). Rehearse it: runbook exec %s --dry-run", name, formatDays(max), when, name),
+			Subject:  &rng,
+		})
+	}
+	return diags, nil
+}
+
+// daysDuration is a duration flag that also takes days: 90d.
+type daysDuration time.Duration
+
+func (d *daysDuration) String() string { return formatDays(time.Duration(*d)) }
+
+func (d *daysDuration) Set(s string) error {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 {
+			return fmt.Errorf("%q: give a number of days (90d) or a duration (36h)", s)
+		}
+		*d = daysDuration(time.Duration(days) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("%q: give a number of days (90d) or a duration (36h)", s)
+	}
+	*d = daysDuration(v)
+	return nil
+}
+
+func (d *daysDuration) Type() string { return "duration" }
+
+func formatDays(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
 }

@@ -8,12 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/runbookdev/runbook/plugins/procgroup"
 )
 
 // killGrace is how long a cancelled build_command's process group has
@@ -66,142 +66,32 @@ func (c *commandBuilder) Build(ctx context.Context, req BuilderRequest) (*Manife
 func (c *commandBuilder) run(ctx context.Context, req BuilderRequest) error {
 	stdout := &lineSink{emit: req.Progress}
 	stderr := &lineSink{emit: req.Progress, prefix: "stderr: ", tail: stderrTail}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("build_command: stdout pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return fmt.Errorf("build_command: stderr pipe: %w", err)
-	}
-
-	cmd := exec.CommandContext(ctx, "bash", "-c", c.command, "runbook-index-build", req.Source, req.Out)
+	cmd := procgroup.Command(ctx, c.command, "runbook-index-build", req.Source, req.Out)
 	cmd.Env = append(os.Environ(),
 		"RUNBOOK_INDEX_NAME="+req.Name,
 		"RUNBOOK_INDEX_VERSION="+req.Version,
 		"RUNBOOK_INDEX_SOURCE="+req.Source,
 		"RUNBOOK_INDEX_OUTPUT="+req.Out,
 	)
-	cmd.Stdin = nil // /dev/null: nobody is there to type
-	// Files, not writers: Wait returns when bash exits, not when the last
-	// process holding the pipes does.
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	// Its own process group, so that killing reaches every process the
-	// command started, not only bash.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var (
-		mu       sync.Mutex
-		escalate *time.Timer
-	)
-	cmd.Cancel = func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		pgid := cmd.Process.Pid
-		escalate = time.AfterFunc(killGrace, func() { _ = signalGroup(pgid, syscall.SIGKILL) })
-		return signalGroup(pgid, syscall.SIGTERM)
-	}
-	cmd.WaitDelay = killGrace + time.Second
-
-	startErr := cmd.Start()
-	outW.Close()
-	errW.Close()
-	if startErr != nil {
-		outR.Close()
-		errR.Close()
-		return fmt.Errorf("build_command: start bash: %w", startErr)
-	}
-	pgid := cmd.Process.Pid
-	stopReaper := startReaper(pgid)
-	var readers sync.WaitGroup
-	readers.Go(func() { _, _ = io.Copy(stdout, outR) })
-	readers.Go(func() { _, _ = io.Copy(stderr, errR) })
-
-	waitErr := cmd.Wait()
-	stopReaper()
-	_ = signalGroup(pgid, syscall.SIGKILL)
-	mu.Lock()
-	if escalate != nil {
-		escalate.Stop()
-	}
-	mu.Unlock()
-
-	// The group is gone; only a process that left it (setsid) could still
-	// hold the pipes, and it gets pipeGrace.
-	done := make(chan struct{})
-	go func() {
-		readers.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(pipeGrace):
-		outR.Close()
-		errR.Close()
-		<-done
-	}
-	outR.Close()
-	errR.Close()
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	cmd.Grace = killGrace
+	cmd.PipeGrace = pipeGrace
+	cmd.KillLeftovers = true
+	exit, err := cmd.Run()
 	stdout.flush()
 	stderr.flush()
-
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("build_command: %w: killed the command and its process group", err)
+	if err != nil {
+		return fmt.Errorf("build_command: %w", err)
 	}
-	var exitErr *exec.ExitError
-	switch {
-	case waitErr == nil:
-		return nil
-	case errors.As(waitErr, &exitErr):
-		code := exitErr.ExitCode()
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-		msg := fmt.Sprintf("build_command exited with status %d", code)
+	if exit.Code != 0 {
+		msg := fmt.Sprintf("build_command exited with status %d", exit.Code)
 		if tail := stderr.lastLines(); tail != "" {
 			msg += "; its last stderr lines:\n" + tail
 		}
 		return errors.New(msg)
-	default:
-		return fmt.Errorf("build_command: wait for bash: %w", waitErr)
-	}
-}
-
-// signalGroup signals every process of the group led by pid. A group that is
-// already gone is not an error.
-func signalGroup(pid int, sig syscall.Signal) error {
-	err := syscall.Kill(-pid, sig)
-	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d: %w", pid, err)
 	}
 	return nil
-}
-
-// startReaper starts a watchdog that kills the command's process group if
-// this process dies first: a shell reading a pipe only this process holds
-// open. When this process dies the read returns and the group is killed.
-// stop ends the watchdog without touching the group.
-func startReaper(pgid int) (stop func()) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return func() {}
-	}
-	reaper := exec.Command("sh", "-c", fmt.Sprintf("read _; kill -KILL -%d 2>/dev/null", pgid))
-	reaper.Stdin = r
-	reaper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	startErr := reaper.Start()
-	r.Close()
-	if startErr != nil {
-		w.Close()
-		return func() {}
-	}
-	return func() {
-		_ = reaper.Process.Kill()
-		_ = reaper.Wait()
-		w.Close()
-	}
 }
 
 // lineSink streams what a command writes as progress lines, and keeps the

@@ -7,7 +7,7 @@ import (
 )
 
 // Backend is where a prompt registry keeps its prompts. The embedded file
-// backend implements it; a service backend (Langfuse) implements the same
+// backend implements it; the Langfuse backend implements the same
 // operations: read a prompt's versions and labels, create a version, move a
 // label. The rules of each action (which version a rollback picks, what a
 // promote may target) live in the plugin, not in the backend, so every
@@ -65,6 +65,9 @@ type Change struct {
 	Action   string
 	RunID    string
 	Operator string
+	// Progress, when set, receives a line per change from a backend whose
+	// history is kept by the service rather than by runbook.
+	Progress func(line string)
 }
 
 // Published is the result of a publish.

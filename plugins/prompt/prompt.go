@@ -26,7 +26,10 @@ type plugin struct {
 
 func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
 
-func (*plugin) Close() error { return nil }
+func (p *plugin) Close() error {
+	p.closeBackend()
+	return nil
+}
 
 func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	config, _ = config.UnmarkDeep()
@@ -37,20 +40,58 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	if err != nil {
 		return err
 	}
+	var b Backend
 	switch backend {
 	case "file":
+		if err := onlyFor(config, "file", "url", "public_key", "secret_key", "timeout"); err != nil {
+			return err
+		}
 		dir, err := registryDir(config)
 		if err != nil {
 			return err
 		}
-		p.backend = newFileBackend(dir)
-		return nil
+		b = newFileBackend(dir)
+	case "langfuse":
+		if err := onlyFor(config, "langfuse", "path"); err != nil {
+			return err
+		}
+		lf, err := newLangfuseBackend(config)
+		if err != nil {
+			return err
+		}
+		b = lf
 	default:
 		return &plugins.Error{
 			Path:    cty.GetAttrPath("backend"),
 			Summary: "Unknown prompt backend",
-			Detail:  fmt.Sprintf("backend = %q: the prompt plugin has the backend \"file\" (a folder per prompt, set with path).", backend),
+			Detail:  fmt.Sprintf("backend = %q: the prompt plugin has the backends \"file\" (a folder per prompt, set with path) and \"langfuse\" (a Langfuse project, set with url, public_key and secret_key).", backend),
 		}
+	}
+	p.closeBackend()
+	p.backend = b
+	return nil
+}
+
+// onlyFor refuses attributes that belong to other backends: a url next to
+// backend = "file" most likely means a forgotten backend = "langfuse", and
+// silently ignoring it would manage the wrong registry.
+func onlyFor(config cty.Value, backend string, others ...string) error {
+	for _, name := range others {
+		if v := attr(config, name); v.IsKnown() && !v.IsNull() {
+			return &plugins.Error{
+				Path:    cty.GetAttrPath(name),
+				Summary: "Attribute of another backend",
+				Detail:  fmt.Sprintf("%s does not apply to backend = %q; remove it, or set the backend it belongs to.", name, backend),
+			}
+		}
+	}
+	return nil
+}
+
+// closeBackend releases what the backend holds (idle connections).
+func (p *plugin) closeBackend() {
+	if c, ok := p.backend.(interface{ close() }); ok {
+		c.close()
 	}
 }
 
@@ -101,10 +142,18 @@ func (p *plugin) ready(req *plugins.ActionRequest) (*plugins.Action, cty.Value, 
 		return nil, cty.NilVal, err
 	}
 	if p.backend == nil {
-		return nil, cty.NilVal, fmt.Errorf("prompt.%s: the plugin is not configured (it needs a plugin \"prompt\" block with path)", req.Action)
+		return nil, cty.NilVal, fmt.Errorf("prompt.%s: the plugin is not configured (it needs a plugin \"prompt\" block with path, or with backend = \"langfuse\" and url)", req.Action)
 	}
 	args, _ := req.Args.UnmarkDeep()
 	return action, args, nil
+}
+
+// rules returns the backend's rules for names and labels.
+func (p *plugin) rules() backendRules {
+	if r, ok := p.backend.(backendRules); ok {
+		return r
+	}
+	return nil
 }
 
 // Plan predicts an action from the registry as it is, changing nothing.
@@ -121,7 +170,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 			Output:  cty.UnknownVal(action.Output),
 		}, nil
 	}
-	a, err := decode(req.Action, args)
+	a, err := decode(req.Action, args, p.rules())
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +201,11 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if args.IsNull() || !args.IsWhollyKnown() {
 		return nil, fmt.Errorf("prompt.%s: the arguments must be known to apply", req.Action)
 	}
-	a, err := decode(req.Action, args)
+	a, err := decode(req.Action, args, p.rules())
 	if err != nil {
 		return nil, err
 	}
-	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator}
+	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator, Progress: req.Progress}
 	var out cty.Value
 	switch req.Action {
 	case "status":
@@ -440,14 +489,31 @@ type actionArgs struct {
 	versionKnown bool
 }
 
-func decode(action string, args cty.Value) (*actionArgs, error) {
+// backendRules is implemented by a backend whose prompt names or labels
+// follow rules of their own, so that a name or label it cannot take fails
+// the plan, not the change halfway.
+type backendRules interface {
+	// checkPromptName replaces checkName.
+	checkPromptName(name string) error
+	// checkSettableLabel checks, after checkLabel, a label that an action
+	// sets or moves.
+	checkSettableLabel(label string) error
+}
+
+// decode decodes an action's arguments; rules, when not nil, are the
+// backend's rules for names and labels.
+func decode(action string, args cty.Value, rules backendRules) (*actionArgs, error) {
 	a := &actionArgs{action: action}
 	var err error
 	if a.name, a.nameKnown, err = stringArg(args, "name", ""); err != nil {
 		return nil, err
 	}
 	if a.nameKnown {
-		if err := checkName(a.name); err != nil {
+		check := checkName
+		if rules != nil {
+			check = rules.checkPromptName
+		}
+		if err := check(a.name); err != nil {
 			return nil, err
 		}
 	}
@@ -461,6 +527,11 @@ func decode(action string, args cty.Value) (*actionArgs, error) {
 	if a.labelKnown && (a.label != "" || action != "publish") {
 		if err := checkLabel(a.label); err != nil {
 			return nil, err
+		}
+		if rules != nil && action != "status" {
+			if err := rules.checkSettableLabel(a.label); err != nil {
+				return nil, err
+			}
 		}
 	}
 	switch action {

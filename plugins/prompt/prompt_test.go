@@ -249,7 +249,7 @@ func TestConfigure(t *testing.T) {
 	}{
 		{"file backend", cty.StringVal("file"), cty.StringVal(dir), "", ""},
 		{"default backend", cty.NullVal(cty.String), cty.StringVal(dir), "", ""},
-		{"unknown backend", cty.StringVal("langfuse"), cty.StringVal(dir), "backend", `backend = "langfuse"`},
+		{"unknown backend", cty.StringVal("consul"), cty.StringVal(dir), "backend", `backend = "consul"`},
 		{"no path", cty.StringVal("file"), cty.NullVal(cty.String), "path", "path"},
 		{"missing folder", cty.StringVal("file"), cty.StringVal(filepath.Join(dir, "nope")), "path", filepath.Join(dir, "nope")},
 		{"a file", cty.StringVal("file"), cty.StringVal(file), "path", file},

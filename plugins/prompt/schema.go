@@ -1,9 +1,10 @@
 // Package prompt is the built-in plugin that manages versioned prompts in a
 // prompt registry: it reads which version a label serves, publishes new
 // versions, rolls a label back and promotes a version. It owns the rules of
-// those actions and, behind the Backend interface, the embedded file backend:
-// a folder per prompt with immutable version files, labels.json and
-// history.jsonl (SPEC §5), the format the AI application reads.
+// those actions and, behind the Backend interface, two backends: the
+// embedded file backend, a folder per prompt with immutable version files,
+// labels.json and history.jsonl (SPEC §5), the format the AI application
+// reads; and the langfuse backend, a Langfuse project through its public API.
 package prompt
 
 import (
@@ -22,8 +23,12 @@ var rollbackOutput = cty.Object(map[string]cty.Type{
 // Schema is the prompt plugin's contract (SPEC §5).
 var Schema = &plugins.Schema{
 	Config: []*plugins.Attribute{
-		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt)."},
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},
+		{Name: "url", Type: cty.String, Description: "Base URL of Langfuse (\"https://cloud.langfuse.com\"), for the langfuse backend."},
+		{Name: "public_key", Type: cty.String, Description: "Langfuse public key (pk-lf-…), the user of HTTP basic auth, for the langfuse backend."},
+		{Name: "secret_key", Type: cty.String, Sensitive: true, Description: "Langfuse secret key (sk-lf-…), the password of HTTP basic auth, for the langfuse backend."},
+		{Name: "timeout", Type: cty.String, Description: "How long one request to Langfuse may take, as a duration; \"30s\" when unset. The step's timeout applies too."},
 	},
 	Actions: map[string]*plugins.Action{
 		"status": {

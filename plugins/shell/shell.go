@@ -3,20 +3,16 @@ package shell
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/procgroup"
 )
 
 // MaxOutput bounds how much of each of stdout and stderr is captured in the
@@ -231,156 +227,28 @@ func run(ctx context.Context, ra runArgs, progress func(string)) (cty.Value, err
 	stdout := newCapture("", emit)
 	stderr := newCapture("stderr: ", emit)
 
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("shell.run: stdout pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return cty.NilVal, fmt.Errorf("shell.run: stderr pipe: %w", err)
-	}
-
-	cmd := exec.CommandContext(ctx, "bash", "-c", ra.command)
+	cmd := procgroup.Command(ctx, ra.command)
 	cmd.Dir = ra.dir
 	cmd.Env = environ(ra.env)
-	cmd.Stdin = nil // /dev/null: nobody is there to type
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	// Its own process group, so that cancelling reaches every process the
-	// command started, not only bash.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return stopGroup(cmd.Process.Pid) }
-
-	startErr := cmd.Start()
-	// The child has its own copies of the write ends; ours must go, or the
-	// readers never see the end of the streams.
-	outW.Close()
-	errW.Close()
-	if startErr != nil {
-		outR.Close()
-		errR.Close()
-		return cty.NilVal, fmt.Errorf("shell.run: start bash: %w", startErr)
-	}
-	pgid := cmd.Process.Pid
-	stopReaper := startReaper(pgid)
-
-	var readers sync.WaitGroup
-	readers.Go(func() { _, _ = io.Copy(stdout, outR) })
-	readers.Go(func() { _, _ = io.Copy(stderr, errR) })
-
-	waitErr := cmd.Wait()
-	stopReaper()
-	cancelled := ctx.Err() != nil
-	if cancelled {
-		// Whatever survived SIGTERM, or slipped in since, goes now.
-		_ = signalGroup(pgid, syscall.SIGKILL)
-	}
-
-	// bash has exited; background processes may still hold the pipes.
-	readersDone := make(chan struct{})
-	go func() {
-		readers.Wait()
-		close(readersDone)
-	}()
-	select {
-	case <-readersDone:
-	case <-time.After(pipeGrace):
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	cmd.Grace = killGrace
+	cmd.PipeGrace = pipeGrace
+	exit, err := cmd.Run()
+	if exit.OutputCut {
 		emit("note: background processes still hold the command's output; what they write after it exited is not captured")
-		outR.Close()
-		errR.Close()
-		<-readersDone
 	}
-	outR.Close()
-	errR.Close()
 	stdout.flush()
 	stderr.flush()
-
-	if cancelled {
-		return cty.NilVal, fmt.Errorf("shell.run: %w: killed the command and its process group", ctx.Err())
-	}
-
-	exitCode := 0
-	var exitErr *exec.ExitError
-	switch {
-	case waitErr == nil:
-	case errors.As(waitErr, &exitErr):
-		exitCode = exitErr.ExitCode()
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			exitCode = 128 + int(ws.Signal()) // as a shell reports it
-		}
-	default:
-		return cty.NilVal, fmt.Errorf("shell.run: wait for bash: %w", waitErr)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("shell.run: %w", err)
 	}
 
 	return cty.ObjectVal(map[string]cty.Value{
-		"exit_code": cty.NumberIntVal(int64(exitCode)),
+		"exit_code": cty.NumberIntVal(int64(exit.Code)),
 		"stdout":    cty.StringVal(stdout.text("stdout")),
 		"stderr":    cty.StringVal(stderr.text("stderr")),
 	}), nil
-}
-
-// stopGroup ends the process group led by pid: SIGTERM, so commands can clean
-// up, then SIGKILL once killGrace has passed with any of them still there.
-func stopGroup(pid int) error {
-	if err := signalGroup(pid, syscall.SIGTERM); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(killGrace)
-	for time.Now().Before(deadline) {
-		if !groupRuns(pid) {
-			return nil
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	return signalGroup(pid, syscall.SIGKILL)
-}
-
-// groupRuns reports whether a process of group pgid still runs. Zombies do
-// not count: an orphan that exited waits for init to reap it, which may take
-// a while, and must not hold the escalation up.
-func groupRuns(pgid int) bool {
-	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
-		return false
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return true // no /proc: assume the worst
-	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// "pid (comm) state ppid pgrp …"; comm may hold anything, so parse
-		// from its closing parenthesis.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
-			return true
-		}
-	}
-	return false
-}
-
-// signalGroup signals every process of the group led by pid. A group that is
-// already gone is not an error.
-func signalGroup(pid int, sig syscall.Signal) error {
-	err := syscall.Kill(-pid, sig)
-	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d: %w", pid, err)
-	}
-	return nil
 }
 
 // capture keeps the first MaxOutput bytes of a stream and reports each
@@ -467,31 +335,4 @@ func (c *capture) text(name string) string {
 		s += fmt.Sprintf("\n[runbook: %s truncated at %d bytes; %d more bytes not captured]\n", name, MaxOutput, c.dropped)
 	}
 	return s
-}
-
-// startReaper starts a watchdog that kills the command's process group if
-// this process dies first (kill -9 of runbook, a crash), so no command
-// outlives the run that started it. The watchdog is a shell reading a pipe
-// that only this process holds open: when this process dies, the pipe
-// closes, the read returns, and the group is killed. stop ends the
-// watchdog without touching the group.
-func startReaper(pgid int) (stop func()) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return func() {}
-	}
-	reaper := exec.Command("sh", "-c", fmt.Sprintf("read _; kill -KILL -%d 2>/dev/null", pgid))
-	reaper.Stdin = r
-	reaper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	startErr := reaper.Start()
-	r.Close()
-	if startErr != nil {
-		w.Close()
-		return func() {}
-	}
-	return func() {
-		_ = reaper.Process.Kill()
-		_ = reaper.Wait()
-		w.Close()
-	}
 }

@@ -1,0 +1,404 @@
+package schema
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// TestCase is a `test "NAME" { … }` block of a *.test.hcl file: a scenario
+// that runs a runbook against mocked plugin outputs and states what must
+// happen.
+type TestCase struct {
+	Name    string
+	Runbook string
+	// Vars are the variable values the run gets.
+	Vars map[string]cty.Value
+	// Mocks by "PLUGIN.ACTION".
+	Mocks map[string]*Mock
+	// Answers to confirmations by step name; manual steps confirm by default.
+	Answers map[string]bool
+	// DryRun runs the scenario as a rehearsal.
+	DryRun bool
+	// ExpectStatus is the run's expected status ("" = not checked).
+	ExpectStatus string
+	// ExpectSteps are expected step statuses by step name.
+	ExpectSteps map[string]string
+	// ExpectCalls are expected call counts by "PLUGIN.ACTION".
+	ExpectCalls map[string]int
+
+	Filename  string
+	DeclRange hcl.Range
+	// ranges of the attributes, for diagnostics pointing at a key.
+	attrRanges map[string]hcl.Range
+}
+
+// Mock stands in for one action: every call returns Output, or the next of
+// Outputs, or fails with Error.
+type Mock struct {
+	Action    string
+	Output    cty.Value   // cty.NilVal when unset
+	Outputs   []cty.Value // successive calls
+	Error     string
+	DeclRange hcl.Range
+	// outputRanges locate each output value, for shape errors.
+	outputRanges []hcl.Range
+}
+
+// Run statuses a test may expect.
+var testRunStatuses = []string{"succeeded", "failed", "blocked", "declined", "invalid"}
+
+// Step statuses a test may expect.
+var testStepStatuses = []string{"succeeded", "failed", "skipped", "blocked", "declined", "planned", "pending", "not run"}
+
+var testFileSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "test", LabelNames: []string{"name"}}},
+}
+
+var testSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "runbook", Required: true},
+		{Name: "vars"}, {Name: "answers"}, {Name: "dry_run"},
+		{Name: "expect_status"}, {Name: "expect_steps"}, {Name: "expect_calls"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "mock", LabelNames: []string{"plugin.action"}}},
+}
+
+var mockSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "output"}, {Name: "outputs"}, {Name: "error"}},
+}
+
+// decodeTestFile decodes the test blocks of a *.test.hcl file. Values are
+// literals: tests are data.
+func decodeTestFile(file *hcl.File, filename string) ([]*TestCase, hcl.Diagnostics) {
+	content, diags := file.Body.Content(testFileSchema)
+	var tests []*TestCase
+	seen := map[string]hcl.Range{}
+	for _, block := range content.Blocks {
+		name := block.Labels[0]
+		if prev, dup := seen[name]; dup {
+			diags = append(diags, duplicate("test", name, prev, block.DefRange))
+			continue
+		}
+		seen[name] = block.DefRange
+		tc, d := decodeTest(block, filename)
+		diags = append(diags, d...)
+		if tc != nil {
+			tests = append(tests, tc)
+		}
+	}
+	return tests, diags
+}
+
+func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) {
+	tc := &TestCase{
+		Name: block.Labels[0], Filename: filename, DeclRange: block.DefRange,
+		Vars: map[string]cty.Value{}, Mocks: map[string]*Mock{}, Answers: map[string]bool{},
+		ExpectSteps: map[string]string{}, ExpectCalls: map[string]int{}, attrRanges: map[string]hcl.Range{},
+	}
+	content, diags := block.Body.Content(testSchema)
+	for name, attr := range content.Attributes {
+		tc.attrRanges[name] = attr.Expr.Range()
+	}
+	if attr, ok := content.Attributes["runbook"]; ok {
+		var d hcl.Diagnostics
+		tc.Runbook, d = constString(attr)
+		diags = append(diags, d...)
+	}
+	if attr, ok := content.Attributes["vars"]; ok {
+		m, d := literalMap(attr)
+		diags = append(diags, d...)
+		tc.Vars = m
+	}
+	if attr, ok := content.Attributes["answers"]; ok {
+		m, d := literalMap(attr)
+		diags = append(diags, d...)
+		for k, v := range m {
+			b, err := convert.Convert(v, cty.Bool)
+			if err != nil || b.IsNull() {
+				diags = append(diags, attrError(attr, "Invalid answer", fmt.Sprintf("The answer for step %q must be true or false.", k)))
+				continue
+			}
+			tc.Answers[k] = b.True()
+		}
+	}
+	if attr, ok := content.Attributes["dry_run"]; ok {
+		v, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		if b, err := convert.Convert(v, cty.Bool); err == nil && !b.IsNull() && b.IsKnown() {
+			tc.DryRun = b.True()
+		} else if !d.HasErrors() {
+			diags = append(diags, attrError(attr, "Invalid dry_run", "dry_run must be true or false."))
+		}
+	}
+	if attr, ok := content.Attributes["expect_status"]; ok {
+		s, d := constString(attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() && !contains(testRunStatuses, s) {
+			diags = append(diags, attrError(attr, "Invalid expect_status", fmt.Sprintf("expect_status is one of %s, not %q.", strings.Join(testRunStatuses, ", "), s)))
+		}
+		tc.ExpectStatus = s
+	}
+	if attr, ok := content.Attributes["expect_steps"]; ok {
+		m, d := literalMap(attr)
+		diags = append(diags, d...)
+		for k, v := range m {
+			s, err := convert.Convert(v, cty.String)
+			if err != nil || s.IsNull() || !contains(testStepStatuses, s.AsString()) {
+				diags = append(diags, attrError(attr, "Invalid step status", fmt.Sprintf("The expected status of step %q is one of %s.", k, strings.Join(testStepStatuses, ", "))))
+				continue
+			}
+			tc.ExpectSteps[k] = s.AsString()
+		}
+	}
+	if attr, ok := content.Attributes["expect_calls"]; ok {
+		m, d := literalMap(attr)
+		diags = append(diags, d...)
+		for k, v := range m {
+			n, err := convert.Convert(v, cty.Number)
+			if err != nil || n.IsNull() {
+				diags = append(diags, attrError(attr, "Invalid call count", fmt.Sprintf("The expected number of calls of %s must be a whole number.", k)))
+				continue
+			}
+			i, acc := n.AsBigFloat().Int64()
+			if acc != 0 || i < 0 {
+				diags = append(diags, attrError(attr, "Invalid call count", fmt.Sprintf("The expected number of calls of %s must be a whole number.", k)))
+				continue
+			}
+			tc.ExpectCalls[k] = int(i)
+		}
+	}
+	for _, b := range content.Blocks {
+		name := b.Labels[0]
+		if prev, dup := tc.Mocks[name]; dup {
+			diags = append(diags, duplicate("mock", name, prev.DeclRange, b.DefRange))
+			continue
+		}
+		m, d := decodeMock(b)
+		diags = append(diags, d...)
+		if m != nil {
+			tc.Mocks[name] = m
+		}
+	}
+	return tc, diags
+}
+
+func decodeMock(block *hcl.Block) (*Mock, hcl.Diagnostics) {
+	m := &Mock{Action: block.Labels[0], DeclRange: block.DefRange}
+	content, diags := block.Body.Content(mockSchema)
+	set := 0
+	if attr, ok := content.Attributes["output"]; ok {
+		set++
+		v, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		m.Output = v
+		m.outputRanges = []hcl.Range{attr.Expr.Range()}
+	}
+	if attr, ok := content.Attributes["outputs"]; ok {
+		set++
+		v, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if !v.Type().IsTupleType() && !v.Type().IsListType() || v.LengthInt() == 0 {
+				diags = append(diags, attrError(attr, "Invalid outputs", "outputs is a non-empty list of outputs, one per call, in order."))
+			} else {
+				for it := v.ElementIterator(); it.Next(); {
+					_, e := it.Element()
+					m.Outputs = append(m.Outputs, e)
+				}
+				m.outputRanges = elementRanges(attr.Expr, len(m.Outputs))
+			}
+		}
+	}
+	if attr, ok := content.Attributes["error"]; ok {
+		set++
+		var d hcl.Diagnostics
+		m.Error, d = constString(attr)
+		diags = append(diags, d...)
+	}
+	if set != 1 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid mock",
+			Detail:   "A mock gives exactly one of output (every call), outputs (one per call) or error (every call fails).",
+			Subject:  block.DefRange.Ptr(),
+		})
+	}
+	return m, diags
+}
+
+// elementRanges locates the elements of a tuple expression, for errors
+// about one of them; it falls back to the whole expression.
+func elementRanges(expr hcl.Expression, n int) []hcl.Range {
+	out := make([]hcl.Range, n)
+	exprs, _ := hcl.ExprList(expr)
+	for i := range out {
+		if i < len(exprs) {
+			out[i] = exprs[i].Range()
+		} else {
+			out[i] = expr.Range()
+		}
+	}
+	return out
+}
+
+func literalMap(attr *hcl.Attribute) (map[string]cty.Value, hcl.Diagnostics) {
+	v, diags := attr.Expr.Value(&hcl.EvalContext{Functions: Functions(FunctionsStatic)})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return nil, hcl.Diagnostics{attrError(attr, "Invalid "+attr.Name, attr.Name+" must be a map, as in { name = value }.")}
+	}
+	out := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		out[k.AsString()] = e
+	}
+	return out, nil
+}
+
+func attrError(attr *hcl.Attribute, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: attr.Expr.Range().Ptr()}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// runbookInfo is what checking a test needs to know of a runbook, kept
+// even when Validate drops the runbook itself.
+type runbookInfo struct {
+	vars  map[string]cty.Type
+	steps map[string]stepInfo
+	order []string
+}
+
+type stepInfo struct {
+	confirm, manual bool
+	action          string
+	output          cty.Type
+}
+
+func infoOf(rb *Runbook) *runbookInfo {
+	info := &runbookInfo{vars: map[string]cty.Type{}, steps: map[string]stepInfo{}}
+	for _, v := range rb.Variables {
+		info.vars[v.Name] = v.Type
+	}
+	for _, s := range rb.Steps {
+		si := stepInfo{confirm: s.Confirm != nil, manual: s.Action == nil && s.Manual != nil}
+		if s.Action != nil {
+			si.action = s.Action.FullName()
+			if s.Action.Schema != nil {
+				si.output = s.Action.Schema.Output
+			}
+		}
+		info.steps[s.Name] = si
+		info.order = append(info.order, s.Name)
+	}
+	return info
+}
+
+// checkTest checks a test against the runbook it names and the schemas of
+// the actions it mocks: every name it uses must exist, and every mocked
+// output must have the action's output type.
+func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	at := func(attr string) *hcl.Range {
+		if r, ok := tc.attrRanges[attr]; ok {
+			return &r
+		}
+		return tc.DeclRange.Ptr()
+	}
+	info := runbooks[tc.Runbook]
+	if info == nil {
+		names := make([]string, 0, len(runbooks))
+		for n := range runbooks {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown runbook",
+			Detail:   fmt.Sprintf("Test %q names runbook %q, which does not exist.%s", tc.Name, tc.Runbook, didYouMean(tc.Runbook, names, "")),
+			Subject:  at("runbook"),
+		}}
+	}
+	for _, name := range sortedKeys(tc.Vars) {
+		ty, ok := info.vars[name]
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown variable",
+				Detail: fmt.Sprintf("Runbook %q has no variable %q.", tc.Runbook, name), Subject: at("vars")})
+			continue
+		}
+		if _, err := convert.Convert(tc.Vars[name], ty); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid variable value",
+				Detail: fmt.Sprintf("Variable %q must be %s: %s.", name, typeName(ty), err), Subject: at("vars")})
+		}
+	}
+	for _, name := range sortedKeys(tc.Answers) {
+		si, ok := info.steps[name]
+		switch {
+		case !ok:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
+				Detail: fmt.Sprintf("Runbook %q has no step %q to answer for.", tc.Runbook, name), Subject: at("answers")})
+		case !si.confirm && !si.manual:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nothing to answer",
+				Detail: fmt.Sprintf("Step %q asks no confirmation and is not manual.", name), Subject: at("answers")})
+		}
+	}
+	for _, name := range sortedKeys(tc.ExpectSteps) {
+		if _, ok := info.steps[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
+				Detail: fmt.Sprintf("Runbook %q has no step %q.%s", tc.Runbook, name, didYouMean(name, info.order, "")), Subject: at("expect_steps")})
+		}
+	}
+	used := map[string]cty.Type{}
+	for _, s := range info.steps {
+		if s.action != "" {
+			used[s.action] = s.output
+		}
+	}
+	for _, name := range sortedKeys(tc.ExpectCalls) {
+		if _, ok := used[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown action",
+				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: at("expect_calls")})
+		}
+	}
+	for _, name := range sortedKeys(tc.Mocks) {
+		m := tc.Mocks[name]
+		out, ok := used[name]
+		if !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unused mock",
+				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: m.DeclRange.Ptr()})
+			continue
+		}
+		if out == cty.NilType {
+			continue
+		}
+		outputs := m.Outputs
+		if m.Output != cty.NilVal {
+			outputs = []cty.Value{m.Output}
+		}
+		for i, v := range outputs {
+			if _, err := convert.Convert(v, out); err != nil {
+				rng := m.DeclRange
+				if i < len(m.outputRanges) {
+					rng = m.outputRanges[i]
+				}
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Mock output of the wrong shape",
+					Detail: fmt.Sprintf("%s returns %s: %s.", name, out.FriendlyName(), err), Subject: &rng})
+			}
+		}
+	}
+	return diags
+}
