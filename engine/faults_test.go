@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/plugins"
+)
+
+// diskFull is a transcript file system whose files fail to write once the
+// budget of lines is spent, as a full disk would.
+type diskFull struct {
+	transcript.OSFS
+	lines int
+}
+
+type budgetFile struct {
+	*os.File
+	fs *diskFull
+}
+
+func (f *budgetFile) Write(p []byte) (int, error) {
+	if f.fs.lines <= 0 {
+		return 0, fmt.Errorf("write %s: %w", f.Name(), syscall.ENOSPC)
+	}
+	f.fs.lines--
+	return f.File.Write(p)
+}
+
+func (fs *diskFull) CreateExcl(name string) (transcript.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &budgetFile{File: f, fs: fs}, nil
+}
+
+// When the transcript cannot be written, the run stops before its next
+// step: nothing mutating runs unrecorded, and the run fails (exit 1).
+func TestDiskFullStopsTheRun(t *testing.T) {
+	for _, budget := range []int{1, 3, 5, 8} {
+		t.Run(fmt.Sprintf("after %d events", budget), func(t *testing.T) {
+			cfg, rb := load(t, rollback)
+			kv := newKV()
+			w, err := transcript.Create(t.TempDir(), "run-1", transcript.WithFS(&diskFull{lines: budget}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": kv}), WithHooks(TranscriptHook(w)),
+				WithVars(map[string]string{"value": "v2"}), WithYes(true), WithEnv(func(string) (string, bool) { return "", false }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != StatusFailed || res.ExitCode != 1 || !strings.Contains(res.Reason, "no space left") {
+				t.Fatalf("%+v", res)
+			}
+			// The set runs only once everything before it is on disk:
+			// run_started, read's three events, write's step_started,
+			// precondition and confirmation — seven events.
+			ran := false
+			for _, c := range kv.Calls() {
+				ran = ran || c == "apply set"
+			}
+			if ran != (budget >= 7) {
+				t.Fatalf("kv.set ran = %v with %d events on disk (%v)", ran, w.Seq(), kv.Calls())
+			}
+		})
+	}
+}
+
+// echoSecret returns the key it gets in the forms a service might echo it:
+// as is, base64- and URL-encoded, and inside an error.
+type echoSecret struct{ *kvPlugin }
+
+func (p *echoSecret) Apply(_ context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	k := req.Args.GetAttr("key").AsString()
+	if req.Action == "set" {
+		return nil, errors.New("backend refused token " + k + " (" + url.QueryEscape(k) + ")")
+	}
+	return &plugins.ApplyResult{Output: cty.ObjectVal(map[string]cty.Value{
+		"key":     cty.StringVal("Authorization: Bearer " + k),
+		"value":   cty.StringVal(base64.StdEncoding.EncodeToString([]byte(k)) + " " + url.QueryEscape(k) + " " + base64.RawURLEncoding.EncodeToString([]byte(k))),
+		"version": cty.NumberIntVal(1),
+	})}, nil
+}
+
+func TestSecretsInEveryForm(t *testing.T) {
+	const secret = "s3cr3t/t0ken+value=="
+	src := `runbook "rb" {
+  owner = "t"
+  variable "token" {
+    sensitive = true
+  }
+  step "echo" {
+    action "kv.get" {
+      key = var.token
+    }
+    expect {
+      condition     = output.value == "nope"
+      error_message = "got ${output.value} and ${output.key}"
+    }
+    on_failure = "continue"
+  }
+  step "fail" {
+    action "kv.set" {
+      key   = var.token
+      value = "x"
+    }
+  }
+}`
+	cfg, rb := load(t, src)
+	dir := t.TempDir()
+	w, err := transcript.Create(dir, "run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": &echoSecret{newKV()}}), WithHooks(TranscriptHook(w), rec),
+		WithVars(map[string]string{"token": secret}), WithEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), url.QueryEscape(secret), base64.RawURLEncoding.EncodeToString([]byte(secret))}
+	b, err := os.ReadFile(filepath.Join(dir, "run-1.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events strings.Builder
+	for _, e := range rec.events {
+		fmt.Fprintf(&events, "%+v\n", e)
+	}
+	for _, form := range forms {
+		for where, text := range map[string]string{"transcript": string(b), "events": events.String(), "reason": res.Reason} {
+			if strings.Contains(text, form) {
+				t.Errorf("%s holds the secret as %q", where, form)
+			}
+		}
+	}
+	if !strings.Contains(string(b), Redacted) {
+		t.Error("the transcript shows no redaction at all")
+	}
+}
+
+// A soak: many dry-runs and real runs in one process leave goroutine and
+// file-descriptor counts flat.
+func TestSoak(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("runbook \"soak\" {\n  owner = \"t\"\n")
+	for i := range 10 {
+		if i%2 == 0 {
+			fmt.Fprintf(&sb, "  step \"s%d\" {\n    action \"kv.get\" {\n      key = \"k\"\n    }\n  }\n", i)
+		} else {
+			fmt.Fprintf(&sb, "  step \"s%d\" {\n    action \"kv.set\" {\n      key   = \"k\"\n      value = \"v%d\"\n    }\n  }\n", i, i)
+		}
+	}
+	sb.WriteString("}\n")
+	cfg, rb := load(t, sb.String())
+	dir := t.TempDir()
+	run := func(i int, dry bool) {
+		// fsync is not what a soak measures; it would only make it slow.
+		w, err := transcript.Create(dir, fmt.Sprintf("run-%d", i), transcript.WithFS(noSync{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": newKV()}), WithHooks(TranscriptHook(w)),
+			WithDryRun(dry), WithYes(true), WithEnv(func(string) (string, bool) { return "", false }))
+		w.Close()
+		if err != nil || res.Status != StatusSucceeded {
+			t.Fatalf("run %d: %v %+v", i, err, res)
+		}
+	}
+	for i := range 50 { // warm up
+		run(i, true)
+	}
+	goroutines, fds, heap := counts()
+	for i := range 1000 {
+		run(1000+i, true)
+	}
+	for i := range 200 {
+		run(3000+i, false)
+	}
+	g2, f2, h2 := counts()
+	if g2 > goroutines+2 || f2 > fds+2 {
+		t.Errorf("goroutines %d → %d, fds %d → %d", goroutines, g2, fds, f2)
+	}
+	if h2 > heap*2+8<<20 {
+		t.Errorf("heap %d → %d bytes", heap, h2)
+	}
+	if diff := cmp.Diff(1250, countFiles(t, dir)); diff != "" {
+		t.Errorf("transcripts: %s", diff)
+	}
+}
+
+func counts() (goroutines, fds int, heap uint64) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	entries, _ := os.ReadDir("/proc/self/fd")
+	return runtime.NumGoroutine(), len(entries), m.HeapAlloc
+}
+
+func countFiles(t *testing.T, dir string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// noSync is the real file system without fsync.
+type noSync struct{ transcript.OSFS }
+
+type noSyncFile struct{ *os.File }
+
+func (noSyncFile) Sync() error { return nil }
+
+func (noSync) CreateExcl(name string) (transcript.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{f}, nil
+}
+
+func (noSync) SyncDir(string) error { return nil }
