@@ -90,6 +90,11 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		}
 	}
 
+	locker, err := lock.FromURL(a.opts.LockURL, lockDir(a.opts.StateDir))
+	if err != nil {
+		return exitf(ExitBadInput, "--lock-url: %s", err)
+	}
+
 	ctx, stop := a.interruptible(parent)
 	defer stop()
 
@@ -116,7 +121,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		engine.WithYes(opts.Yes),
 		engine.WithHooks(engine.TranscriptHook(tw), view),
 		engine.WithPlugins(a.pluginProvider(cfg)),
-		engine.WithLocker(lock.NewFile(lockDir(a.opts.StateDir)), opts.LockTimeout),
+		engine.WithLocker(locker, opts.LockTimeout),
 		engine.WithVersion(Version()),
 		engine.WithPluginInfo(a.pluginInfo(cfg)),
 	}

@@ -18,6 +18,8 @@ type globalOptions struct {
 	Dir      string
 	StateDir string
 	NoColor  bool
+	// LockURL says where run locks live: file:// or etcd://… (SPEC §1).
+	LockURL string
 }
 
 // app is what every command shares: streams, global options, plugins.
@@ -101,6 +103,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.opts.Dir, "dir", envOr("RUNBOOK_DIR", "runbooks"), "runbook directory ($RUNBOOK_DIR)")
 	pf.StringVar(&a.opts.StateDir, "state-dir", envOr("RUNBOOK_STATE_DIR", ".runbook"), "folder for transcripts and locks ($RUNBOOK_STATE_DIR)")
+	pf.StringVar(&a.opts.LockURL, "lock-url", envOr("RUNBOOK_LOCK_URL", "file://"), "where run locks live: file:// (flock under --state-dir) or etcd://HOST:PORT[,HOST:PORT]/PREFIX, shared across machines ($RUNBOOK_LOCK_URL)")
 	pf.BoolVar(&a.opts.NoColor, "no-color", false, "no colour in output (also NO_COLOR, and whenever output is not a terminal)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return exitf(ExitBadInput, "%s\nRun '%s --help' for usage.", err, cmd.CommandPath())

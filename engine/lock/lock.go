@@ -1,6 +1,7 @@
 // Package lock owns the run lock: one run at a time per lock name (SPEC §3
 // item 3). Callers see a Locker and its Leases, so a distributed lock can
-// replace the embedded one without the engine noticing.
+// replace the embedded one without the engine noticing: FromURL returns the
+// one a --lock-url names, the file lock below or an etcd mutex (NewEtcd).
 //
 // The embedded lock (NewFile) is an OS file lock: flock(LOCK_EX|LOCK_NB) on
 // <dir>/<escaped name>.lock. The kernel drops a flock when the last
@@ -88,7 +89,8 @@ func (e *HeldError) Error() string {
 	}
 	var who []string
 	switch {
-	case h.Operator != "" && h.Host != "":
+	case h.Operator != "" && h.Host != "" && !strings.HasSuffix(h.Operator, "@"+h.Host):
+		// The engine's operators are already user@host.
 		who = append(who, h.Operator+"@"+h.Host)
 	case h.Operator != "":
 		who = append(who, h.Operator)

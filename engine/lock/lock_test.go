@@ -1,6 +1,7 @@
 package lock
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,5 +71,16 @@ func TestFileStem(t *testing.T) {
 		if got := fileStem(tt.name); got != tt.want {
 			t.Errorf("fileStem(%q) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestHeldErrorNamesTheHostOnce(t *testing.T) {
+	err := &HeldError{Name: "x", Holder: Holder{RunID: "r1", Operator: "alice@web-1", Host: "web-1", PID: 7}}
+	if msg := err.Error(); strings.Contains(msg, "web-1@web-1") || !strings.Contains(msg, "alice@web-1") {
+		t.Errorf("message %q", msg)
+	}
+	err = &HeldError{Name: "x", Holder: Holder{Operator: "alice", Host: "web-1"}}
+	if msg := err.Error(); !strings.Contains(msg, "alice@web-1") {
+		t.Errorf("message %q", msg)
 	}
 }

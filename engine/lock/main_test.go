@@ -14,8 +14,9 @@ import (
 )
 
 // TestMain lets the test binary act as a helper process that holds a lock:
-// with LOCK_HELPER=1 it takes LOCK_HELPER_NAME in LOCK_HELPER_DIR, prints
-// "locked", holds the lock until its stdin closes, then releases it.
+// with LOCK_HELPER=1 it takes LOCK_HELPER_NAME in LOCK_HELPER_DIR (or with
+// the locker LOCK_HELPER_URL names), prints "locked", holds the lock until
+// its stdin closes, then releases it.
 func TestMain(m *testing.M) {
 	if os.Getenv("LOCK_HELPER") == "1" {
 		os.Exit(helperMain())
@@ -31,7 +32,13 @@ func helperMain() int {
 		Host:     os.Getenv("LOCK_HELPER_HOST"),
 		Since:    since,
 	}
-	lease, err := NewFile(os.Getenv("LOCK_HELPER_DIR")).Acquire(context.Background(), os.Getenv("LOCK_HELPER_NAME"), h, 0)
+	// LOCK_HELPER_URL, when set, names the locker as --lock-url does.
+	locker, err := FromURL(os.Getenv("LOCK_HELPER_URL"), os.Getenv("LOCK_HELPER_DIR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	lease, err := locker.Acquire(context.Background(), os.Getenv("LOCK_HELPER_NAME"), h, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		var coded interface{ ExitCode() int }
@@ -79,7 +86,14 @@ func helperCmd(t *testing.T, dir, name string, h Holder) *exec.Cmd {
 // startHelper starts a helper and returns once it holds the lock.
 func startHelper(t *testing.T, dir, name string, h Holder) *helper {
 	t.Helper()
-	hp := &helper{cmd: helperCmd(t, dir, name, h)}
+	return startHelperCmd(t, helperCmd(t, dir, name, h))
+}
+
+// startHelperCmd starts a helper made by helperCmd and returns once it
+// holds the lock.
+func startHelperCmd(t *testing.T, cmd *exec.Cmd) *helper {
+	t.Helper()
+	hp := &helper{cmd: cmd}
 	hp.cmd.Stderr = &hp.stderr
 	var err error
 	if hp.stdin, err = hp.cmd.StdinPipe(); err != nil {

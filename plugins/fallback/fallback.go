@@ -85,8 +85,15 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 		}
 		p.setBackend(NewFileBackend(abs))
 		return nil
+	case "etcd":
+		cfg, err := etcdConfig(config)
+		if err != nil {
+			return err
+		}
+		p.setBackend(NewEtcdBackend(cfg))
+		return nil
 	default:
-		return &plugins.Error{Path: cty.GetAttrPath("backend"), Summary: "Unknown fallback backend", Detail: fmt.Sprintf(`%q is not a backend of the fallback plugin; it has "file" (a flagd flag file).`, backend)}
+		return &plugins.Error{Path: cty.GetAttrPath("backend"), Summary: "Unknown fallback backend", Detail: fmt.Sprintf(`%q is not a backend of the fallback plugin; it has "file" (a flagd flag file) and "etcd" (one key per route).`, backend)}
 	}
 }
 

@@ -4,7 +4,8 @@
 // and the embedded file backend: one flag per route, changed one
 // defaultVariant at a time with every other byte kept, validated against
 // flagd's own schema before and after, under a lock, written atomically and
-// recorded in FILE.history.jsonl.
+// recorded in FILE.history.jsonl. The etcd backend keeps the same flag
+// objects one per key and switches them by compare-and-swap (EtcdBackend).
 package fallback
 
 import (
@@ -27,8 +28,16 @@ func routeArg() *plugins.Attribute {
 // Schema is the fallback plugin's contract (SPEC §5).
 var Schema = &plugins.Schema{
 	Config: []*plugins.Attribute{
-		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file)."},
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file) or \"etcd\" (one key per route)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The flagd flag file, for the file backend."},
+		{Name: "endpoints", Type: cty.List(cty.String), Description: "etcd client endpoints (HOST:PORT or http(s)://HOST:PORT), for the etcd backend."},
+		{Name: "prefix", Type: cty.String, Description: "etcd key prefix, for the etcd backend: route R is the key PREFIX/R, holding the flag object flagd has under flags.R."},
+		{Name: "ca_file", Type: cty.String, Path: true, Description: "PEM CA bundle that verifies the etcd servers (TLS), for the etcd backend."},
+		{Name: "cert_file", Type: cty.String, Path: true, Description: "PEM client certificate for etcd (TLS), with key_file."},
+		{Name: "key_file", Type: cty.String, Path: true, Description: "PEM private key of cert_file."},
+		{Name: "username", Type: cty.String, Description: "etcd user (etcd auth), for the etcd backend."},
+		{Name: "password", Type: cty.String, Sensitive: true, Description: "Password of the etcd user."},
+		{Name: "dial_timeout", Type: cty.String, Description: "How long to wait for the etcd cluster to answer when connecting (default \"5s\")."},
 	},
 	Actions: map[string]*plugins.Action{
 		"status": {

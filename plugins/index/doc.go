@@ -68,4 +68,55 @@
 // the rename of the build and the swap of current). Plan lists them. current
 // only ever changes by renaming a new symlink over it, so after any crash it
 // names a complete build.
+//
+// The postgres backend (backend = "postgres", dsn, schema = "public") keeps
+// the same builds in one PostgreSQL schema, for applications that read their
+// index with SQL:
+//
+//	SCHEMA.NAME                   the view readers query; it reads the live build's table
+//	SCHEMA.NAME_VERSION           one immutable build: id text PRIMARY KEY, path text,
+//	                              content text, line integer, meta jsonb, and embedding
+//	                              (the vector extension's type, left NULL) when that
+//	                              extension is installed
+//	SCHEMA.runbook_index_builds   one row per kept build: name, version, table_name,
+//	                              doc_count, source, built_at, sha256, extra (a
+//	                              build_command's other manifest keys), live
+//	SCHEMA.runbook_index_history  one row per change: id, time, name, action,
+//	                              from_version, to_version, operator, run_id
+//
+// VERSION is the file backend's in lower case with "_" for "-"
+// (kb_20261126t140512z_001), so a table needs quoting only where NAME does.
+// A PostgreSQL name holds 63 bytes, so NAME holds 42. Every name is an index:
+// one never built has no live build, like an empty folder of the file
+// backend, and its first rebuild makes its view.
+//
+// A rebuild runs the builder into a temporary folder, as the file backend
+// does (the same corpus gives the same sha256), then loads its docs.jsonl in
+// one transaction: CREATE TABLE, COPY, a primary key on id, a btree index on
+// path, a GIN index on to_tsvector('english', content), ANALYZE, count(*). A
+// failed, cancelled or crashed load commits nothing. A build_command writes
+// OUTPUT/docs.jsonl in the built-in builder's format (id and text required;
+// path, line and meta optional) besides manifest.json; its doc_count must
+// equal the documents loaded. Other files it writes count in sha256 but are
+// not loaded.
+//
+// Making a build live is one transaction: its metadata row, the live flags,
+// CREATE OR REPLACE VIEW, a comment on the view naming the build, and the
+// history row. A reader sees the old build or the new one, never neither and
+// never half of one; grants on the view survive. Status takes the live build
+// from the view's definition (the one table its rewrite rule depends on, in
+// pg_depend), not from the live flag: the view is what readers see. A table
+// named like a build that no metadata row names was loaded and never made
+// live (a crash between the two); the next rebuild drops it. Removing a build
+// deletes its row and drops its table; PostgreSQL itself refuses to drop the
+// table the view reads.
+//
+// The changes of one index serialize on a transaction-level advisory lock,
+// pg_advisory_xact_lock(hashtextextended('runbook index SCHEMA.NAME', 0)),
+// held in an open transaction of a connection of its own, with the server's
+// idle, statement and lock timeouts off for it; every change's transaction
+// checks in pg_locks that it is still held. A dead runbook's lock ends with
+// its connection. Status and plans read in one READ ONLY REPEATABLE READ
+// transaction and create nothing; the first change creates the schema, if it
+// is missing, and the metadata tables. The DSN is masked out of every error.
 package index

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -32,7 +33,13 @@ type plugin struct {
 
 func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
 
-func (*plugin) Close() error { return nil }
+// Close releases the backend's connections, if it holds any.
+func (p *plugin) Close() error {
+	if c, ok := p.backend.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
 
 // attr returns the attribute name of an object, or null when it lacks it.
 func attr(obj cty.Value, name string) cty.Value {
@@ -51,25 +58,26 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	if !config.IsWhollyKnown() {
 		return errors.New("index: configuration must be known")
 	}
-	backend := "file"
+	backendName := "file"
 	if v := attr(config, "backend"); !v.IsNull() {
-		backend = v.AsString()
+		backendName = v.AsString()
 	}
-	if backend != "file" {
-		return configError("backend", "Unknown index backend", fmt.Sprintf("%q is not a backend of the index plugin; the one available is \"file\" (a folder of builds).", backend))
-	}
-	dir := attr(config, "path")
-	if dir.IsNull() || strings.TrimSpace(dir.AsString()) == "" {
-		return configError("path", "Missing index folder", `The file backend needs path = "DIR", the folder that holds one folder per index.`)
-	}
-	abs, err := filepath.Abs(dir.AsString())
-	if err != nil {
-		return configError("path", "Invalid index folder", err.Error())
-	}
-	if info, err := os.Stat(abs); err != nil {
-		return configError("path", "Index folder not found", err.Error())
-	} else if !info.IsDir() {
-		return configError("path", "Index folder is not a folder", abs+" is a file.")
+	var backend Backend
+	switch backendName {
+	case "file":
+		dir, err := fileConfig(config)
+		if err != nil {
+			return err
+		}
+		backend = newFileBackend(dir)
+	case "postgres":
+		pg, err := postgresConfig(config)
+		if err != nil {
+			return err
+		}
+		backend = pg
+	default:
+		return configError("backend", "Unknown index backend", fmt.Sprintf("%q is not a backend of the index plugin; it has \"file\" (a folder of builds) and \"postgres\" (a table per build behind a view).", backendName))
 	}
 	keep := defaultKeep
 	if v := attr(config, "keep"); !v.IsNull() {
@@ -87,8 +95,30 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 		}
 		builder, byCommand = &commandBuilder{command: v.AsString()}, true
 	}
-	p.backend, p.builder, p.byCommand, p.keep = newFileBackend(abs), builder, byCommand, keep
+	if err := p.Close(); err != nil {
+		return fmt.Errorf("index: close the previous backend: %w", err)
+	}
+	p.backend, p.builder, p.byCommand, p.keep = backend, builder, byCommand, keep
 	return nil
+}
+
+// fileConfig checks the file backend's configuration: path, an existing
+// folder.
+func fileConfig(config cty.Value) (string, error) {
+	dir := attr(config, "path")
+	if dir.IsNull() || strings.TrimSpace(dir.AsString()) == "" {
+		return "", configError("path", "Missing index folder", `The file backend needs path = "DIR", the folder that holds one folder per index.`)
+	}
+	abs, err := filepath.Abs(dir.AsString())
+	if err != nil {
+		return "", configError("path", "Invalid index folder", err.Error())
+	}
+	if info, err := os.Stat(abs); err != nil {
+		return "", configError("path", "Index folder not found", err.Error())
+	} else if !info.IsDir() {
+		return "", configError("path", "Index folder is not a folder", abs+" is a file.")
+	}
+	return abs, nil
 }
 
 func lookup(name string) (*plugins.Action, error) {
@@ -99,7 +129,7 @@ func lookup(name string) (*plugins.Action, error) {
 	return a, nil
 }
 
-var errNotConfigured = errors.New(`index: the plugin is not configured (it needs a plugin "index" block with path)`)
+var errNotConfigured = errors.New(`index: the plugin is not configured (it needs a plugin "index" block with path, or with backend = "postgres" and dsn)`)
 
 // rebuildArgs are index.rebuild's arguments, decoded and checked.
 type rebuildArgs struct {

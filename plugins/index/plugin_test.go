@@ -30,7 +30,7 @@ func TestConfigure(t *testing.T) {
 		{"file backend", config{path: dir}, "", ""},
 		{"keep 1", config{path: dir, keep: 1}, "", ""},
 		{"build_command", config{path: dir, buildCommand: "true"}, "", ""},
-		{"unknown backend", config{backend: "postgres", path: dir}, "backend", `"postgres" is not a backend`},
+		{"unknown backend", config{backend: "sqlite", path: dir}, "backend", `"sqlite" is not a backend`},
 		{"no path", config{}, "path", "path = "},
 		{"missing path", config{path: filepath.Join(dir, "nope")}, "path", "nope"},
 		{"path is a file", config{path: file}, "path", "is a file"},

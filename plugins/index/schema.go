@@ -20,8 +20,10 @@ func nameArg() *plugins.Attribute {
 // Schema is the index plugin's contract (SPEC §5).
 var Schema = &plugins.Schema{
 	Config: []*plugins.Attribute{
-		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where indexes live: \"file\" (a folder of builds)."},
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where indexes live: \"file\" (a folder of builds) or \"postgres\" (a table per build behind a view)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The index folder, for the file backend."},
+		{Name: "dsn", Type: cty.String, Sensitive: true, Description: "PostgreSQL connection string (URL or key=value), for the postgres backend."},
+		{Name: "schema", Type: cty.String, Default: cty.StringVal(defaultPGSchema), Description: "PostgreSQL schema that holds the indexes' views, build tables and metadata, for the postgres backend."},
 		{Name: "build_command", Type: cty.String, Description: "A command that builds an index from a source into an empty folder, writing manifest.json."},
 		{Name: "keep", Type: cty.Number, Default: cty.NumberIntVal(5), Description: "How many builds to keep."},
 	},

@@ -1,0 +1,232 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The tests of the postgres backend run a private PostgreSQL server: the
+// machine's server binaries (Debian's postgresql package, which .ci/run
+// installs when they are missing), a cluster made by initdb in a temporary
+// folder, and the postmaster started as the test's child on a free loopback
+// port, with its socket in that folder. The child is killed with the test
+// process (Pdeathsig), so a killed test leaves no server behind; that is why
+// the postmaster is started directly rather than daemonized by pg_ctl.
+//
+// initdb and postgres refuse to run as root. As root (CI runs as root in a
+// fresh Debian container), both run as the "postgres" user, which Debian's
+// package creates, or as "nobody" where that user is missing, through the
+// child's credentials (syscall.Credential: no su, runuser or sudo needed);
+// the cluster's folder is made theirs. The server trusts local connections
+// (initdb --auth=trust) for its superuser "runbook".
+//
+// Without server binaries the tests are skipped, unless
+// RUNBOOK_REQUIRE_SERVICES=1 (CI), where they fail.
+
+// pgBinDir finds the folder of initdb and postgres: $RUNBOOK_PG_BINDIR, the
+// newest /usr/lib/postgresql/*/bin, or initdb's folder on $PATH.
+func pgBinDir(t *testing.T) string {
+	t.Helper()
+	has := func(dir string) bool {
+		for _, b := range []string{"initdb", "postgres"} {
+			if info, err := os.Stat(filepath.Join(dir, b)); err != nil || info.IsDir() {
+				return false
+			}
+		}
+		return true
+	}
+	if dir := os.Getenv("RUNBOOK_PG_BINDIR"); dir != "" {
+		if !has(dir) {
+			t.Fatalf("RUNBOOK_PG_BINDIR=%s holds no initdb and postgres", dir)
+		}
+		return dir
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
+	for _, d := range dirs {
+		if has(d) {
+			return d
+		}
+	}
+	if path, err := exec.LookPath("initdb"); err == nil && has(filepath.Dir(path)) {
+		return filepath.Dir(path)
+	}
+	msg := "no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql/*/bin or on $PATH (apt-get install postgresql); .ci/run installs them"
+	if os.Getenv("RUNBOOK_REQUIRE_SERVICES") == "1" {
+		t.Fatal(msg + ", and RUNBOOK_REQUIRE_SERVICES=1 requires them")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// pgMajor reads the major version from /usr/lib/postgresql/15/bin.
+func pgMajor(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+// pgCredential is who initdb and postgres run as: nil (this process's user)
+// unless this process is root.
+func pgCredential(t *testing.T) *syscall.Credential {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	for _, name := range []string{"postgres", "nobody"} {
+		u, err := user.Lookup(name)
+		if err != nil {
+			continue
+		}
+		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+		if err1 != nil || err2 != nil || uid == 0 {
+			continue
+		}
+		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	t.Fatal("running as root, and there is neither a postgres nor a nobody user to run PostgreSQL as")
+	return nil
+}
+
+// startPostgres runs a private PostgreSQL server for the test and returns
+// its DSN. It is stopped, and its files removed, when the test ends.
+func startPostgres(t *testing.T) string {
+	t.Helper()
+	bin := pgBinDir(t)
+	cred := pgCredential(t)
+	base, err := os.MkdirTemp("", "runbook-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if cred != nil {
+		if err := os.Chown(base, int(cred.Uid), int(cred.Gid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C", "TZ=UTC"}
+	attr := func() *syscall.SysProcAttr {
+		return &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
+	}
+	data := filepath.Join(base, "data")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "--auth=trust", "-U", "runbook",
+		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
+	initdb.Dir, initdb.Env, initdb.SysProcAttr = base, env, attr()
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	var lastLog string
+	for attempt := 0; attempt < 3; attempt++ {
+		port := freeTCPPort(t)
+		logs := &lockedBuffer{}
+		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", base,
+			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=60")
+		cmd.Dir, cmd.Env, cmd.SysProcAttr = base, env, attr()
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start postgres: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() {
+			_ = cmd.Wait()
+			close(exited)
+		}()
+		stop := func() {
+			// SIGINT is the fast shutdown: sessions are ended, not awaited.
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-exited:
+			case <-time.After(15 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		}
+		dsn := fmt.Sprintf("postgres://runbook@127.0.0.1:%d/postgres?sslmode=disable", port)
+		if err := waitPostgres(dsn, exited); err != nil {
+			stop()
+			lastLog = logs.String()
+			if strings.Contains(lastLog, "could not bind") || strings.Contains(lastLog, "already in use") {
+				continue
+			}
+			t.Fatalf("postgres did not start: %v\n%s", err, lastLog)
+		}
+		t.Cleanup(func() {
+			stop()
+			if t.Failed() {
+				t.Logf("postgres log:\n%s", logs.String())
+			}
+		})
+		return dsn
+	}
+	t.Fatalf("postgres found no free port:\n%s", lastLog)
+	return ""
+}
+
+// waitPostgres waits until the server takes connections.
+func waitPostgres(dsn string, exited <-chan struct{}) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		conn, err := pgx.Connect(ctx, dsn)
+		if err == nil {
+			err = conn.Ping(ctx)
+			conn.Close(ctx)
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("the server exited: %w", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// lockedBuffer collects a process's output, written from other goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
