@@ -238,3 +238,25 @@ func (noSync) CreateExcl(name string) (transcript.File, error) {
 }
 
 func (noSync) SyncDir(string) error { return nil }
+
+// When the transcript fails, the other hooks (the terminal) still hear how
+// the run ended and why.
+func TestOtherHooksHearWhyTheRunStopped(t *testing.T) {
+	cfg, rb := load(t, rollback)
+	failing := &recorder{failAt: "action_result"}
+	view := &recorder{}
+	res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": newKV()}), WithHooks(failing, view),
+		WithVars(map[string]string{"value": "v2"}), WithYes(true), WithEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, ok := view.events[len(view.events)-1].(RunFinished)
+	if !ok || last.Status != StatusFailed || !strings.Contains(last.Reason, "disk full") || res.ExitCode != 1 {
+		t.Fatalf("the terminal's last event: %#v", view.events[len(view.events)-1])
+	}
+	for _, e := range failing.events {
+		if e.Type() == "run_finished" {
+			t.Error("a failed hook got more events")
+		}
+	}
+}

@@ -128,6 +128,8 @@ type runner struct {
 	started time.Time
 	// hookErr stops the run: a hook (the transcript) could not record.
 	hookErr error
+	// failedHooks are the hooks (by index) that failed and get no more.
+	failedHooks map[int]bool
 	// planned is set once a dry-run has planned a change it did not make.
 	planned bool
 	// stale names the steps whose outputs were read from live state after
@@ -165,17 +167,25 @@ func (r *runner) mode() string {
 }
 
 // emit hands an event to every hook; the first error stops the run.
+//
+// A hook that failed gets nothing more, but the others (the terminal) still
+// hear how the run ends, so the operator sees why it stopped.
 func (r *runner) emit(e Event) bool {
-	if r.hookErr != nil {
-		return false
-	}
-	for _, h := range r.c.hooks {
+	for i, h := range r.c.hooks {
+		if r.failedHooks[i] {
+			continue
+		}
 		if err := h.Handle(e); err != nil {
-			r.hookErr = fmt.Errorf("recording %s: %w", e.Type(), err)
-			return false
+			if r.failedHooks == nil {
+				r.failedHooks = map[int]bool{}
+			}
+			r.failedHooks[i] = true
+			if r.hookErr == nil {
+				r.hookErr = fmt.Errorf("recording %s: %w", e.Type(), err)
+			}
 		}
 	}
-	return true
+	return r.hookErr == nil
 }
 
 func (r *runner) lockName() (string, error) {
