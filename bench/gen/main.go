@@ -1,9 +1,11 @@
 // Command gen writes a benchmark workload of generated runbooks:
 //
-//	go run ./bench/gen -n 1000 -steps 20 -out DIR
+//	go run ./bench/gen -n 1000 -steps 20 -out DIR [-ansible DIR2] [-exec DIR3]
 //
-// DIR receives one runbook per file (rb-0000.hcl, …) and a plugins.hcl; see
-// package bench/workload for what the runbooks contain.
+// DIR receives one runbook per file (rb-0000.hcl, …) and a plugins.hcl; DIR2,
+// when given, the equivalent ansible playbooks (pb-0000.yml, …); DIR3, when
+// given, the exec workload (a 20-step runbook over three plugins and its
+// Taskfile). See package bench/workload for what they contain.
 package main
 
 import (
@@ -18,6 +20,8 @@ func main() {
 	n := flag.Int("n", 1000, "number of runbooks (one per file)")
 	steps := flag.Int("steps", 20, "steps per runbook")
 	out := flag.String("out", "", "directory to write into (created if missing)")
+	ansible := flag.String("ansible", "", "also write the equivalent ansible playbooks into this directory")
+	exec := flag.String("exec", "", "also write the exec workload (runbook, plugins.hcl, Taskfile.yml) into this directory")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "usage: gen [-n N] [-steps S] -out DIR")
@@ -26,5 +30,17 @@ func main() {
 	if err := workload.Write(*out, *n, *steps); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
+	}
+	if *ansible != "" {
+		if err := workload.WritePlaybooks(*ansible, *n, *steps); err != nil {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+			os.Exit(1)
+		}
+	}
+	if *exec != "" {
+		if err := workload.WriteExec(*exec); err != nil {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+			os.Exit(1)
+		}
 	}
 }
