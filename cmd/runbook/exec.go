@@ -66,6 +66,10 @@ or confirmation declined), 130 interrupted.`,
 }
 
 func (a *app) runExec(parent context.Context, opts *execOptions) error {
+	// The binary's checksum goes into the transcript; hashing it takes as
+	// long as loading the runbooks, so both happen at once (pluginInfo
+	// waits for the result).
+	go selfSHA256()
 	cfg, err := a.loadValid()
 	if err != nil {
 		return err
