@@ -141,27 +141,8 @@ func (p *kvPlugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plug
 
 func (p *kvPlugin) Close() error { return nil }
 
-// fakeClock is a virtual clock: Sleep advances it at once.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return nil
-}
+// fakeClock is the engine's virtual clock: Sleep advances it at once.
+type fakeClock = VirtualClock
 
 // answers is a Prompter with fixed answers.
 type answers struct {
