@@ -382,6 +382,11 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	sort.Slice(cfg.Runbooks, func(i, j int) bool { return cfg.Runbooks[i].Name < cfg.Runbooks[j].Name })
 	cfg.Validated = len(runbookRanges)
 	cfg.Declared = runbookRanges
+	for _, name := range sortedKeys(runbookRanges) {
+		if info := infos[name]; info != nil {
+			cfg.Summaries = append(cfg.Summaries, info.summary)
+		}
+	}
 
 	// A plugin that needs configuration must have a plugin block.
 	for _, name := range sortedKeys(firstUse) {

@@ -302,6 +302,11 @@ func TestValidateKeepsOnlyWhatItReports(t *testing.T) {
 	if cfg.Files["testdata/valid/full/rollback.hcl"] != nil {
 		t.Error("the tree of a clean file without plugin blocks was kept")
 	}
+	want := []RunbookSummary{{Name: "rollback", Owner: "platform", Description: "Every construct of the language, used correctly.",
+		Filename: "testdata/valid/full/rollback.hcl", Steps: 5}}
+	if diff := cmp.Diff(want, cfg.Summaries); diff != "" {
+		t.Errorf("summaries (-want +got):\n%s", diff)
+	}
 	if cfg.Files["testdata/valid/full/plugins.hcl"] == nil || cfg.Plugins["kv"] == nil {
 		t.Error("plugin blocks and their file must be kept")
 	}

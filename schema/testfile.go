@@ -281,6 +281,14 @@ type runbookInfo struct {
 	vars  map[string]cty.Type
 	steps map[string]stepInfo
 	order []string
+	// summary is what `runbook list` shows.
+	summary RunbookSummary
+}
+
+// RunbookSummary is a runbook's catalogue entry, kept by Validate too.
+type RunbookSummary struct {
+	Name, Owner, Description, Filename string
+	Steps                              int
 }
 
 type stepInfo struct {
@@ -290,7 +298,8 @@ type stepInfo struct {
 }
 
 func infoOf(rb *Runbook) *runbookInfo {
-	info := &runbookInfo{vars: map[string]cty.Type{}, steps: map[string]stepInfo{}}
+	info := &runbookInfo{vars: map[string]cty.Type{}, steps: map[string]stepInfo{},
+		summary: RunbookSummary{Name: rb.Name, Owner: rb.Owner, Description: rb.Description, Filename: rb.Filename, Steps: len(rb.Steps)}}
 	for _, v := range rb.Variables {
 		info.vars[v.Name] = v.Type
 	}

@@ -33,6 +33,9 @@ type Config struct {
 	Tests []*TestCase
 	// Declared locates every runbook by name, kept by Validate too.
 	Declared map[string]hcl.Range
+	// Summaries are the runbooks' catalogue entries in name order, kept by
+	// Validate too.
+	Summaries []RunbookSummary
 }
 
 // Runbook returns the runbook named name, or nil.

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/schema"
 )
 
 func (a *app) listCmd() *cobra.Command {
@@ -23,7 +24,9 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 func (a *app) runList(now time.Time) error {
-	cfg, diags := a.loadDir()
+	// The catalogue needs no syntax trees: validate's streaming load keeps
+	// a summary of each runbook and drops the rest.
+	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions())
 	if cfg == nil {
 		a.printDiagnostics(nil, diags)
 		return silentExit(ExitBadInput)
@@ -34,7 +37,7 @@ func (a *app) runList(now time.Time) error {
 	}
 	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, bold("NAME")+"\t"+bold("OWNER")+"\t"+bold("STEPS")+"\t"+bold("LAST RUN")+"\t"+bold("LAST DRY-RUN")+"\t"+bold("DESCRIPTION"))
-	for _, rb := range cfg.Runbooks {
+	for _, rb := range cfg.Summaries {
 		lastRun, lastDry := faint("never"), faint("never")
 		if e := exercised[rb.Name]; e != nil {
 			if e.LastRun != nil {
@@ -44,7 +47,7 @@ func (a *app) runList(now time.Time) error {
 				lastDry = runCell(now, e.LastDryRun)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", rb.Name, rb.Owner, len(rb.Steps), lastRun, lastDry, firstLine(rb.Description))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", rb.Name, rb.Owner, rb.Steps, lastRun, lastDry, firstLine(rb.Description))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
