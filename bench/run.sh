@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite of issue 7: runbook against its peers, measured side
+# The benchmark suite: runbook against its peers, measured side
 # by side in one run, with the budgets.
 #
 #   bench/run.sh                      # 1,000 runbooks × 20 steps, 5 runs each
