@@ -4,6 +4,7 @@
 package filestate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,14 +52,28 @@ func Lock(ctx context.Context, lockPath string) (unlock func(), err error) {
 	}
 }
 
+// Marshal encodes v as the state files hold it: indented JSON ending in a
+// newline, without HTML escaping, so that values other tools wrote (an
+// "&" in a manifest key) keep their bytes.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // WriteJSON replaces path with v as indented JSON, atomically (temp file in
 // the same folder, fsync, rename, fsync the folder).
 func WriteJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	return atomicfile.Write(path, append(b, '\n'), 0o644)
+	return atomicfile.Write(path, b, 0o644)
 }
 
 // HistoryEntry is one line of a backend's history.jsonl: what changed, from

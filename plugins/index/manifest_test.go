@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
 func TestParseManifest(t *testing.T) {
@@ -97,7 +99,8 @@ func FuzzManifest(f *testing.F) {
 		if m.DocCount < 0 {
 			t.Fatalf("negative doc_count %d accepted", m.DocCount)
 		}
-		b, err := json.MarshalIndent(m, "", "  ")
+		// Encoded as the file backend writes manifests.
+		b, err := filestate.Marshal(m)
 		if err != nil {
 			t.Fatalf("marshal %+v: %v", m, err)
 		}
