@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,7 +121,7 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 			res.Failures = append(res.Failures, f)
 		}
 	}
-	for _, name := range sortedNames(tc.ExpectCalls) {
+	for _, name := range slices.Sorted(maps.Keys(tc.ExpectCalls)) {
 		if want, got := tc.ExpectCalls[name], res.Calls[name]; want != got {
 			res.Failures = append(res.Failures, fmt.Sprintf("calls of %s: want %d, got %d", name, want, got))
 		}
@@ -136,15 +137,6 @@ func stoppedAt(run *Result) string {
 		}
 	}
 	return ""
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // withVarValues gives variables as typed values (a test's vars), below

@@ -3,9 +3,11 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -323,7 +325,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 		known = n.PluginNames()
 	}
 	c := l.checker(lookup, failed)
-	c.knownPlugins = append(known, sortedKeys(cfg.Plugins)...)
+	c.knownPlugins = append(known, slices.Sorted(maps.Keys(cfg.Plugins))...)
 
 	// Deferred runbooks, now that every plugin block is known.
 	var deferred []*Runbook
@@ -363,7 +365,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 			}
 			runbookRanges[n.name] = n.rng
 		}
-		for _, name := range sortedKeys(r.uses) {
+		for _, name := range slices.Sorted(maps.Keys(r.uses)) {
 			if _, seen := firstUse[name]; !seen {
 				firstUse[name] = r.uses[name]
 			}
@@ -382,14 +384,14 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	sort.Slice(cfg.Runbooks, func(i, j int) bool { return cfg.Runbooks[i].Name < cfg.Runbooks[j].Name })
 	cfg.Validated = len(runbookRanges)
 	cfg.Declared = runbookRanges
-	for _, name := range sortedKeys(runbookRanges) {
+	for _, name := range slices.Sorted(maps.Keys(runbookRanges)) {
 		if info := infos[name]; info != nil {
 			cfg.Summaries = append(cfg.Summaries, info.summary)
 		}
 	}
 
 	// A plugin that needs configuration must have a plugin block.
-	for _, name := range sortedKeys(firstUse) {
+	for _, name := range slices.Sorted(maps.Keys(firstUse)) {
 		s := lookup(name)
 		if s != nil {
 			cfg.Schemas[name] = s
@@ -399,7 +401,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 		}
 		diags = append(diags, missingConfig(name, s, firstUse[name])...)
 	}
-	for _, name := range sortedKeys(cfg.Plugins) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Plugins)) {
 		diags = append(diags, checkPluginConfig(cfg.Plugins[name], schemas[name])...)
 	}
 	testNames := map[string]hcl.Range{}
@@ -429,7 +431,7 @@ func (l *loader) resolveDeclared(decls map[string]*PluginDecl) (map[string]*plug
 	var diags hcl.Diagnostics
 	schemas := map[string]*plugins.Schema{}
 	failed := map[string]bool{}
-	for _, name := range sortedKeys(decls) {
+	for _, name := range slices.Sorted(maps.Keys(decls)) {
 		decl := decls[name]
 		err := ErrUnknownPlugin
 		var s *plugins.Schema
@@ -472,15 +474,6 @@ func missingConfig(name string, s *plugins.Schema, use hcl.Range) hcl.Diagnostic
 		Detail:   fmt.Sprintf("Plugin %q needs %s; add a plugin %q { … } block to a file in this directory.", name, strings.Join(required, ", "), name),
 		Subject:  &use,
 	}}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // parallel runs fn(0..n-1) on GOMAXPROCS goroutines and waits for them.

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -138,7 +140,7 @@ func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) 
 	if attr, ok := content.Attributes["expect_status"]; ok {
 		s, d := constString(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() && !contains(testRunStatuses, s) {
+		if !d.HasErrors() && !slices.Contains(testRunStatuses, s) {
 			diags = append(diags, attrError(attr, "Invalid expect_status", fmt.Sprintf("expect_status is one of %s, not %q.", strings.Join(testRunStatuses, ", "), s)))
 		}
 		tc.ExpectStatus = s
@@ -148,7 +150,7 @@ func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) 
 		diags = append(diags, d...)
 		for k, v := range m {
 			s, err := convert.Convert(v, cty.String)
-			if err != nil || s.IsNull() || !contains(testStepStatuses, s.AsString()) {
+			if err != nil || s.IsNull() || !slices.Contains(testStepStatuses, s.AsString()) {
 				diags = append(diags, attrError(attr, "Invalid step status", fmt.Sprintf("The expected status of step %q is one of %s.", k, strings.Join(testStepStatuses, ", "))))
 				continue
 			}
@@ -266,14 +268,6 @@ func attrError(attr *hcl.Attribute, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: attr.Expr.Range().Ptr()}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // runbookInfo is what checking a test needs to know of a runbook, kept
 // even when Validate drops the runbook itself.
@@ -342,7 +336,7 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 			Subject:  at("runbook"),
 		}}
 	}
-	for _, name := range sortedKeys(tc.Vars) {
+	for _, name := range slices.Sorted(maps.Keys(tc.Vars)) {
 		ty, ok := info.vars[name]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown variable",
@@ -354,7 +348,7 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 				Detail: fmt.Sprintf("Variable %q must be %s: %s.", name, typeName(ty), err), Subject: at("vars")})
 		}
 	}
-	for _, name := range sortedKeys(tc.Answers) {
+	for _, name := range slices.Sorted(maps.Keys(tc.Answers)) {
 		si, ok := info.steps[name]
 		switch {
 		case !ok:
@@ -365,7 +359,7 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 				Detail: fmt.Sprintf("Step %q asks no confirmation and is not manual.", name), Subject: at("answers")})
 		}
 	}
-	for _, name := range sortedKeys(tc.ExpectSteps) {
+	for _, name := range slices.Sorted(maps.Keys(tc.ExpectSteps)) {
 		if _, ok := info.steps[name]; !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
 				Detail: fmt.Sprintf("Runbook %q has no step %q.%s", tc.Runbook, name, didYouMean(name, info.order, "")), Subject: at("expect_steps")})
@@ -377,13 +371,13 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 			used[s.action] = s.output
 		}
 	}
-	for _, name := range sortedKeys(tc.ExpectCalls) {
+	for _, name := range slices.Sorted(maps.Keys(tc.ExpectCalls)) {
 		if _, ok := used[name]; !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown action",
 				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: at("expect_calls")})
 		}
 	}
-	for _, name := range sortedKeys(tc.Mocks) {
+	for _, name := range slices.Sorted(maps.Keys(tc.Mocks)) {
 		m := tc.Mocks[name]
 		out, ok := used[name]
 		if !ok {

@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -275,7 +276,7 @@ func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcri
 	}
 	v.field("  ", "source", src)
 	if len(rs.Plugins) > 0 {
-		names := sortedKeys(rs.Plugins)
+		names := slices.Sorted(maps.Keys(rs.Plugins))
 		for i, n := range names {
 			p := rs.Plugins[n]
 			text := n + " " + p.Version
@@ -295,7 +296,7 @@ func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcri
 	if rs.Resumes != "" {
 		v.field("  ", "resumes", rs.Resumes)
 	}
-	for i, n := range sortedKeys(rs.Vars) {
+	for i, n := range slices.Sorted(maps.Keys(rs.Vars)) {
 		label := ""
 		if i == 0 {
 			label = "vars"
@@ -424,7 +425,7 @@ func (v *transcriptView) renderOutput(indent string, e transcript.Event, label s
 		v.printf("%s%s\n", indent, faint(label+":"))
 		indent += "  "
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		text := compact(m[k], 100)
 		if text == "" {
 			text = faint(`""`)
@@ -437,7 +438,7 @@ func (v *transcriptView) renderOutput(indent string, e transcript.Event, label s
 // fields, compactly.
 func (v *transcriptView) generic(e transcript.Event) string {
 	var parts []string
-	for _, k := range sortedKeys(e.Fields) {
+	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
 		if k == "step" || k == "index" || k == "owner" {
 			continue
 		}
@@ -531,13 +532,4 @@ func short(hash string) string {
 		return hash[:12] + "…"
 	}
 	return hash
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

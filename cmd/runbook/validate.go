@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,7 +168,7 @@ func (a *app) unrehearsed(declared map[string]hcl.Range, max time.Duration, stri
 		severity = hcl.DiagError
 	}
 	var diags hcl.Diagnostics
-	for _, name := range sortedKeys(declared) {
+	for _, name := range slices.Sorted(maps.Keys(declared)) {
 		last := time.Time{}
 		if e := exercised[name]; e != nil {
 			last = e.LastSucceeded
