@@ -467,7 +467,7 @@ func (r *runner) pluginConfig(name string) (cty.Value, error) {
 	var attrs hcl.Attributes
 	dir := "."
 	if decl := r.cfg.Plugins[name]; decl != nil {
-		content, diags := decl.Config.Content(attrSchema(s.Config))
+		content, diags := decl.Config.Content(schema.AttributesBodySchema(s.Config))
 		if diags.HasErrors() {
 			return cty.NilVal, fmt.Errorf("plugin %q: %s", name, diags.Error())
 		}
@@ -476,14 +476,6 @@ func (r *runner) pluginConfig(name string) (cty.Value, error) {
 	}
 	ctx := &hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)}
 	return evalAttributes(ctx, s.Config, attrs, dir, fmt.Sprintf("plugin %q", name))
-}
-
-func attrSchema(attrs []*plugins.Attribute) *hcl.BodySchema {
-	bs := &hcl.BodySchema{}
-	for _, a := range attrs {
-		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
-	}
-	return bs
 }
 
 // evalAttributes builds the object a plugin receives: each attribute's

@@ -251,7 +251,7 @@ func (st *stepRun) args() (cty.Value, error) {
 	if a.Schema == nil {
 		return cty.NilVal, fmt.Errorf("plugin %q has no action %q", a.Plugin, a.Name)
 	}
-	content, diags := a.Body.Content(attrSchema(a.Schema.Args))
+	content, diags := a.Body.Content(schema.AttributesBodySchema(a.Schema.Args))
 	if diags.HasErrors() {
 		return cty.NilVal, errors.New(diags.Error())
 	}

@@ -85,16 +85,22 @@ func (a *Action) IsReadOnly(args cty.Value) bool {
 	if !args.IsKnown() {
 		return false
 	}
-	v := cty.NullVal(cty.DynamicPseudoType)
-	if !args.IsNull() && args.Type().IsObjectType() && args.Type().HasAttribute(rule.Arg) {
-		v = args.GetAttr(rule.Arg)
-	}
+	v := Attr(args, rule.Arg)
 	if v.IsNull() {
 		if attr := a.Arg(rule.Arg); attr != nil && attr.Default != cty.NilVal {
 			v = attr.Default
 		}
 	}
 	return rule.Matches(v)
+}
+
+// Attr returns attribute name of an object of arguments or configuration,
+// or null when the object is null or has no such attribute.
+func Attr(obj cty.Value, name string) cty.Value {
+	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return obj.GetAttr(name)
 }
 
 // Matches reports whether v is one of the rule's values.

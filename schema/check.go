@@ -162,7 +162,9 @@ func (l *loader) checker(schema func(string) *plugins.Schema, failed map[string]
 	return &checker{schema: schema, bodySchema: l.bodySchema, failed: failed}
 }
 
-func attributesBodySchema(attrs []*plugins.Attribute) *hcl.BodySchema {
+// AttributesBodySchema is the HCL body schema of a plugin's attributes
+// (an action's arguments, a plugin block's configuration).
+func AttributesBodySchema(attrs []*plugins.Attribute) *hcl.BodySchema {
 	bs := &hcl.BodySchema{}
 	for _, a := range attrs {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
@@ -388,7 +390,7 @@ func checkPluginConfig(decl *PluginDecl, schema *plugins.Schema) hcl.Diagnostics
 	if schema == nil {
 		return nil
 	}
-	content, diags := decl.Config.Content(attributesBodySchema(schema.Config))
+	content, diags := decl.Config.Content(AttributesBodySchema(schema.Config))
 	sc := &scope{what: fmt.Sprintf("plugin %q configuration", decl.Name), ctx: &hcl.EvalContext{Functions: Functions(FunctionsStatic)}}
 	for _, attr := range schema.Config {
 		a, ok := content.Attributes[attr.Name]

@@ -185,7 +185,7 @@ func (l *loader) bodySchema(a *plugins.Action) *hcl.BodySchema {
 	if bs, ok := l.bodies.Load(a); ok {
 		return bs.(*hcl.BodySchema)
 	}
-	bs, _ := l.bodies.LoadOrStore(a, attributesBodySchema(a.Args))
+	bs, _ := l.bodies.LoadOrStore(a, AttributesBodySchema(a.Args))
 	return bs.(*hcl.BodySchema)
 }
 

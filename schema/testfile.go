@@ -268,7 +268,6 @@ func attrError(attr *hcl.Attribute, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: attr.Expr.Range().Ptr()}
 }
 
-
 // runbookInfo is what checking a test needs to know of a runbook, kept
 // even when Validate drops the runbook itself.
 type runbookInfo struct {

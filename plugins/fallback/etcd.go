@@ -420,7 +420,7 @@ func loadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
 // *plugins.Error on the attribute at fault.
 func etcdConfig(config cty.Value) (EtcdConfig, error) {
 	str := func(name string) string {
-		if v := attr(config, name); !v.IsNull() {
+		if v := plugins.Attr(config, name); !v.IsNull() {
 			return strings.TrimSpace(v.AsString())
 		}
 		return ""
@@ -429,7 +429,7 @@ func etcdConfig(config cty.Value) (EtcdConfig, error) {
 		return EtcdConfig{}, &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
 	}
 	var cfg EtcdConfig
-	if v := attr(config, "endpoints"); !v.IsNull() {
+	if v := plugins.Attr(config, "endpoints"); !v.IsNull() {
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			if e.IsNull() || strings.TrimSpace(e.AsString()) == "" {
@@ -458,7 +458,7 @@ func etcdConfig(config cty.Value) (EtcdConfig, error) {
 		cfg.TLS = tlsCfg
 	}
 	cfg.Username, cfg.Password = str("username"), ""
-	if v := attr(config, "password"); !v.IsNull() {
+	if v := plugins.Attr(config, "password"); !v.IsNull() {
 		cfg.Password = v.AsString() // not trimmed: a password is what it is
 	}
 	if cfg.Password != "" && cfg.Username == "" {

@@ -56,26 +56,18 @@ type plugin struct {
 
 func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
 
-// attr returns the attribute name of an object, or null when it lacks it.
-func attr(obj cty.Value, name string) cty.Value {
-	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
-		return cty.NullVal(cty.DynamicPseudoType)
-	}
-	return obj.GetAttr(name)
-}
-
 func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	config, _ = config.UnmarkDeep()
 	if !config.IsWhollyKnown() {
 		return fmt.Errorf("fallback: configuration must be known")
 	}
 	backend := "file"
-	if v := attr(config, "backend"); !v.IsNull() {
+	if v := plugins.Attr(config, "backend"); !v.IsNull() {
 		backend = v.AsString()
 	}
 	switch backend {
 	case "file":
-		path := attr(config, "path")
+		path := plugins.Attr(config, "path")
 		if path.IsNull() || strings.TrimSpace(path.AsString()) == "" {
 			return &plugins.Error{Path: cty.GetAttrPath("path"), Summary: "Missing flag file", Detail: `The file backend needs the flagd flag file: set path = "routes.flagd.json" in the plugin "fallback" block.`}
 		}
@@ -127,7 +119,7 @@ func targetOf(action string, args cty.Value) (string, bool) {
 	if action == "deactivate" {
 		return primaryVariant, true
 	}
-	t := attr(args, "target")
+	t := plugins.Attr(args, "target")
 	if !t.IsKnown() {
 		return "", false
 	}
@@ -146,7 +138,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	}
 	res := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
 	args, _ := req.Args.UnmarkDeep()
-	route := attr(args, "route")
+	route := plugins.Attr(args, "route")
 	if !args.IsKnown() || !route.IsKnown() {
 		if !action.ReadOnly {
 			res.Changes = []string{"(route known after apply)"}
@@ -194,7 +186,7 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if !args.IsWhollyKnown() || args.IsNull() {
 		return nil, fmt.Errorf("fallback.%s: arguments must be known to run", req.Action)
 	}
-	name, err := routeName(attr(args, "route"))
+	name, err := routeName(plugins.Attr(args, "route"))
 	if err != nil {
 		return nil, err
 	}

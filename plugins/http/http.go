@@ -64,14 +64,14 @@ func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.Pla
 		return res, nil
 	}
 	method := "(method known after apply)"
-	if m := attr(args, "method"); m.IsKnown() {
+	if m := plugins.Attr(args, "method"); m.IsKnown() {
 		method = "GET"
 		if !m.IsNull() {
 			method = strings.ToUpper(m.AsString())
 		}
 	}
 	target := "(url known after apply)"
-	if u := attr(args, "url"); u.IsKnown() && !u.IsNull() {
+	if u := plugins.Attr(args, "url"); u.IsKnown() && !u.IsNull() {
 		parsed, err := parseURL(u.AsString())
 		if err != nil {
 			return nil, err
@@ -114,14 +114,6 @@ func lookup(name string) (*plugins.Action, error) {
 	return a, nil
 }
 
-// attr returns the argument name, or null when the object lacks it.
-func attr(args cty.Value, name string) cty.Value {
-	if !args.Type().IsObjectType() || !args.Type().HasAttribute(name) {
-		return cty.NullVal(cty.DynamicPseudoType)
-	}
-	return args.GetAttr(name)
-}
-
 func parseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
@@ -139,7 +131,7 @@ func parseURL(s string) (*url.URL, error) {
 // decode checks wholly known arguments and turns them into a request.
 func decode(args cty.Value) (*request, error) {
 	r := &request{method: http.MethodGet, timeout: 30 * time.Second}
-	u := attr(args, "url")
+	u := plugins.Attr(args, "url")
 	if u.IsNull() {
 		return nil, &plugins.Error{Path: cty.GetAttrPath("url"), Summary: "Missing URL"}
 	}
@@ -147,13 +139,13 @@ func decode(args cty.Value) (*request, error) {
 	if r.url, err = parseURL(u.AsString()); err != nil {
 		return nil, err
 	}
-	if m := attr(args, "method"); !m.IsNull() {
+	if m := plugins.Attr(args, "method"); !m.IsNull() {
 		r.method = strings.ToUpper(m.AsString())
 		if !isToken(r.method) {
 			return nil, &plugins.Error{Path: cty.GetAttrPath("method"), Summary: "Invalid HTTP method", Detail: fmt.Sprintf("%q is not a method name.", m.AsString())}
 		}
 	}
-	if h := attr(args, "headers"); !h.IsNull() {
+	if h := plugins.Attr(args, "headers"); !h.IsNull() {
 		r.headers = make(map[string]string, h.LengthInt())
 		for it := h.ElementIterator(); it.Next(); {
 			k, v := it.Element()
@@ -170,11 +162,11 @@ func decode(args cty.Value) (*request, error) {
 			r.headers[name] = v.AsString()
 		}
 	}
-	if b := attr(args, "body"); !b.IsNull() {
+	if b := plugins.Attr(args, "body"); !b.IsNull() {
 		body := b.AsString()
 		r.body = &body
 	}
-	if t := attr(args, "timeout"); !t.IsNull() {
+	if t := plugins.Attr(args, "timeout"); !t.IsNull() {
 		d, err := time.ParseDuration(t.AsString())
 		if err != nil || d <= 0 {
 			return nil, &plugins.Error{Path: cty.GetAttrPath("timeout"), Summary: "Invalid timeout", Detail: fmt.Sprintf("%q is not a positive duration such as \"30s\".", t.AsString())}

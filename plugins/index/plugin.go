@@ -41,14 +41,6 @@ func (p *plugin) Close() error {
 	return nil
 }
 
-// attr returns the attribute name of an object, or null when it lacks it.
-func attr(obj cty.Value, name string) cty.Value {
-	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
-		return cty.NullVal(cty.DynamicPseudoType)
-	}
-	return obj.GetAttr(name)
-}
-
 func configError(name, summary, detail string) error {
 	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
 }
@@ -59,7 +51,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 		return errors.New("index: configuration must be known")
 	}
 	backendName := "file"
-	if v := attr(config, "backend"); !v.IsNull() {
+	if v := plugins.Attr(config, "backend"); !v.IsNull() {
 		backendName = v.AsString()
 	}
 	var backend Backend
@@ -80,7 +72,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 		return configError("backend", "Unknown index backend", fmt.Sprintf("%q is not a backend of the index plugin; it has \"file\" (a folder of builds) and \"postgres\" (a table per build behind a view).", backendName))
 	}
 	keep := defaultKeep
-	if v := attr(config, "keep"); !v.IsNull() {
+	if v := plugins.Attr(config, "keep"); !v.IsNull() {
 		n, acc := v.AsBigFloat().Int64()
 		if acc != big.Exact || n < 1 || n > 1<<20 {
 			return configError("keep", "Invalid keep", fmt.Sprintf("keep is how many builds to keep: a whole number of at least 1, not %s.", v.AsBigFloat().Text('g', -1)))
@@ -89,7 +81,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	}
 	var builder Builder = corpusBuilder{}
 	byCommand := false
-	if v := attr(config, "build_command"); !v.IsNull() && strings.TrimSpace(v.AsString()) != "" {
+	if v := plugins.Attr(config, "build_command"); !v.IsNull() && strings.TrimSpace(v.AsString()) != "" {
 		if strings.ContainsRune(v.AsString(), 0) {
 			return configError("build_command", "Invalid build_command", "The command contains a NUL byte.")
 		}
@@ -105,7 +97,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 // fileConfig checks the file backend's configuration: path, an existing
 // folder.
 func fileConfig(config cty.Value) (string, error) {
-	dir := attr(config, "path")
+	dir := plugins.Attr(config, "path")
 	if dir.IsNull() || strings.TrimSpace(dir.AsString()) == "" {
 		return "", configError("path", "Missing index folder", `The file backend needs path = "DIR", the folder that holds one folder per index.`)
 	}
@@ -145,7 +137,7 @@ func argError(name, summary, detail string) error {
 
 // decodeName checks the index name: one folder name, not hidden.
 func decodeName(args cty.Value) (string, error) {
-	v := attr(args, "name")
+	v := plugins.Attr(args, "name")
 	if v.IsNull() || v.AsString() == "" {
 		return "", argError("name", "Missing index name", "index actions need the name of an index.")
 	}
@@ -162,21 +154,21 @@ func decodeRebuild(args cty.Value, byCommand bool) (*rebuildArgs, error) {
 		return nil, err
 	}
 	ra := &rebuildArgs{name: name, minDocs: 1, maxShrink: 0.5}
-	if v := attr(args, "min_docs"); !v.IsNull() {
+	if v := plugins.Attr(args, "min_docs"); !v.IsNull() {
 		n, acc := v.AsBigFloat().Int64()
 		if acc != big.Exact || n < 0 {
 			return nil, argError("min_docs", "Invalid min_docs", fmt.Sprintf("min_docs is a whole number of at least 0, not %s.", v.AsBigFloat().Text('g', -1)))
 		}
 		ra.minDocs = n
 	}
-	if v := attr(args, "max_shrink"); !v.IsNull() {
+	if v := plugins.Attr(args, "max_shrink"); !v.IsNull() {
 		f, _ := v.AsBigFloat().Float64()
 		if f < 0 || f > 1 {
 			return nil, argError("max_shrink", "Invalid max_shrink", fmt.Sprintf("max_shrink is the fraction of the live build's documents a new build may lose, from 0 to 1, not %s.", v.AsBigFloat().Text('g', -1)))
 		}
 		ra.maxShrink = f
 	}
-	v := attr(args, "source")
+	v := plugins.Attr(args, "source")
 	if v.IsNull() || v.AsString() == "" {
 		return nil, argError("source", "Missing source", "index.rebuild needs the folder of documents to build from.")
 	}
@@ -430,7 +422,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 		return nil, errNotConfigured
 	}
 	args, _ := req.Args.UnmarkDeep()
-	if !args.IsKnown() || args.IsNull() || !attr(args, "name").IsKnown() {
+	if !args.IsKnown() || args.IsNull() || !plugins.Attr(args, "name").IsKnown() {
 		unknown.Changes = []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}
 		return unknown, nil
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
 )
 
 // The postgres backend's names (see the package doc).
@@ -80,14 +82,14 @@ type pgLock struct {
 // postgresConfig checks the postgres backend's configuration: dsn (required,
 // parsed but not connected to) and schema.
 func postgresConfig(config cty.Value) (*postgresBackend, error) {
-	v := attr(config, "dsn")
+	v := plugins.Attr(config, "dsn")
 	if v.IsNull() || strings.TrimSpace(v.AsString()) == "" {
 		return nil, configError("dsn", "Missing PostgreSQL connection string",
 			`The postgres backend needs dsn, a connection string such as "postgres://runbook@db.internal:5432/rag"; keep its password out of files: dsn = env("RUNBOOK_INDEX_DSN").`)
 	}
 	dsn := v.AsString()
 	schema := defaultPGSchema
-	if v := attr(config, "schema"); !v.IsNull() {
+	if v := plugins.Attr(config, "schema"); !v.IsNull() {
 		schema = v.AsString()
 	}
 	if strings.TrimSpace(schema) == "" || strings.ContainsRune(schema, 0) || len(schema) > pgMaxIdent {

@@ -31,20 +31,12 @@ type plugin struct {
 
 func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
 
-// attr returns the attribute name of an object, or null when it lacks it.
-func attr(obj cty.Value, name string) cty.Value {
-	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
-		return cty.NullVal(cty.DynamicPseudoType)
-	}
-	return obj.GetAttr(name)
-}
-
 func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	config, _ = config.UnmarkDeep()
 	if !config.IsWhollyKnown() {
 		return fmt.Errorf("prometheus: configuration must be known")
 	}
-	raw := attr(config, "url")
+	raw := plugins.Attr(config, "url")
 	if raw.IsNull() || strings.TrimSpace(raw.AsString()) == "" {
 		return &plugins.Error{Path: cty.GetAttrPath("url"), Summary: "Missing Prometheus URL", Detail: `Set url = "http://prometheus:9090" in the plugin "prometheus" block.`}
 	}
@@ -56,7 +48,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 		return &plugins.Error{Path: cty.GetAttrPath("url"), Summary: "Invalid Prometheus URL", Detail: fmt.Sprintf("%q: want http(s)://HOST[:PORT][/PATH].", u.Redacted())}
 	}
 	timeout := 30 * time.Second
-	if t := attr(config, "timeout"); !t.IsNull() {
+	if t := plugins.Attr(config, "timeout"); !t.IsNull() {
 		d, err := time.ParseDuration(t.AsString())
 		if err != nil || d <= 0 {
 			return &plugins.Error{Path: cty.GetAttrPath("timeout"), Summary: "Invalid timeout", Detail: fmt.Sprintf("%q is not a positive duration such as \"30s\".", t.AsString())}
@@ -66,7 +58,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	var rt http.RoundTripper = transport
-	if tok := attr(config, "bearer_token"); !tok.IsNull() && tok.AsString() != "" {
+	if tok := plugins.Attr(config, "bearer_token"); !tok.IsNull() && tok.AsString() != "" {
 		rt = &bearer{token: tok.AsString(), next: transport}
 	}
 	client, err := api.NewClient(api.Config{Address: u.String(), RoundTripper: rt})
@@ -131,7 +123,7 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		return nil, fmt.Errorf("prometheus.query: the plugin is not configured (it needs a plugin \"prometheus\" block with url)")
 	}
 	args, _ := req.Args.UnmarkDeep()
-	q := attr(args, "query")
+	q := plugins.Attr(args, "query")
 	if !q.IsKnown() {
 		return nil, fmt.Errorf("prometheus.query: the query must be known to run")
 	}

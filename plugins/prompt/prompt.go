@@ -77,7 +77,7 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 // silently ignoring it would manage the wrong registry.
 func onlyFor(config cty.Value, backend string, others ...string) error {
 	for _, name := range others {
-		if v := attr(config, name); v.IsKnown() && !v.IsNull() {
+		if v := plugins.Attr(config, name); v.IsKnown() && !v.IsNull() {
 			return &plugins.Error{
 				Path:    cty.GetAttrPath(name),
 				Summary: "Attribute of another backend",
@@ -555,18 +555,10 @@ func decode(action string, args cty.Value, rules backendRules) (*actionArgs, err
 	return a, nil
 }
 
-// attr returns the attribute name of an object, or null when it lacks it.
-func attr(obj cty.Value, name string) cty.Value {
-	if obj.IsNull() || !obj.Type().IsObjectType() || !obj.Type().HasAttribute(name) {
-		return cty.NullVal(cty.DynamicPseudoType)
-	}
-	return obj.GetAttr(name)
-}
-
 // stringArg returns a string attribute (def when null) and whether it is
 // known.
 func stringArg(obj cty.Value, name, def string) (string, bool, error) {
-	v := attr(obj, name)
+	v := plugins.Attr(obj, name)
 	if !v.IsKnown() {
 		return "", false, nil
 	}
@@ -583,7 +575,7 @@ func stringArg(obj cty.Value, name, def string) (string, bool, error) {
 // versionArg returns a version-number argument and whether it is known: a
 // whole number from min to maxVersion (0 is the default of to_version).
 func versionArg(obj cty.Value, name string, lowest int) (int, bool, error) {
-	v := attr(obj, name)
+	v := plugins.Attr(obj, name)
 	if !v.IsKnown() {
 		return 0, false, nil
 	}
