@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
@@ -146,7 +147,7 @@ func suggestion(name string, names []string) string {
 	}
 	best, bestDist := "", 4
 	for _, n := range names {
-		if d := editDistance(name, n); d < bestDist {
+		if d := levenshtein.Distance(name, n, nil); d < bestDist {
 			best, bestDist = n, d
 		}
 	}
@@ -170,26 +171,6 @@ func joinMax(names []string, n int) string {
 	return s
 }
 
-// editDistance is the Levenshtein distance between two names.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
 
 // completeRunbooks completes runbook names from --dir, for `show <TAB>`
 // (and `exec <TAB>`).
