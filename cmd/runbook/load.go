@@ -171,7 +171,6 @@ func joinMax(names []string, n int) string {
 	return s
 }
 
-
 // completeRunbooks completes runbook names from --dir, for `show <TAB>`
 // (and `exec <TAB>`).
 func (a *app) completeRunbooks(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
