@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestLastRuns(t *testing.T) {
+func TestExercises(t *testing.T) {
 	state := t.TempDir()
 	dir := TranscriptDir(state)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -40,9 +40,22 @@ func TestLastRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := LastRuns(state)
+	exercised, err := Exercises(state)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The latest real run of each runbook; a newer dry-run is not a run.
+	got := map[string]RunSummary{}
+	for name, e := range exercised {
+		if e.LastRun != nil {
+			got[name] = *e.LastRun
+		}
+	}
+	if d := exercised["a"].LastDryRun; d == nil || d.RunID != "a3" || d.Status != "failed" {
+		t.Errorf("a's last dry-run: %+v, want a3 failed", d)
+	}
+	if s := exercised["a"].LastSucceeded; !s.Equal(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("a last succeeded %v, want a2's start", s)
 	}
 	want := map[string]struct {
 		id, status string
@@ -65,8 +78,8 @@ func TestLastRuns(t *testing.T) {
 	}
 }
 
-func TestLastRunsWithoutTranscripts(t *testing.T) {
-	got, err := LastRuns(filepath.Join(t.TempDir(), "never-created"))
+func TestExercisesWithoutTranscripts(t *testing.T) {
+	got, err := Exercises(filepath.Join(t.TempDir(), "never-created"))
 	if err != nil || len(got) != 0 {
 		t.Fatalf("got %v, %v; want no runs and no error", got, err)
 	}
