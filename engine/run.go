@@ -132,6 +132,9 @@ type runner struct {
 	failedHooks map[int]bool
 	// planned is set once a dry-run has planned a change it did not make.
 	planned bool
+	// ctx is what expressions see, built once per step's outputs (nil:
+	// to be built again).
+	ctx *hcl.EvalContext
 	// stale names the steps whose outputs were read from live state after
 	// a planned change: they do not show what the real run would see.
 	stale map[string]bool
@@ -207,27 +210,40 @@ func (r *runner) lockName() (string, error) {
 // evalCtx is what expressions see: var, run, the outputs of the steps run
 // so far, and extra (output inside expect).
 func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
-	steps := make(map[string]cty.Value, len(r.outputs))
-	for name, out := range r.outputs {
-		steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
+	if r.ctx == nil {
+		steps := make(map[string]cty.Value, len(r.outputs))
+		for name, out := range r.outputs {
+			steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
+		}
+		stepObj := cty.EmptyObjectVal
+		if len(steps) > 0 {
+			stepObj = cty.ObjectVal(steps)
+		}
+		r.ctx = &hcl.EvalContext{
+			Variables: map[string]cty.Value{
+				"var":  r.vars,
+				"step": stepObj,
+				"run": cty.ObjectVal(map[string]cty.Value{
+					"id":       cty.StringVal(r.c.runID),
+					"operator": cty.StringVal(r.c.operator),
+					"dry_run":  cty.BoolVal(r.c.dryRun),
+				}),
+			},
+			Functions: schema.Functions(schema.FunctionsLive),
+		}
 	}
-	stepObj := cty.EmptyObjectVal
-	if len(steps) > 0 {
-		stepObj = cty.ObjectVal(steps)
+	if len(extra) == 0 {
+		return r.ctx
 	}
-	vars := map[string]cty.Value{
-		"var":  r.vars,
-		"step": stepObj,
-		"run": cty.ObjectVal(map[string]cty.Value{
-			"id":       cty.StringVal(r.c.runID),
-			"operator": cty.StringVal(r.c.operator),
-			"dry_run":  cty.BoolVal(r.c.dryRun),
-		}),
-	}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	return &hcl.EvalContext{Variables: vars, Functions: schema.Functions(schema.FunctionsLive)}
+	child := r.ctx.NewChild()
+	child.Variables = extra
+	return child
+}
+
+// setOutput records a step's output for the steps after it.
+func (r *runner) setOutput(step string, out cty.Value) {
+	r.outputs[step] = out
+	r.ctx = nil
 }
 
 // text evaluates a string expression for people: secrets masked, unknown

@@ -38,7 +38,7 @@ func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResu
 	if res.Output == cty.NilVal {
 		res.Output = cty.NullVal(schema.StepOutputType(s))
 	}
-	r.outputs[s.Name] = res.Output
+	r.setOutput(s.Name, res.Output)
 	if ctx.Err() != nil && res.Status != StatusSucceeded && res.Status != StatusSkipped {
 		res.Status, res.Reason = StatusInterrupted, ""
 	}
