@@ -14,6 +14,17 @@ type Hook interface {
 	Handle(e Event) error
 }
 
+// Flusher is implemented by hooks that buffer what they record: Flush
+// makes every event handled so far durable. The engine flushes at each
+// step boundary (after run_started, after every step_finished, after the
+// last event) and before every attempt of a mutating action, so that a
+// step's record is on disk before its side effect happens and before the
+// next step starts (SPEC §4). An error from Flush stops the run as one from
+// Handle does.
+type Flusher interface {
+	Flush() error
+}
+
 // HookFunc adapts a function to a Hook.
 type HookFunc func(e Event) error
 

@@ -270,3 +270,78 @@ func TestOtherHooksHearWhyTheRunStopped(t *testing.T) {
 		}
 	}
 }
+
+// lineSyncFS is the real file system that records, at each fsync of a
+// transcript, how many lines the file then holds.
+type lineSyncFS struct {
+	transcript.OSFS
+	synced []int
+}
+
+type lineSyncFile struct {
+	*os.File
+	fs *lineSyncFS
+}
+
+func (f *lineSyncFile) Sync() error {
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		return err
+	}
+	f.fs.synced = append(f.fs.synced, strings.Count(string(b), "\n"))
+	return f.File.Sync()
+}
+
+func (fs *lineSyncFS) CreateExcl(name string) (transcript.File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &lineSyncFile{File: f, fs: fs}, nil
+}
+
+// The transcript is fsync'd at step boundaries and before each mutating
+// action, not once per event: after run_started, after every
+// step_finished, after run_finished, and right before kv.set runs (its
+// step_started, precondition and confirmation on disk first).
+func TestTranscriptSyncsAtBoundaries(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dry-run=%v", dry), func(t *testing.T) {
+			cfg, rb := load(t, rollback)
+			fs := &lineSyncFS{}
+			w, err := transcript.Create(t.TempDir(), "run-1", transcript.WithFS(fs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": newKV()}), WithHooks(TranscriptHook(w)),
+				WithVars(map[string]string{"value": "v2"}), WithYes(true), WithDryRun(dry), WithEnv(func(string) (string, bool) { return "", false }))
+			if err != nil || res.ExitCode != 0 {
+				t.Fatalf("%v %+v", err, res)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := transcript.Read(w.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []int
+			for i, ev := range tr.Events {
+				switch ev.Type {
+				case "run_started", "step_finished", "run_finished":
+					want = append(want, i+1)
+				case "action_result":
+					if string(ev.Fields["read_only"]) == "false" {
+						want = append(want, i)
+					}
+				}
+			}
+			if diff := cmp.Diff(want, fs.synced); diff != "" {
+				t.Errorf("lines on disk at each fsync (-want +got):\n%s", diff)
+			}
+			if len(fs.synced) >= len(tr.Events) {
+				t.Errorf("%d fsyncs for %d events: not batched", len(fs.synced), len(tr.Events))
+			}
+		})
+	}
+}

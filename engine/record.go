@@ -7,18 +7,27 @@ import (
 )
 
 // TranscriptHook records a run's events in a transcript (SPEC §4). Progress
-// lines are shown, not recorded. An event that cannot be written stops the
-// run before its next step.
-func TranscriptHook(w *transcript.Writer) Hook {
-	return HookFunc(func(e Event) error {
-		typ, fields, ok := record(e)
-		if !ok {
-			return nil
-		}
-		_, err := w.Append(typ, fields)
-		return err
-	})
+// lines are shown, not recorded. Each event is written as it happens (it
+// survives the process being killed at once) and fsync'd when the engine
+// flushes: at every step boundary and before every mutating action. An
+// event that cannot be written or synced stops the run before its next
+// step.
+func TranscriptHook(w *transcript.Writer) Hook { return transcriptHook{w} }
+
+type transcriptHook struct{ w *transcript.Writer }
+
+// Handle implements Hook.
+func (h transcriptHook) Handle(e Event) error {
+	typ, fields, ok := record(e)
+	if !ok {
+		return nil
+	}
+	_, err := h.w.Write(typ, fields)
+	return err
 }
+
+// Flush implements Flusher.
+func (h transcriptHook) Flush() error { return h.w.Sync() }
 
 // duration is how transcripts record durations: a Go duration string.
 func duration(d time.Duration) string { return d.Round(time.Millisecond).String() }

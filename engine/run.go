@@ -191,6 +191,27 @@ func (r *runner) emit(e Event) bool {
 	return r.hookErr == nil
 }
 
+// flush makes what the hooks recorded so far durable (see Flusher); the
+// first error stops the run as one from emit does.
+func (r *runner) flush() bool {
+	for i, h := range r.c.hooks {
+		f, ok := h.(Flusher)
+		if !ok || r.failedHooks[i] {
+			continue
+		}
+		if err := f.Flush(); err != nil {
+			if r.failedHooks == nil {
+				r.failedHooks = map[int]bool{}
+			}
+			r.failedHooks[i] = true
+			if r.hookErr == nil {
+				r.hookErr = fmt.Errorf("recording: %w", err)
+			}
+		}
+	}
+	return r.hookErr == nil
+}
+
 func (r *runner) lockName() (string, error) {
 	if r.rb.Lock == nil {
 		return r.rb.Name, nil
@@ -380,7 +401,7 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	if r.c.resume != nil {
 		start.Resumes = r.c.resume.RunID
 	}
-	if !r.emit(start) {
+	if !r.emit(start) || !r.flush() {
 		return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
 	}
 
@@ -424,6 +445,7 @@ func (r *runner) finish(res *Result, status string, code int, reason string) *Re
 	res.Status, res.ExitCode, res.Reason = status, code, r.mask.String(reason)
 	d := r.c.clock.Now().Sub(r.started)
 	r.emit(RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()})
+	r.flush()
 	if r.hookErr != nil && res.Status == StatusSucceeded {
 		res.Status, res.ExitCode, res.Reason = StatusFailed, exitFailed, r.hookErr.Error()
 	}
@@ -437,6 +459,7 @@ func (r *runner) interrupted(res *Result, step string) *Result {
 	}
 	d := r.c.clock.Now().Sub(r.started)
 	r.emit(Interrupted{Step: step, Duration: d, Millis: d.Milliseconds()})
+	r.flush()
 	return res
 }
 

@@ -48,6 +48,7 @@ func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResu
 		out = export(res.Output, r.mask)
 	}
 	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: d, Millis: d.Milliseconds(), Output: out})
+	r.flush()
 	return res
 }
 
@@ -332,6 +333,11 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 	var lastErr error
 	for try := 1; try <= attempts; try++ {
 		st.attempt++
+		// The step's record so far (started, checked, confirmed, earlier
+		// attempts) is on disk before the action changes anything.
+		if !readOnly && !st.flush() {
+			return cty.NilVal, st.hookErr
+		}
 		began := st.c.clock.Now()
 		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
 		res, err := p.Apply(actx, &plugins.ActionRequest{

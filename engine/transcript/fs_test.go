@@ -52,6 +52,30 @@ func (f *faultFile) Sync() error {
 	return f.File.Sync()
 }
 
+// countFS is the real file system, counting file fsyncs.
+type countFS struct {
+	OSFS
+	syncs int
+}
+
+func (fs *countFS) CreateExcl(name string) (File, error) {
+	f, err := fs.OSFS.CreateExcl(name)
+	if err != nil {
+		return nil, err
+	}
+	return &countFile{File: f, fs: fs}, nil
+}
+
+type countFile struct {
+	File
+	fs *countFS
+}
+
+func (f *countFile) Sync() error {
+	f.fs.syncs++
+	return f.File.Sync()
+}
+
 // memFS keeps files in memory (fuzzing without touching the disk).
 type memFS struct {
 	mu    sync.Mutex

@@ -1,6 +1,7 @@
 // Package transcript owns the tamper-evident record of a run (SPEC §4): one
 // JSON Lines file per run under <state-dir>/transcripts, each event appended
-// and fsync'd as it happens and chained to the one before by SHA-256. It
+// as it happens (and fsync'd where its writer says: Append at once, Write
+// then Sync in batches) and chained to the one before by SHA-256. It
 // writes events (Writer), reads them back (Read, Transcript), checks the
 // chain (Verify, Repair) and finds and summarizes runs (Find, List).
 //
@@ -108,8 +109,9 @@ type config struct {
 }
 
 // WithCopy writes a second copy of the transcript to path (the CLI's
-// `--transcript FILE`): the same bytes, fsync'd with every event. The copy
-// is created like the transcript itself and never overwrites a file.
+// `--transcript FILE`): the same bytes, written and fsync'd with the
+// transcript. The copy is created like the transcript itself and never
+// overwrites a file.
 func WithCopy(path string) Option { return func(c *config) { c.copyPath = path } }
 
 // WithFS makes the writer create its files through fs instead of the OS.
@@ -120,17 +122,19 @@ func WithFS(fs FS) Option { return func(c *config) { c.fs = fs } }
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // Writer appends events to a transcript. It is safe for concurrent use.
-// After any write or fsync error it is broken: every later Append returns
-// that error, so that nothing is recorded after a gap.
+// After any write or fsync error it is broken: every later Write, Append
+// and Sync returns that error, so that nothing is recorded after a gap.
 type Writer struct {
-	mu     sync.Mutex
-	path   string
-	files  []namedFile
-	now    func() time.Time
-	seq    int64
-	head   string
-	err    error // sticky: the first write/sync error, or ErrClosed
-	unlock func()
+	mu    sync.Mutex
+	path  string
+	files []namedFile
+	now   func() time.Time
+	seq   int64
+	head  string
+	err   error // sticky: the first write/sync error, or ErrClosed
+	// unsynced: an event was written since the last fsync.
+	unsynced bool
+	unlock   func()
 }
 
 type namedFile struct {
@@ -229,11 +233,27 @@ func (w *Writer) Err() error {
 	return w.err
 }
 
-// Append writes one event of type typ and fsyncs it before returning.
-// fields is a map[string]any, a struct, or anything else encoding/json
-// marshals to a JSON object (nil means no fields); it may not use the keys
-// the writer adds: seq, time, type, prev, hash.
+// Append writes one event of type typ and fsyncs it before returning:
+// Write, then Sync.
 func (w *Writer) Append(typ string, fields any) (Event, error) {
+	ev, err := w.Write(typ, fields)
+	if err != nil {
+		return ev, err
+	}
+	if err := w.Sync(); err != nil {
+		return Event{}, fmt.Errorf("append %s to transcript: %w", typ, err)
+	}
+	return ev, nil
+}
+
+// Write appends one event of type typ to the transcript (and its copy)
+// with one write each, without waiting for the disk: once Write returns,
+// the event survives the process being killed, and Sync makes it survive
+// the machine crashing too. fields is a map[string]any, a struct, or
+// anything else encoding/json marshals to a JSON object (nil means no
+// fields); it may not use the keys the writer adds: seq, time, type, prev,
+// hash.
+func (w *Writer) Write(typ string, fields any) (Event, error) {
 	if typ == "" {
 		return Event{}, errors.New("append to transcript: empty event type")
 	}
@@ -256,27 +276,53 @@ func (w *Writer) Append(typ string, fields any) (Event, error) {
 			return Event{}, fmt.Errorf("append %s to transcript: %w", typ, w.err)
 		}
 	}
-	for _, nf := range w.files {
-		if err := nf.f.Sync(); err != nil {
-			w.err = fmt.Errorf("sync %s: %w", nf.path, err)
-			return Event{}, fmt.Errorf("append %s to transcript: %w", typ, w.err)
-		}
-	}
 	w.seq, w.head = ev.Seq, ev.Hash
+	w.unsynced = true
 	ev.Raw = bytes.TrimSuffix(line, []byte("\n"))
 	ev.Line = int(ev.Seq)
 	return ev, nil
 }
 
-// Close closes the transcript and its copy. Later Appends fail.
+// Sync fsyncs the transcript and its copy if anything was written since the
+// last Sync, so that every event written so far survives a crash of the
+// machine. A failed fsync breaks the writer, as a failed write does.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if !w.unsynced {
+		return nil
+	}
+	for _, nf := range w.files {
+		if err := nf.f.Sync(); err != nil {
+			w.err = fmt.Errorf("sync %s: %w", nf.path, err)
+			return w.err
+		}
+	}
+	w.unsynced = false
+	return nil
+}
+
+// Close fsyncs what was written since the last Sync and closes the
+// transcript and its copy. Later Writes fail.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if errors.Is(w.err, ErrClosed) {
 		return nil
 	}
+	var syncErr error
+	if w.err == nil && w.unsynced {
+		for _, nf := range w.files {
+			if err := nf.f.Sync(); err != nil && syncErr == nil {
+				syncErr = fmt.Errorf("sync %s: %w", nf.path, err)
+			}
+		}
+	}
 	w.err = ErrClosed
-	return w.closeFiles()
+	return errors.Join(syncErr, w.closeFiles())
 }
 
 func (w *Writer) closeFiles() error {

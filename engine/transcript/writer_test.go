@@ -276,8 +276,92 @@ func TestSyncFailure(t *testing.T) {
 	if _, err := w.Append("e", nil); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("append after a failed sync: err = %v, want the sync error", err)
 	}
-	if w.Seq() != 2 {
-		t.Errorf("seq = %d, want 2 (the unsynced event does not count)", w.Seq())
+	if w.Seq() != 3 {
+		t.Errorf("seq = %d, want 3 (the third event was written; its fsync failed)", w.Seq())
+	}
+	if err := w.Sync(); !errors.Is(err, syscall.EIO) {
+		t.Errorf("sync after a failed sync: err = %v, want the sync error", err)
+	}
+}
+
+// Write does not fsync; Sync fsyncs each file once for everything written
+// since the last Sync, and nothing when nothing was; Close fsyncs what is
+// left.
+func TestWriteThenSync(t *testing.T) {
+	tests := []struct {
+		name      string
+		writes    []int // events written before each Sync; -1 = Close instead
+		wantSyncs int   // fsyncs of the transcript and its copy together
+	}{
+		{"one sync for three events", []int{3}, 2},
+		{"sync without writes", []int{0}, 0},
+		{"two batches", []int{2, 1}, 4},
+		{"batch then empty", []int{2, 0}, 2},
+		{"close syncs what is left", []int{2, -1}, 2},
+		{"close after sync", []int{1, 0, -1}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := &countFS{}
+			w, err := Create(t.TempDir(), "r1", WithFS(fs), WithCopy(filepath.Join(t.TempDir(), "copy.jsonl")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			written := 0
+			for _, n := range tt.writes {
+				if n < 0 {
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				for range n {
+					if _, err := w.Write("e", nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				written += n
+				if err := w.Sync(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if fs.syncs != tt.wantSyncs {
+				t.Errorf("fsyncs = %d, want %d", fs.syncs, tt.wantSyncs)
+			}
+			w.Close()
+			if written == 0 {
+				return
+			}
+			r, err := Verify(w.Path())
+			if err != nil || r.Problem != nil || r.Events != written {
+				t.Fatalf("verify: %+v, %v; want %d events", r, err, written)
+			}
+		})
+	}
+}
+
+// An event Write returned is in the file before any Sync: a process killed
+// right after it loses nothing.
+func TestWriteIsVisibleBeforeSync(t *testing.T) {
+	fs := &countFS{}
+	w, err := Create(t.TempDir(), "r1", WithFS(fs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.Write("run_started", map[string]any{"run_id": "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := w.Write("step_started", map[string]any{"step": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.syncs != 0 {
+		t.Fatalf("fsyncs = %d before Sync, want 0", fs.syncs)
+	}
+	r, err := Verify(w.Path())
+	if err != nil || r.Problem != nil || r.Events != 2 || r.Head != ev.Hash {
+		t.Fatalf("verify before sync: %+v, %v; want 2 events ending in %s", r, err, ev.Hash)
 	}
 }
 
