@@ -61,15 +61,15 @@ type GRPCPlugin struct {
 	// Impl is the plugin to serve; nil in the host.
 	Impl plugins.Plugin
 
-	server *server
+	service pb.PluginServer
 }
 
 // GRPCServer implements plugin.GRPCPlugin.
 func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	if p.server == nil {
-		p.server = newServer(p.Impl)
+	if p.service == nil {
+		p.service = newServer(p.Impl)
 	}
-	pb.RegisterPluginServer(s, p.server)
+	pb.RegisterPluginServer(s, p.service)
 	return nil
 }
 
@@ -100,20 +100,37 @@ func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
 
 // Serve serves p as a runbook plugin over go-plugin and returns when the
 // host ends the plugin. It is what a plugin binary's main calls (through
-// the SDK) and what `runbook __plugin NAME` calls for a built-in. Run by
-// hand, outside a host, it says so and exits 1.
+// the SDK). Run by hand, outside a host, it says so and exits 1.
 //
 // The plugin also ends when its host dies: the host sets a parent-death
 // signal on Linux, and Serve watches for being re-parented (the portable
 // check), stopping the calls in flight before it exits.
 func Serve(p plugins.Plugin) {
 	srv := newServer(p)
+	serve(srv, srv.stopAll)
+}
+
+// ServeMany serves several plugins from one process, as Serve serves one:
+// each call goes to the plugin its metadata names (MetadataKey; a host
+// talks to one of them through Client.Named). `runbook __plugin NAME…`
+// serves the built-ins a run uses this way, in one process rather than one
+// each.
+func ServeMany(ps map[string]plugins.Plugin) {
+	servers := make(map[string]*server, len(ps))
+	for name, p := range ps {
+		servers[name] = newServer(p)
+	}
+	m := newMux(servers)
+	serve(m, m.stopAll)
+}
+
+func serve(service pb.PluginServer, stopAll func(context.Context) error) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		watchParent(done, srv)
+		watchParent(done, stopAll)
 	}()
 	defer func() {
 		close(done)
@@ -122,7 +139,7 @@ func Serve(p plugins.Plugin) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
-			1: {PluginName: &GRPCPlugin{Impl: p, server: srv}},
+			1: {PluginName: &GRPCPlugin{service: service}},
 		},
 		GRPCServer: newGRPCServer,
 		// go-plugin's own logging goes to the real stderr, which the host
@@ -145,7 +162,7 @@ const stopGrace = 5 * time.Second
 
 // watchParent exits the process when it is re-parented, that is when the
 // host that started it has died, until done is closed.
-func watchParent(done <-chan struct{}, srv *server) {
+func watchParent(done <-chan struct{}, stopAll func(context.Context) error) {
 	parent := os.Getppid()
 	t := time.NewTicker(parentPollInterval)
 	defer t.Stop()
@@ -159,7 +176,7 @@ func watchParent(done <-chan struct{}, srv *server) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), stopGrace)
-		_ = srv.stopAll(ctx)
+		_ = stopAll(ctx)
 		cancel()
 		os.Exit(1)
 	}

@@ -309,3 +309,89 @@ func TestStopCancelsCallsInFlight(t *testing.T) {
 		t.Errorf("second Stop: %v", err)
 	}
 }
+
+// One process serving several plugins hands each call to the plugin it
+// names; a call that names none, or an unknown one, is refused; Stop
+// without a name stops every plugin's calls.
+func TestServeManyRoutesByName(t *testing.T) {
+	a := &fake{started: make(chan struct{}), stopped: make(chan error, 1)}
+	b := &fake{started: make(chan struct{}), stopped: make(chan error, 1)}
+	base := grpcplugin.TestClientMany(t, map[string]plugins.Plugin{"a": a, "b": b})
+	ctx := context.Background()
+	for name, f := range map[string]*fake{"a": a, "b": b} {
+		c := base.Named(name)
+		cfg := cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("http://" + name), "token": cty.NullVal(cty.String), "dir": cty.StringVal(".")})
+		if err := c.Configure(ctx, cfg); err != nil {
+			t.Fatalf("configure %s: %v", name, err)
+		}
+		f.mu.Lock()
+		got := f.config.GetAttr("url").AsString()
+		f.mu.Unlock()
+		if got != "http://"+name {
+			t.Errorf("plugin %s got the configuration for %q", name, got)
+		}
+	}
+	var connErr *grpcplugin.ConnError
+	if _, err := base.Schema(ctx); !errors.As(err, &connErr) || !strings.Contains(err.Error(), "a, b") {
+		t.Errorf("unnamed call: err = %v, want a refusal naming the plugins served", err)
+	}
+	if _, err := base.Named("c").Schema(ctx); !errors.As(err, &connErr) || !strings.Contains(err.Error(), `no plugin "c"`) {
+		t.Errorf("call for an unknown plugin: err = %v", err)
+	}
+
+	// Stop with no name reaches both plugins' calls.
+	errc := make(chan error, 2)
+	for _, name := range []string{"a", "b"} {
+		go func() {
+			_, err := base.Named(name).Apply(ctx, &plugins.ActionRequest{Action: "block", Args: cty.EmptyObjectVal})
+			errc <- err
+		}()
+	}
+	<-a.started
+	<-b.started
+	if err := base.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for _, f := range []*fake{a, b} {
+		if got := <-f.stopped; !errors.Is(got, context.Canceled) {
+			t.Errorf("a call ended with %v, want cancelled", got)
+		}
+	}
+	<-errc
+	<-errc
+}
+
+// Stop naming one plugin stops only that plugin's calls.
+func TestServeManyStopNamed(t *testing.T) {
+	a := &fake{started: make(chan struct{}), stopped: make(chan error, 1)}
+	b := &fake{started: make(chan struct{}), stopped: make(chan error, 1)}
+	base := grpcplugin.TestClientMany(t, map[string]plugins.Plugin{"a": a, "b": b})
+	ctx := context.Background()
+	bctx, cancelB := context.WithCancel(ctx)
+	errc := make(chan error, 2)
+	go func() {
+		_, err := base.Named("a").Apply(ctx, &plugins.ActionRequest{Action: "block", Args: cty.EmptyObjectVal})
+		errc <- err
+	}()
+	go func() {
+		_, err := base.Named("b").Apply(bctx, &plugins.ActionRequest{Action: "block", Args: cty.EmptyObjectVal})
+		errc <- err
+	}()
+	<-a.started
+	<-b.started
+	if err := base.Named("a").Stop(ctx); err != nil {
+		t.Fatalf("Stop a: %v", err)
+	}
+	if got := <-a.stopped; !errors.Is(got, context.Canceled) {
+		t.Errorf("a ended with %v", got)
+	}
+	select {
+	case got := <-b.stopped:
+		t.Errorf("b's call ended too (%v) when only a was stopped", got)
+	default:
+	}
+	cancelB()
+	<-b.stopped
+	<-errc
+	<-errc
+}

@@ -14,9 +14,23 @@ import (
 // ends with the test.
 func TestClient(t testing.TB, impl plugins.Plugin) *Client {
 	t.Helper()
-	conn, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
-		PluginName: &GRPCPlugin{Impl: impl},
-	})
+	return testClient(t, &GRPCPlugin{Impl: impl})
+}
+
+// TestClientMany serves impls in process as ServeMany does, and returns the
+// client of that connection: Named(name) talks to one of them.
+func TestClientMany(t testing.TB, impls map[string]plugins.Plugin) *Client {
+	t.Helper()
+	servers := make(map[string]*server, len(impls))
+	for name, impl := range impls {
+		servers[name] = newServer(impl)
+	}
+	return testClient(t, &GRPCPlugin{service: newMux(servers)})
+}
+
+func testClient(t testing.TB, p *GRPCPlugin) *Client {
+	t.Helper()
+	conn, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{PluginName: p})
 	// Closing the client shuts the server down (go-plugin's controller);
 	// stopping it here as well would race with that.
 	t.Cleanup(func() { _ = conn.Close() })

@@ -139,17 +139,18 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch plugin %q: %w", spec.Name, err)
 	}
-	p := &Plugin{spec: spec, l: l, dir: dir}
+	slot := &procSlot{l: l, label: spec.Name, dir: dir, env: spec.Env}
+	p := &Plugin{spec: spec, slot: slot}
 	if spec.Source == "" {
 		self, err := l.self()
 		if err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, err
 		}
-		p.path = self[0]
-		p.args = append(append([]string(nil), self[1:]...), spec.Name)
+		slot.path = self[0]
+		slot.args = append(append([]string(nil), self[1:]...), spec.Name)
 	} else {
-		if p.path, err = privateCopy(spec.Name, spec.Source, spec.SHA256, dir); err != nil {
+		if slot.path, err = privateCopy(spec.Name, spec.Source, spec.SHA256, dir); err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, err
 		}
@@ -158,49 +159,180 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 		}
 		p.sha256 = strings.ToLower(spec.SHA256)
 	}
-	proc, err := l.startProcess(ctx, spec.Name, p.path, p.args, spec.Env)
-	if err != nil {
+	if err := slot.start(ctx, 1); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	p.proc = proc
-	if p.schema, p.info, err = describe(ctx, proc); err != nil {
-		proc.kill()
+	if p.schema, p.info, err = describe(ctx, slot.proc.rpc); err != nil {
+		slot.proc.kill()
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
 	}
 	return p, nil
 }
 
-func describe(ctx context.Context, proc *process) (*plugins.Schema, grpcplugin.Info, error) {
-	s, err := proc.rpc.Schema(ctx)
+// LaunchBuiltins starts one process that serves every built-in plugin
+// named (the Launcher's Self with the names appended: `runbook __plugin
+// NAME…`), with environment env, and returns one Plugin per name, in
+// order, all talking to that process. One process instead of one per
+// plugin halves the memory and start-up work of a typical run; the price
+// is shared fate: a crash, or a call that has to be killed, ends the
+// process for all of them, and the next call of each starts it again (and
+// configures it as it was).
+func (l *Launcher) LaunchBuiltins(ctx context.Context, names []string, env []string) ([]*Plugin, error) {
+	if len(names) == 0 {
+		return nil, errors.New("launch built-in plugins: no names")
+	}
+	label := "built-in plugins " + strings.Join(names, ", ")
+	if len(names) == 1 {
+		label = names[0]
+	}
+	self, err := l.self()
+	if err != nil {
+		return nil, err
+	}
+	slot := &procSlot{
+		l: l, label: label, path: self[0], env: env,
+		args:  append(append([]string(nil), self[1:]...), names...),
+		probe: names[0],
+	}
+	if err := slot.start(ctx, len(names)); err != nil {
+		return nil, err
+	}
+	ps := make([]*Plugin, len(names))
+	for i, name := range names {
+		p := &Plugin{spec: Spec{Name: name, Env: env}, slot: slot, shared: true}
+		if p.schema, p.info, err = describe(ctx, slot.proc.pluginClient(name)); err != nil {
+			slot.proc.kill()
+			return nil, fmt.Errorf("plugin %q: %w", name, err)
+		}
+		ps[i] = p
+	}
+	return ps, nil
+}
+
+func describe(ctx context.Context, c *grpcplugin.Client) (*plugins.Schema, grpcplugin.Info, error) {
+	s, err := c.Schema(ctx)
 	if err != nil {
 		return nil, grpcplugin.Info{}, err
 	}
-	info, err := proc.rpc.Info(ctx)
+	info, err := c.Info(ctx)
 	return s, info, err
 }
 
 // testHookVerified, when set, runs between verification and launch.
 var testHookVerified func()
 
+// procSlot is a plugin process and how to start it again: one per external
+// plugin, one shared by the built-ins of a LaunchBuiltins. Every (re)start
+// is a new generation, so that each plugin knows when to configure the
+// process it talks to.
+type procSlot struct {
+	l     *Launcher
+	label string // for messages: the plugin's name, or the built-ins'
+	dir   string // private folder (an external binary's copy); "" for none
+	path  string
+	args  []string
+	env   []string
+	// probe is the plugin whose schema the handshake asks for, "" for the
+	// only one.
+	probe string
+
+	mu     sync.Mutex
+	proc   *process
+	gen    int
+	refs   int // plugins not yet closed
+	closed bool
+}
+
+// start starts the first process, for refs plugins.
+func (s *procSlot) start(ctx context.Context, refs int) error {
+	proc, err := s.l.startProcess(ctx, s.label, s.path, s.args, s.env, s.probe)
+	if err != nil {
+		return err
+	}
+	s.proc, s.gen, s.refs = proc, 1, refs
+	return nil
+}
+
+// current returns a usable process and its generation, starting a new one
+// if the last died.
+func (s *procSlot) current(ctx context.Context) (*process, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, 0, fmt.Errorf("plugin %s is closed", s.label)
+	}
+	if s.proc != nil && s.proc.usable() {
+		return s.proc, s.gen, nil
+	}
+	if s.proc != nil {
+		s.proc.close()
+		s.proc = nil
+	}
+	proc, err := s.l.startProcess(ctx, s.label, s.path, s.args, s.env, s.probe)
+	if err != nil {
+		return nil, 0, fmt.Errorf("restart: %w", err)
+	}
+	s.proc = proc
+	s.gen++
+	return proc, s.gen, nil
+}
+
+// generation returns the generation of the current process.
+func (s *procSlot) generation() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gen
+}
+
+// running returns the process, or nil when there is none.
+func (s *procSlot) running() *process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc
+}
+
+// release is a plugin's close: the last one ends the process (gracefully,
+// then by force, with everything in its process group) and removes the
+// private folder.
+func (s *procSlot) release() error {
+	s.mu.Lock()
+	s.refs--
+	if s.refs > 0 || s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	proc := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if proc != nil {
+		proc.close()
+	}
+	if s.dir != "" {
+		if err := os.RemoveAll(s.dir); err != nil {
+			return fmt.Errorf("close plugin %s: %w", s.label, err)
+		}
+	}
+	return nil
+}
+
 // Plugin is a launched plugin: a plugins.Plugin whose calls go to its
 // process. When the process has died, the next call starts it again (and
 // configures it as it was), so one crash fails one step.
 type Plugin struct {
 	spec   Spec
-	l      *Launcher
-	dir    string // private folder of the binary's copy
-	path   string
-	args   []string
+	slot   *procSlot
+	shared bool // the process serves several plugins: calls name this one
 	sha256 string
 	schema *plugins.Schema
 	info   grpcplugin.Info
 
-	mu     sync.Mutex
-	proc   *process
-	config cty.Value // cty.NilVal until configured
-	closed bool
+	mu        sync.Mutex
+	config    cty.Value // cty.NilVal until configured
+	configGen int       // the process generation config was given to
+	closed    bool
 }
 
 var _ plugins.Plugin = (*Plugin)(nil)
@@ -217,39 +349,46 @@ func (p *Plugin) Version() string { return p.info.Version }
 
 // Pid returns the id of the plugin's current process, 0 when there is none.
 func (p *Plugin) Pid() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.proc == nil {
+	proc := p.slot.running()
+	if proc == nil {
 		return 0
 	}
-	return p.proc.runner.Pid()
+	return proc.runner.Pid()
 }
 
-// current returns a usable process, starting a new one if the last died.
+// rpc is the client of this plugin on proc.
+func (p *Plugin) rpc(proc *process) *grpcplugin.Client {
+	if p.shared {
+		return proc.pluginClient(p.spec.Name)
+	}
+	return proc.rpc
+}
+
+// current returns a usable process, starting a new one if the last died
+// and configuring it as this plugin was configured.
 func (p *Plugin) current(ctx context.Context) (*process, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
 		return nil, fmt.Errorf("plugin %q is closed", p.spec.Name)
 	}
-	if p.proc != nil && p.proc.usable() {
-		return p.proc, nil
-	}
-	if p.proc != nil {
-		p.proc.close()
-		p.proc = nil
-	}
-	proc, err := p.l.startProcess(ctx, p.spec.Name, p.path, p.args, p.spec.Env)
+	proc, gen, err := p.slot.current(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("restart: %w", err)
+		return nil, err
 	}
-	if p.config != cty.NilVal {
-		if err := proc.rpc.Configure(ctx, p.config); err != nil {
+	p.mu.Lock()
+	config, configured := p.config, p.configGen
+	p.mu.Unlock()
+	if config != cty.NilVal && configured != gen {
+		if err := p.rpc(proc).Configure(ctx, config); err != nil {
 			proc.kill()
 			return nil, fmt.Errorf("restart plugin %q: configure: %w", p.spec.Name, err)
 		}
+		p.mu.Lock()
+		p.configGen = gen
+		p.mu.Unlock()
 	}
-	p.proc = proc
 	return proc, nil
 }
 
@@ -262,7 +401,7 @@ func (p *Plugin) call(ctx context.Context, op string, fn func(*grpcplugin.Client
 	if err != nil {
 		return err
 	}
-	err = fn(proc.rpc)
+	err = fn(p.rpc(proc))
 	if err == nil {
 		return nil
 	}
@@ -281,9 +420,9 @@ func (p *Plugin) call(ctx context.Context, op string, fn func(*grpcplugin.Client
 // is asked to stop its calls in flight and killed, with its process group,
 // if they have not returned within the launcher's StopGrace.
 func (p *Plugin) settle(proc *process) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.l.stopGrace())
+	ctx, cancel := context.WithTimeout(context.Background(), p.slot.l.stopGrace())
 	defer cancel()
-	if err := proc.rpc.Stop(ctx); err != nil {
+	if err := p.rpc(proc).Stop(ctx); err != nil {
 		proc.kill()
 	}
 }
@@ -308,12 +447,16 @@ func (p *Plugin) Schema(context.Context) (*plugins.Schema, error) { return p.sch
 // Configure implements plugins.Plugin. The configuration is kept, for a
 // restarted process.
 func (p *Plugin) Configure(ctx context.Context, config cty.Value) error {
-	err := p.call(ctx, "configure", func(c *grpcplugin.Client) error { return c.Configure(ctx, config) })
+	var gen int
+	err := p.call(ctx, "configure", func(c *grpcplugin.Client) error {
+		gen = p.slot.generation()
+		return c.Configure(ctx, config)
+	})
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
-	p.config = config
+	p.config, p.configGen = config, gen
 	p.mu.Unlock()
 	return nil
 }
@@ -339,19 +482,18 @@ func (p *Plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 }
 
 // Stop asks the plugin to cancel its calls in flight (on SIGINT, say),
-// killing it if they have not returned within StopGrace.
+// killing its process if they have not returned within StopGrace.
 func (p *Plugin) Stop() {
-	p.mu.Lock()
-	proc := p.proc
-	p.mu.Unlock()
+	proc := p.slot.running()
 	if proc != nil && proc.usable() {
 		p.settle(proc)
 	}
 }
 
-// Close implements plugins.Plugin: it ends the process (gracefully, then
-// by force) with everything in its process group, and removes the private
-// folder. It returns once the process is gone.
+// Close implements plugins.Plugin. The last plugin of a process to close
+// ends it (gracefully, then by force) with everything in its process
+// group, and removes its private folder; Close returns once the process is
+// gone.
 func (p *Plugin) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -359,16 +501,8 @@ func (p *Plugin) Close() error {
 		return nil
 	}
 	p.closed = true
-	proc := p.proc
-	p.proc = nil
 	p.mu.Unlock()
-	if proc != nil {
-		proc.close()
-	}
-	if err := os.RemoveAll(p.dir); err != nil {
-		return fmt.Errorf("close plugin %q: %w", p.spec.Name, err)
-	}
-	return nil
+	return p.slot.release()
 }
 
 // CrashError is a call that failed because the plugin process died or

@@ -539,3 +539,133 @@ func TestPluginEndsWithItsHost(t *testing.T) {
 	_ = cmd.Wait()
 	waitGone(t, pid, "the plugin of a dead host")
 }
+
+// launchMany starts one process serving the test plugins named (each
+// plugin's mode is its name), as a run's built-ins are served.
+func launchMany(t *testing.T, l *Launcher, names ...string) []*Plugin {
+	t.Helper()
+	ps, err := l.LaunchBuiltins(context.Background(), names, []string{envMode + "=many"})
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, p := range ps {
+			if err := p.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		}
+	})
+	return ps
+}
+
+func applyString(t *testing.T, p plugins.Plugin, action string) string {
+	t.Helper()
+	out, _, err := apply(context.Background(), p, action)
+	if err != nil {
+		t.Fatalf("%s.%s: %v", p.(*Plugin).Name(), action, err)
+	}
+	return out.AsString()
+}
+
+func configure(t *testing.T, p plugins.Plugin, greeting string) {
+	t.Helper()
+	if err := p.Configure(context.Background(), cty.ObjectVal(map[string]cty.Value{"greeting": cty.StringVal(greeting)})); err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+}
+
+// The built-ins of a run share one process: each call reaches the plugin
+// it names, with that plugin's own configuration, and the process ends
+// when the last of them closes.
+func TestLaunchBuiltinsSharesOneProcess(t *testing.T) {
+	l := testLauncher(t)
+	ps, err := l.LaunchBuiltins(context.Background(), []string{"alpha", "beta", "gamma"}, []string{envMode + "=many"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := ps[0].Pid()
+	for i, p := range ps {
+		if p.Pid() != pid {
+			t.Errorf("%s runs in pid %d, %s in %d: want one process", p.Name(), p.Pid(), ps[0].Name(), pid)
+		}
+		if got, want := applyString(t, p, "mode"), p.Name(); got != want {
+			t.Errorf("%s.mode = %q: the call reached %q", p.Name(), got, got)
+		}
+		if got, want := p.Version(), "0.0.1-"+p.Name(); got != want {
+			t.Errorf("%s version %q, want %q", p.Name(), got, want)
+		}
+		configure(t, p, "hello "+strconv.Itoa(i))
+	}
+	for i, p := range ps {
+		if got, want := applyString(t, p, "greeting"), "hello "+strconv.Itoa(i); got != want {
+			t.Errorf("%s.greeting = %q, want its own configuration %q", p.Name(), got, want)
+		}
+	}
+	if err := ps[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if gone(pid) {
+		t.Fatal("the process ended with the first plugin's Close; the others still use it")
+	}
+	if _, _, err := apply(context.Background(), ps[0], "mode"); err == nil {
+		t.Error("a closed plugin still answers")
+	}
+	applyString(t, ps[1], "mode")
+	for _, p := range ps[1:] {
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitGone(t, pid, "the shared process after every plugin closed")
+	if entries, _ := os.ReadDir(l.TempDir); len(entries) > 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// A crash of the shared process fails the call in flight; the next call of
+// every plugin gets a new process, configured again as each plugin was.
+func TestSharedProcessCrashRestartsAndReconfigures(t *testing.T) {
+	ps := launchMany(t, testLauncher(t), "alpha", "beta")
+	configure(t, ps[0], "hi alpha")
+	configure(t, ps[1], "hi beta")
+	pid := ps[0].Pid()
+	_, _, err := apply(context.Background(), ps[0], "panic")
+	var crash *CrashError
+	if !errors.As(err, &crash) || crash.Plugin != "alpha" || !strings.Contains(err.Error(), "panic: boom") {
+		t.Fatalf("err = %v, want alpha's crash with its panic", err)
+	}
+	if got := applyString(t, ps[1], "greeting"); got != "hi beta" {
+		t.Errorf("beta after the restart: greeting %q, want %q (configured again)", got, "hi beta")
+	}
+	if ps[1].Pid() == pid || ps[1].Pid() == 0 {
+		t.Errorf("beta runs in pid %d (was %d): want a new process", ps[1].Pid(), pid)
+	}
+	if got := applyString(t, ps[0], "greeting"); got != "hi alpha" {
+		t.Errorf("alpha after the restart: greeting %q, want %q", got, "hi alpha")
+	}
+	if ps[0].Pid() != ps[1].Pid() {
+		t.Errorf("after the restart alpha runs in %d, beta in %d: want one process", ps[0].Pid(), ps[1].Pid())
+	}
+}
+
+// A Pool starts the built-in specs together, in one process, and each
+// external plugin in its own.
+func TestPoolSharesBuiltins(t *testing.T) {
+	l := testLauncher(t)
+	pool := NewPool(l)
+	env := []string{envMode + "=many"}
+	specs := []Spec{{Name: "alpha", Env: env}, externalSpec(t, "echo"), {Name: "beta", Env: env}}
+	specs[1].Name = "ext"
+	if err := pool.Start(context.Background(), specs); err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	a, b, ext := pool.Get("alpha"), pool.Get("beta"), pool.Get("ext")
+	if a.Pid() != b.Pid() || a.Pid() == ext.Pid() {
+		t.Errorf("pids alpha %d, beta %d, ext %d: want the built-ins together and the external apart", a.Pid(), b.Pid(), ext.Pid())
+	}
+	if got := applyString(t, b, "mode"); got != "beta" {
+		t.Errorf("beta.mode = %q", got)
+	}
+	mustSay(t, ext)
+}

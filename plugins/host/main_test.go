@@ -12,6 +12,8 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/grpcplugin"
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
@@ -50,6 +52,20 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Hour)
 	case "initpanic":
 		panic("plugin init failed")
+	case "many":
+		// Several plugins in one process, as `runbook __plugin NAME…`
+		// serves the built-ins: each named argument is a plugin whose
+		// mode is its name.
+		impls := map[string]plugins.Plugin{}
+		for _, name := range os.Args[1:] {
+			impl, err := sdk.New(testPlugin(name))
+			if err != nil {
+				panic(err)
+			}
+			impls[name] = impl
+		}
+		grpcplugin.ServeMany(impls)
+		os.Exit(0)
 	}
 	sdk.Serve(testPlugin(mode))
 	os.Exit(0)
@@ -77,7 +93,12 @@ func testPlugin(mode string) sdk.Plugin {
 	return sdk.Plugin{
 		Name:    "test",
 		Version: "0.0.1-" + mode,
+		Config:  []*sdk.Attribute{{Name: "greeting", Type: cty.String}},
 		Actions: []*sdk.Action{
+			noArgs("greeting", func(_ context.Context, req *sdk.Request) (any, error) {
+				return req.Config.String("greeting"), nil
+			}),
+			noArgs("pid", func(context.Context, *sdk.Request) (any, error) { return os.Getpid(), nil }),
 			{
 				Name: "say", ReadOnly: true,
 				Args:   []*sdk.Attribute{{Name: "message", Type: cty.String, Required: true}},

@@ -27,8 +27,28 @@ type process struct {
 	stderr    *ring
 	socketDir string // go-plugin's; set by the RunnerFunc
 
-	mu     sync.Mutex
-	killed bool // by the host, after it stopped answering
+	mu      sync.Mutex
+	killed  bool                          // by the host, after it stopped answering
+	clients map[string]*grpcplugin.Client // of the plugins a shared process serves
+}
+
+// pluginClient returns the client of plugin name in a process that serves
+// several ("" is the process's only plugin).
+func (p *process) pluginClient(name string) *grpcplugin.Client {
+	if name == "" {
+		return p.rpc
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.clients[name]
+	if c == nil {
+		if p.clients == nil {
+			p.clients = map[string]*grpcplugin.Client{}
+		}
+		c = p.rpc.Named(name)
+		p.clients[name] = c
+	}
+	return c
 }
 
 // exited reports whether the process has ended.
@@ -99,9 +119,10 @@ func (p *process) close() {
 }
 
 // startProcess launches path with args and env and completes the go-plugin
-// handshake. ctx bounds the start: when it ends, the process group is
-// killed.
-func (l *Launcher) startProcess(ctx context.Context, name, path string, args, env []string) (*process, error) {
+// handshake, asking plugin probe ("" for a process's only one) for its
+// schema to prove it speaks the protocol. ctx bounds the start: when it
+// ends, the process group is killed.
+func (l *Launcher) startProcess(ctx context.Context, name, path string, args, env []string, probe string) (*process, error) {
 	stderr := newRing(l.stderrLimit())
 	r := &procRunner{path: path, args: args, exited: make(chan struct{})}
 	logger := l.Logger
@@ -146,7 +167,7 @@ func (l *Launcher) startProcess(ctx context.Context, name, path string, args, en
 		case <-started:
 		}
 	}()
-	err := p.handshake(ctx)
+	err := p.handshake(ctx, probe)
 	close(started)
 	wg.Wait()
 	if err != nil {
@@ -185,7 +206,7 @@ func socketBase() string {
 	return base
 }
 
-func (p *process) handshake(ctx context.Context) error {
+func (p *process) handshake(ctx context.Context, probe string) error {
 	if _, err := p.client.Start(); err != nil {
 		return err
 	}
@@ -204,7 +225,7 @@ func (p *process) handshake(ctx context.Context) error {
 	p.rpc = rpc
 	// The first call proves that the plugin speaks the protocol, and
 	// caches its schema.
-	if _, err := rpc.Schema(ctx); err != nil {
+	if _, err := p.pluginClient(probe).Schema(ctx); err != nil {
 		return err
 	}
 	return nil
