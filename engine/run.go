@@ -361,9 +361,13 @@ func SourceSHA256(path string) string {
 }
 
 // usedPlugins lists the plugins the runbook's actions use, sorted.
-func (r *runner) usedPlugins() []string {
+func (r *runner) usedPlugins() []string { return UsedPlugins(r.rb) }
+
+// UsedPlugins returns the names of the plugins rb's steps use, sorted: the
+// plugins a run of rb starts.
+func UsedPlugins(rb *schema.Runbook) []string {
 	seen := map[string]bool{}
-	for _, s := range r.rb.Steps {
+	for _, s := range rb.Steps {
 		if s.Action != nil {
 			seen[s.Action.Plugin] = true
 		}

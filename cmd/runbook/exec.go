@@ -102,6 +102,13 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	ctx, stop := a.interruptible(parent)
 	defer stop()
 
+	// The plugin processes start now, while the run is prepared, rather
+	// than after run_started; a run that never starts (bad variables, the
+	// lock held) closes them again.
+	provider := a.pluginProvider(cfg)
+	defer provider.Close()
+	provider.Prestart(ctx, engine.UsedPlugins(rb))
+
 	runID := engine.NewRunID(time.Now())
 	var topts []transcript.Option
 	if opts.Transcript != "" {
@@ -124,7 +131,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		engine.WithDryRun(opts.DryRun),
 		engine.WithYes(opts.Yes),
 		engine.WithHooks(engine.TranscriptHook(tw), view),
-		engine.WithPlugins(a.pluginProvider(cfg)),
+		engine.WithPlugins(provider),
 		engine.WithLocker(locker, opts.LockTimeout),
 		engine.WithVersion(Version()),
 		engine.WithPluginInfo(a.pluginInfo(cfg)),

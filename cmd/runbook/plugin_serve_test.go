@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
@@ -11,13 +16,15 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/plugins/host"
+	"github.com/runbookdev/runbook/schema"
 )
 
 // TestBuiltinsServedByReexec launches every built-in plugin that has an
 // implementation the way a run does: plugins/host re-executes the runbook
-// binary as `runbook __plugin NAME` (testscript puts a runbook copy of the
-// test binary on $PATH). Each must answer the handshake with the schema the
-// registry holds, and shell.run must really run.
+// binary once as `runbook __plugin NAME…` (testscript puts a runbook copy
+// of the test binary on $PATH). Each must answer the handshake with the
+// schema the registry holds, all from one process, and shell.run must
+// really run.
 func TestBuiltinsServedByReexec(t *testing.T) {
 	self, err := exec.LookPath("runbook")
 	if err != nil {
@@ -45,6 +52,13 @@ func TestBuiltinsServedByReexec(t *testing.T) {
 	cmpCty := []cmp.Option{
 		cmp.Comparer(func(a, b cty.Type) bool { return a.Equals(b) }),
 		cmp.Comparer(func(a, b cty.Value) bool { return a.RawEquals(b) }),
+	}
+	// One process serves them all.
+	pid := pool.Get(specs[0].Name).Pid()
+	for _, s := range specs {
+		if got := pool.Get(s.Name).Pid(); got != pid {
+			t.Errorf("%s runs in pid %d, %s in %d: want one process for the built-ins", s.Name, got, specs[0].Name, pid)
+		}
 	}
 	for _, s := range specs {
 		got, err := pool.Get(s.Name).Schema(context.Background())
@@ -74,5 +88,91 @@ func TestBuiltinsServedByReexec(t *testing.T) {
 	}
 	if got := res.Output.GetAttr("stdout").AsString(); got != "hello from bash\n" {
 		t.Errorf("shell.run stdout %q", got)
+	}
+}
+
+// An exec starts its plugins before the run needs them (Prestart): Start
+// hands over the processes that start began, and Close ends them whether
+// or not the run ever started.
+func TestPrestart(t *testing.T) {
+	self, err := exec.LookPath("runbook")
+	if err != nil {
+		t.Fatalf("no runbook on $PATH: %v", err)
+	}
+	cfg := &schema.Config{}
+	newProvider := func() *hostProvider {
+		return &hostProvider{registry: builtin.Registry(), cfg: cfg, pool: host.NewPool(&host.Launcher{Self: []string{self, "__plugin"}, TempDir: t.TempDir()})}
+	}
+	ctx := context.Background()
+
+	t.Run("start takes over", func(t *testing.T) {
+		p := newProvider()
+		p.Prestart(ctx, []string{"prompt", "shell"})
+		got, err := p.Start(ctx, []string{"prompt", "shell"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := got["shell"].(*host.Plugin).Pid()
+		if pid == 0 || got["prompt"].(*host.Plugin).Pid() != pid {
+			t.Fatalf("pids: prompt %d, shell %d; want one running process", got["prompt"].(*host.Plugin).Pid(), pid)
+		}
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, pid)
+		if err := p.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+
+	t.Run("run never starts", func(t *testing.T) {
+		p := newProvider()
+		p.Prestart(ctx, []string{"shell"})
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if names := p.pool.Names(); len(names) > 0 {
+			t.Errorf("pool still holds %v", names)
+		}
+	})
+
+	t.Run("other names start anew", func(t *testing.T) {
+		p := newProvider()
+		defer p.Close()
+		p.Prestart(ctx, []string{"shell"})
+		if _, err := p.Start(ctx, []string{"prompt"}); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.pool.Names(); !slices.Equal(got, []string{"prompt"}) && !slices.Equal(got, []string{"prompt", "shell"}) {
+			t.Errorf("pool holds %v", got)
+		}
+	})
+
+	t.Run("unknown plugin", func(t *testing.T) {
+		p := newProvider()
+		p.Prestart(ctx, []string{"nope"})
+		if _, err := p.Start(ctx, []string{"nope"}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+			t.Errorf("err = %v", err)
+		}
+		p.Close()
+	})
+}
+
+// waitGone waits for process pid to end (or be a zombie).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return
+		}
+		if s := string(stat); strings.Contains(s[strings.LastIndex(s, ")"):], ") Z") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still running", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
