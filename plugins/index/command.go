@@ -61,8 +61,8 @@ func (c *commandBuilder) Build(ctx context.Context, req BuilderRequest) (*Manife
 
 // run runs the command in its own process group and waits for it. The group
 // is killed when ctx is done, when the command has exited (whatever it left
-// running must not write into the build any more), and — through a reaper —
-// when this process dies first.
+// running must not write into the build any more), and — through
+// procgroup's watchdog — when this process dies first.
 func (c *commandBuilder) run(ctx context.Context, req BuilderRequest) error {
 	stdout := &lineSink{emit: req.Progress}
 	stderr := &lineSink{emit: req.Progress, prefix: "stderr: ", tail: stderrTail}

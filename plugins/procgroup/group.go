@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,32 +54,4 @@ func groupRuns(pgid int) bool {
 		}
 	}
 	return false
-}
-
-// startReaper starts a watchdog that kills process group pgid if this
-// process dies first (kill -9, a crash), so no command outlives the run that
-// started it. The watchdog is a shell reading a pipe that only this process
-// holds open: when this process dies, the pipe closes, the read returns, and
-// the group is killed. stop ends the watchdog without touching the group.
-func startReaper(pgid int) (stop func()) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return func() {}
-	}
-	reaper := exec.Command("sh", "-c", fmt.Sprintf("read _; kill -KILL -%d 2>/dev/null", pgid))
-	reaper.Stdin = r
-	// Its own group, so that a Ctrl-C to the caller's group does not end the
-	// watchdog while the caller still cleans up.
-	reaper.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	startErr := reaper.Start()
-	r.Close()
-	if startErr != nil {
-		w.Close()
-		return func() {}
-	}
-	return func() {
-		_ = reaper.Process.Kill()
-		_ = reaper.Wait()
-		w.Close()
-	}
 }

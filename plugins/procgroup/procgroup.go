@@ -2,11 +2,15 @@
 // own and making sure that group ends: when the command's context is done
 // (SIGTERM to the whole group, then SIGKILL once a grace period has passed
 // with any of it still running), when the command exits if the caller wants
-// nothing it started to outlive it, and — through a reaper, a watchdog shell
-// reading a pipe only this process holds — when this process dies first
-// (kill -9, a crash). It also reads the command's output through pipes, so
-// that waiting ends when bash exits, not when the last process holding its
-// output does.
+// nothing it started to outlive it, and when this process dies first
+// (kill -9, a crash). For the last, a process that runs commands has one
+// watchdog, a shell in a process group of its own, started with the first
+// command, that reads a pipe only this process holds. It is told each
+// group as its command starts and again once Wait is done with it; when
+// the pipe closes because this process died, it kills with SIGKILL every
+// group it still knows. The package also reads the command's output
+// through pipes, so that waiting ends when bash exits, not when the last
+// process holding its output does.
 package procgroup
 
 import (
@@ -44,12 +48,12 @@ type Cmd struct {
 	// cancelled.
 	KillLeftovers bool
 
-	ctx    context.Context
-	cmd    *exec.Cmd
-	outR   *os.File
-	errR   *os.File
-	reader sync.WaitGroup
-	reaper func()
+	ctx     context.Context
+	cmd     *exec.Cmd
+	outR    *os.File
+	errR    *os.File
+	reader  sync.WaitGroup
+	started bool
 
 	mu       sync.Mutex
 	stopping chan struct{} // closed when a stop begun by a cancel is over
@@ -82,7 +86,7 @@ func (c *Cmd) Run() (Exit, error) {
 }
 
 // Start starts the command in a process group of its own, led by bash,
-// and the reaper that kills that group should this process die before
+// and has the watchdog kill that group should this process die before
 // Wait returns.
 func (c *Cmd) Start() error {
 	outR, outW, err := os.Pipe()
@@ -120,18 +124,20 @@ func (c *Cmd) Start() error {
 		return fmt.Errorf("start bash: %w", startErr)
 	}
 	c.outR, c.errR = outR, errR
-	c.reaper = startReaper(cmd.Process.Pid)
+	c.started = true
+	dog.watch(cmd.Process.Pid)
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stdout), outR) })
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stderr), errR) })
 	return nil
 }
 
 // Wait waits for bash to exit, ends the group as the command was set up
-// to, stops the reaper and reads what remains of the output. Once the
-// context is done, it returns the context's error; a non-zero exit is not
-// an error but an Exit.Code.
+// to, takes the group back from the watchdog (leftovers that were let run
+// on are no longer killed should this process die) and reads what remains
+// of the output. Once the context is done, it returns the context's error;
+// a non-zero exit is not an error but an Exit.Code.
 func (c *Cmd) Wait() (Exit, error) {
-	if c.reaper == nil {
+	if !c.started {
 		return Exit{}, errors.New("procgroup: Wait before a successful Start")
 	}
 	waitErr := c.cmd.Wait()
@@ -156,7 +162,7 @@ func (c *Cmd) Wait() (Exit, error) {
 		}
 		_ = signalGroup(pgid, syscall.SIGKILL)
 	}
-	c.reaper()
+	dog.forget(pgid)
 
 	exit := Exit{OutputCut: !c.drain()}
 	if cancelled {

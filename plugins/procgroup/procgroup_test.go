@@ -126,56 +126,165 @@ func TestEscalate(t *testing.T) {
 	}
 }
 
-// The reaper kills the group when the process that started it dies without
-// a chance to clean up. A helper process (this test binary again) starts a
-// sleep through the package and kills itself with SIGKILL.
-func TestReaperKillsGroupWhenOwnerDies(t *testing.T) {
-	if os.Getenv(helperEnv) == "1" {
-		reaperHelper()
+// The watchdog kills the groups of the commands still running when the
+// process that started them dies without a chance to clean up. A helper
+// process (this test binary again) runs commands through the package as
+// the scenario says, prints "kill PID" for each process that must die with
+// it and "keep PID" for each that must not, and kills itself with SIGKILL.
+func TestWatchdogKillsGroupsWhenOwnerDies(t *testing.T) {
+	if scenario := os.Getenv(helperEnv); scenario != "" {
+		watchdogHelper(scenario)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	helper := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestReaperKillsGroupWhenOwnerDies$")
-	helper.Env = append(os.Environ(), helperEnv+"=1")
-	var stderr bytes.Buffer
-	helper.Stderr = &stderr
-	stdout, err := helper.Output()
-	var exitErr *exec.ExitError
-	if !errors.As(err, &exitErr) {
-		t.Fatalf("helper: %v, want death by SIGKILL (stderr %q)", err, stderr.String())
+	for _, scenario := range []string{
+		"one command",
+		"two concurrent commands",
+		"after a command ended",
+		"after the watchdog was killed",
+	} {
+		t.Run(scenario, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			helper := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestWatchdogKillsGroupsWhenOwnerDies$")
+			helper.Env = append(os.Environ(), helperEnv+"="+scenario)
+			var stderr bytes.Buffer
+			helper.Stderr = &stderr
+			stdout, err := helper.Output()
+			var exitErr *exec.ExitError
+			if !errors.As(err, &exitErr) {
+				t.Fatalf("helper: %v, want death by SIGKILL (stderr %q)", err, stderr.String())
+			}
+			if ws, ok := exitErr.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("helper: %v, want death by SIGKILL (stderr %q)", err, stderr.String())
+			}
+			var kill, keep []int
+			for _, line := range strings.Split(strings.TrimSpace(string(stdout)), "\n") {
+				verb, p, _ := strings.Cut(line, " ")
+				pid, err := strconv.Atoi(p)
+				switch {
+				case err == nil && verb == "kill":
+					kill = append(kill, pid)
+				case err == nil && verb == "keep":
+					keep = append(keep, pid)
+					t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+				default:
+					t.Fatalf("helper printed %q, want kill and keep lines", stdout)
+				}
+			}
+			if len(kill) == 0 {
+				t.Fatalf("helper printed %q: no process to kill", stdout)
+			}
+			for _, pid := range kill {
+				waitGone(t, pid)
+			}
+			// The watchdog kills all its groups at once: had it a kept one,
+			// that would be gone by now.
+			time.Sleep(100 * time.Millisecond)
+			for _, pid := range keep {
+				if gone(pid) {
+					t.Errorf("process %d, of a command Wait was done with, died with its owner", pid)
+				}
+			}
+		})
 	}
-	if ws, ok := exitErr.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("helper: %v, want death by SIGKILL (stderr %q)", err, stderr.String())
-	}
-	p, ok := strings.CutPrefix(strings.TrimSpace(string(stdout)), "pid ")
-	pid, err := strconv.Atoi(p)
-	if !ok || err != nil {
-		t.Fatalf("helper printed %q, want the sleep's pid", stdout)
-	}
-	waitGone(t, pid)
 }
 
-const helperEnv = "PROCGROUP_TEST_REAPER_HELPER"
+const helperEnv = "PROCGROUP_TEST_WATCHDOG_HELPER"
 
-// reaperHelper starts a sleep in a group, reports its pid and dies.
-func reaperHelper() {
-	out := newLines()
-	cmd := Command(context.Background(), `sleep 300 & echo "pid $!"; wait`)
-	cmd.Stdout = out
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+// watchdogHelper runs the commands of a scenario, reports their pids and
+// dies.
+func watchdogHelper(scenario string) {
+	fail := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
 		os.Exit(2)
 	}
-	select {
-	case line := <-out.seen:
-		fmt.Println(line)
-	case <-time.After(30 * time.Second):
-		fmt.Fprintln(os.Stderr, "the command never reported its pid")
-		os.Exit(2)
+	// start starts a command that runs a sleep and returns the sleep's pid.
+	start := func() int {
+		out := newLines()
+		cmd := Command(context.Background(), `sleep 300 & echo "pid $!"; wait`)
+		cmd.Stdout = out
+		if err := cmd.Start(); err != nil {
+			fail("%v", err)
+		}
+		select {
+		case line := <-out.seen:
+			pid, err := strconv.Atoi(strings.TrimPrefix(line, "pid "))
+			if err != nil {
+				fail("the command printed %q", line)
+			}
+			return pid
+		case <-time.After(30 * time.Second):
+			fail("the command never reported its pid")
+		}
+		return 0
+	}
+	var kill, keep []int
+	switch scenario {
+	case "one command":
+		kill = append(kill, start())
+	case "two concurrent commands":
+		pids := make([]int, 2)
+		var wg sync.WaitGroup
+		for i := range pids {
+			wg.Go(func() { pids[i] = start() })
+		}
+		wg.Wait()
+		kill = append(kill, pids...)
+	case "after a command ended":
+		// Its leftover runs on: Wait is done with its group, so the
+		// watchdog must no longer kill it; the next command's is killed.
+		out := newLines()
+		cmd := Command(context.Background(), `sleep 300 > /dev/null 2>&1 & echo "pid $!"`)
+		cmd.Stdout = out
+		cmd.PipeGrace = time.Second
+		if _, err := cmd.Run(); err != nil {
+			fail("%v", err)
+		}
+		pid, err := strconv.Atoi(strings.TrimPrefix(<-out.seen, "pid "))
+		if err != nil {
+			fail("bad pid line")
+		}
+		keep = append(keep, pid)
+		kill = append(kill, start())
+	case "after the watchdog was killed":
+		kill = append(kill, start())
+		old := watchdogPid()
+		_ = syscall.Kill(old, syscall.SIGKILL)
+		for deadline := time.Now().Add(30 * time.Second); !gone(old); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				fail("the watchdog %d does not die", old)
+			}
+		}
+		// The new command finds the watchdog dead, starts another and
+		// tells it both groups.
+		kill = append(kill, start())
+		if pid := watchdogPid(); pid == old {
+			fail("the killed watchdog %d was not replaced", old)
+		}
+	default:
+		fail("unknown scenario %q", scenario)
+	}
+	if watchdogPid() == 0 {
+		fail("no watchdog runs")
+	}
+	for _, pid := range kill {
+		fmt.Println("kill", pid)
+	}
+	for _, pid := range keep {
+		fmt.Println("keep", pid)
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {}
+}
+
+// watchdogPid returns the pid of the running watchdog, or 0.
+func watchdogPid() int {
+	dog.mu.Lock()
+	defer dog.mu.Unlock()
+	if dog.proc == nil {
+		return 0
+	}
+	return dog.proc.Process.Pid
 }
 
 func TestWait(t *testing.T) {
