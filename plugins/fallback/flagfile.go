@@ -9,9 +9,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 )
 
 // flagd's own schema for flag files, and the targeting schema it refers to
@@ -25,10 +22,9 @@ const (
 	targetingSchemaURL = "https://flagd.dev/schema/v0/targeting.json"
 )
 
-// flagdSchema is the compiled flags.json. The schemas are part of the
-// binary, so an error here is a bug the tests catch.
-var flagdSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
+// flagdResources are flagd's schema documents, flags.json first.
+func flagdResources() ([]schemaResource, error) {
+	var resources []schemaResource
 	for _, res := range []struct{ file, url string }{
 		{"flagdschema/flags.json", flagsSchemaURL},
 		{"flagdschema/targeting.json", targetingSchemaURL},
@@ -37,15 +33,20 @@ var flagdSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flagd schema: %w", err)
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("flagd schema %s: %w", res.file, err)
-		}
-		if err := c.AddResource(res.url, doc); err != nil {
-			return nil, fmt.Errorf("flagd schema %s: %w", res.file, err)
-		}
+		resources = append(resources, schemaResource{url: res.url, data: b})
 	}
-	sch, err := c.Compile(flagsSchemaURL)
+	return resources, nil
+}
+
+// flagdSchema is the compiled flags.json, compiled when the first flag file
+// is read (see jsonschema.go). The schemas are part of the binary, so an
+// error here is a bug the tests catch.
+var flagdSchema = sync.OnceValues(func() (*schema, error) {
+	resources, err := flagdResources()
+	if err != nil {
+		return nil, err
+	}
+	sch, err := compileSchema(resources...)
 	if err != nil {
 		return nil, fmt.Errorf("flagd schema: %w", err)
 	}
@@ -154,7 +155,7 @@ type member struct {
 // (ambiguous: readers disagree about which one counts) is an
 // *InvalidFileError.
 func parseFlagFile(data []byte) (*flagFile, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	doc, err := decodeJSON(data)
 	if err != nil {
 		return nil, &InvalidFileError{Complaint: "not JSON: " + err.Error()}
 	}
@@ -162,8 +163,8 @@ func parseFlagFile(data []byte) (*flagFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sch.Validate(doc); err != nil {
-		return nil, &InvalidFileError{Complaint: schemaComplaint(err)}
+	if !sch.valid(doc) {
+		return nil, &InvalidFileError{Complaint: schemaComplaint(sch.explain(doc))}
 	}
 	top, err := objectMembers(data, 0, len(data))
 	if err != nil {
@@ -184,23 +185,30 @@ func parseFlagFile(data []byte) (*flagFile, error) {
 // maxComplaints bounds the lines of a schema complaint.
 const maxComplaints = 5
 
-// schemaComplaint is the gist of the schema's message. flags.json tries each
-// flag type in turn (anyOf), so its full message repeats every problem once
-// per flag type and adds some of its own; closestCauses keeps the gist.
-func schemaComplaint(err error) string {
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return err.Error()
+// schemaComplaint is the gist of the schema's failure. flags.json tries
+// each flag type in turn (anyOf), so the full failure repeats every problem
+// once per flag type; complaintLines keeps the gist.
+func schemaComplaint(err *schemaError) string {
+	lines := complaintLines(err)
+	if len(lines) > maxComplaints {
+		lines = append(lines[:maxComplaints], fmt.Sprintf("… and %d more", len(lines)-maxComplaints))
 	}
+	return "flagd's schema (" + flagsSchemaURL + ") refuses it:\n- " + strings.Join(lines, "\n- ")
+}
+
+// complaintLines are the failures of values worth showing, each once:
+// all of them, but of the subschemas of an anyOf or oneOf only those
+// that failed least (see closest).
+func complaintLines(err *schemaError) []string {
 	var lines []string
 	seen := map[string]bool{}
-	c := complaints{failed: map[*jsonschema.ValidationError]int{}}
-	var collect func(*jsonschema.ValidationError)
-	collect = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
+	c := complaints{failed: map[*schemaError]int{}}
+	var collect func(*schemaError)
+	collect = func(e *schemaError) {
+		if len(e.causes) == 0 {
 			if msg := e.Error(); !seen[msg] {
 				seen[msg] = true
-				lines = append(lines, "- "+msg)
+				lines = append(lines, msg)
 			}
 			return
 		}
@@ -208,34 +216,29 @@ func schemaComplaint(err error) string {
 			collect(cause)
 		}
 	}
-	collect(ve)
-	if len(lines) > maxComplaints {
-		lines = append(lines[:maxComplaints], fmt.Sprintf("- … and %d more", len(lines)-maxComplaints))
-	}
-	return "flagd's schema (" + flagsSchemaURL + ") refuses it:\n" + strings.Join(lines, "\n")
+	collect(err)
+	return lines
 }
 
-// complaints picks the failures of a validation error worth showing.
+// complaints picks the failures of a validation worth showing.
 type complaints struct {
-	failed map[*jsonschema.ValidationError]int // memo of failures
+	failed map[*schemaError]int // memo of failures
 }
 
 // closest returns the causes of e worth showing: all of them, but of the
 // alternatives of an anyOf or oneOf only those that failed least, the ones
 // the author most likely meant (a boolean flag with a bad state, not the
 // same flag read as a number flag).
-func (c *complaints) closest(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	switch e.ErrorKind.(type) {
-	case *kind.AnyOf, *kind.OneOf:
-	default:
-		return e.Causes
+func (c *complaints) closest(e *schemaError) []*schemaError {
+	if e.kind != errAnyOf && e.kind != errOneOf {
+		return e.causes
 	}
 	best := -1
-	var closest []*jsonschema.ValidationError
-	for _, cause := range e.Causes {
+	var closest []*schemaError
+	for _, cause := range e.causes {
 		switch n := c.failures(cause); {
 		case best < 0 || n < best:
-			best, closest = n, []*jsonschema.ValidationError{cause}
+			best, closest = n, []*schemaError{cause}
 		case n == best:
 			closest = append(closest, cause)
 		}
@@ -244,8 +247,8 @@ func (c *complaints) closest(e *jsonschema.ValidationError) []*jsonschema.Valida
 }
 
 // failures counts the failures closest would show for e.
-func (c *complaints) failures(e *jsonschema.ValidationError) int {
-	if len(e.Causes) == 0 {
+func (c *complaints) failures(e *schemaError) int {
+	if len(e.causes) == 0 {
 		return 1
 	}
 	if n, ok := c.failed[e]; ok {

@@ -2,8 +2,13 @@ package fallback
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // FuzzFlagFile feeds the flag file reader anything. It must never panic,
@@ -56,6 +61,73 @@ func FuzzFlagFile(f *testing.F) {
 				} else {
 					delete(flag, "defaultVariant")
 				}
+			}
+		}
+	})
+}
+
+// FuzzSchemaAgreement holds the validator of jsonschema.go to the library
+// it replaces, github.com/santhosh-tekuri/jsonschema/v6: for any input,
+// both decode it or neither does, and they give the same verdict and the
+// same complaint lines (compare, sameLines), but for the library's quirk
+// referenceQuirk describes. The input is validated as a flag file, as the
+// targeting of a flag and as a flag (flagd's rules are where its schema is
+// richest), and against each schema of keywordCases.
+func FuzzSchemaAgreement(f *testing.F) {
+	f.Add([]byte(routesFile))
+	for _, tc := range flagdCases {
+		f.Add([]byte(tc.file))
+		if _, targeting, ok := strings.Cut(tc.file, `"targeting": `); ok {
+			f.Add([]byte(strings.TrimSuffix(targeting, "}}}")))
+		}
+	}
+	for _, tc := range keywordCases {
+		for _, v := range append(tc.valid, tc.invalid...) {
+			f.Add([]byte(v))
+		}
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no test files: %v", err)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	sch, ref := flagdSchemas(f)
+	type pair struct {
+		sch *schema
+		ref *jsonschema.Schema
+	}
+	var keywords []pair
+	for _, tc := range keywordCases {
+		r := keywordSchema(tc.schema)
+		s, err := compileSchema(r...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		rs, err := referenceCompile(r...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		keywords = append(keywords, pair{s, rs})
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, doc := range [][]byte{
+			data,
+			[]byte(`{"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false}, "targeting": ` + string(data) + "}}}"),
+			[]byte(`{"flags": {"f": ` + string(data) + "}}"),
+		} {
+			if v, ok := compare(t, sch, ref, doc); ok {
+				sameLines(t, doc, v)
+			}
+		}
+		for _, k := range keywords {
+			if v, ok := compare(t, k.sch, k.ref, data); ok {
+				sameLines(t, data, v)
 			}
 		}
 	})
