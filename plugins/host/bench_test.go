@@ -69,35 +69,55 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
-// BenchmarkPoolOf3 starts and closes a pool of three plugins, and reports
-// the resident memory of each plugin process once it has answered a call.
+// BenchmarkPoolOf3 starts and closes a pool of three built-in plugins, as
+// a run does: "shared" serves them from one process (what a Pool does with
+// built-ins of the same environment), "separate" from one process each
+// (different environments). It reports the resident memory of the pool's
+// processes together once each plugin has answered a call.
 func BenchmarkPoolOf3(b *testing.B) {
-	l := testLauncher(b)
-	specs := []Spec{modeSpec("echo"), modeSpec("echo"), modeSpec("echo")}
-	specs[0].Name, specs[1].Name, specs[2].Name = "a", "b", "c"
-	var rss, samples int64
-	for b.Loop() {
-		pool := NewPool(l)
-		if err := pool.Start(context.Background(), specs); err != nil {
-			b.Fatal(err)
+	for _, shared := range []bool{true, false} {
+		name := "separate"
+		if shared {
+			name = "shared"
 		}
-		b.StopTimer()
-		for _, name := range pool.Names() {
-			p := pool.Get(name)
-			mustSay(b, p)
-			kb, err := rssKiB(p.Pid())
-			if err != nil {
-				b.Skip(err)
+		b.Run(name, func(b *testing.B) {
+			l := testLauncher(b)
+			specs := []Spec{modeSpec("echo"), modeSpec("echo"), modeSpec("echo")}
+			for i, n := range []string{"a", "b", "c"} {
+				specs[i].Name = n
+				if !shared {
+					specs[i].Env = append(specs[i].Env, "POOL_BENCH="+n)
+				}
 			}
-			rss += kb
-			samples++
-		}
-		b.StartTimer()
-		if err := pool.Close(); err != nil {
-			b.Fatal(err)
-		}
+			var rss, samples int64
+			for b.Loop() {
+				pool := NewPool(l)
+				if err := pool.Start(context.Background(), specs); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				pids := map[int]bool{}
+				for _, name := range pool.Names() {
+					p := pool.Get(name)
+					mustSay(b, p)
+					pids[p.Pid()] = true
+				}
+				for pid := range pids {
+					kb, err := rssKiB(pid)
+					if err != nil {
+						b.Skip(err)
+					}
+					rss += kb
+				}
+				samples++
+				b.StartTimer()
+				if err := pool.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rss)/float64(samples), "KiB-rss/pool")
+		})
 	}
-	b.ReportMetric(float64(rss)/float64(samples), "KiB-rss/plugin")
 }
 
 func rssKiB(pid int) (int64, error) {
