@@ -104,12 +104,18 @@ func (m *Masker) String(s string) string {
 	short := m.secrets[strings.TrimSpace(s)]
 	m.mu.RUnlock()
 	if short {
+		// The white space around it may hold a secret of its own.
 		t := strings.TrimSpace(s)
 		i := strings.Index(s, t)
-		return s[:i] + Marker + s[i+len(t):]
+		return m.substrings(s[:i]) + Marker + m.substrings(s[i+len(t):])
 	}
+	return m.substrings(s)
+}
+
+// substrings returns s with every secret form in it replaced by Marker.
+func (m *Masker) substrings(s string) string {
 	idx := m.current()
-	if idx == nil {
+	if idx == nil || s == "" {
 		return s
 	}
 	out, _ := idx.mask(nil, []byte(s), true)
