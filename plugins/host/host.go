@@ -139,7 +139,7 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch plugin %q: %w", spec.Name, err)
 	}
-	slot := &procSlot{l: l, label: spec.Name, dir: dir, env: spec.Env}
+	slot := &procSlot{l: l, label: fmt.Sprintf("plugin %q", spec.Name), dir: dir, env: spec.Env}
 	p := &Plugin{spec: spec, slot: slot}
 	if spec.Source == "" {
 		self, err := l.self()
@@ -185,7 +185,7 @@ func (l *Launcher) LaunchBuiltins(ctx context.Context, names []string, env []str
 	}
 	label := "built-in plugins " + strings.Join(names, ", ")
 	if len(names) == 1 {
-		label = names[0]
+		label = fmt.Sprintf("built-in plugin %q", names[0])
 	}
 	self, err := l.self()
 	if err != nil {
@@ -229,7 +229,7 @@ var testHookVerified func()
 // process it talks to.
 type procSlot struct {
 	l     *Launcher
-	label string // for messages: the plugin's name, or the built-ins'
+	label string // for messages: `plugin "NAME"`, or the built-ins it serves
 	dir   string // private folder (an external binary's copy); "" for none
 	path  string
 	args  []string
@@ -261,7 +261,7 @@ func (s *procSlot) current(ctx context.Context) (*process, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, 0, fmt.Errorf("plugin %s is closed", s.label)
+		return nil, 0, fmt.Errorf("%s is closed", s.label)
 	}
 	if s.proc != nil && s.proc.usable() {
 		return s.proc, s.gen, nil
@@ -312,7 +312,7 @@ func (s *procSlot) release() error {
 	}
 	if s.dir != "" {
 		if err := os.RemoveAll(s.dir); err != nil {
-			return fmt.Errorf("close plugin %s: %w", s.label, err)
+			return fmt.Errorf("close %s: %w", s.label, err)
 		}
 	}
 	return nil

@@ -120,9 +120,10 @@ func (p *process) close() {
 
 // startProcess launches path with args and env and completes the go-plugin
 // handshake, asking plugin probe ("" for a process's only one) for its
-// schema to prove it speaks the protocol. ctx bounds the start: when it
-// ends, the process group is killed.
-func (l *Launcher) startProcess(ctx context.Context, name, path string, args, env []string, probe string) (*process, error) {
+// schema to prove it speaks the protocol; what names the process in
+// messages (`plugin "NAME"`). ctx bounds the start: when it ends, the
+// process group is killed.
+func (l *Launcher) startProcess(ctx context.Context, what, path string, args, env []string, probe string) (*process, error) {
 	stderr := newRing(l.stderrLimit())
 	r := &procRunner{path: path, args: args, exited: make(chan struct{})}
 	logger := l.Logger
@@ -152,7 +153,7 @@ func (l *Launcher) startProcess(ctx context.Context, name, path string, args, en
 		AutoMTLS:         l.AutoMTLS,
 		GRPCDialOptions:  grpcplugin.DialOptions(),
 	})
-	p = &process{name: name, client: client, runner: r, stderr: stderr}
+	p = &process{name: what, client: client, runner: r, stderr: stderr}
 
 	// A cancelled start kills the process, which ends go-plugin's wait for
 	// the handshake.
@@ -178,7 +179,7 @@ func (l *Launcher) startProcess(ctx context.Context, name, path string, args, en
 		case r.exitedByItself():
 			err = fmt.Errorf("it %s before answering the handshake. %s", describeExit(r.waitErr), r.Diagnose(ctx))
 		}
-		return nil, fmt.Errorf("start plugin %q (%s): %w%s", name, path, err, p.stderrNote())
+		return nil, fmt.Errorf("start %s (%s): %w%s", what, path, err, p.stderrNote())
 	}
 	return p, nil
 }
