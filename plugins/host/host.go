@@ -279,13 +279,6 @@ func (s *procSlot) current(ctx context.Context) (*process, int, error) {
 	return proc, s.gen, nil
 }
 
-// generation returns the generation of the current process.
-func (s *procSlot) generation() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gen
-}
-
 // running returns the process, or nil when there is none.
 func (s *procSlot) running() *process {
 	s.mu.Lock()
@@ -366,16 +359,16 @@ func (p *Plugin) rpc(proc *process) *grpcplugin.Client {
 
 // current returns a usable process, starting a new one if the last died
 // and configuring it as this plugin was configured.
-func (p *Plugin) current(ctx context.Context) (*process, error) {
+func (p *Plugin) current(ctx context.Context) (*process, int, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
-		return nil, fmt.Errorf("plugin %q is closed", p.spec.Name)
+		return nil, 0, fmt.Errorf("plugin %q is closed", p.spec.Name)
 	}
 	proc, gen, err := p.slot.current(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p.mu.Lock()
 	config, configured := p.config, p.configGen
@@ -383,25 +376,27 @@ func (p *Plugin) current(ctx context.Context) (*process, error) {
 	if config != cty.NilVal && configured != gen {
 		if err := p.rpc(proc).Configure(ctx, config); err != nil {
 			proc.kill()
-			return nil, fmt.Errorf("restart plugin %q: configure: %w", p.spec.Name, err)
+			return nil, 0, fmt.Errorf("restart plugin %q: configure: %w", p.spec.Name, err)
 		}
 		p.mu.Lock()
 		p.configGen = gen
 		p.mu.Unlock()
 	}
-	return proc, nil
+	return proc, gen, nil
 }
 
 // call runs fn against the current process and makes sense of its failure:
 // a call abandoned by its context leaves a plugin that has stopped working
 // (or has been killed); a broken connection is a crash, reported with the
 // plugin's stderr.
-func (p *Plugin) call(ctx context.Context, op string, fn func(*grpcplugin.Client) error) error {
-	proc, err := p.current(ctx)
+//
+// fn gets the generation of the process it talks to (see procSlot).
+func (p *Plugin) call(ctx context.Context, op string, fn func(c *grpcplugin.Client, gen int) error) error {
+	proc, gen, err := p.current(ctx)
 	if err != nil {
 		return err
 	}
-	err = fn(p.rpc(proc))
+	err = fn(p.rpc(proc), gen)
 	if err == nil {
 		return nil
 	}
@@ -447,16 +442,16 @@ func (p *Plugin) Schema(context.Context) (*plugins.Schema, error) { return p.sch
 // Configure implements plugins.Plugin. The configuration is kept, for a
 // restarted process.
 func (p *Plugin) Configure(ctx context.Context, config cty.Value) error {
-	var gen int
-	err := p.call(ctx, "configure", func(c *grpcplugin.Client) error {
-		gen = p.slot.generation()
+	var configured int
+	err := p.call(ctx, "configure", func(c *grpcplugin.Client, gen int) error {
+		configured = gen
 		return c.Configure(ctx, config)
 	})
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
-	p.config, p.configGen = config, gen
+	p.config, p.configGen = config, configured
 	p.mu.Unlock()
 	return nil
 }
@@ -464,7 +459,7 @@ func (p *Plugin) Configure(ctx context.Context, config cty.Value) error {
 // Plan implements plugins.Plugin.
 func (p *Plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
 	var res *plugins.PlanResult
-	err := p.call(ctx, "plan of "+p.spec.Name+"."+req.Action, func(c *grpcplugin.Client) (err error) {
+	err := p.call(ctx, "plan of "+p.spec.Name+"."+req.Action, func(c *grpcplugin.Client, _ int) (err error) {
 		res, err = c.Plan(ctx, req)
 		return err
 	})
@@ -474,7 +469,7 @@ func (p *Plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 // Apply implements plugins.Plugin.
 func (p *Plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
 	var res *plugins.ApplyResult
-	err := p.call(ctx, p.spec.Name+"."+req.Action, func(c *grpcplugin.Client) (err error) {
+	err := p.call(ctx, p.spec.Name+"."+req.Action, func(c *grpcplugin.Client, _ int) (err error) {
 		res, err = c.Apply(ctx, req)
 		return err
 	})
