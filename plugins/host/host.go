@@ -5,7 +5,8 @@
 // (a call whose context ends stops the plugin's work or kills it; a crash
 // is reported with the tail of the plugin's stderr; the next call starts
 // it again) and ends it without leaving orphans. Pool starts the plugins of
-// a run together and closes them together.
+// a run together and closes them together; the built-ins of a run share one
+// process (LaunchBuiltins), each call naming the plugin it is for.
 //
 // Transport security: AutoMTLS is off. The host talks to a plugin over a
 // Unix socket that go-plugin creates in a 0700 folder made for that
