@@ -227,7 +227,7 @@ total=$(awk -v k="$(rss_med 1)" 'BEGIN { printf "%.1f", k / 1024 }')
 pss=$(awk -v k="$(rss_med 6)" 'BEGIN { printf "%.1f", k / 1024 }')
 printf '%-15s %8s %8s %8.1f   %-15s %8s   %-7s %-22s %s\n' exec-rss-total "" "" "$total" "" "" \
 	"$(verdict "$(le "$total" 100)")" "< 100 MiB" \
-	"host $(awk -v k="$(rss_med 2)" 'BEGIN { printf "%.1f", k / 1024 }') + $(rss_med 4) plugins $(awk -v k="$(rss_med 3)" 'BEGIN { printf "%.1f", k / 1024 }') MiB (VmHWM sum); PSS ${pss} MiB"
+	"host $(awk -v k="$(rss_med 2)" 'BEGIN { printf "%.1f", k / 1024 }') + plugin processes ($(rss_med 4)) $(awk -v k="$(rss_med 3)" 'BEGIN { printf "%.1f", k / 1024 }') MiB (VmHWM sum); PSS ${pss} MiB"
 echo
 echo "Medians of $RUNS runs after a warm-up (ansible: $ANSIBLE_RUNS), interleaved; wall from \$EPOCHREALTIME around GNU time;"
 echo "cpu = user + sys (GNU time, 10 ms steps); RSS = GNU time max RSS of"
