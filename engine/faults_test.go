@@ -11,12 +11,15 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins"
 )
@@ -341,6 +344,93 @@ func TestTranscriptSyncsAtBoundaries(t *testing.T) {
 			}
 			if len(fs.synced) >= len(tr.Events) {
 				t.Errorf("%d fsyncs for %d events: not batched", len(fs.synced), len(tr.Events))
+			}
+		})
+	}
+}
+
+// losableLocker hands out leases that the test can lose.
+type losableLocker struct{ lost chan struct{} }
+
+func (l *losableLocker) Acquire(context.Context, string, lock.Holder, time.Duration) (lock.Lease, error) {
+	return losableLease{l.lost}, nil
+}
+
+type losableLease struct{ lost chan struct{} }
+
+func (losableLease) Release() error          { return nil }
+func (losableLease) Name() string            { return "rb" }
+func (l losableLease) Lost() <-chan struct{} { return l.lost }
+
+// losingKV loses the lock when it reads (the read step).
+type losingKV struct {
+	*kvPlugin
+	lose func()
+}
+
+func (p *losingKV) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
+	res, err := p.kvPlugin.Apply(ctx, req)
+	if req.Action == "get" {
+		p.lose()
+	}
+	return res, err
+}
+
+// losingPrompter loses the lock while the operator is asked.
+type losingPrompter struct {
+	answers
+	lose func()
+}
+
+func (p *losingPrompter) Confirm(ctx context.Context, q string) (bool, error) {
+	p.lose()
+	return p.answers.Confirm(ctx, q)
+}
+
+// A run whose lock is lost (an etcd lease that expired or was revoked)
+// changes nothing more: it stops before the next step, or before the
+// mutating action of the step it is in, and says why.
+func TestLostLockStopsTheRun(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(kv *kvPlugin, lose func()) []Option
+		want  string
+	}{
+		{
+			name: "lost during the read step: stops before the next step",
+			setup: func(kv *kvPlugin, lose func()) []Option {
+				return []Option{WithPlugins(InProcess{"kv": &losingKV{kv, lose}}), WithYes(true)}
+			},
+			want: `before step "write": lost the lock "rb"`,
+		},
+		{
+			name: "lost while the confirmation is asked: the action does not run",
+			setup: func(kv *kvPlugin, lose func()) []Option {
+				return []Option{WithPlugins(InProcess{"kv": kv}), WithPrompter(&losingPrompter{answers{confirm: true}, lose})}
+			},
+			want: `step "write": lost the lock "rb"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, rb := load(t, rollback)
+			kv := newKV()
+			lost := make(chan struct{})
+			var once sync.Once
+			lose := func() { once.Do(func() { close(lost) }) }
+			opts := append(tt.setup(kv, lose), WithLocker(&losableLocker{lost}, 0),
+				WithVars(map[string]string{"value": "v2"}), WithEnv(func(string) (string, bool) { return "", false }))
+			res, err := Run(context.Background(), cfg, rb, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != StatusFailed || res.ExitCode != 1 || !strings.Contains(res.Reason, tt.want) {
+				t.Fatalf("status %s, exit %d, reason %q; want failed, 1, %q", res.Status, res.ExitCode, res.Reason, tt.want)
+			}
+			for _, c := range kv.Calls() {
+				if c == "apply set" {
+					t.Fatalf("kv.set ran after the lock was lost: %v", kv.Calls())
+				}
 			}
 		})
 	}

@@ -112,6 +112,9 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 			return nil, err
 		}
 		defer lease.Release()
+		if l, ok := lease.(lock.Losable); ok {
+			r.lockLost, r.held = l.Lost(), lockName
+		}
 	}
 	return r.run(ctx, lockName), nil
 }
@@ -125,7 +128,11 @@ type runner struct {
 
 	plugins map[string]plugins.Plugin
 	outputs map[string]cty.Value
-	started time.Time
+	// lockLost is closed when the run's lock is lost (see lock.Losable);
+	// nil for a lock that cannot be lost.
+	lockLost <-chan struct{}
+	held     string // the lock's name
+	started  time.Time
 	// hookErr stops the run: a hook (the transcript) could not record.
 	hookErr error
 	// failedHooks are the hooks (by index) that failed and get no more.
@@ -189,6 +196,20 @@ func (r *runner) emit(e Event) bool {
 		}
 	}
 	return r.hookErr == nil
+}
+
+// checkLock says whether the run still holds its lock: once a lock is
+// lost, another run may hold it, and nothing more may change.
+func (r *runner) checkLock() error {
+	if r.lockLost == nil {
+		return nil
+	}
+	select {
+	case <-r.lockLost:
+		return fmt.Errorf("lost the lock %q (its lease expired or was revoked): another run may hold it now, so this one stops", r.held)
+	default:
+		return nil
+	}
 }
 
 // flush makes what the hooks recorded so far durable (see Flusher); the
@@ -420,6 +441,9 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	failedSteps := 0
 	for i, s := range r.rb.Steps {
 		ref := steps[i]
+		if err := r.checkLock(); err != nil {
+			return r.finish(res, StatusFailed, exitFailed, fmt.Sprintf("before step %q: %s", s.Name, err))
+		}
 		sr := r.step(ctx, ref, s)
 		res.Steps = append(res.Steps, sr)
 		if r.hookErr != nil {

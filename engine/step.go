@@ -338,6 +338,11 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		if !readOnly && !st.flush() {
 			return cty.NilVal, st.hookErr
 		}
+		if !readOnly {
+			if err := st.checkLock(); err != nil {
+				return cty.NilVal, err
+			}
+		}
 		began := st.c.clock.Now()
 		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
 		res, err := p.Apply(actx, &plugins.ActionRequest{

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
@@ -254,6 +255,10 @@ type etcdLease struct {
 
 func (l *etcdLease) Name() string { return l.name }
 
+// Lost implements Losable: the session's channel, closed when its lease is
+// no longer kept alive (expired, revoked, or released).
+func (l *etcdLease) Lost() <-chan struct{} { return l.sess.Done() }
+
 // Release revokes the session lease, which deletes the mutex key and so
 // frees the lock, then closes the connection. When the cluster cannot be
 // reached, the lock frees itself when the lease expires.
@@ -268,7 +273,9 @@ func (l *etcdLease) Release() error {
 	l.sess.Orphan()
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), etcdCallTimeout)
-	if _, err := l.cli.Revoke(ctx, l.sess.Lease()); err != nil {
+	// A lease that is already gone (expired, or revoked by someone else:
+	// the lock was lost) leaves nothing to free.
+	if _, err := l.cli.Revoke(ctx, l.sess.Lease()); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 		errs = append(errs, fmt.Errorf("release lock %q: revoke lease %x: %w (the lock frees itself when the lease expires)", l.name, l.sess.Lease(), err))
 	}
 	cancel()

@@ -238,3 +238,51 @@ func TestEtcdUnavailable(t *testing.T) {
 		t.Errorf("message:\n%s\nwant\n%s", err, want)
 	}
 }
+
+// A lease revoked behind the holder's back (or expired) is reported lost,
+// and the lock is free for another run from then on; a file lock cannot
+// be lost.
+func TestEtcdLeaseLost(t *testing.T) {
+	f := newEtcdFixture(t)
+	lease, err := f.locker(t).Acquire(context.Background(), "deploy", Holder{RunID: "r1"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release(t, lease)
+	lost := lease.(Losable).Lost()
+	select {
+	case <-lost:
+		t.Fatal("a held lease reads as lost")
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	leases, err := f.cli.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases.Leases {
+		if _, err := f.cli.Revoke(ctx, l.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-lost:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a revoked lease is not reported lost")
+	}
+	other, err := f.locker(t).Acquire(context.Background(), "deploy", Holder{RunID: "r2"}, 0)
+	if err != nil {
+		t.Fatalf("after the loss, another run cannot take the lock: %v", err)
+	}
+	release(t, other)
+
+	fileLease, err := NewFile(t.TempDir()).Acquire(context.Background(), "deploy", Holder{RunID: "r3"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release(t, fileLease)
+	if _, ok := fileLease.(Losable); ok {
+		t.Error("a file lease claims it can be lost")
+	}
+}

@@ -63,6 +63,15 @@ type Lease interface {
 	Name() string
 }
 
+// Losable is implemented by leases that can be lost while held: an etcd
+// lease expires when the cluster cannot be reached for longer than its
+// TTL, or is revoked by someone else, and another run may take the lock
+// from then on. Lost returns a channel closed once that has happened (and
+// also once the lease is released). A file lock cannot be lost.
+type Losable interface {
+	Lost() <-chan struct{}
+}
+
 // HeldError is returned by Acquire when the lock is held by another run.
 // Holder may be partly or entirely unknown when the holder's record is
 // missing or unreadable.
