@@ -186,16 +186,21 @@ func (r *runner) emit(e Event) bool {
 			continue
 		}
 		if err := h.Handle(e); err != nil {
-			if r.failedHooks == nil {
-				r.failedHooks = map[int]bool{}
-			}
-			r.failedHooks[i] = true
-			if r.hookErr == nil {
-				r.hookErr = fmt.Errorf("recording %s: %w", e.Type(), err)
-			}
+			r.hookFailed(i, fmt.Errorf("recording %s: %w", e.Type(), err))
 		}
 	}
 	return r.hookErr == nil
+}
+
+// hookFailed takes hook i out of the run; its first error stops the run.
+func (r *runner) hookFailed(i int, err error) {
+	if r.failedHooks == nil {
+		r.failedHooks = map[int]bool{}
+	}
+	r.failedHooks[i] = true
+	if r.hookErr == nil {
+		r.hookErr = err
+	}
 }
 
 // checkLock says whether the run still holds its lock: once a lock is
@@ -221,13 +226,7 @@ func (r *runner) flush() bool {
 			continue
 		}
 		if err := f.Flush(); err != nil {
-			if r.failedHooks == nil {
-				r.failedHooks = map[int]bool{}
-			}
-			r.failedHooks[i] = true
-			if r.hookErr == nil {
-				r.hookErr = fmt.Errorf("recording: %w", err)
-			}
+			r.hookFailed(i, fmt.Errorf("recording: %w", err))
 		}
 	}
 	return r.hookErr == nil

@@ -292,13 +292,22 @@ func (w *Writer) Sync() error {
 	if w.err != nil {
 		return w.err
 	}
+	if err := w.syncFiles(); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
+// syncFiles fsyncs every file if anything was written since the last
+// fsync; w.mu is held.
+func (w *Writer) syncFiles() error {
 	if !w.unsynced {
 		return nil
 	}
 	for _, nf := range w.files {
 		if err := nf.f.Sync(); err != nil {
-			w.err = fmt.Errorf("sync %s: %w", nf.path, err)
-			return w.err
+			return fmt.Errorf("sync %s: %w", nf.path, err)
 		}
 	}
 	w.unsynced = false
@@ -314,12 +323,8 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	var syncErr error
-	if w.err == nil && w.unsynced {
-		for _, nf := range w.files {
-			if err := nf.f.Sync(); err != nil && syncErr == nil {
-				syncErr = fmt.Errorf("sync %s: %w", nf.path, err)
-			}
-		}
+	if w.err == nil {
+		syncErr = w.syncFiles()
 	}
 	w.err = ErrClosed
 	return errors.Join(syncErr, w.closeFiles())

@@ -20,7 +20,6 @@ import (
 
 // process is one running plugin process and the connection to it.
 type process struct {
-	name      string
 	client    *plugin.Client
 	rpc       *grpcplugin.Client
 	runner    *procRunner
@@ -153,7 +152,7 @@ func (l *Launcher) startProcess(ctx context.Context, what, path string, args, en
 		AutoMTLS:         l.AutoMTLS,
 		GRPCDialOptions:  grpcplugin.DialOptions(),
 	})
-	p = &process{name: what, client: client, runner: r, stderr: stderr}
+	p = &process{client: client, runner: r, stderr: stderr}
 
 	// A cancelled start kills the process, which ends go-plugin's wait for
 	// the handshake.
