@@ -105,14 +105,6 @@ func (p *plugin) Close() error {
 	return err
 }
 
-func lookup(name string) (*plugins.Action, error) {
-	a := Schema.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("fallback: unknown action %q", name)
-	}
-	return a, nil
-}
-
 // targetOf is the variant a mutating action switches to, and whether it is
 // known yet.
 func targetOf(action string, args cty.Value) (string, bool) {
@@ -132,7 +124,7 @@ func targetOf(action string, args cty.Value) (string, bool) {
 // Plan reads the route and predicts the switch exactly; it changes nothing.
 // An unknown route or variant is an error here already.
 func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("fallback", req.Action)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +170,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 }
 
 func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("fallback", req.Action)
 	if err != nil {
 		return nil, err
 	}

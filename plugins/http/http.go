@@ -53,7 +53,7 @@ type request struct {
 }
 
 func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("http", req.Action)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.Pla
 }
 
 func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := lookup(req.Action); err != nil {
+	if _, err := Schema.Lookup("http", req.Action); err != nil {
 		return nil, err
 	}
 	args, _ := req.Args.UnmarkDeep()
@@ -104,14 +104,6 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		return nil, err
 	}
 	return &plugins.ApplyResult{Output: out}, nil
-}
-
-func lookup(name string) (*plugins.Action, error) {
-	a := Schema.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("http: unknown action %q", name)
-	}
-	return a, nil
 }
 
 func parseURL(s string) (*url.URL, error) {

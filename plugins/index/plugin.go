@@ -113,14 +113,6 @@ func fileConfig(config cty.Value) (string, error) {
 	return abs, nil
 }
 
-func lookup(name string) (*plugins.Action, error) {
-	a := Schema.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("index: unknown action %q", name)
-	}
-	return a, nil
-}
-
 var errNotConfigured = errors.New(`index: the plugin is not configured (it needs a plugin "index" block with path, or with backend = "postgres" and dsn)`)
 
 // rebuildArgs are index.rebuild's arguments, decoded and checked.
@@ -220,7 +212,7 @@ func buildOutputVal(name, version string, docs int64, previous string) cty.Value
 }
 
 func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := lookup(req.Action); err != nil {
+	if _, err := Schema.Lookup("index", req.Action); err != nil {
 		return nil, err
 	}
 	if p.backend == nil {
@@ -409,7 +401,7 @@ func (p *plugin) rollbackTarget(ctx context.Context, name string) (*State, strin
 }
 
 func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("index", req.Action)
 	if err != nil {
 		return nil, err
 	}

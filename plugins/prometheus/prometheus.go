@@ -97,26 +97,18 @@ func (p *plugin) Close() error {
 // Plan is never needed for a read-only action; should a host ask, nothing
 // changes and the output is unknown.
 func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("prometheus", req.Action)
 	if err != nil {
 		return nil, err
 	}
 	return &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}, nil
 }
 
-func lookup(name string) (*plugins.Action, error) {
-	a := Schema.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("prometheus: unknown action %q", name)
-	}
-	return a, nil
-}
-
 // errTimeout marks the plugin's own timeout, told apart from the host's.
 var errTimeout = errors.New("timed out")
 
 func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := lookup(req.Action); err != nil {
+	if _, err := Schema.Lookup("prometheus", req.Action); err != nil {
 		return nil, err
 	}
 	if p.api == nil {

@@ -125,19 +125,11 @@ func registryDir(config cty.Value) (string, error) {
 	return dir, nil
 }
 
-func lookup(name string) (*plugins.Action, error) {
-	a := Schema.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("prompt: unknown action %q", name)
-	}
-	return a, nil
-}
-
 func (p *plugin) ready(req *plugins.ActionRequest) (*plugins.Action, cty.Value, error) {
 	if req == nil {
 		return nil, cty.NilVal, errors.New("prompt: no action request")
 	}
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("prompt", req.Action)
 	if err != nil {
 		return nil, cty.NilVal, err
 	}

@@ -53,7 +53,7 @@ type runArgs struct {
 }
 
 func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := lookup(req.Action)
+	action, err := Schema.Lookup("shell", req.Action)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.Pla
 }
 
 func (*plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := lookup(req.Action); err != nil {
+	if _, err := Schema.Lookup("shell", req.Action); err != nil {
 		return nil, err
 	}
 	args, _ := req.Args.UnmarkDeep()
@@ -96,14 +96,6 @@ func (*plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.
 		return nil, err
 	}
 	return &plugins.ApplyResult{Output: out}, nil
-}
-
-func lookup(name string) (*plugins.Action, error) {
-	a := Schema.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("shell: unknown action %q", name)
-	}
-	return a, nil
 }
 
 // checkKnown validates the known parts of the arguments.
