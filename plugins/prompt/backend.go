@@ -3,6 +3,7 @@ package prompt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 )
 
@@ -82,4 +83,19 @@ type Published struct {
 // From == To when nothing changed.
 type Move struct {
 	From, To int
+}
+
+// chooseMove is the move of label on p (prompt name) that pick asks for:
+// from the version label is on now to the one pick chooses, which must
+// exist. From == To means there is nothing to do.
+func chooseMove(p *Prompt, name, label string, pick func(*Prompt) (int, error)) (Move, error) {
+	to, err := pick(p)
+	if err != nil {
+		return Move{}, err
+	}
+	m := Move{From: p.Labels[label], To: to}
+	if m.To != m.From && !p.Has(to) {
+		return Move{}, fmt.Errorf("prompt %q has no version %d to point %s at", name, to, label)
+	}
+	return m, nil
 }

@@ -116,17 +116,11 @@ func (b *fileBackend) MoveLabel(ctx context.Context, name, label string, pick fu
 	if err != nil {
 		return Move{}, err
 	}
-	to, err := pick(p)
-	if err != nil {
-		return Move{}, err
+	m, err := chooseMove(p, name, label, pick)
+	if err != nil || m.From == m.To {
+		return m, err
 	}
-	from := p.Labels[label]
-	if to == from {
-		return Move{From: from, To: to}, nil
-	}
-	if !p.Has(to) {
-		return Move{}, fmt.Errorf("prompt %q has no version %d to point %s at", name, to, label)
-	}
+	from, to := m.From, m.To
 	labels := maps.Clone(p.Labels)
 	labels[label] = to
 	if err := filestate.WriteJSON(filepath.Join(folder, labelsFile), labels); err != nil {

@@ -372,17 +372,11 @@ func (b *langfuseBackend) MoveLabel(ctx context.Context, name, label string, pic
 	if err != nil {
 		return Move{}, err
 	}
-	to, err := pick(p)
-	if err != nil {
-		return Move{}, err
+	m, err := chooseMove(p, name, label, pick)
+	if err != nil || m.From == m.To {
+		return m, err
 	}
-	from := p.Labels[label]
-	if to == from {
-		return Move{From: from, To: to}, nil
-	}
-	if !p.Has(to) {
-		return Move{}, fmt.Errorf("prompt %q has no version %d to point %s at", name, to, label)
-	}
+	from, to := m.From, m.To
 	target, err := b.get(ctx, name, url.Values{"version": {strconv.Itoa(to)}})
 	if isStatus(err, http.StatusNotFound) {
 		return Move{}, fmt.Errorf("%w %q: Langfuse at %s has no version %d of it (any more)", ErrUnknownPrompt, name, b.base, to)
