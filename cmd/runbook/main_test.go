@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/runbookdev/runbook/internal/sample"
 )
 
 // TestMain lets the test binary act as the runbook command inside scripts:
@@ -34,12 +36,15 @@ func TestMain(m *testing.M) {
 // stdout/stderr as usual.
 //
 // $REPO_RUNBOOKS is the repository's shipped runbooks/ directory, and
-// $REPO_ROOT the repository (for copies of runbooks/ and examples/).
+// $SAMPLE a folder holding a pristine copy of its examples/ (never the
+// working tree's, which the quick start changes): scripts copy it again
+// before they change it.
 func TestScripts(t *testing.T) {
 	repoRunbooks, err := filepath.Abs(filepath.Join("..", "..", "runbooks"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	sampleDir := sample.Copy(t, "examples")
 	echoPlugin, echoSHA256 := buildEchoPlugin(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
@@ -48,7 +53,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("REPO_RUNBOOKS", repoRunbooks)
-			env.Setenv("REPO_ROOT", filepath.Dir(repoRunbooks))
+			env.Setenv("SAMPLE", sampleDir)
 			// Inputs the CLI reads from the environment must not leak
 			// in from the developer's shell.
 			env.Setenv("RUNBOOK_DIR", "")
