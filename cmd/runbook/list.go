@@ -24,6 +24,9 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 func (a *app) runList(now time.Time) error {
+	if err := a.needDir(); err != nil {
+		return err
+	}
 	// The catalogue needs no syntax trees: validate's streaming load keeps
 	// a summary of each runbook and drops the rest.
 	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions())

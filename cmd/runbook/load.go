@@ -109,6 +109,9 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 // loadValid loads the runbook directory and fails with the diagnostics
 // printed when anything in it is invalid.
 func (a *app) loadValid() (*schema.Config, error) {
+	if err := a.needDir(); err != nil {
+		return nil, err
+	}
 	cfg, diags := a.loadDir()
 	if diags.HasErrors() {
 		var files map[string]*hcl.File
@@ -176,6 +179,12 @@ func joinMax(names []string, n int) string {
 func (a *app) completeRunbooks(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	// Completion does not run the root's PersistentPreRunE.
+	if a.dirs.Dir == "" {
+		if err := a.resolveDirs(); err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
 	}
 	cfg, _ := schema.LoadDir(a.opts.Dir, schema.Options{})
 	if cfg == nil {
