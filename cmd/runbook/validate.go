@@ -75,7 +75,7 @@ func (a *app) runValidate(opts *validateOptions) error {
 	case "json":
 		enc := json.NewEncoder(a.io.Out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(schema.Report(diags, files)); err != nil {
+		if err := enc.Encode(schema.Report(diags, withSources(files, diags))); err != nil {
 			return err
 		}
 	case "github":
