@@ -282,6 +282,8 @@ type runbookInfo struct {
 type RunbookSummary struct {
 	Name, Owner, Description, Filename string
 	Steps                              int
+	// Required names the variables without a default, in declaration order.
+	Required []string
 }
 
 type stepInfo struct {
@@ -295,6 +297,9 @@ func infoOf(rb *Runbook) *runbookInfo {
 		summary: RunbookSummary{Name: rb.Name, Owner: rb.Owner, Description: rb.Description, Filename: rb.Filename, Steps: len(rb.Steps)}}
 	for _, v := range rb.Variables {
 		info.vars[v.Name] = v.Type
+		if v.Required() {
+			info.summary.Required = append(info.summary.Required, v.Name)
+		}
 	}
 	for _, s := range rb.Steps {
 		si := stepInfo{confirm: s.Confirm != nil, manual: s.Action == nil && s.Manual != nil}
