@@ -149,6 +149,12 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		// The run never started: nothing to record.
 		tw.Close()
 		os.Remove(tw.Path())
+		var input *engine.InputError
+		if errors.As(err, &input) && len(input.Diags) > 0 {
+			// A var file's problems, each with its source line.
+			a.printDiagnostics(input.Files, input.Diags)
+			return silentExit(ExitBadInput)
+		}
 		return err
 	}
 	if res.ExitCode != 0 {
