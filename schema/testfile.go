@@ -375,10 +375,11 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 			used[s.action] = s.output
 		}
 	}
+	calls := slices.Sorted(maps.Keys(used))
 	for _, name := range slices.Sorted(maps.Keys(tc.ExpectCalls)) {
 		if _, ok := used[name]; !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown action",
-				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: at("expect_calls")})
+				Detail: fmt.Sprintf("Runbook %q never calls %s.%s", tc.Runbook, name, didYouMean(name, calls, "")), Subject: at("expect_calls")})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(tc.Mocks)) {
@@ -386,7 +387,7 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 		out, ok := used[name]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unused mock",
-				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: m.DeclRange.Ptr()})
+				Detail: fmt.Sprintf("Runbook %q never calls %s.%s", tc.Runbook, name, didYouMean(name, calls, "")), Subject: m.DeclRange.Ptr()})
 			continue
 		}
 		if out == cty.NilType {
