@@ -183,6 +183,11 @@ type ExpectationChecked struct {
 	Result  string `json:"result"`
 	Message string `json:"message,omitempty"`
 	Check   int    `json:"check"`
+	// For a "waiting" result: the action runs again in NextIn, and the
+	// check is made at most Checks times in all. Views use them; the
+	// transcript's times already tell.
+	NextIn time.Duration `json:"-"`
+	Checks int           `json:"-"`
 }
 
 // Type implements Event.

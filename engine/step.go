@@ -426,9 +426,15 @@ func (st *stepRun) expectPolling(ctx context.Context, p plugins.Plugin, args cty
 		}
 		now := st.c.clock.Now()
 		canPoll := pollable && readOnly && !st.c.dryRun && now.Before(deadline)
+		wait := min(every, deadline.Sub(now))
 		for _, r := range results {
 			if r.Result == "failed" && canPoll {
 				r.Result = "waiting"
+				r.NextIn = wait
+				r.Checks = check + 1
+				if every > 0 {
+					r.Checks = check + int((deadline.Sub(now)+every-1)/every)
+				}
 			}
 			if st.c.dryRun && r.Result == "failed" && pollable {
 				// A rehearsal does not wait: the real run would.
@@ -445,7 +451,7 @@ func (st *stepRun) expectPolling(ctx context.Context, p plugins.Plugin, args cty
 		if !canPoll {
 			return StepResult{Name: st.s.Name, Status: StatusFailed, Reason: st.mask.String("expectation failed: " + failed[0]), Output: out, At: st.failedAt}
 		}
-		if err := st.c.clock.Sleep(ctx, min(every, deadline.Sub(now))); err != nil {
+		if err := st.c.clock.Sleep(ctx, wait); err != nil {
 			return StepResult{Name: st.s.Name, Status: StatusInterrupted, Output: out}
 		}
 		next, err := st.apply(ctx, p, args, readOnly)

@@ -125,6 +125,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	view.transcript = tw.Path()
 	view.head = tw.Head
 	view.askedHere = a.io.CanPrompt() && a.io.stdoutTTY && a.io.stderrTTY
+	view.tty = a.io.stdoutTTY
 
 	engineOpts := []engine.Option{
 		engine.WithRunID(runID),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -35,6 +36,13 @@ type runView struct {
 	// askedHere is set when questions are asked on the terminal stdout is
 	// shown on: the question and the typed answer are already on screen.
 	askedHere bool
+	// tty is set when stdout is a terminal: a step that waits for an
+	// expectation (within) shows its attempts on one line that rewrites
+	// itself. live is set while that line is on screen.
+	tty, live bool
+	// held is the last action result, shown once it is known whether an
+	// expectation waits for another attempt (then only a short line).
+	held *engine.ActionFinished
 }
 
 func newRunView(w io.Writer) *runView {
@@ -42,7 +50,75 @@ func newRunView(w io.Writer) *runView {
 }
 
 func (v *runView) printf(format string, args ...any) {
+	if v.live {
+		// End the rewriting attempt line before anything else is shown.
+		fmt.Fprint(v.w, "\r\x1b[2K")
+		v.live = false
+	}
 	fmt.Fprintf(v.w, format, args...)
+}
+
+// flushHeld shows the held action result in full.
+func (v *runView) flushHeld() {
+	if v.held == nil {
+		return
+	}
+	e := *v.held
+	v.held = nil
+	v.printAction(e)
+}
+
+// attempt shows one waiting check of an expectation with within: on a
+// terminal one line that the next attempt rewrites, on a pipe one short
+// line per attempt.
+func (v *runView) attempt(e engine.ExpectationChecked) {
+	var out any
+	if v.held != nil {
+		out = v.held.Output
+	}
+	v.held = nil
+	line := fmt.Sprintf("attempt %d", e.Check)
+	if e.Checks > 0 {
+		line += fmt.Sprintf("/%d", e.Checks)
+	}
+	if vals := referencedOutputs(e.Condition, out); vals != "" {
+		line += ", " + vals
+	}
+	line += ", want " + e.Condition
+	if e.NextIn > 0 {
+		line += ", next in " + formatDuration(e.NextIn)
+	}
+	if v.tty {
+		if v.live {
+			fmt.Fprint(v.w, "\r\x1b[2K")
+		}
+		fmt.Fprintf(v.w, "      %s %s", yellow("…"), line)
+		v.live = true
+		return
+	}
+	v.printf("      %s %s\n", yellow("…"), line)
+}
+
+// outputRef finds the output attributes a condition reads.
+var outputRef = regexp.MustCompile(`\boutput\.([A-Za-z_][A-Za-z0-9_-]*)`)
+
+// referencedOutputs renders the output attributes that condition reads,
+// "value = 0.08", from an action's output.
+func referencedOutputs(condition string, out any) string {
+	m, ok := out.(map[string]any)
+	if !ok {
+		return ""
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, ref := range outputRef.FindAllStringSubmatch(condition, -1) {
+		name := ref[1]
+		if val, ok := m[name]; ok && !seen[name] {
+			seen[name] = true
+			parts = append(parts, name+" = "+compact(val, 40))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // statusMark is a step status as a coloured word.
@@ -90,6 +166,12 @@ func statusWord(status string) string {
 func (v *runView) Handle(e engine.Event) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	switch e.(type) {
+	case engine.ActionFinished, engine.ExpectationChecked:
+	default:
+		// A held action result is shown before anything that follows it.
+		v.flushHeld()
+	}
 	switch e := e.(type) {
 	case engine.RunStarted:
 		v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
@@ -139,22 +221,20 @@ func (v *runView) Handle(e engine.Event) error {
 		v.streamed = true
 		v.printf("      %s %s\n", faint("│"), e.Line)
 	case engine.ActionFinished:
-		status := green("✓")
-		detail := ""
-		if e.Error != "" {
-			status = red("✗")
-			detail = ": " + e.Error
-		}
-		attempt := ""
-		if e.Attempt > 1 {
-			attempt = faint(fmt.Sprintf(" attempt %d", e.Attempt))
-		}
-		v.printf("      %s %s %s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, detail)
+		v.flushHeld()
 		if e.Error == "" {
-			v.printOutput(e.Output)
+			// Shown with the expectations' results: in full, or as one
+			// short attempt line while an expectation waits.
+			v.held = &e
+			return nil
 		}
-		v.streamed = false
+		v.printAction(e)
 	case engine.ExpectationChecked:
+		if e.Result == "waiting" {
+			v.attempt(e)
+			return nil
+		}
+		v.flushHeld()
 		line := fmt.Sprintf("      %s expect %s", statusMark(e.Result), e.Condition)
 		if e.Message != "" {
 			line += ": " + e.Message
@@ -174,26 +254,53 @@ func (v *runView) Handle(e engine.Event) error {
 		}
 		v.printf("%s\n", line)
 	case engine.RunFinished:
-		v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
-		if e.Reason != "" && e.Status != engine.StatusSucceeded {
-			v.printf("  %s\n", e.Reason)
-		}
-		v.printContinued()
-		v.footer()
-		if e.Status != engine.StatusSucceeded {
-			v.printResume()
-		}
+		v.runFinished(e)
 	case engine.Interrupted:
-		v.printf("\n%s", yellow("✗ interrupted"))
-		if e.Step != "" {
-			v.printf(" during step %s", bold(e.Step))
-		}
-		v.printf(" after %s · %s\n", formatDuration(e.Duration), v.summary())
-		v.printContinued()
-		v.footer()
-		v.printResume()
+		v.interrupted(e)
 	}
 	return nil
+}
+
+// printAction shows an action's result and, when it succeeded, its output.
+func (v *runView) printAction(e engine.ActionFinished) {
+	status := green("✓")
+	detail := ""
+	if e.Error != "" {
+		status = red("✗")
+		detail = ": " + e.Error
+	}
+	attempt := ""
+	if e.Attempt > 1 {
+		attempt = faint(fmt.Sprintf(" attempt %d", e.Attempt))
+	}
+	v.printf("      %s %s %s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, detail)
+	if e.Error == "" {
+		v.printOutput(e.Output)
+	}
+	v.streamed = false
+}
+
+func (v *runView) runFinished(e engine.RunFinished) {
+	v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
+	if e.Reason != "" && e.Status != engine.StatusSucceeded {
+		v.printf("  %s\n", e.Reason)
+	}
+	v.printContinued()
+	v.footer()
+	if e.Status != engine.StatusSucceeded {
+		v.printResume()
+	}
+}
+
+func (v *runView) interrupted(e engine.Interrupted) {
+	v.printf("\n%s", yellow("✗ interrupted"))
+	if e.Step != "" {
+		v.printf(" during step %s", bold(e.Step))
+	}
+	v.printf(" after %s · %s\n", formatDuration(e.Duration), v.summary())
+	v.printContinued()
+	v.footer()
+	v.printResume()
 }
 
 // printContinued names every step that failed and the run went on after
