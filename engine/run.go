@@ -96,9 +96,10 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 
 	r := &runner{
 		cfg: cfg, rb: rb, c: c, vars: vars, mask: m,
-		outputs: map[string]cty.Value{},
-		stale:   map[string]bool{},
-		started: c.clock.Now(),
+		outputs:   map[string]cty.Value{},
+		stale:     map[string]bool{},
+		predicted: map[string][]byte{},
+		started:   c.clock.Now(),
 	}
 	lockName, err := r.lockName()
 	if err != nil {
@@ -139,6 +140,16 @@ type runner struct {
 	failedHooks map[int]bool
 	// planned is set once a dry-run has planned a change it did not make.
 	planned bool
+	// unpredicted is set once a dry-run has planned a change whose effect no
+	// plugin predicts (a manual step, an action of a plugin without
+	// Schema.Predicts): from then on nothing read from live state shows what
+	// the real run would see.
+	unpredicted bool
+	// predicted holds, by plugin, the planned state its latest plan returned
+	// (plugins.PlanResult.Planned), handed back in its later requests.
+	predicted map[string][]byte
+	// plan collects the dry-run's changes and pending checks.
+	plan PlanSummary
 	// ctx is what expressions see, built once per step's outputs (nil:
 	// to be built again).
 	ctx *hcl.EvalContext
@@ -181,6 +192,9 @@ func (r *runner) mode() string {
 // A hook that failed gets nothing more, but the others (the terminal) still
 // hear how the run ends, so the operator sees why it stopped.
 func (r *runner) emit(e Event) bool {
+	if r.c.dryRun {
+		r.summarize(e)
+	}
 	for i, h := range r.c.hooks {
 		if r.failedHooks[i] {
 			continue
@@ -190,6 +204,24 @@ func (r *runner) emit(e Event) bool {
 		}
 	}
 	return r.hookErr == nil
+}
+
+// summarize adds a dry-run's event to its plan summary.
+func (r *runner) summarize(e Event) {
+	switch e := e.(type) {
+	case Planned:
+		for _, c := range e.Changes {
+			r.plan.Changes = append(r.plan.Changes, PlannedChange{Step: e.Name, Action: e.Action, Change: c})
+		}
+	case PreconditionChecked:
+		if e.Result == StatusPending {
+			r.plan.PendingChecks++
+		}
+	case ExpectationChecked:
+		if e.Result == StatusPending {
+			r.plan.PendingChecks++
+		}
+	}
 }
 
 // hookFailed takes hook i out of the run; its first error stops the run.
@@ -471,7 +503,15 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 func (r *runner) finish(res *Result, status string, code int, reason string) *Result {
 	res.Status, res.ExitCode, res.Reason = status, code, r.mask.String(reason)
 	d := r.c.clock.Now().Sub(r.started)
-	r.emit(RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()})
+	fin := RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()}
+	if r.c.dryRun {
+		plan := r.plan
+		if plan.Changes == nil {
+			plan.Changes = []PlannedChange{}
+		}
+		fin.Plan = &plan
+	}
+	r.emit(fin)
 	r.flush()
 	if r.hookErr != nil && res.Status == StatusSucceeded {
 		res.Status, res.ExitCode, res.Reason = StatusFailed, exitFailed, r.hookErr.Error()

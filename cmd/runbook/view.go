@@ -115,7 +115,11 @@ func (v *runView) Handle(e engine.Event) error {
 		if e.Attempt > 1 {
 			attempt = faint(fmt.Sprintf(" attempt %d", e.Attempt))
 		}
-		v.printf("      %s %s %s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, detail)
+		predicted := ""
+		if e.Predicted {
+			predicted = " " + cyan("predicted") + faint(" (as the planned changes leave it)")
+		}
+		v.printf("      %s %s %s%s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, predicted, detail)
 		if e.Error == "" {
 			v.printOutput(e.Output)
 		}
@@ -137,6 +141,9 @@ func (v *runView) Handle(e engine.Event) error {
 		}
 		v.printf("%s\n", line)
 	case engine.RunFinished:
+		if e.Plan != nil {
+			v.planSummary(e.Plan)
+		}
 		v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
 		if e.Reason != "" && e.Status != engine.StatusSucceeded {
 			v.printf("  %s\n", e.Reason)
@@ -151,6 +158,22 @@ func (v *runView) Handle(e engine.Event) error {
 		v.footer()
 	}
 	return nil
+}
+
+// planSummary prints what a dry-run would do: "Plan: 3 changes, 2 checks
+// pending", then each change with its step.
+func (v *runView) planSummary(p *engine.PlanSummary) {
+	head := "no changes"
+	if n := len(p.Changes); n > 0 {
+		head = plural(n, "change")
+	}
+	if p.PendingChecks > 0 {
+		head += fmt.Sprintf(", %s pending", plural(p.PendingChecks, "check"))
+	}
+	v.printf("\n%s %s\n", bold("Plan:"), head)
+	for _, c := range p.Changes {
+		v.printf("  %s %s  %s\n", cyan("~"), c.Change, faint("("+c.Step+" · "+c.Action+")"))
+	}
 }
 
 func (v *runView) footer() {
