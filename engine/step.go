@@ -322,18 +322,20 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	if !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Changes: changes, Output: export(out, st.mask)}) {
 		return st.fail(StatusFailed, "%s", st.hookErr)
 	}
-	if st.predicts() {
-		// The plugin answers later requests from its planned state; a plan
-		// that changes nothing leaves live state as the real run sees it.
-		if res.Planned != nil {
-			st.predicted[a.Plugin] = res.Planned
-		}
-		if len(res.Changes) > 0 {
-			st.planned = true
-		}
-	} else {
+	switch {
+	case !st.predicts():
+		st.planned, st.unpredicted = true, true
+	case res.Planned != nil:
+		// The plugin answers its later requests from its planned state.
+		st.predicted[a.Plugin] = res.Planned
+		st.planned = true
+	case len(res.Changes) > 0:
+		// A change the plugin could not predict (its target is known only
+		// once earlier steps run).
 		st.planned, st.unpredicted = true, true
 	}
+	// A plan of a predicting plugin that changes nothing leaves the state
+	// as the real run will find it.
 	return st.expect(out, StatusPlanned)
 }
 

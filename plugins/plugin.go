@@ -53,7 +53,10 @@ type PlanResult struct {
 	Output cty.Value
 	// Planned is the plugin's predicted state once this change is made
 	// (ActionRequest.Planned plus this change), in a form of its own
-	// choosing; nil keeps the state the request carried.
+	// choosing. A plan that changes nothing returns nil, and the state stays
+	// as it was; a plan with Changes and no Planned is a change the plugin
+	// could not predict, and the host no longer trusts what is read after
+	// it.
 	Planned []byte
 }
 

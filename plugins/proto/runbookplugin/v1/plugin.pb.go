@@ -851,7 +851,8 @@ type PlanResponse struct {
 	Output *DynamicValue `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
 	Errors []*Error      `protobuf:"bytes,3,rep,name=errors,proto3" json:"errors,omitempty"`
 	// The plugin's predicted state after this change, given back in later
-	// requests of the same dry-run; empty leaves the state as it was.
+	// requests of the same dry-run. Empty with no changes leaves the state as
+	// it was; empty with changes is a change the plugin could not predict.
 	PlannedState  []byte `protobuf:"bytes,4,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
