@@ -363,6 +363,9 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 			if n, ok := e.Int("attempt"); ok && n > 1 {
 				line += faint(fmt.Sprintf(" attempt %d", n))
 			}
+			if predicted, _ := e.Bool("predicted"); predicted {
+				line += " " + cyan("predicted") + faint(" (as the planned changes leave it)")
+			}
 			v.printf("%s%s\n", line, detail)
 			v.renderOutput(in+"  ", e, "")
 		case transcript.TypeStepFinished:
@@ -466,6 +469,11 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 		}
 		v.printf("%s\n", line)
 	default:
+		var plan engine.PlanSummary
+		if raw, ok := end.Fields["plan"]; ok && json.Unmarshal(raw, &plan) == nil {
+			printPlanSummary(v.printf, &plan)
+			v.printf("\n")
+		}
 		line := statusMark(end.Status())
 		if code, ok := end.Int("exit_code"); ok {
 			line += fmt.Sprintf(" (exit %d)", code)

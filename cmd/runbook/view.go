@@ -142,7 +142,8 @@ func (v *runView) Handle(e engine.Event) error {
 		v.printf("%s\n", line)
 	case engine.RunFinished:
 		if e.Plan != nil {
-			v.planSummary(e.Plan)
+			v.printf("\n")
+			printPlanSummary(v.printf, e.Plan)
 		}
 		v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
 		if e.Reason != "" && e.Status != engine.StatusSucceeded {
@@ -160,9 +161,9 @@ func (v *runView) Handle(e engine.Event) error {
 	return nil
 }
 
-// planSummary prints what a dry-run would do: "Plan: 3 changes, 2 checks
-// pending", then each change with its step.
-func (v *runView) planSummary(p *engine.PlanSummary) {
+// printPlanSummary prints what a dry-run would do: "Plan: 3 changes, 2
+// checks pending", then each change with its step.
+func printPlanSummary(printf func(string, ...any), p *engine.PlanSummary) {
 	head := "no changes"
 	if n := len(p.Changes); n > 0 {
 		head = plural(n, "change")
@@ -170,9 +171,9 @@ func (v *runView) planSummary(p *engine.PlanSummary) {
 	if p.PendingChecks > 0 {
 		head += fmt.Sprintf(", %s pending", plural(p.PendingChecks, "check"))
 	}
-	v.printf("\n%s %s\n", bold("Plan:"), head)
+	printf("%s %s\n", bold("Plan:"), head)
 	for _, c := range p.Changes {
-		v.printf("  %s %s  %s\n", cyan("~"), c.Change, faint("("+c.Step+" · "+c.Action+")"))
+		printf("  %s %s  %s\n", cyan("~"), c.Change, faint("("+c.Step+" · "+c.Action+")"))
 	}
 }
 
