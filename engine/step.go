@@ -345,12 +345,15 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		}
 		began := st.c.clock.Now()
 		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		// Lines are masked as one text: a secret may be wrapped over several.
+		progress := st.mask.Lines(func(line string) {
+			st.emit(Progress{StepRef: st.ref, Line: line})
+		})
 		res, err := p.Apply(actx, &plugins.ActionRequest{
 			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator,
-			Progress: func(line string) {
-				st.emit(Progress{StepRef: st.ref, Line: st.mask.String(line)})
-			},
+			Progress: progress.Line,
 		})
+		progress.Flush()
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		d := st.c.clock.Now().Sub(began)
