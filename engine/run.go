@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 	m := redact.New()
 	for _, v := range rb.Variables {
 		if v.Sensitive {
-			for _, s := range secretsOf(vars.GetAttr(v.Name)) {
+			for _, s := range secretsOf(vars.GetAttr(v.Name), true) {
 				m.Add(s)
 			}
 		}
@@ -100,6 +100,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		stale:   map[string]bool{},
 		started: c.clock.Now(),
 	}
+	r.rememberPluginSecrets()
 	lockName, err := r.lockName()
 	if err != nil {
 		return nil, err
@@ -515,12 +516,65 @@ func (r *runner) startPlugins(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.remember(cfgVal)
 		cfgVal, _ = cfgVal.UnmarkDeep()
 		if err := p.Configure(ctx, cfgVal); err != nil {
 			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(err.Error()))
 		}
 	}
 	return nil
+}
+
+// rememberPluginSecrets makes the masker hide, from the start of the run,
+// the values of the attributes that plugins declare sensitive: their
+// configuration, and the action arguments known before any step runs
+// (literals, variables). Arguments computed from step outputs are added
+// when their step runs (see remember).
+func (r *runner) rememberPluginSecrets() {
+	for _, name := range r.usedPlugins() {
+		if cfgVal, err := r.pluginConfig(name); err == nil {
+			r.remember(cfgVal)
+		}
+	}
+	for _, s := range r.rb.Steps {
+		a := s.Action
+		if a == nil || a.Schema == nil {
+			continue
+		}
+		content, _ := a.Body.Content(schema.AttributesBodySchema(a.Schema.Args))
+		for _, arg := range a.Schema.Args {
+			attr, ok := content.Attributes[arg.Name]
+			if !ok || !arg.Sensitive {
+				continue
+			}
+			if v, diags := attr.Expr.Value(r.evalCtx(nil)); !diags.HasErrors() {
+				for _, secret := range secretsOf(v, true) {
+					r.mask.Add(secret)
+				}
+			}
+		}
+	}
+}
+
+// remember makes the masker hide every sensitive part of v (a plugin's
+// configuration or an action's arguments): what a plugin declares
+// sensitive, and what was computed from a sensitive value.
+func (r *runner) remember(v cty.Value) {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return
+	}
+	if v.IsMarked() {
+		for _, s := range secretsOf(v, true) {
+			r.mask.Add(s)
+		}
+		return
+	}
+	if ty := v.Type(); ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType() {
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			r.remember(e)
+		}
+	}
 }
 
 // pluginConfig evaluates a plugin block against the plugin's config schema:
@@ -566,6 +620,9 @@ func evalAttributes(ctx *hcl.EvalContext, schemaAttrs []*plugins.Attribute, attr
 		v, err := convert.Convert(v, a.Type)
 		if err != nil {
 			return cty.NilVal, fmt.Errorf("%s: argument %q: %s", what, a.Name, err)
+		}
+		if a.Sensitive {
+			v = v.Mark(SensitiveMark)
 		}
 		if a.Path && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
 			p, marks := v.Unmark()

@@ -259,7 +259,11 @@ func (st *stepRun) args() (cty.Value, error) {
 	// Relative paths in action arguments are relative to where the operator
 	// runs runbook, like any path typed on a command line; plugin blocks
 	// resolve theirs against their file's folder instead.
-	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	args, err := evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	if err == nil {
+		st.remember(args)
+	}
+	return args, err
 }
 
 func (st *stepRun) action(ctx context.Context) StepResult {
