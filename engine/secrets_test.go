@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,7 +67,7 @@ func (p *vaultPlugin) Apply(_ context.Context, req *plugins.ActionRequest) (*plu
 
 func (p *vaultPlugin) Close() error { return nil }
 
-func loadWith(t *testing.T, src string, builtins ...*plugins.Builtin) (*schema.Config, *schema.Runbook) {
+func loadWith(t testing.TB, src string, builtins ...*plugins.Builtin) (*schema.Config, *schema.Runbook) {
 	t.Helper()
 	reg, err := plugins.NewRegistry(builtins...)
 	if err != nil {
@@ -164,5 +163,3 @@ runbook "rb" {
 		})
 	}
 }
-
-var _ = errors.New
