@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
@@ -100,6 +100,13 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		stale:   map[string]bool{},
 		started: c.clock.Now(),
 	}
+	// What a function computes from a secret (upper(var.token)) is masked
+	// too, wherever a plugin or a command repeats it.
+	r.functions = schema.FunctionsReporting(schema.FunctionsLive, func(v cty.Value) {
+		for _, s := range secretsOf(v, false) {
+			m.Add(s)
+		}
+	})
 	r.rememberPluginSecrets()
 	lockName, err := r.lockName()
 	if err != nil {
@@ -126,6 +133,9 @@ type runner struct {
 	c    *config
 	vars cty.Value
 	mask *redact.Masker
+	// functions are the language's functions, reporting what they derive
+	// from sensitive values to mask.
+	functions map[string]function.Function
 
 	plugins map[string]plugins.Plugin
 	outputs map[string]cty.Value
@@ -271,7 +281,7 @@ func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
 					"dry_run":  cty.BoolVal(r.c.dryRun),
 				}),
 			},
-			Functions: schema.Functions(schema.FunctionsLive),
+			Functions: r.functions,
 		}
 	}
 	if len(extra) == 0 {
@@ -288,51 +298,14 @@ func (r *runner) setOutput(step string, out cty.Value) {
 	r.ctx = nil
 }
 
-// text evaluates a string expression for people: secrets masked, unknown
-// parts (dry-run) shown as such.
+// text evaluates a string expression for people (see showText), with
+// secrets masked.
 func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, error) {
-	val, diags := expr.Value(r.evalCtx(extra))
-	if diags.HasErrors() {
-		return "", errors.New(diags.Error())
+	s, err := showText(r.evalCtx(extra), expr)
+	if err != nil {
+		return "", err
 	}
-	val, _ = val.UnmarkDeep()
-	if !val.IsKnown() {
-		return r.partialText(expr, extra), nil
-	}
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() {
-		return "", fmt.Errorf("%s: not a string", expr.Range())
-	}
-	return r.mask.String(val.AsString()), nil
-}
-
-// partialText renders a template whose value is not known yet (dry-run)
-// part by part: what is known is shown, the rest as "(known after run)".
-func (r *runner) partialText(expr hcl.Expression, extra map[string]cty.Value) string {
-	tmpl, ok := expr.(*hclsyntax.TemplateExpr)
-	if !ok {
-		if wrap, isWrap := expr.(*hclsyntax.TemplateWrapExpr); isWrap {
-			tmpl = &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{wrap.Wrapped}}
-			ok = true
-		}
-	}
-	if !ok {
-		return Unknown
-	}
-	ctx := r.evalCtx(extra)
-	var sb strings.Builder
-	for _, part := range tmpl.Parts {
-		v, diags := part.Value(ctx)
-		v, _ = v.UnmarkDeep()
-		if diags.HasErrors() || !v.IsWhollyKnown() {
-			sb.WriteString(Unknown)
-			continue
-		}
-		if s, err := convert.Convert(v, cty.String); err == nil && !s.IsNull() {
-			sb.WriteString(s.AsString())
-		}
-	}
-	return r.mask.String(sb.String())
+	return r.mask.String(s), nil
 }
 
 // condition evaluates a check: "passed", "failed" or "pending" (unknown

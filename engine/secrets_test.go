@@ -163,3 +163,71 @@ runbook "rb" {
 		})
 	}
 }
+
+// TestDerivedSecretsHidden: a value computed from a sensitive one is shown
+// as "(sensitive)" in a confirmation, a manual step and an error message,
+// masked where a plugin repeats it, and not quoted by a function's error.
+func TestDerivedSecretsHidden(t *testing.T) {
+	const token = "Hunter2-Secret/Token+abc"
+	src := `runbook "rb" {
+  owner = "t"
+  variable "token" {
+    sensitive = true
+  }
+  step "ask" {
+    manual  = "Paste ${replace(var.token, "-", "_")} into the console"
+  }
+  step "echo" {
+    confirm = "Use ${substr(var.token, 0, 14)} and ${upper(var.token)}?"
+    action "kv.echo" {
+      key = strrev(var.token)
+    }
+    expect {
+      condition     = output.value == "x"
+      error_message = "got ${output.value}, want ${lower(var.token)}"
+    }
+    on_failure = "continue"
+  }
+  step "bad" {
+    precondition {
+      condition     = tonumber(title(lower(var.token))) > 1
+      error_message = "never"
+    }
+    manual = "never"
+  }
+}`
+	cfg, rb := load(t, src)
+	tr, events, res := recordRun(t, cfg, rb, WithPlugins(InProcess{"kv": newKV()}), WithVars(map[string]string{"token": token}))
+	if res.Status != StatusFailed {
+		t.Errorf("status %s, want failed", res.Status)
+	}
+	for _, want := range []string{"Use (sensitive) and (sensitive)?", "Paste (sensitive) into the console", "want (sensitive)"} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("the transcript does not say %q:\n%s", want, tr)
+		}
+	}
+	texts := map[string]string{"transcript": tr, "events": events, "reason": res.Reason}
+	assertHidden(t, texts, token, "Hunter2-Secret", "HUNTER2-SECRET/TOKEN+ABC", "Hunter2_Secret/Token+abc",
+		"cba+nekoT/terceS-2retnuH", "hunter2-secret/token+abc", "Hunter2-Secret/Token+Abc")
+}
+
+// TestBadSensitiveInputNotQuoted: a sensitive variable given a value of the
+// wrong type is refused without the value in the error.
+func TestBadSensitiveInputNotQuoted(t *testing.T) {
+	cfg, rb := load(t, `runbook "rb" {
+  owner = "t"
+  variable "pin" {
+    type      = number
+    sensitive = true
+  }
+  step "s" {
+    manual = "x"
+  }
+}`)
+	for _, bad := range []string{"hunter2-pin", "[hunter2-pin"} {
+		_, err := Run(context.Background(), cfg, rb, WithVars(map[string]string{"pin": bad}), WithEnv(func(string) (string, bool) { return "", false }))
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("--var pin=%s: %v", bad, err)
+		}
+	}
+}
