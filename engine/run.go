@@ -243,20 +243,57 @@ func (r *runner) flush() bool {
 	return r.hookErr == nil
 }
 
+// lockName evaluates the runbook's lock. A sensitive part of it (lock =
+// "tenant/${var.token}") is replaced by a digest of its value, so that the
+// name, which is recorded, shown to whoever finds the lock held and used to
+// name the lock's file, holds no secret, while two runs with the same value
+// still share the lock.
 func (r *runner) lockName() (string, error) {
 	if r.rb.Lock == nil {
 		return r.rb.Name, nil
 	}
-	val, diags := r.rb.Lock.Value(r.evalCtx(nil))
+	ctx := r.evalCtx(nil)
+	val, diags := r.rb.Lock.Value(ctx)
 	if diags.HasErrors() {
 		return "", inputErrorf("lock: %s", diags.Error())
 	}
-	val, _ = val.Unmark()
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() || val.AsString() == "" {
+	name, ok := lockString(val)
+	if ok && val.ContainsMarked() {
+		name = ""
+		parts := templateParts(r.rb.Lock)
+		if parts == nil {
+			name = lockDigest(val)
+		}
+		for _, part := range parts {
+			v, _ := part.Value(ctx)
+			if s, isString := lockString(v); isString && !v.ContainsMarked() {
+				name += s
+			} else {
+				name += lockDigest(v)
+			}
+		}
+	}
+	if !ok || name == "" {
 		return "", inputErrorf("lock at %s must be a non-empty string", r.rb.Lock.Range())
 	}
-	return val.AsString(), nil
+	return name, nil
+}
+
+// lockString converts a lock's value (or a part of it) to a string.
+func lockString(v cty.Value) (string, bool) {
+	v, _ = v.UnmarkDeep()
+	v, err := convert.Convert(v, cty.String)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+// lockDigest stands for a sensitive part of a lock's name.
+func lockDigest(v cty.Value) string {
+	s, _ := lockString(v)
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + hex.EncodeToString(sum[:8])
 }
 
 // evalCtx is what expressions see: var, run, the outputs of the steps run

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins"
@@ -229,5 +231,58 @@ func TestBadSensitiveInputNotQuoted(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("--var pin=%s: %v", bad, err)
 		}
+	}
+}
+
+// TestSensitiveLockName: a lock named after a sensitive value records,
+// shows and names its file by a digest of it; two runs with the same value
+// still exclude each other, and runs with different values do not.
+func TestSensitiveLockName(t *testing.T) {
+	const token = "tenant-secret-4711"
+	cfg, rb := load(t, `runbook "rb" {
+  owner = "t"
+  lock  = "tenant/${var.token}"
+  variable "token" {
+    sensitive = true
+  }
+  step "s" {
+    manual = "go"
+  }
+}`)
+	dir := t.TempDir()
+	locker := lock.NewFile(dir)
+	held, err := locker.Acquire(context.Background(), "tenant/"+lockDigest(cty.StringVal(token)), lock.Holder{RunID: "other"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), cfg, rb, WithLocker(locker, 0), WithVars(map[string]string{"token": token}), WithYes(true),
+		WithEnv(func(string) (string, bool) { return "", false }))
+	var he *lock.HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("a run with the same token: %v, want the lock held", err)
+	}
+	texts := map[string]string{"held by": err.Error()}
+	held.Release()
+
+	tr, events, res := recordRun(t, cfg, rb, WithLocker(locker, 0), WithVars(map[string]string{"token": token}))
+	if res.Status != StatusSucceeded {
+		t.Fatalf("status %s: %s", res.Status, res.Reason)
+	}
+	if !strings.Contains(tr, `"lock":"tenant/sha256-`) {
+		t.Errorf("run_started does not name the lock by its digest:\n%s", tr)
+	}
+	texts["transcript"], texts["events"] = tr, events
+	names, _ := filepath.Glob(filepath.Join(dir, "*"))
+	texts["lock files"] = strings.Join(names, "\n")
+	assertHidden(t, texts, token)
+
+	other, err := locker.Acquire(context.Background(), "tenant/"+lockDigest(cty.StringVal(token)), lock.Holder{RunID: "other"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release()
+	if _, err := Run(context.Background(), cfg, rb, WithLocker(locker, 0), WithVars(map[string]string{"token": "another-tenant"}), WithYes(true),
+		WithEnv(func(string) (string, bool) { return "", false })); err != nil {
+		t.Errorf("a run with another token: %v", err)
 	}
 }
