@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 	m := redact.New()
 	for _, v := range rb.Variables {
 		if v.Sensitive {
-			for _, s := range secretsOf(vars.GetAttr(v.Name)) {
+			for _, s := range secretsOf(vars.GetAttr(v.Name), true) {
 				m.Add(s)
 			}
 		}
@@ -101,6 +101,14 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		predicted: map[string][]byte{},
 		started:   c.clock.Now(),
 	}
+	// What a function computes from a secret (upper(var.token)) is masked
+	// too, wherever a plugin or a command repeats it.
+	r.functions = schema.FunctionsReporting(schema.FunctionsLive, func(v cty.Value) {
+		for _, s := range secretsOf(v, false) {
+			m.Add(s)
+		}
+	})
+	r.rememberPluginSecrets()
 	lockName, err := r.lockName()
 	if err != nil {
 		return nil, err
@@ -126,6 +134,9 @@ type runner struct {
 	c    *config
 	vars cty.Value
 	mask *redact.Masker
+	// functions are the language's functions, reporting what they derive
+	// from sensitive values to mask.
+	functions map[string]function.Function
 
 	plugins map[string]plugins.Plugin
 	outputs map[string]cty.Value
@@ -264,20 +275,57 @@ func (r *runner) flush() bool {
 	return r.hookErr == nil
 }
 
+// lockName evaluates the runbook's lock. A sensitive part of it (lock =
+// "tenant/${var.token}") is replaced by a digest of its value, so that the
+// name, which is recorded, shown to whoever finds the lock held and used to
+// name the lock's file, holds no secret, while two runs with the same value
+// still share the lock.
 func (r *runner) lockName() (string, error) {
 	if r.rb.Lock == nil {
 		return r.rb.Name, nil
 	}
-	val, diags := r.rb.Lock.Value(r.evalCtx(nil))
+	ctx := r.evalCtx(nil)
+	val, diags := r.rb.Lock.Value(ctx)
 	if diags.HasErrors() {
 		return "", inputErrorf("lock: %s", diags.Error())
 	}
-	val, _ = val.Unmark()
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() || val.AsString() == "" {
+	name, ok := lockString(val)
+	if ok && val.ContainsMarked() {
+		name = ""
+		parts := templateParts(r.rb.Lock)
+		if parts == nil {
+			name = lockDigest(val)
+		}
+		for _, part := range parts {
+			v, _ := part.Value(ctx)
+			if s, isString := lockString(v); isString && !v.ContainsMarked() {
+				name += s
+			} else {
+				name += lockDigest(v)
+			}
+		}
+	}
+	if !ok || name == "" {
 		return "", inputErrorf("lock at %s must be a non-empty string", r.rb.Lock.Range())
 	}
-	return val.AsString(), nil
+	return name, nil
+}
+
+// lockString converts a lock's value (or a part of it) to a string.
+func lockString(v cty.Value) (string, bool) {
+	v, _ = v.UnmarkDeep()
+	v, err := convert.Convert(v, cty.String)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+// lockDigest stands for a sensitive part of a lock's name.
+func lockDigest(v cty.Value) string {
+	s, _ := lockString(v)
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + hex.EncodeToString(sum[:8])
 }
 
 // evalCtx is what expressions see: var, run, the outputs of the steps run
@@ -302,7 +350,7 @@ func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
 					"dry_run":  cty.BoolVal(r.c.dryRun),
 				}),
 			},
-			Functions: schema.Functions(schema.FunctionsLive),
+			Functions: r.functions,
 		}
 	}
 	if len(extra) == 0 {
@@ -319,51 +367,14 @@ func (r *runner) setOutput(step string, out cty.Value) {
 	r.ctx = nil
 }
 
-// text evaluates a string expression for people: secrets masked, unknown
-// parts (dry-run) shown as such.
+// text evaluates a string expression for people (see showText), with
+// secrets masked.
 func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, error) {
-	val, diags := expr.Value(r.evalCtx(extra))
-	if diags.HasErrors() {
-		return "", errors.New(diags.Error())
+	s, err := showText(r.evalCtx(extra), expr)
+	if err != nil {
+		return "", err
 	}
-	val, _ = val.UnmarkDeep()
-	if !val.IsKnown() {
-		return r.partialText(expr, extra), nil
-	}
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() {
-		return "", fmt.Errorf("%s: not a string", expr.Range())
-	}
-	return r.mask.String(val.AsString()), nil
-}
-
-// partialText renders a template whose value is not known yet (dry-run)
-// part by part: what is known is shown, the rest as "(known after run)".
-func (r *runner) partialText(expr hcl.Expression, extra map[string]cty.Value) string {
-	tmpl, ok := expr.(*hclsyntax.TemplateExpr)
-	if !ok {
-		if wrap, isWrap := expr.(*hclsyntax.TemplateWrapExpr); isWrap {
-			tmpl = &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{wrap.Wrapped}}
-			ok = true
-		}
-	}
-	if !ok {
-		return Unknown
-	}
-	ctx := r.evalCtx(extra)
-	var sb strings.Builder
-	for _, part := range tmpl.Parts {
-		v, diags := part.Value(ctx)
-		v, _ = v.UnmarkDeep()
-		if diags.HasErrors() || !v.IsWhollyKnown() {
-			sb.WriteString(Unknown)
-			continue
-		}
-		if s, err := convert.Convert(v, cty.String); err == nil && !s.IsNull() {
-			sb.WriteString(s.AsString())
-		}
-	}
-	return r.mask.String(sb.String())
+	return r.mask.String(s), nil
 }
 
 // condition evaluates a check: "passed", "failed" or "pending" (unknown
@@ -555,12 +566,65 @@ func (r *runner) startPlugins(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.remember(cfgVal)
 		cfgVal, _ = cfgVal.UnmarkDeep()
 		if err := p.Configure(ctx, cfgVal); err != nil {
 			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(err.Error()))
 		}
 	}
 	return nil
+}
+
+// rememberPluginSecrets makes the masker hide, from the start of the run,
+// the values of the attributes that plugins declare sensitive: their
+// configuration, and the action arguments known before any step runs
+// (literals, variables). Arguments computed from step outputs are added
+// when their step runs (see remember).
+func (r *runner) rememberPluginSecrets() {
+	for _, name := range r.usedPlugins() {
+		if cfgVal, err := r.pluginConfig(name); err == nil {
+			r.remember(cfgVal)
+		}
+	}
+	for _, s := range r.rb.Steps {
+		a := s.Action
+		if a == nil || a.Schema == nil {
+			continue
+		}
+		content, _ := a.Body.Content(schema.AttributesBodySchema(a.Schema.Args))
+		for _, arg := range a.Schema.Args {
+			attr, ok := content.Attributes[arg.Name]
+			if !ok || !arg.Sensitive {
+				continue
+			}
+			if v, diags := attr.Expr.Value(r.evalCtx(nil)); !diags.HasErrors() {
+				for _, secret := range secretsOf(v, true) {
+					r.mask.Add(secret)
+				}
+			}
+		}
+	}
+}
+
+// remember makes the masker hide every sensitive part of v (a plugin's
+// configuration or an action's arguments): what a plugin declares
+// sensitive, and what was computed from a sensitive value.
+func (r *runner) remember(v cty.Value) {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return
+	}
+	if v.IsMarked() {
+		for _, s := range secretsOf(v, true) {
+			r.mask.Add(s)
+		}
+		return
+	}
+	if ty := v.Type(); ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType() {
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			r.remember(e)
+		}
+	}
 }
 
 // pluginConfig evaluates a plugin block against the plugin's config schema:
@@ -606,6 +670,9 @@ func evalAttributes(ctx *hcl.EvalContext, schemaAttrs []*plugins.Attribute, attr
 		v, err := convert.Convert(v, a.Type)
 		if err != nil {
 			return cty.NilVal, fmt.Errorf("%s: argument %q: %s", what, a.Name, err)
+		}
+		if a.Sensitive {
+			v = v.Mark(SensitiveMark)
 		}
 		if a.Path && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
 			p, marks := v.Unmark()

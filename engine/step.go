@@ -260,7 +260,11 @@ func (st *stepRun) args() (cty.Value, error) {
 	// Relative paths in action arguments are relative to where the operator
 	// runs runbook, like any path typed on a command line; plugin blocks
 	// resolve theirs against their file's folder instead.
-	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	args, err := evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	if err == nil {
+		st.remember(args)
+	}
+	return args, err
 }
 
 func (st *stepRun) action(ctx context.Context) StepResult {
@@ -387,12 +391,15 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		}
 		began := st.c.clock.Now()
 		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		// Lines are masked as one text: a secret may be wrapped over several.
+		progress := st.mask.Lines(func(line string) {
+			st.emit(Progress{StepRef: st.ref, Line: line})
+		})
 		res, err := p.Apply(actx, &plugins.ActionRequest{
 			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
-			Progress: func(line string) {
-				st.emit(Progress{StepRef: st.ref, Line: st.mask.String(line)})
-			},
+			Progress: progress.Line,
 		})
+		progress.Flush()
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		d := st.c.clock.Now().Sub(began)

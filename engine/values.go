@@ -70,8 +70,9 @@ func export(v cty.Value, m masker) any {
 }
 
 // secretsOf collects the literal values inside a sensitive value, to be
-// masked wherever a plugin repeats them.
-func secretsOf(v cty.Value) []string {
+// masked wherever a plugin repeats them: its strings, and its numbers too if
+// numbers is set.
+func secretsOf(v cty.Value, numbers bool) []string {
 	v, _ = v.UnmarkDeep()
 	var out []string
 	var walk func(cty.Value)
@@ -83,7 +84,7 @@ func secretsOf(v cty.Value) []string {
 		switch {
 		case ty == cty.String:
 			out = append(out, v.AsString())
-		case ty == cty.Number:
+		case ty == cty.Number && numbers:
 			out = append(out, v.AsBigFloat().Text('f', -1))
 		case ty.IsCollectionType(), ty.IsObjectType(), ty.IsTupleType():
 			for it := v.ElementIterator(); it.Next(); {

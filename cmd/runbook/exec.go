@@ -231,7 +231,7 @@ func (p *termPrompter) readLine(ctx context.Context) (string, error) {
 func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", cyan("?"), bold(question), faint("[yes/no]"))
+	fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", cyan("?"), bold(visible(question)), faint("[yes/no]"))
 	line, err := p.readLine(ctx)
 	if errors.Is(err, io.EOF) {
 		// Nobody is left to answer: that is not a yes.
@@ -257,7 +257,7 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 	if description != "" {
 		label += " (" + description + ")"
 	}
-	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+name), faint(label))
+	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+visibleLine(name)), faint(visible(label)))
 	if sensitive {
 		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			b, err := term.ReadPassword(int(f.Fd()))

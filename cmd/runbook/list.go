@@ -47,7 +47,7 @@ func (a *app) runList(now time.Time) error {
 				lastDry = runCell(now, e.LastDryRun)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", rb.Name, rb.Owner, rb.Steps, lastRun, lastDry, firstLine(rb.Description))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", visibleLine(rb.Name), visibleLine(rb.Owner), rb.Steps, visibleLine(lastRun), visibleLine(lastDry), visibleLine(firstLine(rb.Description)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -92,8 +92,8 @@ func (a *app) runTranscriptList() error {
 	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join([]string{bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION")}, "\t"))
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RunID, r.Runbook, orDash(r.Mode), orDash(r.Operator),
-			formatTime(r.Started), r.Status, formatDuration(r.Duration))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", visible(r.RunID), visibleLine(r.Runbook), orDash(visibleLine(r.Mode)),
+			orDash(visibleLine(r.Operator)), formatTime(r.Started), visibleLine(r.Status), formatDuration(r.Duration))
 	}
 	return tw.Flush()
 }
@@ -127,6 +127,7 @@ func (a *app) transcriptShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			visibleTranscript(tr)
 			return renderTranscript(a.io.Out, tr, report)
 		}),
 	}

@@ -62,7 +62,7 @@ func statusMark(status string) string {
 func (v *runView) Handle(e engine.Event) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	switch e := e.(type) {
+	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
 		v.total, v.started, v.mode, v.runID = len(e.Steps), e.Started, e.Mode, e.RunID
 		mode := ""
