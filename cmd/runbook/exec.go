@@ -70,7 +70,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	// long as loading the runbooks, so both happen at once (pluginInfo
 	// waits for the result).
 	go selfSHA256()
-	cfg, err := a.loadValid()
+	cfg, err := a.loadValid(launchPlugins)
 	if err != nil {
 		return err
 	}
