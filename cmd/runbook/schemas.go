@@ -75,7 +75,7 @@ func newPluginSchemas(registry *plugins.Registry, code pluginCode) *pluginSchema
 		code:     code,
 		// No environment: an external plugin sees only what it is given
 		// (host.Spec.Env), and describing itself needs nothing.
-		launcher: &host.Launcher{},
+		launcher: &host.Launcher{Subreaper: true},
 		external: map[externalKey]*externalPlugin{},
 		locks:    map[string]*dirLock{},
 	}
