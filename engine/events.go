@@ -94,6 +94,9 @@ type SourceInfo struct {
 type PluginInfo struct {
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	// Config is the SHA-256 of the plugin's configuration, its secrets
+	// left out (engine.PluginConfigSHA256); "" when it could not be had.
+	Config string `json:"config,omitempty"`
 }
 
 // Type implements Event.

@@ -17,6 +17,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
@@ -455,7 +456,11 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	}
 	info := map[string]PluginInfo{}
 	for _, name := range r.usedPlugins() {
-		info[name] = r.c.pluginInfo[name]
+		pi := r.c.pluginInfo[name]
+		// A configuration that cannot be evaluated fails the run when the
+		// plugin is configured; it has no hash to record.
+		pi.Config, _ = PluginConfigSHA256(r.cfg, name)
+		info[name] = pi
 	}
 	start := RunStarted{
 		RunID: r.c.runID, Runbook: r.rb.Name, Source: r.sourceInfo(), Mode: r.mode(),
@@ -630,13 +635,17 @@ func (r *runner) remember(v cty.Value) {
 // pluginConfig evaluates a plugin block against the plugin's config schema:
 // defaults applied, relative paths resolved against the block's folder.
 func (r *runner) pluginConfig(name string) (cty.Value, error) {
-	s := r.cfg.Schemas[name]
+	return pluginConfig(r.cfg, name)
+}
+
+func pluginConfig(cfg *schema.Config, name string) (cty.Value, error) {
+	s := cfg.Schemas[name]
 	if s == nil {
 		return cty.EmptyObjectVal, nil
 	}
 	var attrs hcl.Attributes
 	dir := "."
-	if decl := r.cfg.Plugins[name]; decl != nil {
+	if decl := cfg.Plugins[name]; decl != nil {
 		content, diags := decl.Config.Content(schema.AttributesBodySchema(s.Config))
 		if diags.HasErrors() {
 			return cty.NilVal, fmt.Errorf("plugin %q: %s", name, diags.Error())
@@ -646,6 +655,43 @@ func (r *runner) pluginConfig(name string) (cty.Value, error) {
 	}
 	ctx := &hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)}
 	return evalAttributes(ctx, s.Config, attrs, dir, fmt.Sprintf("plugin %q", name))
+}
+
+// PluginConfigSHA256 is the SHA-256 of plugin name's configuration as a run
+// would give it (defaults applied, paths made absolute), without its
+// secrets: a sensitive attribute, or a value marked sensitive, is hashed as
+// "(sensitive)" whatever it holds (when it is set at all), so that a rotated token does not change
+// it but a registry moved elsewhere does. run_started records it and
+// --resume compares it.
+func PluginConfigSHA256(cfg *schema.Config, name string) (string, error) {
+	v, err := pluginConfig(cfg, name)
+	if err != nil {
+		return "", err
+	}
+	sensitive := map[string]bool{}
+	if s := cfg.Schemas[name]; s != nil {
+		for _, a := range s.Config {
+			sensitive[a.Name] = a.Sensitive
+		}
+	}
+	redacted := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, av := it.Element()
+		if raw, _ := av.UnmarkDeep(); !raw.IsNull() && (sensitive[k.AsString()] || av.ContainsMarked()) {
+			av = cty.StringVal(Redacted)
+		}
+		redacted[k.AsString()] = av
+	}
+	obj := cty.EmptyObjectVal
+	if len(redacted) > 0 {
+		obj = cty.ObjectVal(redacted)
+	}
+	b, err := ctyjson.Marshal(obj, obj.Type())
+	if err != nil {
+		return "", fmt.Errorf("plugin %q: hash its configuration: %w", name, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // evalAttributes builds the object a plugin receives: each attribute's

@@ -16,10 +16,13 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/pluginlock"
 )
 
 // SchemaSource finds the schema of a plugin by name. decl is the directory's
-// `plugin` block for that name, or nil when there is none.
+// `plugin` block for that name, or nil when there is none. An error that is
+// an hcl.Diagnostics is reported as it is (it says where the problem is);
+// any other is reported at the plugin block.
 type SchemaSource interface {
 	PluginSchema(name string, decl *PluginDecl) (*plugins.Schema, error)
 }
@@ -84,7 +87,8 @@ func listDir(dir string) ([]string, hcl.Diagnostics) {
 	return names, nil
 }
 
-// ListFiles returns the *.hcl files directly inside dir, sorted.
+// ListFiles returns the *.hcl files directly inside dir, sorted, but not the
+// plugin lock file (runbook.lock.hcl), which holds no runbooks.
 func ListFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -92,7 +96,7 @@ func ListFiles(dir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") || e.Name() == pluginlock.FileName {
 			continue
 		}
 		names = append(names, filepath.Join(dir, e.Name()))
@@ -443,6 +447,12 @@ func (l *loader) resolveDeclared(decls map[string]*PluginDecl) (map[string]*plug
 			continue
 		}
 		failed[name] = true
+		// A source that knows where the problem is says so itself.
+		var positioned hcl.Diagnostics
+		if errors.As(err, &positioned) {
+			diags = append(diags, positioned...)
+			continue
+		}
 		summary, detail := "Cannot load plugin", err.Error()
 		if errors.Is(err, ErrUnknownPlugin) {
 			summary = "Unknown plugin"

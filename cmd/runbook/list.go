@@ -26,7 +26,7 @@ func (a *app) listCmd() *cobra.Command {
 func (a *app) runList(now time.Time) error {
 	// The catalogue needs no syntax trees: validate's streaming load keeps
 	// a summary of each runbook and drops the rest.
-	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions())
+	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions(lockedSchemas))
 	if cfg == nil {
 		a.printDiagnostics(nil, diags)
 		return silentExit(ExitBadInput)

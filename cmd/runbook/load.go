@@ -28,15 +28,15 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 }
 
 // loadOptions are the options of one load: built-in schemas from the
-// registry, external plugins launched (checksum verified) for theirs, once
-// per load.
-func (a *app) loadOptions() schema.Options {
-	return schema.Options{Schemas: newPluginSchemas(a.registry)}
+// registry, external plugins' from the lock file or, for exec, from the
+// plugins launched (checksum verified), once per load.
+func (a *app) loadOptions(code pluginCode) schema.Options {
+	return schema.Options{Schemas: newPluginSchemas(a.registry, code)}
 }
 
 // loadDir loads the runbook directory (--dir).
-func (a *app) loadDir() (*schema.Config, hcl.Diagnostics) {
-	return schema.LoadDir(a.opts.Dir, a.loadOptions())
+func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
+	return schema.LoadDir(a.opts.Dir, a.loadOptions(code))
 }
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of
@@ -82,7 +82,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 			continue
 		}
 		if fi.IsDir() {
-			add(schema.ValidateDir(p, a.loadOptions()))
+			add(schema.ValidateDir(p, a.loadOptions(lockedSchemas)))
 			continue
 		}
 		if abs, err := filepath.Abs(p); err == nil && inDirs[abs] {
@@ -91,7 +91,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		loose = append(loose, filepath.Clean(p))
 	}
 	if len(loose) > 0 {
-		add(schema.ValidatePaths(loose, a.loadOptions()))
+		add(schema.ValidatePaths(loose, a.loadOptions(lockedSchemas)))
 	}
 	schema.SortDiagnostics(diags)
 	return files, runbooks, declared, diags
@@ -108,8 +108,8 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 
 // loadValid loads the runbook directory and fails with the diagnostics
 // printed when anything in it is invalid.
-func (a *app) loadValid() (*schema.Config, error) {
-	cfg, diags := a.loadDir()
+func (a *app) loadValid(code pluginCode) (*schema.Config, error) {
+	cfg, diags := a.loadDir(code)
 	if diags.HasErrors() {
 		var files map[string]*hcl.File
 		if cfg != nil {

@@ -64,8 +64,9 @@ func TestScripts(t *testing.T) {
 			// mktranscript and tamper: see transcript_cmd_test.go.
 			"mktranscript": cmdMkTranscript,
 			"tamper":       cmdTamper,
-			// subst: see plugins_cmd_test.go.
-			"subst": cmdSubst,
+			// subst and sha256: see plugins_cmd_test.go.
+			"subst":  cmdSubst,
+			"sha256": cmdSHA256,
 		},
 	})
 }

@@ -26,12 +26,13 @@ type pluginsOptions struct {
 
 func (a *app) pluginsCmd() *cobra.Command {
 	opts := &pluginsOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "plugins [NAME...]",
 		Short: "List installed plugins, their actions and argument schemas",
 		Long: `List the plugins runbooks can use: the built-in ones, and the external ones
-that --dir declares with plugin "NAME" { source = "…", sha256 = "…" } blocks
-(each launched, after its checksum is verified, to ask for its schema).
+that --dir declares with plugin "NAME" { source = "…", sha256 = "…" } blocks,
+as the directory's lock file (runbook.lock.hcl) records them: this command
+runs no plugin binary (see 'runbook plugins lock').
 For each: its version, configuration attributes, and every action with
 whether it is read-only, its arguments and its output.`,
 		Args: usageArgs(cobra.ArbitraryArgs),
@@ -40,6 +41,8 @@ whether it is read-only, its arguments and its output.`,
 			return a.runPlugins(opts)
 		}),
 	}
+	cmd.AddCommand(a.pluginsLockCmd())
+	return cmd
 }
 
 // pluginEntry is one plugin of the listing.
@@ -107,7 +110,7 @@ func (a *app) collectPlugins() []pluginEntry {
 	if cfg == nil {
 		return entries
 	}
-	src := newPluginSchemas(a.registry)
+	src := newPluginSchemas(a.registry, lockedSchemas)
 	names := make([]string, 0, len(cfg.Plugins))
 	for name, decl := range cfg.Plugins {
 		if decl.Source != "" {
