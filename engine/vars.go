@@ -157,6 +157,12 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	if v.Type == cty.String {
 		return cty.StringVal(raw), nil
 	}
+	if diags := schema.CheckHCLSource([]byte(raw), from); diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(raw), nil
+		}
+		return cty.NilVal, inputErrorf("%s", diags.Error())
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
@@ -187,6 +193,9 @@ func readVarFile(path string) (map[string]cty.Value, error) {
 	out := map[string]cty.Value{}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
+		if diags := schema.CheckJSONSource(src, path); diags.HasErrors() {
+			return nil, inputErrorf("%s", diags.Error())
+		}
 		ty, err := ctyjson.ImpliedType(src)
 		if err != nil {
 			return nil, inputErrorf("%s: not a JSON object: %s", path, err)
@@ -202,7 +211,7 @@ func readVarFile(path string) (map[string]cty.Value, error) {
 			out[name] = v
 		}
 	case ".hcl":
-		file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		file, diags := schema.ParseHCL(src, path)
 		if diags.HasErrors() {
 			return nil, inputErrorf("%s", diags.Error())
 		}

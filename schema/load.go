@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/runbookdev/runbook/plugins"
 )
@@ -223,7 +222,7 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 		}
 		src.Bytes = b
 	}
-	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
+	file, diags := ParseHCL(src.Bytes, src.Name)
 	res.file, res.diags = file, diags
 	if diags.HasErrors() {
 		return res

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
 
@@ -69,7 +68,7 @@ func (a *app) runFmt(opts *fmtOptions) error {
 		if err != nil {
 			return exitf(ExitBadInput, "%s", err)
 		}
-		f, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		f, d := schema.ParseHCL(src, name)
 		files[name] = f
 		if d.HasErrors() {
 			diags = append(diags, d...)

@@ -66,6 +66,8 @@ func TestScripts(t *testing.T) {
 			"tamper":       cmdTamper,
 			// subst: see plugins_cmd_test.go.
 			"subst": cmdSubst,
+			// repeat: see limits_test.go.
+			"repeat": cmdRepeat,
 		},
 	})
 }
