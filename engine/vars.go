@@ -114,6 +114,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return parseRaw(v, raw, "--var "+v.Name)
 	}
 	if val, ok := c.varValues[v.Name]; ok {
+		if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
+		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
 			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
@@ -121,6 +124,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return conv, nil
 	}
 	if val, ok := fileVals[v.Name]; ok {
+		if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
+		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
 			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
@@ -176,6 +182,9 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 			return cty.StringVal(raw), nil
 		}
 		return cty.NilVal, inputErrorf("%s: %q is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, raw, typeName(v.Type))
+	}
+	if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+		return cty.NilVal, inputErrorf("%s: %s", from, err)
 	}
 	conv, err := convert.Convert(val, v.Type)
 	if err != nil {

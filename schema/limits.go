@@ -61,47 +61,80 @@ func CheckJSONSource(src []byte, filename string) hcl.Diagnostics {
 }
 
 // CheckInputNumbers reports a number in v (at any depth) beyond the number
-// limits, or a string that would be converted to one: inputs are checked
-// before they are converted and shown.
-func CheckInputNumbers(v cty.Value) error {
+// limits and, when the type v is converted to holds numbers, a string that
+// the conversion would parse as one beyond them. Inputs are checked before
+// they are converted: parsing a number's digits is what takes the time.
+func CheckInputNumbers(v cty.Value, to cty.Type) error {
 	v, _ = v.UnmarkDeep()
+	strings := hasNumber(to)
 	return cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
 		if v.IsNull() || !v.IsKnown() {
 			return false, nil
 		}
-		switch v.Type() {
-		case cty.Number:
+		switch {
+		case v.Type() == cty.Number:
 			return false, checkMagnitude(v.AsBigFloat())
-		case cty.String:
+		case v.Type() == cty.String && strings:
 			return false, checkNumberText(v.AsString())
 		}
 		return true, nil
 	})
 }
 
+func hasNumber(t cty.Type) bool {
+	switch {
+	case t == cty.Number:
+		return true
+	case t.IsCollectionType():
+		return hasNumber(t.ElementType())
+	case t.IsObjectType():
+		for _, at := range t.AttributeTypes() {
+			if hasNumber(at) {
+				return true
+			}
+		}
+	case t.IsTupleType():
+		for _, et := range t.TupleElementTypes() {
+			if hasNumber(et) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var errNumberRange = fmt.Errorf("number out of range: numbers lie within ±1e%d and, unless 0, are at least 1e-%d in magnitude", MaxNumberExponent, MaxNumberExponent)
+
 func checkMagnitude(f *big.Float) error {
 	abs := new(big.Float).Abs(f)
 	if abs.IsInf() || abs.Cmp(maxMagnitude) >= 0 || (abs.Sign() != 0 && abs.Cmp(minMagnitude) < 0) {
-		return fmt.Errorf("number out of range: numbers lie within ±1e%d (and are 0 or at least 1e-%d in magnitude)", MaxNumberExponent, MaxNumberExponent)
+		return errNumberRange
 	}
 	return nil
 }
 
 // checkNumberText checks a string that looks like a number, as a
-// conversion to a number would parse it.
+// conversion to a number would parse it: its digits and its exponent.
 func checkNumberText(s string) error {
-	digits := 0
+	digits, exp, inExp := 0, 0, false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
+		case c >= '0' && c <= '9' && inExp:
+			exp = min(exp*10+int(c-'0'), MaxNumberExponent+1)
 		case c >= '0' && c <= '9':
 			digits++
-		case c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E' || c == ' ':
+		case c == 'e' || c == 'E':
+			inExp = true
+		case c == '.' || c == '-' || c == '+' || c == ' ':
 		default:
 			return nil // not a number
 		}
 	}
-	if digits > MaxNumberDigits {
+	switch {
+	case digits > MaxNumberDigits:
 		return fmt.Errorf("number too long: %d digits (limit %d)", digits, MaxNumberDigits)
+	case exp > MaxNumberExponent:
+		return errNumberRange
 	}
 	return nil
 }

@@ -116,21 +116,26 @@ func TestCheckInputNumbers(t *testing.T) {
 	tests := []struct {
 		name string
 		v    cty.Value
+		to   cty.Type
 		ok   bool
 	}{
-		{"small", cty.NumberIntVal(5), true},
-		{"float64 range", cty.NumberFloatVal(1e308), true},
-		{"zero", cty.Zero, true},
-		{"huge", big, false},
-		{"tiny", tiny, false},
-		{"huge in a list", cty.ListVal([]cty.Value{cty.NumberIntVal(1), big}), false},
-		{"marked", big.Mark("sensitive"), false},
-		{"long numeric string", cty.StringVal(strings.Repeat("7", MaxNumberDigits+1)), false},
-		{"long text", cty.StringVal(strings.Repeat("seven ", 100)), true},
+		{"small", cty.NumberIntVal(5), cty.Number, true},
+		{"float64 range", cty.NumberFloatVal(1e308), cty.Number, true},
+		{"zero", cty.Zero, cty.Number, true},
+		{"huge", big, cty.Number, false},
+		{"tiny", tiny, cty.Number, false},
+		{"huge in a list", cty.ListVal([]cty.Value{cty.NumberIntVal(1), big}), cty.List(cty.Number), false},
+		{"marked", big.Mark("sensitive"), cty.Number, false},
+		{"long numeric string", cty.StringVal(strings.Repeat("7", MaxNumberDigits+1)), cty.Number, false},
+		{"long numeric string for a string", cty.StringVal(strings.Repeat("7", MaxNumberDigits+1)), cty.String, true},
+		{"huge exponent in a string", cty.StringVal("1e9999999"), cty.Number, false},
+		{"huge exponent in a string in an object", cty.ObjectVal(map[string]cty.Value{"n": cty.StringVal("1e9999999")}),
+			cty.Object(map[string]cty.Type{"n": cty.Number}), false},
+		{"long text", cty.StringVal(strings.Repeat("seven ", 100)), cty.Number, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := CheckInputNumbers(tc.v); (err == nil) != tc.ok {
+			if err := CheckInputNumbers(tc.v, tc.to); (err == nil) != tc.ok {
 				t.Fatalf("CheckInputNumbers: %v, want ok=%v", err, tc.ok)
 			}
 		})
