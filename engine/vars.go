@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -195,7 +196,7 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 
 // readVarFile reads a .hcl file of NAME = VALUE attributes or a .json object.
 func readVarFile(path string) (map[string]cty.Value, error) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return nil, inputErrorf("--var-file: %s", err)
 	}

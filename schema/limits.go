@@ -27,6 +27,8 @@ const (
 	// and the magnitude of any number given as input: 1e308 at most, and
 	// 1e-308 at least unless it is zero.
 	MaxNumberExponent = 308
+	// MaxSourceSize is the largest runbook file or var file that is read.
+	MaxSourceSize = 8 << 20
 )
 
 var (

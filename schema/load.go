@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 )
 
@@ -215,9 +216,14 @@ type namedRange struct {
 func (l *loader) loadFile(src Source) (res fileResult) {
 	defer recoverDiag(src.Name, &res.diags)
 	if l.fromDisk {
-		b, err := os.ReadFile(src.Name)
+		b, err := safefile.ReadFile(src.Name, MaxSourceSize)
 		if err != nil {
-			res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error()}}
+			res.diags = hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read file",
+				Detail:   err.Error(),
+				Subject:  &hcl.Range{Filename: src.Name, Start: hcl.InitialPos, End: hcl.InitialPos},
+			}}
 			return res
 		}
 		src.Bytes = b

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -64,7 +65,7 @@ func (a *app) runFmt(opts *fmtOptions) error {
 	var diags hcl.Diagnostics
 	unformatted := 0
 	for _, name := range names {
-		src, err := os.ReadFile(name)
+		src, err := safefile.ReadFile(name, schema.MaxSourceSize)
 		if err != nil {
 			return exitf(ExitBadInput, "%s", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
@@ -179,7 +180,7 @@ func checkFolderName(name string) error {
 
 // readLabels reads a labels.json; a missing one means no labels yet.
 func readLabels(path string) (map[string]int, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFileNoFollow(path, safefile.MaxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]int{}, nil
 	}
