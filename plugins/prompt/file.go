@@ -133,18 +133,22 @@ func (b *fileBackend) MoveLabel(ctx context.Context, name, label string, pick fu
 	return Move{From: from, To: to}, nil
 }
 
-// exists checks that the prompt's folder exists.
+// exists checks that the prompt's folder exists, and is a folder rather
+// than a link to one elsewhere.
 func (b *fileBackend) exists(name string) error {
 	if err := checkFolderName(name); err != nil {
 		return err
 	}
 	folder := b.folder(name)
-	fi, err := os.Stat(folder)
+	fi, err := os.Lstat(folder)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w %q: there is no folder %s", ErrUnknownPrompt, name, folder)
 	}
 	if err != nil {
 		return fmt.Errorf("prompt %q: %w", name, err)
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("prompt %q: %s %w", name, folder, safefile.ErrSymlink)
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("prompt %q: %s is not a folder", name, folder)

@@ -2,6 +2,7 @@ package prompt
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,58 @@ func TestLabelsBoundedRead(t *testing.T) {
 				}
 				err := applyWithin(t, action, args, dir)
 				wantError(t, err, "", tc.want)
+			}
+		})
+	}
+}
+
+// TestSymlinksInTheRegistry: a symbolic link planted in a prompt's folder
+// (or as the folder) is refused with a clear error; nothing outside the
+// registry is created or written, and the link is not replaced.
+func TestSymlinksInTheRegistry(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		file   string // in the prompt's folder; "" for the folder itself
+		exists bool   // the link's target exists
+	}{
+		{"history.jsonl", historyFile, true},
+		{".lock", lockFile, false},
+		{"labels.json", labelsFile, true},
+		{"the prompt's folder", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := newRegistry(t)
+			folder := filepath.Join(dir, "support-agent")
+			outside := filepath.Join(t.TempDir(), "outside")
+			link := filepath.Join(folder, tc.file)
+			switch {
+			case tc.file == "":
+				if err := os.Rename(folder, outside); err != nil {
+					t.Fatal(err)
+				}
+				link = folder
+			case tc.exists:
+				if err := os.Rename(link, outside); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Symlink(outside, link); err != nil {
+				t.Fatal(err)
+			}
+			before := snapshot(t, filepath.Dir(outside))
+			for _, action := range []string{"promote", "publish"} {
+				args := map[string]any{"name": "support-agent", "version": 3}
+				if action == "publish" {
+					args = map[string]any{"name": "support-agent", "text": "new", "label": "production"}
+				}
+				err := applyWithin(t, action, args, dir)
+				wantError(t, err, "", "is a symbolic link; runbook does not follow links in its state")
+			}
+			if after := snapshot(t, filepath.Dir(outside)); !maps.Equal(before, after) {
+				t.Errorf("the link's target changed:\nbefore %v\nafter  %v", before, after)
+			}
+			if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("the link was replaced: %v %v", fi, err)
 			}
 		})
 	}
