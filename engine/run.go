@@ -21,6 +21,7 @@ import (
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -416,7 +417,7 @@ func (r *runner) sourceInfo() SourceInfo {
 // SourceSHA256 is the hex SHA-256 of a runbook file, as transcripts record
 // it ("" when it cannot be read).
 func SourceSHA256(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return ""
 	}

@@ -13,8 +13,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/pluginlock"
 )
@@ -220,14 +220,19 @@ type namedRange struct {
 func (l *loader) loadFile(src Source) (res fileResult) {
 	defer recoverDiag(src.Name, &res.diags)
 	if l.fromDisk {
-		b, err := os.ReadFile(src.Name)
+		b, err := safefile.ReadFile(src.Name, MaxSourceSize)
 		if err != nil {
-			res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error()}}
+			res.diags = hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read file",
+				Detail:   err.Error(),
+				Subject:  &hcl.Range{Filename: src.Name, Start: hcl.InitialPos, End: hcl.InitialPos},
+			}}
 			return res
 		}
 		src.Bytes = b
 	}
-	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
+	file, diags := ParseHCL(src.Bytes, src.Name)
 	res.file, res.diags = file, diags
 	if diags.HasErrors() {
 		return res

@@ -67,6 +67,8 @@ func TestScripts(t *testing.T) {
 			// subst and sha256: see plugins_cmd_test.go.
 			"subst":  cmdSubst,
 			"sha256": cmdSHA256,
+			// repeat: see limits_test.go.
+			"repeat": cmdRepeat,
 		},
 	})
 }
