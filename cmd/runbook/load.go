@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/schema"
@@ -90,25 +96,112 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		}
 		loose = append(loose, filepath.Clean(p))
 	}
-	if len(loose) > 0 {
-		add(schema.ValidatePaths(loose, a.loadOptions(lockedSchemas)))
+	// A file named directly is checked in the context of its folder: the
+	// plugin blocks and runbooks of the files beside it count (a plugin
+	// configured in plugins.hcl, a test's runbook), but only the named
+	// files' problems and runbooks are reported.
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, name := range loose {
+		dir := filepath.Dir(name)
+		if _, ok := byDir[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		byDir[dir] = append(byDir[dir], name)
+	}
+	for _, dir := range dirs {
+		named := map[string]bool{}
+		set := slices.Clone(byDir[dir])
+		for _, n := range set {
+			named[n] = true
+		}
+		siblings, _ := schema.ListFiles(dir)
+		for _, n := range siblings {
+			if !named[n] {
+				set = append(set, n)
+			}
+		}
+		cfg, d := schema.ValidatePaths(set, a.loadOptions(lockedSchemas))
+		d = slices.DeleteFunc(d, func(diag *hcl.Diagnostic) bool {
+			return diag.Subject != nil && !named[diag.Subject.Filename]
+		})
+		if cfg != nil {
+			cfg.Validated = 0
+			for name, rng := range cfg.Declared {
+				if named[rng.Filename] {
+					cfg.Validated++
+				} else {
+					delete(cfg.Declared, name)
+				}
+			}
+		}
+		add(cfg, d)
 	}
 	schema.SortDiagnostics(diags)
 	return files, runbooks, declared, diags
 }
 
-// printDiagnostics writes diagnostics as people read them, with snippets.
+// printDiagnostics writes diagnostics as people read them: HCL's text
+// format, with the column beside the line ("on F line 52, column 20") and
+// the source line, read again from disk when the load kept no tree of it.
 func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
 	}
-	w := hcl.NewDiagnosticTextWriter(a.io.ErrOut, files, uint(a.io.Width()), a.io.ErrColorEnabled())
-	_ = w.WriteDiagnostics(diags)
+	files = withSources(files, diags)
+	var buf bytes.Buffer
+	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(a.io.Width()), a.io.ErrColorEnabled())
+	for _, d := range diags {
+		buf.Reset()
+		_ = w.WriteDiagnostic(d)
+		text := buf.String()
+		if d.Subject != nil {
+			text = strings.Replace(text,
+				fmt.Sprintf("  on %s line %d", d.Subject.Filename, d.Subject.Start.Line),
+				fmt.Sprintf("  on %s line %d, column %d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column), 1)
+		}
+		_, _ = io.WriteString(a.io.ErrOut, text)
+	}
+}
+
+// withSources returns files with every file a diagnostic points into: a
+// load that keeps only the trees it needs (validate of many files) may
+// have dropped the one a late diagnostic names, and a diagnostic without
+// its source line is hard to act on.
+func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*hcl.File {
+	var all map[string]*hcl.File
+	for _, d := range diags {
+		if d.Subject == nil || d.Subject.Filename == "" || files[d.Subject.Filename] != nil || all[d.Subject.Filename] != nil {
+			continue
+		}
+		b, err := os.ReadFile(d.Subject.Filename)
+		if err != nil {
+			continue
+		}
+		if all == nil {
+			all = maps.Clone(files)
+			if all == nil {
+				all = map[string]*hcl.File{}
+			}
+		}
+		f, _ := hclsyntax.ParseConfig(b, d.Subject.Filename, hcl.InitialPos)
+		if f == nil {
+			f = &hcl.File{Bytes: b}
+		}
+		all[d.Subject.Filename] = f
+	}
+	if all == nil {
+		return files
+	}
+	return all
 }
 
 // loadValid loads the runbook directory and fails with the diagnostics
 // printed when anything in it is invalid.
 func (a *app) loadValid(code pluginCode) (*schema.Config, error) {
+	if err := a.needDir(); err != nil {
+		return nil, err
+	}
 	cfg, diags := a.loadDir(code)
 	if diags.HasErrors() {
 		var files map[string]*hcl.File
@@ -176,6 +269,12 @@ func joinMax(names []string, n int) string {
 func (a *app) completeRunbooks(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	// Completion does not run the root's PersistentPreRunE.
+	if a.dirs.Dir == "" {
+		if err := a.resolveDirs(); err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
 	}
 	cfg, _ := schema.LoadDir(a.opts.Dir, schema.Options{})
 	if cfg == nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -261,15 +260,12 @@ func (p *pluginsWriter) output(indent string, t cty.Type) {
 
 // table prints aligned columns; empty trailing cells are dropped.
 func (p *pluginsWriter) table(indent string, rows [][]string) {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	var t table
 	for _, row := range rows {
-		for len(row) > 0 && row[len(row)-1] == "" {
-			row = row[:len(row)-1]
-		}
-		fmt.Fprintf(tw, "%s%s\n", indent, strings.Join(row, "\t"))
+		t.row(row...)
 	}
-	_ = tw.Flush()
+	var buf bytes.Buffer
+	_ = t.write(&buf, indent)
 	p.printf("%s", buf.String())
 }
 

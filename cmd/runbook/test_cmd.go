@@ -42,6 +42,9 @@ runbook is invalid.`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
+				if err := a.needDir(); err != nil {
+					return err
+				}
 				opts.Paths = []string{a.opts.Dir}
 			}
 			return a.runTests(cmd.Context(), opts)

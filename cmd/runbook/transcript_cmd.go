@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,13 +88,12 @@ func (a *app) runTranscriptList() error {
 		fmt.Fprintf(a.io.ErrOut, "No runs recorded in %s.\n", a.transcriptDir())
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join([]string{bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION")}, "\t"))
+	var t table
+	t.row(bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION"))
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", visible(r.RunID), visibleLine(r.Runbook), orDash(visibleLine(r.Mode)),
-			orDash(visibleLine(r.Operator)), formatTime(r.Started), visibleLine(r.Status), formatDuration(r.Duration))
+		t.row(visible(r.RunID), visibleLine(r.Runbook), orDash(visibleLine(r.Mode)), orDash(visibleLine(r.Operator)), formatTime(r.Started), statusWord(visibleLine(r.Status)), formatDuration(r.Duration))
 	}
-	return tw.Flush()
+	return t.write(a.io.Out, "")
 }
 
 func orDash(s string) string {

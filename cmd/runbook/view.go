@@ -58,6 +58,21 @@ func statusMark(status string) string {
 	}
 }
 
+// statusWord is a run or step status coloured as statusMark colours it,
+// without the mark (for table cells).
+func statusWord(status string) string {
+	switch status {
+	case engine.StatusSucceeded, "passed":
+		return green(status)
+	case engine.StatusFailed, engine.StatusBlocked:
+		return red(status)
+	case engine.StatusDeclined, engine.StatusInterrupted, "refused":
+		return yellow(status)
+	default:
+		return status
+	}
+}
+
 // Handle implements engine.Hook.
 func (v *runView) Handle(e engine.Event) error {
 	v.mu.Lock()
