@@ -14,9 +14,9 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/cobra"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -174,7 +174,7 @@ func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*
 		if d.Subject == nil || d.Subject.Filename == "" || files[d.Subject.Filename] != nil || all[d.Subject.Filename] != nil {
 			continue
 		}
-		b, err := os.ReadFile(d.Subject.Filename)
+		b, err := safefile.ReadFile(d.Subject.Filename, schema.MaxSourceSize)
 		if err != nil {
 			continue
 		}
@@ -184,7 +184,8 @@ func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*
 				all = map[string]*hcl.File{}
 			}
 		}
-		f, _ := hclsyntax.ParseConfig(b, d.Subject.Filename, hcl.InitialPos)
+		// Parsed within the limits, or kept as text for the source line.
+		f, _ := schema.ParseHCL(b, d.Subject.Filename)
 		if f == nil {
 			f = &hcl.File{Bytes: b}
 		}
