@@ -303,6 +303,15 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
 	diags = append(diags, d...)
+	// Files a source reported problems in (a plugin lock file), for the
+	// snippets of those diagnostics.
+	if fs, ok := l.opts.Schemas.(interface{ Files() map[string]*hcl.File }); ok {
+		for name, f := range fs.Files() {
+			if _, own := cfg.Files[name]; !own {
+				cfg.Files[name] = f
+			}
+		}
+	}
 
 	// A plugin block may replace a built-in plugin with an external one:
 	// files checked against the built-in schema are checked again.

@@ -92,6 +92,19 @@ func (s *pluginSchemas) PluginSchema(name string, decl *schema.PluginDecl) (*plu
 	return ext.schema, ext.err
 }
 
+// Files returns the lock files read, for the snippets of their diagnostics.
+func (s *pluginSchemas) Files() map[string]*hcl.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files := map[string]*hcl.File{}
+	for _, dl := range s.locks {
+		if dl.lock.File != nil {
+			files[dl.lock.Path] = dl.lock.File
+		}
+	}
+	return files
+}
+
 // PluginNames lists the built-in plugins, for suggestions.
 func (s *pluginSchemas) PluginNames() []string { return s.registry.Names() }
 
