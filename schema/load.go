@@ -21,8 +21,9 @@ import (
 
 // SchemaSource finds the schema of a plugin by name. decl is the directory's
 // `plugin` block for that name, or nil when there is none. An error that is
-// an hcl.Diagnostics is reported as it is (it says where the problem is);
-// any other is reported at the plugin block.
+// an hcl.Diagnostics is reported as it is (it says where the problem is),
+// and when it holds only warnings the schema returned with it is used; any
+// other error is reported at the plugin block.
 type SchemaSource interface {
 	PluginSchema(name string, decl *PluginDecl) (*plugins.Schema, error)
 }
@@ -307,6 +308,15 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
 	diags = append(diags, d...)
+	// Files a source reported problems in (a plugin lock file), for the
+	// snippets of those diagnostics.
+	if fs, ok := l.opts.Schemas.(interface{ Files() map[string]*hcl.File }); ok {
+		for name, f := range fs.Files() {
+			if _, own := cfg.Files[name]; !own {
+				cfg.Files[name] = f
+			}
+		}
+	}
 
 	// A plugin block may replace a built-in plugin with an external one:
 	// files checked against the built-in schema are checked again.
@@ -451,13 +461,19 @@ func (l *loader) resolveDeclared(decls map[string]*PluginDecl) (map[string]*plug
 			schemas[name] = s
 			continue
 		}
-		failed[name] = true
-		// A source that knows where the problem is says so itself.
+		// A source that knows where the problem is says so itself; with
+		// warnings only, the schema it gave is used.
 		var positioned hcl.Diagnostics
 		if errors.As(err, &positioned) {
 			diags = append(diags, positioned...)
+			if s != nil && !positioned.HasErrors() {
+				schemas[name] = s
+			} else {
+				failed[name] = true
+			}
 			continue
 		}
+		failed[name] = true
 		summary, detail := "Cannot load plugin", err.Error()
 		if errors.Is(err, ErrUnknownPlugin) {
 			summary = "Unknown plugin"

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
@@ -56,6 +57,8 @@ type pluginEntry struct {
 	Schema   *plugins.Schema
 	// Err is why an external plugin's schema could not be had.
 	Err error
+	// Warning is what is worth knowing about a plugin whose schema was had.
+	Warning string
 }
 
 func (a *app) runPlugins(opts *pluginsOptions) error {
@@ -120,6 +123,10 @@ func (a *app) collectPlugins() []pluginEntry {
 	for _, name := range names {
 		decl := cfg.Plugins[name]
 		ext := src.describe(name, decl)
+		err, warning := ext.err, ""
+		if ds, ok := err.(hcl.Diagnostics); ok && !ds.HasErrors() && ext.schema != nil {
+			err, warning = nil, ds[0].Summary+": "+ds[0].Detail
+		}
 		entries = append(entries, pluginEntry{
 			Name:     name,
 			Version:  ext.version,
@@ -127,7 +134,8 @@ func (a *app) collectPlugins() []pluginEntry {
 			SHA256:   decl.SHA256,
 			Declared: fmt.Sprintf("%s:%d", decl.DeclRange.Filename, decl.DeclRange.Start.Line),
 			Schema:   ext.schema,
-			Err:      ext.err,
+			Err:      err,
+			Warning:  warning,
 		})
 	}
 	return entries
@@ -178,6 +186,9 @@ func (p *pluginsWriter) plugin(e pluginEntry) {
 	if e.Err != nil {
 		p.printf("  %s %s\n", red("error:"), indentLines(e.Err.Error(), "    "))
 		return
+	}
+	if e.Warning != "" {
+		p.printf("  %s %s\n", yellow("warning:"), indentLines(e.Warning, "    "))
 	}
 	s := e.Schema
 	if len(s.Config) > 0 {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -90,6 +92,19 @@ func (s *pluginSchemas) PluginSchema(name string, decl *schema.PluginDecl) (*plu
 	return ext.schema, ext.err
 }
 
+// Files returns the lock files read, for the snippets of their diagnostics.
+func (s *pluginSchemas) Files() map[string]*hcl.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files := map[string]*hcl.File{}
+	for _, dl := range s.locks {
+		if dl.lock.File != nil {
+			files[dl.lock.Path] = dl.lock.File
+		}
+	}
+	return files
+}
+
 // PluginNames lists the built-in plugins, for suggestions.
 func (s *pluginSchemas) PluginNames() []string { return s.registry.Names() }
 
@@ -116,11 +131,23 @@ func (s *pluginSchemas) describe(name string, decl *schema.PluginDecl) *external
 		ext.schema, ext.version, ext.err = s.launch(name, decl)
 	default:
 		// Hashing the binary runs nothing of it.
-		if err := host.Verify(name, decl.Source, decl.SHA256); err != nil {
+		err := host.Verify(name, decl.Source, decl.SHA256)
+		switch {
+		case entry != nil && errors.Is(err, fs.ErrNotExist):
+			// Not installed here (a CI runner): the reviewed lock is
+			// enough to check the runbooks; exec will need the binary.
+			ext.schema, ext.version = entry.Schema, entry.Version
+			ext.err = hcl.Diagnostics{{
+				Severity: hcl.DiagWarning,
+				Summary:  "Plugin binary not found",
+				Detail:   fmt.Sprintf("%s; the runbooks were checked against the schema %s locked for sha256 %s. exec needs the binary.", err, pluginlock.FileName, entry.SHA256),
+				Subject:  decl.DeclRange.Ptr(),
+			}}
+		case err != nil:
 			ext.err = err
-		} else if entry == nil {
+		case entry == nil:
 			ext.err = notLocked(name, decl)
-		} else {
+		default:
 			ext.schema, ext.version = entry.Schema, entry.Version
 		}
 	}
