@@ -170,10 +170,12 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	if note := disabledNote(r); note != "" {
 		res.Changes = append(res.Changes, note)
 	}
+	// Also when the variant is already active: the line says so, and the
+	// state the real run finds is known.
 	if r.Active != variant {
 		st.switchTo(name, variant)
-		res.Planned = st.encode()
 	}
+	res.Planned = st.encode()
 	return res, nil
 }
 

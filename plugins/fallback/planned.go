@@ -3,7 +3,8 @@ package fallback
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+
+	"github.com/runbookdev/runbook/plugins"
 )
 
 // plannedState is the fallback plugin's predicted state in a dry-run: the
@@ -18,11 +19,8 @@ type plannedState struct {
 
 func decodePlanned(b []byte) (*plannedState, error) {
 	st := &plannedState{}
-	if len(b) == 0 {
-		return st, nil
-	}
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("fallback: the planned state of this dry-run cannot be read: %w", err)
+	if err := plugins.DecodePlanned("fallback", b, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -3,12 +3,13 @@ package index
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins"
 )
 
 // plannedMark starts the version of a build that a dry-run only planned:
@@ -41,11 +42,8 @@ type plannedIndex struct {
 
 func decodePlanned(b []byte) (*plannedState, error) {
 	st := &plannedState{}
-	if len(b) == 0 {
-		return st, nil
-	}
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("index: the planned state of this dry-run cannot be read: %w", err)
+	if err := plugins.DecodePlanned("index", b, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/runbookdev/runbook/plugins"
 )
 
 // plannedState is the prompt plugin's predicted state in a dry-run: what
@@ -31,11 +32,8 @@ type plannedPrompt struct {
 // plan of a dry-run, and in a real run).
 func decodePlanned(b []byte) (*plannedState, error) {
 	st := &plannedState{}
-	if len(b) == 0 {
-		return st, nil
-	}
-	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("prompt: the planned state of this dry-run cannot be read: %w", err)
+	if err := plugins.DecodePlanned("prompt", b, st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
