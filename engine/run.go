@@ -48,7 +48,7 @@ type StepResult struct {
 	At hcl.Range
 }
 
-// Exit codes of the run outcomes (SPEC §1).
+// Exit codes of the run outcomes (README, "Commands").
 const (
 	exitOK          = 0
 	exitFailed      = 1

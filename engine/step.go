@@ -175,7 +175,7 @@ func fromJSON(raw []byte, ty cty.Type) (cty.Value, error) {
 }
 
 // unknownStatus is the recorded status of a step that started and never
-// finished (SPEC §4).
+// finished (README, "Transcripts").
 const unknownStatus = "unknown"
 
 // confirm asks a question; ok is false when the step must stop.

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 //	exits CODE PROGRAM [ARGS...]
 //
 // which runs PROGRAM like exec and fails unless it exits with exactly CODE
-// (SPEC §1 gives every exit code a meaning, so `! exec` is not precise
+// (README, "Commands": every exit code has a meaning, so `! exec` is not precise
 // enough). A Go panic also exits 2, so exits fails on a stack trace in
 // stderr whatever the code. Its stdout and stderr are checked with
 // stdout/stderr as usual.

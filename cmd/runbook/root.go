@@ -18,7 +18,7 @@ type globalOptions struct {
 	Dir      string
 	StateDir string
 	NoColor  bool
-	// LockURL says where run locks live: file:// or etcd://… (SPEC §1).
+	// LockURL says where run locks live: file:// or etcd://… (README, "Commands").
 	LockURL string
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// The variants activate and deactivate switch to by default (SPEC §5).
+// The variants activate and deactivate switch to by default (README, "Built-in plugins").
 const (
 	primaryVariant  = "primary"
 	fallbackVariant = "fallback"

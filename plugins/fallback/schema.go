@@ -31,7 +31,7 @@ func routeArg() *plugins.Attribute {
 	return &plugins.Attribute{Name: "route", Type: cty.String, Required: true, Description: "Route (flag) name."}
 }
 
-// Schema is the fallback plugin's contract (SPEC §5).
+// Schema is the fallback plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
 	Predicts: true,
 	Config: []*plugins.Attribute{

@@ -17,7 +17,7 @@ func nameArg() *plugins.Attribute {
 	return &plugins.Attribute{Name: "name", Type: cty.String, Required: true, Description: "Index name."}
 }
 
-// Schema is the index plugin's contract (SPEC §5).
+// Schema is the index plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
 	Predicts: true,
 	Config: []*plugins.Attribute{
