@@ -66,6 +66,9 @@ func TestScripts(t *testing.T) {
 			"tamper":       cmdTamper,
 			// subst: see plugins_cmd_test.go.
 			"subst": cmdSubst,
+			// gensecrets and nosecrets: see secrets_test.go.
+			"gensecrets": cmdGenSecrets,
+			"nosecrets":  cmdNoSecrets,
 		},
 	})
 }
