@@ -146,7 +146,7 @@ func (m *Masker) substrings(s string) string {
 	if idx == nil || s == "" {
 		return s
 	}
-	out, _ := idx.mask(nil, []byte(s), true)
+	out, _, _ := idx.mask(nil, []byte(s), true, 0, false)
 	return string(out)
 }
 
@@ -191,54 +191,73 @@ func newIndex(forms map[form]bool) *index {
 // mask appends src to dst with every form replaced, scanning left to right
 // and taking the longest match that starts at each position. Unless final,
 // it stops where a form could still match with bytes not yet seen, and
-// before the last maxLen-1 bytes (where a secret added later could begin),
-// and returns how much of src it consumed.
-func (idx *index) mask(dst, src []byte, final bool) ([]byte, int) {
-	return idx.maskHolding(dst, src, final, idx.maxLen-1)
-}
-
-// maskHolding is mask holding back hold bytes rather than maxLen-1.
-func (idx *index) maskHolding(dst, src []byte, final bool, hold int) ([]byte, int) {
+// before the last hold bytes (where a secret added later could begin), and
+// returns how much of src it consumed.
+//
+// Base64 is matched across line breaks only where it is wrapped: in lines
+// that hold nothing but base64 (as `base64 -w 20` prints), so ordinary
+// text that ends a line is never held back for the next one. mixed says
+// whether the line src starts in already holds other text before src, and
+// mask returns it for where it stopped.
+func (idx *index) mask(dst, src []byte, final bool, hold int, mixed bool) ([]byte, int, bool) {
 	i, plain := 0, 0
 	for i < len(src) {
 		if !final && i >= len(src)-hold {
 			break
 		}
-		n, more := idx.match(src[i:])
+		n, more := idx.match(src[i:], !mixed)
 		if more && !final {
 			break
 		}
 		if n == 0 {
+			mixed = stillMixed(mixed, src[i])
 			i++
 			continue
+		}
+		for _, c := range src[i : i+n] {
+			mixed = stillMixed(mixed, c)
 		}
 		dst = append(dst, src[plain:i]...)
 		dst = append(dst, Marker...)
 		i += n
 		plain = i
 	}
-	return append(dst, src[plain:i]...), i
+	return append(dst, src[plain:i]...), i, mixed
+}
+
+// stillMixed says whether a line holds text other than base64 after c.
+func stillMixed(mixed bool, c byte) bool {
+	switch {
+	case c == '\n':
+		return false
+	case c == '\r', isBase64(c):
+		return mixed
+	}
+	return true
+}
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '+' || c == '/' || c == '-' || c == '_' || c == '='
 }
 
 // match returns the length of the longest form match at the start of b (0
-// for none), and whether a form could still match if b went on.
-func (idx *index) match(b []byte) (n int, more bool) {
+// for none), and whether a form could still match if b went on. wrapped
+// lets base64 go on over line breaks.
+func (idx *index) match(b []byte, wrapped bool) (n int, more bool) {
 	for _, f := range idx.byFirst[b[0]] {
-		m, fmore := f.match(b)
+		m, fmore := f.matchFrom(b, 0, 0, wrapped)
 		n, more = max(n, m), more || fmore
 	}
 	return n, more
 }
 
-// match returns how many bytes of b, from its start, spell f (0 if they
-// do not), or more when b ends before it can tell.
-func (f form) match(b []byte) (n int, more bool) { return f.matchFrom(b, 0, 0) }
-
-// matchFrom matches f.text[j:] against b[i:].
-func (f form) matchFrom(b []byte, i, j int) (n int, more bool) {
+// matchFrom returns how many bytes of b[i:] spell f.text[j:] (0 if they do
+// not), or more when b ends before it can tell.
+func (f form) matchFrom(b []byte, i, j int, wrapped bool) (n int, more bool) {
 	for ; j < len(f.text); j++ {
 		c := f.text[j]
-		if f.base64 && j > 0 {
+		if f.base64 && wrapped && j > 0 {
 			// One line break may come between two characters.
 			switch {
 			case i < len(b) && b[i] == '\n':
@@ -266,7 +285,7 @@ func (f form) matchFrom(b []byte, i, j int) (n int, more bool) {
 				if c != '%' {
 					return 0, couldEscape
 				}
-				n, more := f.matchFrom(b, i+1, j+1)
+				n, more := f.matchFrom(b, i+1, j+1, wrapped)
 				return n, more || couldEscape
 			}
 			escaped := isHex(b[i+1]) && isHex(b[i+2]) && unhex(b[i+1])<<4|unhex(b[i+2]) == c
@@ -282,8 +301,8 @@ func (f form) matchFrom(b []byte, i, j int) (n int, more bool) {
 				i++
 				continue
 			}
-			n1, more1 := f.matchFrom(b, i+1, j+1)
-			n3, more3 := f.matchFrom(b, i+3, j+1)
+			n1, more1 := f.matchFrom(b, i+1, j+1, wrapped)
+			n3, more3 := f.matchFrom(b, i+3, j+1, wrapped)
 			return max(n1, n3), more1 || more3
 		default:
 			return 0, false
@@ -322,7 +341,9 @@ func (m *Masker) Writer(w io.Writer) *StreamWriter {
 type StreamWriter struct {
 	m *Masker
 	// eager writers hold back only what could still be a known secret.
-	eager   bool
+	eager bool
+	// mixed: the current line holds text other than base64.
+	mixed   bool
 	w       io.Writer
 	pending []byte
 	out     []byte
@@ -359,9 +380,12 @@ func (s *StreamWriter) drain(final bool) error {
 		if s.eager {
 			hold = 0
 		}
-		s.out, n = idx.maskHolding(s.out[:0], s.pending, final, hold)
+		s.out, n, s.mixed = idx.mask(s.out[:0], s.pending, final, hold, s.mixed)
 	} else {
 		s.out = append(s.out[:0], s.pending...)
+		for _, c := range s.pending {
+			s.mixed = stillMixed(s.mixed, c)
+		}
 	}
 	s.pending = s.pending[:copy(s.pending, s.pending[n:])]
 	if len(s.out) == 0 {
