@@ -286,3 +286,18 @@ func TestSensitiveLockName(t *testing.T) {
 		t.Errorf("a run with another token: %v", err)
 	}
 }
+
+func TestPasswordsInConnectionStrings(t *testing.T) {
+	tests := map[string][]string{
+		"postgres://runbook:s3cret-pw@db:5432/rag":           {"s3cret-pw"},
+		"host=db user=runbook password='s3cret pw' dbname=x": {"s3cret pw"},
+		"host=db user=runbook password=s3cret-pw":            {"s3cret-pw"},
+		"https://example.com/x":                              nil,
+		"plain-token":                                        nil,
+	}
+	for in, want := range tests {
+		if got := passwordsIn(in); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("passwordsIn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
