@@ -28,8 +28,8 @@ import (
 // derivations of schema/testdata/derived.txt) and puts each where a value
 // is shown or recorded: a confirmation, a manual step, a command's output
 // and error output (as is, base64 at each offset and wrapped, URL-escaped),
-// an expectation's message, the step outputs, the lock's name and the
-// errors of functions that fail. FORBIDDEN gets, one per line, every form
+// an expectation's message, a precondition's message, the step outputs,
+// the lock's name, a plugin's error and the errors of functions that fail. FORBIDDEN gets, one per line, every form
 // of every value derived from TOKEN that must appear nowhere.
 //
 //	nosecrets FORBIDDEN FILE...
@@ -128,6 +128,19 @@ func cmdGenSecrets(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	rb.WriteString(`  step "outputs" {
     manual = "Saw ${step.use_upper.output.stdout} and ${step.use_substr.output.stderr}"
+  }
+  step "plugin_error" {
+    action "http.request" {
+      url = "http://127.0.0.1:1/${upper(var.token)}?t=${lower(var.token)}"
+    }
+    on_failure = "continue"
+  }
+  step "blocked" {
+    precondition {
+      condition     = false
+      error_message = "blocked by ${strrev(var.token)} after ${step.use_lower.output.stdout}"
+    }
+    manual = "never asked"
   }
 }
 `)
