@@ -79,6 +79,9 @@ func record(e Event) (string, map[string]any, bool) {
 		} else {
 			f["output"] = e.Output
 		}
+		if e.Predicted {
+			f["predicted"] = true
+		}
 		return e.Type(), f, true
 	case ExpectationChecked:
 		f := step(e.StepRef)
@@ -101,6 +104,9 @@ func record(e Event) (string, map[string]any, bool) {
 		f := map[string]any{"status": e.Status, "exit_code": e.ExitCode, "duration": duration(e.Duration)}
 		if e.Reason != "" {
 			f["error"] = e.Reason
+		}
+		if e.Plan != nil {
+			f["plan"] = e.Plan
 		}
 		return e.Type(), f, true
 	case Interrupted:

@@ -17,9 +17,11 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -96,9 +98,10 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 
 	r := &runner{
 		cfg: cfg, rb: rb, c: c, vars: vars, mask: m,
-		outputs: map[string]cty.Value{},
-		stale:   map[string]bool{},
-		started: c.clock.Now(),
+		outputs:   map[string]cty.Value{},
+		stale:     map[string]bool{},
+		predicted: map[string][]byte{},
+		started:   c.clock.Now(),
 	}
 	// What a function computes from a secret (upper(var.token)) is masked
 	// too, wherever a plugin or a command repeats it.
@@ -150,6 +153,16 @@ type runner struct {
 	failedHooks map[int]bool
 	// planned is set once a dry-run has planned a change it did not make.
 	planned bool
+	// unpredicted is set once a dry-run has planned a change whose effect no
+	// plugin predicts (a manual step, an action of a plugin without
+	// Schema.Predicts): from then on nothing read from live state shows what
+	// the real run would see.
+	unpredicted bool
+	// predicted holds, by plugin, the planned state its latest plan returned
+	// (plugins.PlanResult.Planned), handed back in its later requests.
+	predicted map[string][]byte
+	// plan collects the dry-run's changes and pending checks.
+	plan PlanSummary
 	// ctx is what expressions see, built once per step's outputs (nil:
 	// to be built again).
 	ctx *hcl.EvalContext
@@ -192,6 +205,9 @@ func (r *runner) mode() string {
 // A hook that failed gets nothing more, but the others (the terminal) still
 // hear how the run ends, so the operator sees why it stopped.
 func (r *runner) emit(e Event) bool {
+	if r.c.dryRun {
+		r.summarize(e)
+	}
 	for i, h := range r.c.hooks {
 		if r.failedHooks[i] {
 			continue
@@ -201,6 +217,24 @@ func (r *runner) emit(e Event) bool {
 		}
 	}
 	return r.hookErr == nil
+}
+
+// summarize adds a dry-run's event to its plan summary.
+func (r *runner) summarize(e Event) {
+	switch e := e.(type) {
+	case Planned:
+		for _, c := range e.Changes {
+			r.plan.Changes = append(r.plan.Changes, PlannedChange{Step: e.Name, Action: e.Action, Change: c})
+		}
+	case PreconditionChecked:
+		if e.Result == StatusPending {
+			r.plan.PendingChecks++
+		}
+	case ExpectationChecked:
+		if e.Result == StatusPending {
+			r.plan.PendingChecks++
+		}
+	}
 }
 
 // hookFailed takes hook i out of the run; its first error stops the run.
@@ -383,7 +417,7 @@ func (r *runner) sourceInfo() SourceInfo {
 // SourceSHA256 is the hex SHA-256 of a runbook file, as transcripts record
 // it ("" when it cannot be read).
 func SourceSHA256(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return ""
 	}
@@ -423,7 +457,11 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	}
 	info := map[string]PluginInfo{}
 	for _, name := range r.usedPlugins() {
-		info[name] = r.c.pluginInfo[name]
+		pi := r.c.pluginInfo[name]
+		// A configuration that cannot be evaluated fails the run when the
+		// plugin is configured; it has no hash to record.
+		pi.Config, _ = PluginConfigSHA256(r.cfg, name)
+		info[name] = pi
 	}
 	start := RunStarted{
 		RunID: r.c.runID, Runbook: r.rb.Name, Source: r.sourceInfo(), Mode: r.mode(),
@@ -482,7 +520,15 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 func (r *runner) finish(res *Result, status string, code int, reason string) *Result {
 	res.Status, res.ExitCode, res.Reason = status, code, r.mask.String(reason)
 	d := r.c.clock.Now().Sub(r.started)
-	r.emit(RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()})
+	fin := RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()}
+	if r.c.dryRun {
+		plan := r.plan
+		if plan.Changes == nil {
+			plan.Changes = []PlannedChange{}
+		}
+		fin.Plan = &plan
+	}
+	r.emit(fin)
 	r.flush()
 	if r.hookErr != nil && res.Status == StatusSucceeded {
 		res.Status, res.ExitCode, res.Reason = StatusFailed, exitFailed, r.hookErr.Error()
@@ -590,13 +636,17 @@ func (r *runner) remember(v cty.Value) {
 // pluginConfig evaluates a plugin block against the plugin's config schema:
 // defaults applied, relative paths resolved against the block's folder.
 func (r *runner) pluginConfig(name string) (cty.Value, error) {
-	s := r.cfg.Schemas[name]
+	return pluginConfig(r.cfg, name)
+}
+
+func pluginConfig(cfg *schema.Config, name string) (cty.Value, error) {
+	s := cfg.Schemas[name]
 	if s == nil {
 		return cty.EmptyObjectVal, nil
 	}
 	var attrs hcl.Attributes
 	dir := "."
-	if decl := r.cfg.Plugins[name]; decl != nil {
+	if decl := cfg.Plugins[name]; decl != nil {
 		content, diags := decl.Config.Content(schema.AttributesBodySchema(s.Config))
 		if diags.HasErrors() {
 			return cty.NilVal, fmt.Errorf("plugin %q: %s", name, diags.Error())
@@ -606,6 +656,43 @@ func (r *runner) pluginConfig(name string) (cty.Value, error) {
 	}
 	ctx := &hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)}
 	return evalAttributes(ctx, s.Config, attrs, dir, fmt.Sprintf("plugin %q", name))
+}
+
+// PluginConfigSHA256 is the SHA-256 of plugin name's configuration as a run
+// would give it (defaults applied, paths made absolute), without its
+// secrets: a sensitive attribute, or a value marked sensitive, is hashed as
+// "(sensitive)" whatever it holds (when it is set at all), so that a rotated token does not change
+// it but a registry moved elsewhere does. run_started records it and
+// --resume compares it.
+func PluginConfigSHA256(cfg *schema.Config, name string) (string, error) {
+	v, err := pluginConfig(cfg, name)
+	if err != nil {
+		return "", err
+	}
+	sensitive := map[string]bool{}
+	if s := cfg.Schemas[name]; s != nil {
+		for _, a := range s.Config {
+			sensitive[a.Name] = a.Sensitive
+		}
+	}
+	redacted := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, av := it.Element()
+		if raw, _ := av.UnmarkDeep(); !raw.IsNull() && (sensitive[k.AsString()] || av.ContainsMarked()) {
+			av = cty.StringVal(Redacted)
+		}
+		redacted[k.AsString()] = av
+	}
+	obj := cty.EmptyObjectVal
+	if len(redacted) > 0 {
+		obj = cty.ObjectVal(redacted)
+	}
+	b, err := ctyjson.Marshal(obj, obj.Type())
+	if err != nil {
+		return "", fmt.Errorf("plugin %q: hash its configuration: %w", name, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // evalAttributes builds the object a plugin receives: each attribute's

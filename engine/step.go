@@ -230,8 +230,9 @@ func (st *stepRun) manual(ctx context.Context) StepResult {
 	out := cty.UnknownVal(schema.ManualOutputType)
 	status := StatusPlanned
 	if st.c.dryRun {
-		// What the person does is not done in a rehearsal.
-		st.planned = true
+		// What the person does is not done in a rehearsal, and no plugin
+		// can predict it.
+		st.planned, st.unpredicted = true, true
 	} else {
 		by := st.c.operator
 		if st.c.yes {
@@ -290,7 +291,7 @@ func (st *stepRun) action(ctx context.Context) StepResult {
 	if err != nil {
 		return st.fail(StatusFailed, "%s", oneLine(err.Error()))
 	}
-	if st.c.dryRun && st.planned {
+	if st.c.dryRun && st.readsUnpredicted() {
 		st.stale[st.s.Name] = true
 		st.outputStale = true
 		defer func() { st.outputStale = false }()
@@ -303,9 +304,12 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	unmarked, _ := args.UnmarkDeep()
 	pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
 	defer cancel()
-	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
+	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState()})
 	if err != nil {
 		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(st.locate(err).Error()))
+	}
+	if len(res.Planned) > maxPlannedState {
+		return st.fail(StatusFailed, "planning %s: the plugin's planned state is %d bytes, more than the %d a plan may carry", a.FullName(), len(res.Planned), maxPlannedState)
 	}
 	out := res.Output
 	if out == cty.NilVal {
@@ -322,8 +326,46 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	if !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Changes: changes, Output: export(out, st.mask)}) {
 		return st.fail(StatusFailed, "%s", st.hookErr)
 	}
-	st.planned = true
+	switch {
+	case !st.predicts():
+		st.planned, st.unpredicted = true, true
+	case res.Planned != nil:
+		// The plugin answers its later requests from its planned state.
+		st.predicted[a.Plugin] = res.Planned
+		st.planned = true
+	case len(res.Changes) > 0:
+		// A change the plugin could not predict (its target is known only
+		// once earlier steps run).
+		st.planned, st.unpredicted = true, true
+	}
+	// A plan of a predicting plugin that changes nothing leaves the state
+	// as the real run will find it.
 	return st.expect(out, StatusPlanned)
+}
+
+// maxPlannedState bounds the planned state a plugin may hand back.
+const maxPlannedState = 1 << 20
+
+// predicts reports whether the step's plugin answers from planned state.
+func (st *stepRun) predicts() bool {
+	s := st.cfg.Schemas[st.s.Action.Plugin]
+	return s != nil && s.Predicts
+}
+
+// plannedState is what the step's plugin gets as ActionRequest.Planned: its
+// planned state in a dry-run, nothing in a real run.
+func (st *stepRun) plannedState() []byte {
+	if !st.c.dryRun || !st.predicts() {
+		return nil
+	}
+	return st.predicted[st.s.Action.Plugin]
+}
+
+// readsUnpredicted reports whether what the step's read-only action read may
+// differ from what the real run will read: a change was planned that its
+// plugin does not account for.
+func (st *stepRun) readsUnpredicted() bool {
+	return st.unpredicted || (st.planned && !st.predicts())
 }
 
 // apply runs the action with the step's timeout, retrying as configured.
@@ -354,7 +396,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 			st.emit(Progress{StepRef: st.ref, Line: line})
 		})
 		res, err := p.Apply(actx, &plugins.ActionRequest{
-			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator,
+			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
 			Progress: progress.Line,
 		})
 		progress.Flush()
@@ -379,6 +421,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 			ev.Error = st.mask.String(st.locate(err).Error())
 		} else {
 			ev.Output = export(out, st.mask)
+			ev.Predicted = res.Predicted && st.c.dryRun
 		}
 		if !st.emit(ev) {
 			return cty.NilVal, st.hookErr

@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -114,6 +115,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return parseRaw(v, raw, "--var "+v.Name)
 	}
 	if val, ok := c.varValues[v.Name]; ok {
+		if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
+		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
 			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
@@ -121,6 +125,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return conv, nil
 	}
 	if val, ok := fileVals[v.Name]; ok {
+		if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
+		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
 			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
@@ -161,6 +168,12 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	if v.Sensitive {
 		shown = Redacted
 	}
+	if diags := schema.CheckHCLSource([]byte(raw), from); diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(raw), nil
+		}
+		return cty.NilVal, inputErrorf("%s", diags.Error())
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
@@ -175,6 +188,9 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 		}
 		return cty.NilVal, inputErrorf("%s: %s is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, shown, typeName(v.Type))
 	}
+	if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+		return cty.NilVal, inputErrorf("%s: %s", from, err)
+	}
 	conv, err := convert.Convert(val, v.Type)
 	if err != nil {
 		return cty.NilVal, inputErrorf("%s: %s is not a valid %s: %s", from, shown, typeName(v.Type), err)
@@ -184,13 +200,16 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 
 // readVarFile reads a .hcl file of NAME = VALUE attributes or a .json object.
 func readVarFile(path string) (map[string]cty.Value, error) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return nil, inputErrorf("--var-file: %s", err)
 	}
 	out := map[string]cty.Value{}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
+		if diags := schema.CheckJSONSource(src, path); diags.HasErrors() {
+			return nil, inputErrorf("%s", diags.Error())
+		}
 		ty, err := ctyjson.ImpliedType(src)
 		if err != nil {
 			return nil, inputErrorf("%s: not a JSON object: %s", path, err)
@@ -206,7 +225,7 @@ func readVarFile(path string) (map[string]cty.Value, error) {
 			out[name] = v
 		}
 	case ".hcl":
-		file, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		file, diags := schema.ParseHCL(src, path)
 		if diags.HasErrors() {
 			return nil, inputErrorf("%s", diags.Error())
 		}

@@ -22,7 +22,7 @@ func (a *app) showCmd() *cobra.Command {
 		Args:              usageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: a.completeRunbooks,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadValid()
+			cfg, err := a.loadValid(lockedSchemas)
 			if err != nil {
 				return err
 			}

@@ -129,6 +129,9 @@ type Source struct {
 type PluginInfo struct {
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	// Config is the SHA-256 of the plugin's configuration, its secrets
+	// left out (engine.PluginConfigSHA256); "" when it could not be had.
+	Config string `json:"config,omitempty"`
 }
 
 // StepInfo names one of the runbook's steps.

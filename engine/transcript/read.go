@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // Transcript is a transcript file read back.
@@ -18,11 +19,15 @@ type Transcript struct {
 	Torn []byte
 }
 
+// MaxSize is the largest transcript that is read: far above what a run of
+// ten thousand steps writes.
+const MaxSize = 512 << 20
+
 // Read parses the transcript at path without checking its chain (Verify
 // does that). A torn last line is set aside in Torn; any other line that is
 // not an event is an error.
 func Read(path string) (*Transcript, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("read transcript: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // Problem kinds Verify reports.
@@ -81,7 +83,7 @@ var ErrRunning = errors.New("transcript is still being written (the run is in pr
 // each hash matches its record. It reports the first bad record and, apart
 // from it, a torn last line. An error means the file could not be read.
 func Verify(path string) (*Report, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("verify transcript: %w", err)
 	}

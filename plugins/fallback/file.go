@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
@@ -28,7 +29,7 @@ func (b *FileBackend) historyPath() string { return b.path + ".history.jsonl" }
 
 // read parses and validates the flag file.
 func (b *FileBackend) read() (*flagFile, error) {
-	data, err := os.ReadFile(b.path)
+	data, err := safefile.ReadFile(b.path, safefile.MaxStateFile)
 	if err != nil {
 		return nil, fmt.Errorf("read flag file: %w", err)
 	}

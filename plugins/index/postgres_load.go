@@ -10,11 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // pgColumns are the columns a build table is loaded into, in COPY order.
@@ -26,7 +27,7 @@ var pgColumns = []string{"id", "path", "content", "line", "meta"}
 // committed.
 func (b *postgresBackend) load(ctx context.Context, name, table, out string, m *Manifest, progress func(string)) (int64, error) {
 	path := filepath.Join(out, docsFile)
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("the build wrote no %s: the postgres backend loads its documents from it (one JSON object per line, with id, text, and optionally path, line and meta); a build_command writes it into its output folder", docsFile)
 	}
