@@ -394,7 +394,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		// Lines are masked as one text: a secret may be wrapped over several.
 		progress := st.mask.Lines(func(line string) {
 			st.emit(Progress{StepRef: st.ref, Line: line})
-		})
+		}, "stderr: ")
 		res, err := p.Apply(actx, &plugins.ActionRequest{
 			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
 			Progress: progress.Line,

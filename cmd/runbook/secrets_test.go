@@ -49,7 +49,8 @@ for p in '' u us; do printf '%s%s' "$p" "$V" | base64 -w 0; echo; done
 printf 'user:%s' "$V" | base64 -w 20
 printf '%s' "$V" | od -An -tx1 | tr -d ' \n' | sed 's/../%&/g'; echo
 printf '%s\n' "$V" | sed 's,/,%2f,g; s,+,%2B,g; s, ,+,g'
-printf 'rejected %s\n' "$V" >&2`
+printf 'rejected %s\n' "$V" >&2
+printf 'us:%s' "$V" | base64 -w 12 >&2`
 
 func cmdGenSecrets(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
@@ -212,7 +213,7 @@ func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
 	if len(forms) < 100 {
 		ts.Fatalf("only %d forbidden forms: the derivations did not run", len(forms))
 	}
-	unwrap := strings.NewReplacer("\n", "", `\n`, "", "│", "", " ", "")
+	unwrap := strings.NewReplacer("\n", "", `\n`, "", "│", "", "stderr:", "", " ", "")
 	for _, file := range args[1:] {
 		text := ts.ReadFile(file)
 		flat := unwrap.Replace(text)

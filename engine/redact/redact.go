@@ -403,56 +403,75 @@ func (s *StreamWriter) drain(final bool) error {
 // masked too, and passes them on to emit. A line is passed on as soon as
 // nothing in it can still be the beginning of a secret the Masker knows; a
 // line that is all a secret shorter than MinLen is masked as well.
-func (m *Masker) Lines(emit func(line string)) *LineWriter {
-	lw := &LineWriter{emit: emit}
-	lw.w = &StreamWriter{m: m, w: lineSplitter{lw}, eager: true}
+//
+// Lines that start with one of prefixes belong to a stream of their own
+// (shell.run passes a command's stderr as lines that start with
+// "stderr: "), masked without its prefix: a secret wrapped over the lines
+// of one stream is masked even when the other's lines come between.
+func (m *Masker) Lines(emit func(line string), prefixes ...string) *LineWriter {
+	lw := &LineWriter{emit: emit, prefixes: prefixes}
+	for _, p := range append([]string{""}, prefixes...) {
+		ls := &lineStream{lw: lw, prefix: p}
+		ls.w = &StreamWriter{m: m, w: ls, eager: true}
+		lw.streams = append(lw.streams, ls)
+	}
 	return lw
 }
 
-// LineWriter masks lines as one stream; see Masker.Lines. It is safe for
+// LineWriter masks lines as streams; see Masker.Lines. It is safe for
 // concurrent use.
 type LineWriter struct {
-	mu   sync.Mutex
-	w    *StreamWriter
-	emit func(string)
-	part []byte // masked text after the last line break passed on
+	mu       sync.Mutex
+	emit     func(string)
+	prefixes []string
+	streams  []*lineStream // the lines without a prefix, then one per prefix
 }
 
-// Line masks and passes on line, or holds it back until the next line or
-// Flush tells whether it ends in a secret.
+// Line masks and passes on line, or holds it back until the next line of
+// its stream or Flush tells whether it ends in a secret.
 func (lw *LineWriter) Line(line string) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	_, _ = lw.w.Write([]byte(line + "\n"))
+	ls := lw.streams[0]
+	for i, p := range lw.prefixes {
+		if strings.HasPrefix(line, p) {
+			ls, line = lw.streams[i+1], line[len(p):]
+			break
+		}
+	}
+	_, _ = ls.w.Write([]byte(line + "\n"))
 }
 
 // Flush passes on every line held back.
 func (lw *LineWriter) Flush() {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	_ = lw.w.Flush()
-	if len(lw.part) > 0 {
-		_, _ = lineSplitter{lw}.Write([]byte("\n"))
+	for _, ls := range lw.streams {
+		_ = ls.w.Flush()
 	}
 }
 
-// lineSplitter passes masked text on to its LineWriter's emit a line at a
-// time.
-type lineSplitter struct{ lw *LineWriter }
+// lineStream is one stream of a LineWriter: it receives the masked text and
+// passes it on a line at a time, with its prefix.
+type lineStream struct {
+	lw     *LineWriter
+	prefix string
+	w      *StreamWriter
+	part   []byte // masked text after the last line break passed on
+}
 
-func (ls lineSplitter) Write(p []byte) (int, error) {
-	lw := ls.lw
-	lw.part = append(lw.part, p...)
+func (ls *lineStream) Write(p []byte) (int, error) {
+	ls.part = append(ls.part, p...)
 	for {
-		i := bytes.IndexByte(lw.part, '\n')
+		i := bytes.IndexByte(ls.part, '\n')
 		if i < 0 {
 			return len(p), nil
 		}
-		line := string(lw.part[:i])
-		if i, j, ok := lw.w.m.whole(line); ok {
+		line := string(ls.part[:i])
+		if i, j, ok := ls.w.m.whole(line); ok {
 			line = line[:i] + Marker + line[j:]
 		}
-		lw.emit(line)
-		lw.part = lw.part[:copy(lw.part, lw.part[i+1:])]
+		ls.lw.emit(ls.prefix + line)
+		ls.part = ls.part[:copy(ls.part, ls.part[i+1:])]
 	}
 }
