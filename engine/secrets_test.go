@@ -301,3 +301,28 @@ func TestPasswordsInConnectionStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedBoolNotMasked: a bool computed from a secret and spelled out
+// is shown as (sensitive) where it is put, but does not mask every "true"
+// and "false" a plugin prints.
+func TestDerivedBoolNotMasked(t *testing.T) {
+	cfg, rb := load(t, `runbook "rb" {
+  owner = "t"
+  variable "token" {
+    sensitive = true
+  }
+  step "echo" {
+    confirm = "Has x: ${tostring(strcontains(var.token, "x"))}?"
+    action "kv.echo" {
+      key = "false"
+    }
+  }
+}`)
+	tr, _, res := recordRun(t, cfg, rb, WithPlugins(InProcess{"kv": newKV()}), WithVars(map[string]string{"token": "Hunter2-Secret"}))
+	if res.Status != StatusSucceeded {
+		t.Fatalf("status %s: %s", res.Status, res.Reason)
+	}
+	if !strings.Contains(tr, "Has x: (sensitive)?") || !strings.Contains(tr, `"got false"`) {
+		t.Errorf("transcript:\n%s", tr)
+	}
+}
