@@ -104,10 +104,14 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		started:   c.clock.Now(),
 	}
 	// What a function computes from a secret (upper(var.token)) is masked
-	// too, wherever a plugin or a command repeats it.
+	// too, wherever a plugin or a command repeats it; but not a bool
+	// spelled out (tostring(strcontains(…))), or every "true" and "false"
+	// in the run's output would be masked.
 	r.functions = schema.FunctionsReporting(schema.FunctionsLive, func(v cty.Value) {
 		for _, s := range secretsOf(v, false) {
-			m.Add(s)
+			if s != "true" && s != "false" {
+				m.Add(s)
+			}
 		}
 	})
 	r.rememberPluginSecrets()

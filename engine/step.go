@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -263,8 +264,43 @@ func (st *stepRun) args() (cty.Value, error) {
 	args, err := evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
 	if err == nil {
 		st.remember(args)
+		for _, attr := range content.Attributes {
+			st.rememberParts(attr.Expr)
+		}
 	}
 	return args, err
+}
+
+// rememberParts makes the masker hide the value of every part of expr
+// that is computed from a sensitive value: `"pin=${var.pin + 1}"` hands a
+// command a value that is neither the secret nor the whole argument.
+// (What functions compute is reported by the functions themselves.)
+func (st *stepRun) rememberParts(expr hcl.Expression) {
+	node, ok := expr.(hclsyntax.Node)
+	if !ok {
+		return
+	}
+	ctx := st.evalCtx(nil)
+	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		e, ok := n.(hclsyntax.Expression)
+		if !ok {
+			return nil
+		}
+		switch e.(type) {
+		case *hclsyntax.ScopeTraversalExpr, *hclsyntax.LiteralValueExpr, *hclsyntax.TemplateExpr, *hclsyntax.FunctionCallExpr:
+			// A variable, a literal, a whole template (the argument), a
+			// function: already known.
+			return nil
+		}
+		if v, diags := e.Value(ctx); !diags.HasErrors() && v.ContainsMarked() && v.IsWhollyKnown() {
+			for _, s := range secretsOf(v, true) {
+				if s != "true" && s != "false" {
+					st.mask.Add(s)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 func (st *stepRun) action(ctx context.Context) StepResult {
@@ -394,7 +430,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		// Lines are masked as one text: a secret may be wrapped over several.
 		progress := st.mask.Lines(func(line string) {
 			st.emit(Progress{StepRef: st.ref, Line: line})
-		})
+		}, "stderr: ")
 		res, err := p.Apply(actx, &plugins.ActionRequest{
 			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
 			Progress: progress.Line,

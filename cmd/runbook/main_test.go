@@ -84,6 +84,9 @@ func TestScripts(t *testing.T) {
 			"sha256": cmdSHA256,
 			// repeat: see limits_test.go.
 			"repeat": cmdRepeat,
+			// gensecrets and nosecrets: see secrets_test.go.
+			"gensecrets": cmdGenSecrets,
+			"nosecrets":  cmdNoSecrets,
 		},
 	})
 }

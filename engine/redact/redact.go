@@ -146,7 +146,7 @@ func (m *Masker) substrings(s string) string {
 	if idx == nil || s == "" {
 		return s
 	}
-	out, _ := idx.mask(nil, []byte(s), true)
+	out, _, _ := idx.mask(nil, []byte(s), true, 0, false)
 	return string(out)
 }
 
@@ -191,54 +191,73 @@ func newIndex(forms map[form]bool) *index {
 // mask appends src to dst with every form replaced, scanning left to right
 // and taking the longest match that starts at each position. Unless final,
 // it stops where a form could still match with bytes not yet seen, and
-// before the last maxLen-1 bytes (where a secret added later could begin),
-// and returns how much of src it consumed.
-func (idx *index) mask(dst, src []byte, final bool) ([]byte, int) {
-	return idx.maskHolding(dst, src, final, idx.maxLen-1)
-}
-
-// maskHolding is mask holding back hold bytes rather than maxLen-1.
-func (idx *index) maskHolding(dst, src []byte, final bool, hold int) ([]byte, int) {
+// before the last hold bytes (where a secret added later could begin), and
+// returns how much of src it consumed.
+//
+// Base64 is matched across line breaks only where it is wrapped: in lines
+// that hold nothing but base64 (as `base64 -w 20` prints), so ordinary
+// text that ends a line is never held back for the next one. mixed says
+// whether the line src starts in already holds other text before src, and
+// mask returns it for where it stopped.
+func (idx *index) mask(dst, src []byte, final bool, hold int, mixed bool) ([]byte, int, bool) {
 	i, plain := 0, 0
 	for i < len(src) {
 		if !final && i >= len(src)-hold {
 			break
 		}
-		n, more := idx.match(src[i:])
+		n, more := idx.match(src[i:], !mixed)
 		if more && !final {
 			break
 		}
 		if n == 0 {
+			mixed = stillMixed(mixed, src[i])
 			i++
 			continue
+		}
+		for _, c := range src[i : i+n] {
+			mixed = stillMixed(mixed, c)
 		}
 		dst = append(dst, src[plain:i]...)
 		dst = append(dst, Marker...)
 		i += n
 		plain = i
 	}
-	return append(dst, src[plain:i]...), i
+	return append(dst, src[plain:i]...), i, mixed
+}
+
+// stillMixed says whether a line holds text other than base64 after c.
+func stillMixed(mixed bool, c byte) bool {
+	switch {
+	case c == '\n':
+		return false
+	case c == '\r', isBase64(c):
+		return mixed
+	}
+	return true
+}
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '+' || c == '/' || c == '-' || c == '_' || c == '='
 }
 
 // match returns the length of the longest form match at the start of b (0
-// for none), and whether a form could still match if b went on.
-func (idx *index) match(b []byte) (n int, more bool) {
+// for none), and whether a form could still match if b went on. wrapped
+// lets base64 go on over line breaks.
+func (idx *index) match(b []byte, wrapped bool) (n int, more bool) {
 	for _, f := range idx.byFirst[b[0]] {
-		m, fmore := f.match(b)
+		m, fmore := f.matchFrom(b, 0, 0, wrapped)
 		n, more = max(n, m), more || fmore
 	}
 	return n, more
 }
 
-// match returns how many bytes of b, from its start, spell f (0 if they
-// do not), or more when b ends before it can tell.
-func (f form) match(b []byte) (n int, more bool) { return f.matchFrom(b, 0, 0) }
-
-// matchFrom matches f.text[j:] against b[i:].
-func (f form) matchFrom(b []byte, i, j int) (n int, more bool) {
+// matchFrom returns how many bytes of b[i:] spell f.text[j:] (0 if they do
+// not), or more when b ends before it can tell.
+func (f form) matchFrom(b []byte, i, j int, wrapped bool) (n int, more bool) {
 	for ; j < len(f.text); j++ {
 		c := f.text[j]
-		if f.base64 && j > 0 {
+		if f.base64 && wrapped && j > 0 {
 			// One line break may come between two characters.
 			switch {
 			case i < len(b) && b[i] == '\n':
@@ -266,7 +285,7 @@ func (f form) matchFrom(b []byte, i, j int) (n int, more bool) {
 				if c != '%' {
 					return 0, couldEscape
 				}
-				n, more := f.matchFrom(b, i+1, j+1)
+				n, more := f.matchFrom(b, i+1, j+1, wrapped)
 				return n, more || couldEscape
 			}
 			escaped := isHex(b[i+1]) && isHex(b[i+2]) && unhex(b[i+1])<<4|unhex(b[i+2]) == c
@@ -282,8 +301,8 @@ func (f form) matchFrom(b []byte, i, j int) (n int, more bool) {
 				i++
 				continue
 			}
-			n1, more1 := f.matchFrom(b, i+1, j+1)
-			n3, more3 := f.matchFrom(b, i+3, j+1)
+			n1, more1 := f.matchFrom(b, i+1, j+1, wrapped)
+			n3, more3 := f.matchFrom(b, i+3, j+1, wrapped)
 			return max(n1, n3), more1 || more3
 		default:
 			return 0, false
@@ -322,7 +341,9 @@ func (m *Masker) Writer(w io.Writer) *StreamWriter {
 type StreamWriter struct {
 	m *Masker
 	// eager writers hold back only what could still be a known secret.
-	eager   bool
+	eager bool
+	// mixed: the current line holds text other than base64.
+	mixed   bool
 	w       io.Writer
 	pending []byte
 	out     []byte
@@ -359,9 +380,12 @@ func (s *StreamWriter) drain(final bool) error {
 		if s.eager {
 			hold = 0
 		}
-		s.out, n = idx.maskHolding(s.out[:0], s.pending, final, hold)
+		s.out, n, s.mixed = idx.mask(s.out[:0], s.pending, final, hold, s.mixed)
 	} else {
 		s.out = append(s.out[:0], s.pending...)
+		for _, c := range s.pending {
+			s.mixed = stillMixed(s.mixed, c)
+		}
 	}
 	s.pending = s.pending[:copy(s.pending, s.pending[n:])]
 	if len(s.out) == 0 {
@@ -379,56 +403,75 @@ func (s *StreamWriter) drain(final bool) error {
 // masked too, and passes them on to emit. A line is passed on as soon as
 // nothing in it can still be the beginning of a secret the Masker knows; a
 // line that is all a secret shorter than MinLen is masked as well.
-func (m *Masker) Lines(emit func(line string)) *LineWriter {
-	lw := &LineWriter{emit: emit}
-	lw.w = &StreamWriter{m: m, w: lineSplitter{lw}, eager: true}
+//
+// Lines that start with one of prefixes belong to a stream of their own
+// (shell.run passes a command's stderr as lines that start with
+// "stderr: "), masked without its prefix: a secret wrapped over the lines
+// of one stream is masked even when the other's lines come between.
+func (m *Masker) Lines(emit func(line string), prefixes ...string) *LineWriter {
+	lw := &LineWriter{emit: emit, prefixes: prefixes}
+	for _, p := range append([]string{""}, prefixes...) {
+		ls := &lineStream{lw: lw, prefix: p}
+		ls.w = &StreamWriter{m: m, w: ls, eager: true}
+		lw.streams = append(lw.streams, ls)
+	}
 	return lw
 }
 
-// LineWriter masks lines as one stream; see Masker.Lines. It is safe for
+// LineWriter masks lines as streams; see Masker.Lines. It is safe for
 // concurrent use.
 type LineWriter struct {
-	mu   sync.Mutex
-	w    *StreamWriter
-	emit func(string)
-	part []byte // masked text after the last line break passed on
+	mu       sync.Mutex
+	emit     func(string)
+	prefixes []string
+	streams  []*lineStream // the lines without a prefix, then one per prefix
 }
 
-// Line masks and passes on line, or holds it back until the next line or
-// Flush tells whether it ends in a secret.
+// Line masks and passes on line, or holds it back until the next line of
+// its stream or Flush tells whether it ends in a secret.
 func (lw *LineWriter) Line(line string) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	_, _ = lw.w.Write([]byte(line + "\n"))
+	ls := lw.streams[0]
+	for i, p := range lw.prefixes {
+		if strings.HasPrefix(line, p) {
+			ls, line = lw.streams[i+1], line[len(p):]
+			break
+		}
+	}
+	_, _ = ls.w.Write([]byte(line + "\n"))
 }
 
 // Flush passes on every line held back.
 func (lw *LineWriter) Flush() {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	_ = lw.w.Flush()
-	if len(lw.part) > 0 {
-		_, _ = lineSplitter{lw}.Write([]byte("\n"))
+	for _, ls := range lw.streams {
+		_ = ls.w.Flush()
 	}
 }
 
-// lineSplitter passes masked text on to its LineWriter's emit a line at a
-// time.
-type lineSplitter struct{ lw *LineWriter }
+// lineStream is one stream of a LineWriter: it receives the masked text and
+// passes it on a line at a time, with its prefix.
+type lineStream struct {
+	lw     *LineWriter
+	prefix string
+	w      *StreamWriter
+	part   []byte // masked text after the last line break passed on
+}
 
-func (ls lineSplitter) Write(p []byte) (int, error) {
-	lw := ls.lw
-	lw.part = append(lw.part, p...)
+func (ls *lineStream) Write(p []byte) (int, error) {
+	ls.part = append(ls.part, p...)
 	for {
-		i := bytes.IndexByte(lw.part, '\n')
+		i := bytes.IndexByte(ls.part, '\n')
 		if i < 0 {
 			return len(p), nil
 		}
-		line := string(lw.part[:i])
-		if i, j, ok := lw.w.m.whole(line); ok {
+		line := string(ls.part[:i])
+		if i, j, ok := ls.w.m.whole(line); ok {
 			line = line[:i] + Marker + line[j:]
 		}
-		lw.emit(line)
-		lw.part = lw.part[:copy(lw.part, lw.part[i+1:])]
+		ls.lw.emit(ls.prefix + line)
+		ls.part = ls.part[:copy(ls.part, ls.part[i+1:])]
 	}
 }

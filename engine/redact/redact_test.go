@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -174,7 +175,8 @@ func TestEncodings(t *testing.T) {
 	}
 	for name, text := range tests {
 		t.Run(name, func(t *testing.T) {
-			in := "before " + text + " after"
+			// Wrapped base64 is on lines of its own.
+			in := "before:\n" + text + "\nafter"
 			got := m.String(in)
 			if !strings.Contains(got, Marker) {
 				t.Fatalf("String(%q) = %q: nothing masked", in, got)
@@ -255,7 +257,10 @@ func TestLines(t *testing.T) {
 	lw := New(secret, "42").Lines(func(line string) { got = append(got, line) })
 	lw.Line(" 42")
 	lw.Line("starting")
-	if len(got) != 2 {
+	// It ends with what could begin a wrapped base64 form, but it is not a
+	// line of base64.
+	lw.Line("waiting for " + Base64Forms(secret)[0][:2])
+	if len(got) != 3 {
 		t.Errorf("a line with nothing secret in it was held back: %q", got)
 	}
 	for i := 0; i < len(encoded); i += 8 {
@@ -269,5 +274,31 @@ func TestLines(t *testing.T) {
 	}
 	if got[0] != " (sensitive)" || got[1] != "starting" || got[len(got)-1] != "done" {
 		t.Errorf("lines = %q", got)
+	}
+}
+
+// TestLinesByPrefix: a secret wrapped over the lines of a command's stderr
+// is masked even when lines of its stdout come between them.
+func TestLinesByPrefix(t *testing.T) {
+	const secret = "tok/en+s3cr3t?value"
+	encoded := base64.StdEncoding.EncodeToString([]byte("user:" + secret))
+	var got []string
+	lw := New(secret).Lines(func(line string) { got = append(got, line) }, "stderr: ")
+	for i := 0; i < len(encoded); i += 8 {
+		lw.Line("stderr: " + encoded[i:min(i+8, len(encoded))])
+		lw.Line("progress " + strconv.Itoa(i))
+	}
+	lw.Flush()
+	var stderr strings.Builder
+	for _, line := range got {
+		if rest, ok := strings.CutPrefix(line, "stderr: "); ok {
+			stderr.WriteString(rest)
+		}
+	}
+	if !strings.Contains(stderr.String(), Marker) || strings.Contains(stderr.String(), encoded[8:24]) {
+		t.Errorf("a secret wrapped over stderr lines was not masked: %q", got)
+	}
+	if progress := len(got) - strings.Count(strings.Join(got, "\n"), "stderr: "); got[0] != "progress 0" || progress != (len(encoded)+7)/8 {
+		t.Errorf("the lines of stdout were held back or lost: %q", got)
 	}
 }
