@@ -75,7 +75,7 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	}
 
 	if s.When != nil {
-		val, diags := s.When.Value(st.evalCtx(nil))
+		val, diags := s.When.Value(st.evalCtx(nil, s.When))
 		if diags.HasErrors() {
 			return st.fail(StatusFailed, "when: %s", diags.Error())
 		}
@@ -259,7 +259,11 @@ func (st *stepRun) args() (cty.Value, error) {
 	// Relative paths in action arguments are relative to where the operator
 	// runs runbook, like any path typed on a command line; plugin blocks
 	// resolve theirs against their file's folder instead.
-	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	exprs := make([]hcl.Expression, 0, len(content.Attributes))
+	for _, attr := range content.Attributes {
+		exprs = append(exprs, attr.Expr)
+	}
+	return evalAttributes(st.evalCtx(nil, exprs...), a.Schema.Args, content.Attributes, ".", a.FullName())
 }
 
 func (st *stepRun) action(ctx context.Context) StepResult {
