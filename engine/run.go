@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -290,7 +291,7 @@ func (r *runner) lockName() (string, error) {
 	if r.rb.Lock == nil {
 		return r.rb.Name, nil
 	}
-	ctx := r.evalCtx(nil)
+	ctx := r.evalCtx(nil, r.rb.Lock)
 	val, diags := r.rb.Lock.Value(ctx)
 	if diags.HasErrors() {
 		return "", inputErrorf("lock: %s", diags.Error())
@@ -334,22 +335,15 @@ func lockDigest(v cty.Value) string {
 	return "sha256-" + hex.EncodeToString(sum[:8])
 }
 
-// evalCtx is what expressions see: var, run, the outputs of the steps run
-// so far, and extra (output inside expect).
-func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
+// evalCtx is the context exprs are evaluated in: var, run, extra, and of
+// step only the outputs of the steps that exprs reference. Building step
+// from every output so far would make each step cost as much as the steps
+// before it, and a long runbook quadratic.
+func (r *runner) evalCtx(extra map[string]cty.Value, exprs ...hcl.Expression) *hcl.EvalContext {
 	if r.ctx == nil {
-		steps := make(map[string]cty.Value, len(r.outputs))
-		for name, out := range r.outputs {
-			steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
-		}
-		stepObj := cty.EmptyObjectVal
-		if len(steps) > 0 {
-			stepObj = cty.ObjectVal(steps)
-		}
 		r.ctx = &hcl.EvalContext{
 			Variables: map[string]cty.Value{
-				"var":  r.vars,
-				"step": stepObj,
+				"var": r.vars,
 				"run": cty.ObjectVal(map[string]cty.Value{
 					"id":       cty.StringVal(r.c.runID),
 					"operator": cty.StringVal(r.c.operator),
@@ -359,24 +353,53 @@ func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
 			Functions: r.functions,
 		}
 	}
-	if len(extra) == 0 {
-		return r.ctx
+	steps := map[string]cty.Value{}
+	for _, expr := range exprs {
+		if expr == nil {
+			continue
+		}
+		for _, t := range expr.Variables() {
+			if name, ok := stepName(t); ok {
+				if out, ok := r.outputs[name]; ok {
+					steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
+				}
+			}
+		}
+	}
+	stepObj := cty.EmptyObjectVal
+	if len(steps) > 0 {
+		stepObj = cty.ObjectVal(steps)
 	}
 	child := r.ctx.NewChild()
-	child.Variables = extra
+	child.Variables = make(map[string]cty.Value, len(extra)+1)
+	maps.Copy(child.Variables, extra)
+	child.Variables["step"] = stepObj
 	return child
 }
 
-// setOutput records a step's output for the steps after it.
-func (r *runner) setOutput(step string, out cty.Value) {
-	r.outputs[step] = out
-	r.ctx = nil
+// stepName is NAME in a traversal step.NAME….
+func stepName(t hcl.Traversal) (string, bool) {
+	if t.RootName() != "step" || len(t) < 2 {
+		return "", false
+	}
+	switch a := t[1].(type) {
+	case hcl.TraverseAttr:
+		return a.Name, true
+	case hcl.TraverseIndex:
+		if a.Key.Type() == cty.String && a.Key.IsKnown() && !a.Key.IsNull() {
+			return a.Key.AsString(), true
+		}
+	}
+	return "", false
 }
+
+// setOutput records a step's output for the steps after it.
+func (r *runner) setOutput(step string, out cty.Value) { r.outputs[step] = out }
 
 // text evaluates a string expression for people (see showText), with
 // secrets masked.
 func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, error) {
-	s, err := showText(r.evalCtx(extra), expr)
+	s, err := showText(r.evalCtx(extra, expr), expr)
 	if err != nil {
 		return "", err
 	}
@@ -386,7 +409,7 @@ func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, 
 // condition evaluates a check: "passed", "failed" or "pending" (unknown
 // inputs, in a dry-run), with the message when it failed.
 func (r *runner) condition(check *schema.Check, extra map[string]cty.Value) (result, msg string, err error) {
-	ctx := r.evalCtx(extra)
+	ctx := r.evalCtx(extra, check.Condition)
 	val, diags := check.Condition.Value(ctx)
 	if diags.HasErrors() {
 		return "", "", errors.New(diags.Error())
@@ -607,7 +630,7 @@ func (r *runner) rememberPluginSecrets() {
 			if !ok || !arg.Sensitive {
 				continue
 			}
-			if v, diags := attr.Expr.Value(r.evalCtx(nil)); !diags.HasErrors() {
+			if v, diags := attr.Expr.Value(r.evalCtx(nil, attr.Expr)); !diags.HasErrors() {
 				for _, secret := range secretsOf(v, true) {
 					r.mask.Add(secret)
 				}

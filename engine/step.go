@@ -76,7 +76,7 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	}
 
 	if s.When != nil {
-		val, diags := s.When.Value(st.evalCtx(nil))
+		val, diags := s.When.Value(st.evalCtx(nil, s.When))
 		if diags.HasErrors() {
 			return st.fail(StatusFailed, "when: %s", diags.Error())
 		}
@@ -261,11 +261,16 @@ func (st *stepRun) args() (cty.Value, error) {
 	// Relative paths in action arguments are relative to where the operator
 	// runs runbook, like any path typed on a command line; plugin blocks
 	// resolve theirs against their file's folder instead.
-	args, err := evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	exprs := make([]hcl.Expression, 0, len(content.Attributes))
+	for _, attr := range content.Attributes {
+		exprs = append(exprs, attr.Expr)
+	}
+	ctx := st.evalCtx(nil, exprs...)
+	args, err := evalAttributes(ctx, a.Schema.Args, content.Attributes, ".", a.FullName())
 	if err == nil {
 		st.remember(args)
 		for _, attr := range content.Attributes {
-			st.rememberParts(attr.Expr)
+			st.rememberParts(ctx, attr.Expr)
 		}
 	}
 	return args, err
@@ -275,12 +280,11 @@ func (st *stepRun) args() (cty.Value, error) {
 // that is computed from a sensitive value: `"pin=${var.pin + 1}"` hands a
 // command a value that is neither the secret nor the whole argument.
 // (What functions compute is reported by the functions themselves.)
-func (st *stepRun) rememberParts(expr hcl.Expression) {
+func (st *stepRun) rememberParts(ctx *hcl.EvalContext, expr hcl.Expression) {
 	node, ok := expr.(hclsyntax.Node)
 	if !ok {
 		return
 	}
-	ctx := st.evalCtx(nil)
 	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
 		e, ok := n.(hclsyntax.Expression)
 		if !ok {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
 	"unicode/utf8"
@@ -18,8 +19,9 @@ import (
 // so its memory is bounded by the limit too.
 const (
 	// MaxNesting is the deepest nesting of brackets, braces, parentheses,
-	// template interpolations and directives, conditionals and unary
-	// operators that a source may hold.
+	// template interpolations and directives that a source may hold; in
+	// one expression, every operator, conditional and index counts as a
+	// level too, since the parser and the evaluator recurse through each.
 	MaxNesting = 256
 	// MaxNumberDigits is the most digits a number may have.
 	MaxNumberDigits = 100
@@ -41,7 +43,7 @@ var (
 // heredocs well enough to skip their text; on anything it does not
 // understand it errs towards counting more depth, not less.
 func CheckHCLSource(src []byte, filename string) hcl.Diagnostics {
-	s := newScanner(src, filename)
+	s := newScanner(src, filename, MaxNesting)
 	s.hcl()
 	return s.diags
 }
@@ -57,7 +59,7 @@ func ParseHCL(src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
 
 // CheckJSONSource is CheckHCLSource for a JSON document.
 func CheckJSONSource(src []byte, filename string) hcl.Diagnostics {
-	s := newScanner(src, filename)
+	s := newScanner(src, filename, MaxNesting)
 	s.json()
 	return s.diags
 }
@@ -146,6 +148,9 @@ func checkNumberText(s string) error {
 type frame struct {
 	open  byte // ( [ { , '"' quoted string, '$' interpolation, '%' directive, 'h' heredoc, 'd' directive body
 	depth int  // depth of everything inside this frame
+	// outer is the enclosing item's count of operators when the frame was
+	// opened: the item goes on after the frame closes.
+	outer int
 	// marker ends a heredoc; a directive body inherits its string's marker.
 	marker string
 	quoted bool // a directive body inside a quoted string
@@ -154,19 +159,22 @@ type frame struct {
 type scanner struct {
 	src      []byte
 	filename string
-	pos      int
-	line     int
-	lineAt   int // byte offset of the current line
-	stack    []frame
-	extra    int // conditionals and unary operators in the current item
-	unary    int // unary operators waiting for their operand
-	lastSig  byte
-	diags    hcl.Diagnostics
-	reported bool
+	limit    int // MaxNesting; tests use less
+	// lastClose is where the last */ is: a /* after it opens no comment.
+	lastClose int
+	pos       int
+	line      int
+	lineAt    int // byte offset of the current line
+	stack     []frame
+	extra     int // conditionals and unary operators in the current item
+	unary     int // unary operators waiting for their operand
+	lastSig   byte
+	diags     hcl.Diagnostics
+	reported  bool
 }
 
-func newScanner(src []byte, filename string) *scanner {
-	return &scanner{src: src, filename: filename, line: 1, lastSig: '('}
+func newScanner(src []byte, filename string, limit int) *scanner {
+	return &scanner{src: src, filename: filename, limit: limit, line: 1, lastSig: '(', lastClose: bytes.LastIndex(src, []byte("*/"))}
 }
 
 func (s *scanner) here() hcl.Pos {
@@ -210,8 +218,9 @@ func (s *scanner) top() *frame {
 // push opens a level; it reports false (and a diagnostic) beyond the limit.
 func (s *scanner) push(f frame) bool {
 	f.depth = s.baseDepth() + s.extra + s.unary + 1
-	if f.depth > MaxNesting {
-		s.fail("Nesting too deep", fmt.Sprintf("This nests deeper than %d levels (brackets, braces, parentheses, templates, conditionals and unary operators count). runbook refuses deeper nesting rather than exhaust its stack.", MaxNesting))
+	f.outer = s.extra
+	if f.depth > s.limit {
+		s.tooDeep()
 		return false
 	}
 	s.stack = append(s.stack, f)
@@ -219,20 +228,24 @@ func (s *scanner) push(f frame) bool {
 	return true
 }
 
-func (s *scanner) pop() {
-	s.stack = s.stack[:len(s.stack)-1]
-	s.extra, s.unary = 0, 0
+func (s *scanner) tooDeep() {
+	s.fail("Nesting too deep", fmt.Sprintf("This nests deeper than %d levels: every bracket, brace, parenthesis, template and, within one expression, every operator, conditional and index counts. runbook refuses deeper nesting rather than exhaust its stack.", s.limit))
 }
 
-// deepen counts a conditional or unary operator in the current item.
+func (s *scanner) pop() {
+	s.extra, s.unary = s.top().outer, 0
+	s.stack = s.stack[:len(s.stack)-1]
+}
+
+// deepen counts an operator, a conditional or an index in the current item.
 func (s *scanner) deepen(unary bool) bool {
 	if unary {
 		s.unary++
 	} else {
 		s.extra++
 	}
-	if s.baseDepth()+s.extra+s.unary > MaxNesting {
-		s.fail("Nesting too deep", fmt.Sprintf("This nests deeper than %d levels (brackets, braces, parentheses, templates, conditionals and unary operators count). runbook refuses deeper nesting rather than exhaust its stack.", MaxNesting))
+	if s.baseDepth()+s.extra+s.unary > s.limit {
+		s.tooDeep()
 		return false
 	}
 	return true
@@ -251,7 +264,17 @@ func (s *scanner) peek(off int) byte {
 }
 
 func isIdentByte(c byte) bool {
-	return c == '_' || c == '-' || c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+	return c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
+
+// isBinaryOperator reports the first byte of a binary operator (the minus
+// of a subtraction is told from a negation by what precedes it).
+func isBinaryOperator(c byte) bool {
+	switch c {
+	case '+', '-', '*', '/', '%', '<', '>', '=', '!', '&', '|':
+		return true
+	}
+	return false
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -339,13 +362,13 @@ func (s *scanner) codeByte() bool {
 		}
 		s.pos-- // the newline is handled by the loop
 		return true
-	case c == '/' && s.peek(1) == '*':
-		s.pos += 2
-		for s.pos < len(s.src) && !(s.src[s.pos] == '*' && s.peek(1) == '/') {
+	case c == '/' && s.peek(1) == '*' && s.pos+2 <= s.lastClose:
+		// A comment; without a */ after it, the lexer reads / and *.
+		end := s.pos + 2 + bytes.Index(s.src[s.pos+2:], []byte("*/"))
+		for ; s.pos < end; s.pos++ {
 			if s.src[s.pos] == '\n' {
 				s.newline()
 			}
-			s.pos++
 		}
 		s.pos++ // on the '/'
 		return true
@@ -353,6 +376,9 @@ func (s *scanner) codeByte() bool {
 	prev := s.lastSig
 	s.lastSig = c
 	switch {
+	case c == '[' && !isOperatorByte(prev):
+		// An index: a[x][x]… nests one expression in the next.
+		return s.deepen(false) && s.push(frame{open: c})
 	case c == '(' || c == '[' || c == '{':
 		return s.push(frame{open: c})
 	case c == ')' || c == ']' || c == '}':
@@ -368,11 +394,18 @@ func (s *scanner) codeByte() bool {
 		return s.deepen(false)
 	case (c == '!' && s.peek(1) != '=') || (c == '-' && isOperatorByte(prev)):
 		return s.deepen(true)
-	case c == '"':
-		s.unary = 0
-		return s.push(frame{open: '"'})
+	case c == '=' && s.peek(1) != '=':
+		if s.peek(1) == '>' {
+			s.pos++
+		}
+		return true // an assignment or =>, not an operator
 	case c == '<' && s.peek(1) == '<':
-		if m, n := heredocMarker(s.src[s.pos+2:]); m != "" {
+		m, n := heredocMarker(s.src[s.pos+2:])
+		if m == "\x80" {
+			s.fail("Unsupported heredoc marker", "A heredoc's marker is made of ASCII letters, digits, underscores and dashes, like EOT.")
+			return false
+		}
+		if m != "" {
 			s.unary = 0
 			if !s.push(frame{open: 'h', marker: m}) {
 				return false
@@ -381,11 +414,23 @@ func (s *scanner) codeByte() bool {
 			s.heredocLine(s.top())
 			return true
 		}
-		return true
+		return s.deepen(false)
+	case c == '"':
+		s.unary = 0
+		return s.push(frame{open: '"'})
+	case isBinaryOperator(c):
+		if n := s.peek(1); n == '=' || (n == c && (c == '&' || c == '|')) {
+			s.pos++ // ==, !=, <=, >=, &&, ||
+		}
+		return s.deepen(false)
 	case isDigit(c):
 		s.unary = 0
 		return s.number(false)
-	case isIdentByte(c):
+	case c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'):
+		// An identifier; one that starts or goes on with a character
+		// beyond ASCII is scanned a byte at a time, so that digits after a
+		// character the lexer does not take as a letter are still checked
+		// as a number.
 		s.unary = 0
 		for s.pos+1 < len(s.src) && isIdentByte(s.src[s.pos+1]) {
 			s.pos++
@@ -417,14 +462,16 @@ func isOperatorByte(c byte) bool {
 }
 
 // heredocMarker parses the rest of "<<EOT\n" or "<<-EOT\n" after the "<<":
-// the marker and the bytes up to the newline.
+// the marker and the bytes up to the newline; "\x80" for a marker with
+// characters beyond ASCII.
 func heredocMarker(b []byte) (string, int) {
 	i := 0
 	if i < len(b) && b[i] == '-' {
 		i++
 	}
-	start := i
-	for i < len(b) && isIdentByte(b[i]) {
+	start, ascii := i, true
+	for i < len(b) && (isIdentByte(b[i]) || b[i] >= 0x80) {
+		ascii = ascii && b[i] < 0x80
 		i++
 	}
 	if i == start {
@@ -437,6 +484,11 @@ func heredocMarker(b []byte) (string, int) {
 	if i >= len(b) || b[i] != '\n' {
 		return "", 0
 	}
+	if !ascii {
+		// Which characters beyond ASCII the lexer takes in a marker is
+		// not worth matching: such a marker is refused.
+		return "\x80", i
+	}
 	return marker, i
 }
 
@@ -448,9 +500,9 @@ func (s *scanner) templateByte(f *frame) bool {
 	switch {
 	case c == '\n':
 		if quoted {
-			// A quoted string ends at the end of its line, for the parser too.
+			// The lexer reports a newline in a quoted string, and goes on
+			// in the string: so does the scan.
 			s.newline()
-			s.popString()
 			return true
 		}
 		s.heredocLine(f)
@@ -531,16 +583,12 @@ func lineOf(b []byte) []byte {
 	return b
 }
 
+// endsHeredoc reports whether the line at the start of rest closes a heredoc,
+// as the lexer decides it: the marker alone on its line, give or take
+// white space, and a newline after it.
 func endsHeredoc(rest []byte, marker string) bool {
 	line := lineOf(rest)
-	i, j := 0, len(line)
-	for i < j && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	for j > i && (line[j-1] == ' ' || line[j-1] == '\t' || line[j-1] == '\r') {
-		j--
-	}
-	return string(line[i:j]) == marker
+	return len(line) < len(rest) && string(bytes.TrimSpace(line)) == marker
 }
 
 // json scans a JSON document.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -31,14 +33,28 @@ func TestCheckHCLSource(t *testing.T) {
 		{"conditionals", "a = " + strings.Repeat("true ? 1 : ", 100000) + "2", "Nesting too deep", 1},
 		{"many conditionals, one per line", strings.Repeat("a = x ? 1 : 2\n", 3*MaxNesting), "", 0},
 		{"many conditionals, one per item", "a = [" + strings.Repeat("x ? 1 : 2, ", 3*MaxNesting) + "]", "", 0},
-		{"long subtraction", "a = " + strings.Repeat("1 - ", 3*MaxNesting) + "1", "", 0},
-		{"not equal", "a = " + strings.Repeat("1 != ", 3*MaxNesting) + "1", "", 0},
+		{"operators", "a = 1" + strings.Repeat("+1", 100000), "Nesting too deep", 1},
+		{"subtraction", "a = " + strings.Repeat("1 - ", 100000) + "1", "Nesting too deep", 1},
+		{"comparisons", "a = " + strings.Repeat("1 != ", 100000) + "1", "Nesting too deep", 1},
+		{"operators between parentheses", "a = " + strings.Repeat("(1)+", 100000) + "1", "Nesting too deep", 1},
+		{"operators between strings", `a = ` + strings.Repeat(`"x" == `, 100000) + `"x"`, "Nesting too deep", 1},
+		{"indexes", "a = x" + strings.Repeat("[x]", 100000), "Nesting too deep", 1},
+		{"digits after a non-ASCII character", "a = é1" + strings.Repeat("7", MaxNumberDigits), "Number too long", 1},
+		{"digits after a minus", "a = x -1" + strings.Repeat("7", MaxNumberDigits), "Number too long", 1},
+		{"operators below the limit", "a = " + strings.Repeat("1 - ", MaxNesting-10) + "1", "", 0},
+		{"operators on many lines", strings.Repeat("a = x == 1 && y != 2 || z >= 3 ? -1 : !b\n", 1000), "", 0},
+		{"for expressions", strings.Repeat("a = {for k, v in x : k => v[0] if v != null}\n", 1000), "", 0},
 		{"brackets in strings", `a = "` + strings.Repeat("(", 100000) + `"`, "", 0},
 		{"brackets in comments", "# " + strings.Repeat("(", 100000) + "\n/* " + strings.Repeat("[", 1000) + " */\n// {{{{", "", 0},
 		{"brackets in a heredoc", "a = <<-EOT\n" + strings.Repeat("{", 100000) + "\n  EOT\nb = 1\n", "", 0},
 		{"escaped interpolation", `a = "` + strings.Repeat("$${(", 1000) + `"`, "", 0},
 		{"closed strings", strings.Repeat(`a = "${"x"}"`+"\n", 1000), "", 0},
-		{"unterminated string ends at its line", "a = \"x\n" + strings.Repeat("(", deep), "Nesting too deep", 2},
+		{"a string goes on over a newline, as the lexer reads it", "a = \"x\n" + strings.Repeat("(", deep) + "\"", "", 0},
+		{"code after a string over two lines", "a = \"x\n\" + " + strings.Repeat("(", deep), "Nesting too deep", 2},
+		{"heredoc marker with trailing white space", "a = <<EOT\nx\n  EOT \f\nb = " + strings.Repeat("(", deep), "Nesting too deep", 4},
+		{"heredoc marker at the end of the file is no marker", "a = <<EOT\nEOT", "", 0},
+		{"heredoc marker beyond ASCII", "a = <<EÖT\n/*\nEÖT\nb = " + strings.Repeat("(", deep) + "\n# */", "Unsupported heredoc marker", 1},
+		{"empty heredoc", "a = <<EOT\nEOT\nb = " + strings.Repeat("(", deep), "Nesting too deep", 3},
 		{"long number", "a = 1" + strings.Repeat("7", MaxNumberDigits), "Number too long", 1},
 		{"huge exponent", "a = 1e9999999", "Number out of range", 1},
 		{"negative huge exponent", "a = 1e-9999999", "Number out of range", 1},
@@ -151,4 +167,39 @@ func BenchmarkCheckHCLSource(b *testing.B) {
 	for b.Loop() {
 		CheckHCLSource(src, "x.hcl")
 	}
+}
+
+// FuzzCheckHCLSource: the scan never panics, and it agrees with HCL's own
+// lexer (which does not recurse) on where strings, heredocs, comments and
+// templates are: a source it accepts never has more brackets open, by the
+// lexer's tokens, than the limit (a small one, for the fuzzer to reach).
+func FuzzCheckHCLSource(f *testing.F) {
+	for _, seed := range []string{
+		"a = [(1), {b = [2]}]\n", `a = "${"x"}" # (((`, "a = <<EOT\n${(}\nEOT\n", "a = <<-EOT\n  %{if x}(%{endif}\n  EOT\n",
+		"/* ( */ a = 1", "a = \"x\n\" + (", `a = "$${(" + "%%{"`, "a = <<EOT\nEOT \f\nb = (", "a = 1e5 + -2.5",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		const limit = 3
+		s := newScanner([]byte(src), "fuzz.hcl", limit)
+		if s.hcl(); s.diags.HasErrors() {
+			return
+		}
+		tokens, _ := hclsyntax.LexConfig([]byte(src), "fuzz.hcl", hcl.InitialPos)
+		depth := 0
+		for _, tok := range tokens {
+			switch tok.Type {
+			case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenOQuote,
+				hclsyntax.TokenOHeredoc, hclsyntax.TokenTemplateInterp, hclsyntax.TokenTemplateControl:
+				depth++
+			case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenCQuote,
+				hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
+				depth = max(depth-1, 0)
+			}
+			if depth > limit {
+				t.Fatalf("accepted, but the lexer has %d levels open at %s", depth, tok.Range)
+			}
+		}
+	})
 }

@@ -149,6 +149,9 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		// The run never started: nothing to record.
 		tw.Close()
 		os.Remove(tw.Path())
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return exitf(ExitInterrupted, "interrupted before the run started: nothing ran")
+		}
 		return err
 	}
 	if res.ExitCode != 0 {
@@ -262,15 +265,42 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+visibleLine(name)), faint(visible(label)))
 	if sensitive {
 		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			b, err := term.ReadPassword(int(f.Fd()))
-			fmt.Fprintln(p.io.ErrOut)
-			if err != nil {
-				return "", fmt.Errorf("reading %s: %w", name, err)
-			}
-			return string(b), nil
+			return p.readSecret(ctx, int(f.Fd()), name)
 		}
 	}
 	return p.readLine(ctx)
+}
+
+// readSecret reads a line without echo, giving up when ctx is cancelled (the
+// first Ctrl-C): the terminal gets its echo back either way.
+func (p *termPrompter) readSecret(ctx context.Context, fd int, name string) (string, error) {
+	saved, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", name, err)
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// Left blocked on the terminal when ctx is cancelled; the run is
+		// stopping and exits soon after.
+		b, err := term.ReadPassword(fd)
+		ch <- result{b, err}
+	}()
+	select {
+	case r := <-ch:
+		fmt.Fprintln(p.io.ErrOut)
+		if r.err != nil {
+			return "", fmt.Errorf("reading %s: %w", name, r.err)
+		}
+		return string(r.b), nil
+	case <-ctx.Done():
+		_ = term.Restore(fd, saved)
+		fmt.Fprintln(p.io.ErrOut)
+		return "", ctx.Err()
+	}
 }
 
 // resumeFrom reads the run to resume and refuses what cannot be resumed

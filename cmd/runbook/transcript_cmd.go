@@ -18,6 +18,7 @@ import (
 
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/schema"
 )
 
 func (a *app) transcriptCmd() *cobra.Command {
@@ -134,6 +135,9 @@ func (a *app) transcriptShowCmd() *cobra.Command {
 type verifyOptions struct {
 	ID     string
 	Repair bool
+	// Head is the head hash printed at the end of the run, kept elsewhere.
+	Head            string
+	AllowIncomplete bool
 }
 
 func (a *app) transcriptVerifyCmd() *cobra.Command {
@@ -145,7 +149,14 @@ func (a *app) transcriptVerifyCmd() *cobra.Command {
 each record names the hash of the one before, and each hash matches its record.
 Exit 0 when intact; 1 naming the first bad record when not. A last line left
 incomplete by a crash is reported as such; --repair truncates it, when every
-record before it verifies.`,
+record before it verifies.
+
+A transcript that does not end with run_finished or interrupted is incomplete
+(a crash, a run in progress, or lines cut from its end): exit 1 unless
+--allow-incomplete. The chain alone does not prove that nothing was cut or
+rewritten, since whoever can write the file can re-chain it: --head checks the
+transcript against the head hash printed at the end of the run, kept elsewhere
+(a ticket, a chat message, CI logs).`,
 		Args:              usageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: a.completeRunIDs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -154,10 +165,16 @@ record before it verifies.`,
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Repair, "repair", false, "truncate a torn last line left by a crash")
+	cmd.Flags().StringVar(&opts.Head, "head", "", "the head hash printed at the end of the run (sha256:HEX): the transcript must end with it")
+	cmd.Flags().BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "exit 0 for a transcript without run_finished or interrupted")
 	return cmd
 }
 
 func (a *app) runTranscriptVerify(opts *verifyOptions) error {
+	head := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(opts.Head), "sha256:"))
+	if opts.Head != "" && !schema.IsSHA256(head) {
+		return exitf(ExitBadInput, "--head %q: want the head printed at the end of the run, sha256: and 64 hex digits", opts.Head)
+	}
 	path, err := a.findTranscript(opts.ID)
 	if err != nil {
 		return err
@@ -202,14 +219,27 @@ func (a *app) runTranscriptVerify(opts *verifyOptions) error {
 		return exitf(ExitFailed, "transcript %s: line %d: torn last line (a crash mid-write?); run with --repair to truncate it", id, r.Torn.Line)
 	}
 	fmt.Fprintf(a.io.Out, "intact: %s, head sha256:%s\n", plural(r.Events, "event"), r.Head)
-	switch {
-	case r.Finished:
-	case transcript.Running(path):
-		fmt.Fprintln(a.io.Out, "no run_finished yet: the run is still in progress")
-	default:
-		fmt.Fprintln(a.io.Out, "no run_finished: the run did not end (it crashed), or the file was cut short")
+	if head != "" {
+		switch n := r.LineOf(head); {
+		case n == 0:
+			return exitf(ExitFailed, "transcript %s does not hold the head sha256:%s: it was cut short or rewritten, or it is another run's", id, head)
+		case n < r.Events:
+			return exitf(ExitFailed, "transcript %s goes on after the head sha256:%s (line %d): %s were added after it", id, head, n, plural(r.Events-n, "record"))
+		}
+		fmt.Fprintln(a.io.Out, "ends with the head given: nothing was cut or rewritten")
 	}
-	return nil
+	if r.Finished {
+		return nil
+	}
+	why := "no run_finished or interrupted record: the run did not end (it crashed), or lines were cut from its end"
+	if transcript.Running(path) {
+		why = "no run_finished yet: the run is still in progress"
+	}
+	if opts.AllowIncomplete {
+		fmt.Fprintf(a.io.Out, "incomplete: %s\n", why)
+		return nil
+	}
+	return exitf(ExitFailed, "transcript %s is incomplete: %s (--allow-incomplete accepts it)", id, why)
 }
 
 // transcriptView renders a transcript for people.

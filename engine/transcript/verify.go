@@ -59,6 +59,22 @@ type Report struct {
 	// Torn is set when the last line is incomplete, as a crash mid-write
 	// leaves it: not tampering, and the records before it are verified.
 	Torn *TornLine
+	// hashes are the verified records' hashes, in order.
+	hashes []string
+}
+
+// LineOf returns the line of the verified record whose hash is head, 0
+// when no verified record has it. A head printed at the end of a run and
+// kept elsewhere is what shows that a transcript was neither cut short nor
+// rewritten: the chain alone cannot, since whoever can write the file can
+// also re-chain it.
+func (r *Report) LineOf(head string) int {
+	for i, h := range r.hashes {
+		if h == head {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // TornLine describes an incomplete last line.
@@ -139,6 +155,7 @@ func verifyBytes(data []byte) *Report {
 		}
 		prev = ev.Hash
 		r.Events, r.Head = lineNo, ev.Hash
+		r.hashes = append(r.hashes, ev.Hash)
 		r.Finished = ev.Type == TypeRunFinished || ev.Type == TypeInterrupted
 	}
 	return r
