@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/engine/lock"
@@ -207,8 +208,13 @@ type ResumedStep struct {
 }
 
 // InputError is bad input: variables that are missing, malformed or fail
-// their validation. Exit code 2.
-type InputError struct{ Msg string }
+// their validation. Exit code 2. Problems in a var file also come as HCL
+// diagnostics (file, line, column), with the files for their snippets.
+type InputError struct {
+	Msg   string
+	Diags hcl.Diagnostics
+	Files map[string]*hcl.File
+}
 
 func (e *InputError) Error() string { return e.Msg }
 

@@ -214,7 +214,7 @@ func (st *stepRun) confirm(ctx context.Context, question string) (StepResult, bo
 		return st.fail(StatusFailed, "%s", st.hookErr), false
 	}
 	if ev.Answer == "no" {
-		return st.fail(StatusDeclined, "%s declined: %q", st.c.operator, question), false
+		return st.fail(StatusDeclined, "%s declined: %s", st.c.operator, question), false
 	}
 	return StepResult{}, true
 }

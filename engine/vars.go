@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -46,7 +47,7 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 			return cty.NilVal, inputErrorf("runbook %q has no variable %q%s", rb.Name, name, varList(rb))
 		}
 	}
-	fileVals := map[string]cty.Value{}
+	fileVals := map[string]fileValue{}
 	for _, path := range c.varFiles {
 		vals, err := readVarFile(path)
 		if err != nil {
@@ -54,7 +55,16 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 		}
 		for name, v := range vals {
 			if rb.Variable(name) == nil {
-				return cty.NilVal, inputErrorf("%s: runbook %q has no variable %q%s", path, rb.Name, name, varList(rb))
+				rng := v.nameRng
+				return cty.NilVal, &InputError{
+					Msg: fmt.Sprintf("%s:%d,%d: runbook %q has no variable %q%s", path, rng.Start.Line, rng.Start.Column, rb.Name, name, varList(rb)),
+					Diags: hcl.Diagnostics{{
+						Severity: hcl.DiagError,
+						Summary:  "Unknown variable",
+						Detail:   fmt.Sprintf("Runbook %q has no variable %q%s.", rb.Name, name, varList(rb)),
+						Subject:  &rng,
+					}},
+				}
 			}
 			fileVals[name] = v
 		}
@@ -94,7 +104,7 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 	return obj, nil
 }
 
-func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map[string]cty.Value, lookupEnv func(string) (string, bool)) (cty.Value, error) {
+func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map[string]fileValue, lookupEnv func(string) (string, bool)) (cty.Value, error) {
 	if c.resume != nil {
 		if raw, ok := c.resume.Vars[v.Name]; ok && string(raw) != `"`+Redacted+`"` {
 			// A resumed run has the inputs of the run it continues.
@@ -124,13 +134,22 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		}
 		return conv, nil
 	}
-	if val, ok := fileVals[v.Name]; ok {
-		if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+	if fv, ok := fileVals[v.Name]; ok {
+		if err := schema.CheckInputNumbers(fv.val, v.Type); err != nil {
 			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
 		}
-		conv, err := convert.Convert(val, v.Type)
+		conv, err := convert.Convert(fv.val, v.Type)
 		if err != nil {
-			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
+			rng := fv.rng
+			return cty.NilVal, &InputError{
+				Msg: fmt.Sprintf("%s:%d,%d: invalid value for variable %q: %s", rng.Filename, rng.Start.Line, rng.Start.Column, v.Name, err),
+				Diags: hcl.Diagnostics{{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid value for variable",
+					Detail:   fmt.Sprintf("Variable %q is a %s: %s.", v.Name, typeName(v.Type), err),
+					Subject:  &rng,
+				}},
+			}
 		}
 		return conv, nil
 	}
@@ -198,52 +217,66 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	return conv, nil
 }
 
-// readVarFile reads a .hcl file of NAME = VALUE attributes or a .json object.
-func readVarFile(path string) (map[string]cty.Value, error) {
+// fileValue is a variable's value from a var file, with where it was set.
+type fileValue struct {
+	val          cty.Value
+	rng, nameRng hcl.Range
+}
+
+// readVarFile reads a .hcl file of NAME = VALUE attributes or a .json
+// object. Problems are HCL diagnostics, with the file, line, column and
+// source of each (a JSON syntax error too), in an *InputError.
+func readVarFile(path string) (map[string]fileValue, error) {
 	src, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return nil, inputErrorf("--var-file: %s", err)
 	}
-	out := map[string]cty.Value{}
+	var file *hcl.File
+	var diags hcl.Diagnostics
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
-		if diags := schema.CheckJSONSource(src, path); diags.HasErrors() {
-			return nil, inputErrorf("%s", diags.Error())
-		}
-		ty, err := ctyjson.ImpliedType(src)
-		if err != nil {
-			return nil, inputErrorf("%s: not a JSON object: %s", path, err)
-		}
-		if !ty.IsObjectType() {
-			return nil, inputErrorf("%s: must hold a JSON object of variable values", path)
-		}
-		val, err := ctyjson.Unmarshal(src, ty)
-		if err != nil {
-			return nil, inputErrorf("%s: %s", path, err)
-		}
-		for name, v := range val.AsValueMap() {
-			out[name] = v
+		if diags = schema.CheckJSONSource(src, path); !diags.HasErrors() {
+			file, diags = hcljson.Parse(src, path)
 		}
 	case ".hcl":
-		file, diags := schema.ParseHCL(src, path)
-		if diags.HasErrors() {
-			return nil, inputErrorf("%s", diags.Error())
-		}
-		attrs, diags := file.Body.JustAttributes()
-		if diags.HasErrors() {
-			return nil, inputErrorf("%s", diags.Error())
-		}
-		for name, attr := range attrs {
-			val, diags := attr.Expr.Value(nil)
-			if diags.HasErrors() {
-				return nil, inputErrorf("%s: variable values must be literals: %s", path, diags.Error())
-			}
-			out[name] = val
-		}
+		file, diags = schema.ParseHCL(src, path)
 	default:
 		return nil, inputErrorf("--var-file %s: use a .hcl or .json file", path)
 	}
+	if file == nil {
+		// Refused before parsing (nesting, numbers): the source is shown.
+		file = &hcl.File{Bytes: src}
+	}
+	files := map[string]*hcl.File{path: file}
+	if diags.HasErrors() {
+		return nil, diagError(path, files, diags)
+	}
+	attrs, diags := file.Body.JustAttributes()
+	if diags.HasErrors() {
+		return nil, diagError(path, files, diags)
+	}
+	out := map[string]fileValue{}
+	for name, attr := range attrs {
+		// No evaluation context: values are literals (and JSON strings are
+		// taken as they are, not as templates).
+		val, d := attr.Expr.Value(nil)
+		for _, diag := range d {
+			if diag.Severity == hcl.DiagError {
+				diag.Summary = "Variable values must be literals"
+			}
+		}
+		diags = append(diags, d...)
+		out[name] = fileValue{val: val, rng: attr.Expr.Range(), nameRng: attr.NameRange}
+	}
+	if diags.HasErrors() {
+		return nil, diagError(path, files, diags)
+	}
 	return out, nil
+}
+
+// diagError is the input error of a var file's diagnostics.
+func diagError(path string, files map[string]*hcl.File, diags hcl.Diagnostics) error {
+	return &InputError{Msg: "--var-file " + path + ": " + diags.Error(), Diags: diags, Files: files}
 }
 
 func varList(rb *schema.Runbook) string {

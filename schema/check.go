@@ -2,6 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -47,15 +50,45 @@ func (sc *scope) checkExpr(expr hcl.Expression, want cty.Type, name string) (cty
 	// inputs short-circuits `a && b`, which would hide a typo in b.
 	for _, t := range traversals {
 		_, d := t.TraverseAbs(sc.ctx)
+		for _, diag := range d {
+			if diag.Summary == "Unsupported attribute" && !strings.Contains(diag.Detail, "Did you mean") {
+				diag.Detail += attrSuggestion(t, sc.ctx)
+			}
+		}
 		diags = append(diags, d...)
 	}
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
 	val, d := expr.Value(sc.ctx)
+	for _, diag := range d {
+		// HCL suggests only the functions of the innermost context, and
+		// an expect block's context is a child that has none.
+		if m := unknownFunction.FindStringSubmatch(diag.Detail); m != nil && diag.Summary == "Call to unknown function" {
+			fns := sc.ctx
+			for fns != nil && fns.Functions == nil {
+				fns = fns.Parent()
+			}
+			if fns != nil {
+				diag.Detail += didYouMean(m[1], slices.Sorted(maps.Keys(fns.Functions)), "")
+			}
+		}
+	}
 	diags = append(diags, d...)
 	if d.HasErrors() || want == cty.NilType {
 		return val, diags
+	}
+	// A condition must be a bool, not something that converts to one: the
+	// string "true" would hold, any other string would fail every run.
+	if (name == "condition" || name == "when") && val.Type() != cty.Bool && val.Type() != cty.DynamicPseudoType {
+		return cty.DynamicVal, append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     "Condition is not a bool",
+			Detail:      fmt.Sprintf("%s must be true or false, but this expression gives %s; compare it to something (==, <, contains(…)).", capitalize(name), typeName(val.Type())),
+			Subject:     expr.Range().Ptr(),
+			Expression:  expr,
+			EvalContext: sc.ctx,
+		})
 	}
 	conv, err := convert.Convert(val, want)
 	if err != nil {
@@ -69,6 +102,38 @@ func (sc *scope) checkExpr(expr hcl.Expression, want cty.Type, name string) (cty
 		})
 	}
 	return conv, diags
+}
+
+// unknownFunction matches HCL's detail for a call to an unknown function
+// when it has no suggestion of its own.
+var unknownFunction = regexp.MustCompile(`^There is no function named "([^"]+)"\.$`)
+
+// attrSuggestion is " Did you mean …?" for the attribute of t that its
+// object does not have (output.modle: output.model), or "".
+func attrSuggestion(t hcl.Traversal, ctx *hcl.EvalContext) string {
+	for i := 1; i < len(t); i++ {
+		attr, ok := t[i].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		v, d := t[:i].TraverseAbs(ctx)
+		if d.HasErrors() {
+			return ""
+		}
+		if ty := v.Type(); ty.IsObjectType() && !ty.HasAttribute(attr.Name) {
+			prefix := ""
+			for _, step := range t[:i] {
+				switch s := step.(type) {
+				case hcl.TraverseRoot:
+					prefix += s.Name + "."
+				case hcl.TraverseAttr:
+					prefix += s.Name + "."
+				}
+			}
+			return didYouMean(attr.Name, slices.Sorted(maps.Keys(ty.AttributeTypes())), prefix)
+		}
+	}
+	return ""
 }
 
 func (sc *scope) checkRef(ref *Reference) hcl.Diagnostics {

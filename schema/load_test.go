@@ -303,7 +303,7 @@ func TestValidateKeepsOnlyWhatItReports(t *testing.T) {
 		t.Error("the tree of a clean file without plugin blocks was kept")
 	}
 	want := []RunbookSummary{{Name: "rollback", Owner: "platform", Description: "Every construct of the language, used correctly.",
-		Filename: "testdata/valid/full/rollback.hcl", Steps: 5}}
+		Filename: "testdata/valid/full/rollback.hcl", Steps: 5, Required: []string{"key"}}}
 	if diff := cmp.Diff(want, cfg.Summaries); diff != "" {
 		t.Errorf("summaries (-want +got):\n%s", diff)
 	}

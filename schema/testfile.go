@@ -282,6 +282,8 @@ type runbookInfo struct {
 type RunbookSummary struct {
 	Name, Owner, Description, Filename string
 	Steps                              int
+	// Required names the variables without a default, in declaration order.
+	Required []string
 }
 
 type stepInfo struct {
@@ -295,6 +297,9 @@ func infoOf(rb *Runbook) *runbookInfo {
 		summary: RunbookSummary{Name: rb.Name, Owner: rb.Owner, Description: rb.Description, Filename: rb.Filename, Steps: len(rb.Steps)}}
 	for _, v := range rb.Variables {
 		info.vars[v.Name] = v.Type
+		if v.Required() {
+			info.summary.Required = append(info.summary.Required, v.Name)
+		}
 	}
 	for _, s := range rb.Steps {
 		si := stepInfo{confirm: s.Confirm != nil, manual: s.Action == nil && s.Manual != nil}
@@ -370,10 +375,11 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 			used[s.action] = s.output
 		}
 	}
+	calls := slices.Sorted(maps.Keys(used))
 	for _, name := range slices.Sorted(maps.Keys(tc.ExpectCalls)) {
 		if _, ok := used[name]; !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown action",
-				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: at("expect_calls")})
+				Detail: fmt.Sprintf("Runbook %q never calls %s.%s", tc.Runbook, name, didYouMean(name, calls, "")), Subject: at("expect_calls")})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(tc.Mocks)) {
@@ -381,7 +387,7 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 		out, ok := used[name]
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unused mock",
-				Detail: fmt.Sprintf("Runbook %q never calls %s.", tc.Runbook, name), Subject: m.DeclRange.Ptr()})
+				Detail: fmt.Sprintf("Runbook %q never calls %s.%s", tc.Runbook, name, didYouMean(name, calls, "")), Subject: m.DeclRange.Ptr()})
 			continue
 		}
 		if out == cty.NilType {

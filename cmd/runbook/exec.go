@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -125,6 +126,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	view := newRunView(a.io.Out)
 	view.transcript = tw.Path()
 	view.head = tw.Head
+	view.askedHere = a.io.CanPrompt() && a.io.stdoutTTY && a.io.stderrTTY
 
 	engineOpts := []engine.Option{
 		engine.WithRunID(runID),
@@ -151,6 +153,12 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		os.Remove(tw.Path())
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return exitf(ExitInterrupted, "interrupted before the run started: nothing ran")
+		}
+		var input *engine.InputError
+		if errors.As(err, &input) && len(input.Diags) > 0 {
+			// A var file's problems, each with its source line.
+			a.printDiagnostics(input.Files, input.Diags)
+			return silentExit(ExitBadInput)
 		}
 		return err
 	}
@@ -232,25 +240,30 @@ func (p *termPrompter) readLine(ctx context.Context) (string, error) {
 	}
 }
 
-// Confirm implements engine.Prompter: only "yes" or "y" approves.
+// Confirm implements engine.Prompter: "yes" or "y" approves, "no" or "n"
+// declines; any other answer, an empty one included, asks again, saying
+// what is accepted, rather than being taken for a no.
 func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", cyan("?"), bold(visible(question)), faint("[yes/no]"))
-	line, err := p.readLine(ctx)
-	if errors.Is(err, io.EOF) {
-		// Nobody is left to answer: that is not a yes.
-		fmt.Fprintln(p.io.ErrOut)
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	switch strings.ToLower(line) {
-	case "y", "yes":
-		return true, nil
-	default:
-		return false, nil
+	for {
+		fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", paintErr(p.io, color.FgCyan, "?"), paintErr(p.io, color.Bold, visible(question)), paintErr(p.io, color.Faint, "[yes/no]"))
+		line, err := p.readLine(ctx)
+		if errors.Is(err, io.EOF) {
+			// Nobody is left to answer: that is not a yes.
+			fmt.Fprintln(p.io.ErrOut)
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch strings.ToLower(line) {
+		case "y", "yes":
+			return true, nil
+		case "n", "no":
+			return false, nil
+		}
+		fmt.Fprintf(p.io.ErrOut, "      %s\n", paintErr(p.io, color.FgYellow, fmt.Sprintf("Please answer yes or no (y or n), not %q.", visibleLine(line))))
 	}
 }
 
@@ -262,7 +275,7 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 	if description != "" {
 		label += " (" + description + ")"
 	}
-	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+visibleLine(name)), faint(visible(label)))
+	fmt.Fprintf(p.io.ErrOut, "%s %s: ", paintErr(p.io, color.FgCyan, "var."+visibleLine(name)), paintErr(p.io, color.Faint, visible(label)))
 	if sensitive {
 		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return p.readSecret(ctx, int(f.Fd()), name)

@@ -17,19 +17,21 @@ import (
 
 type fmtOptions struct {
 	Check bool
+	Diff  bool
 	Paths []string
 }
 
 func (a *app) fmtCmd() *cobra.Command {
 	opts := &fmtOptions{}
 	cmd := &cobra.Command{
-		Use:   "fmt [-check] [PATH...]",
+		Use:   "fmt [-check] [-diff] [PATH...]",
 		Short: "Rewrite runbook files in canonical format",
 		Long: `Rewrite *.hcl files in the canonical format (that of terraform fmt) and print
 the name of each file changed. PATH may be files or directories (default --dir).
 
 With -check, change nothing: list the files that are not formatted and exit 1
-if there are any. A file with a syntax error is never rewritten (exit 2).`,
+if there are any. With -diff, also print each file's changes as a unified
+diff. A file with a syntax error is never rewritten (exit 2).`,
 		Args: usageArgs(cobra.ArbitraryArgs),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
@@ -43,6 +45,7 @@ if there are any. A file with a syntax error is never rewritten (exit 2).`,
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "list unformatted files and exit 1 instead of rewriting them")
+	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "print the formatting changes as a unified diff")
 	return cmd
 }
 
@@ -84,6 +87,9 @@ func (a *app) runFmt(opts *fmtOptions) error {
 		}
 		unformatted++
 		fmt.Fprintln(a.io.Out, name)
+		if opts.Diff {
+			fmt.Fprint(a.io.Out, unifiedDiff("old/"+filepath.ToSlash(name), "new/"+filepath.ToSlash(name), src, out))
+		}
 		if opts.Check {
 			continue
 		}

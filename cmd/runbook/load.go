@@ -47,9 +47,10 @@ func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of
 // its own; the files named directly form one more set.
-func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[string]hcl.Range, hcl.Diagnostics) {
+func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[string]hcl.Range, map[string][]string, hcl.Diagnostics) {
 	files := map[string]*hcl.File{}
 	declared := map[string]hcl.Range{}
+	required := map[string][]string{}
 	var diags hcl.Diagnostics
 	runbooks := 0
 	var loose []string
@@ -78,6 +79,11 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		for name, rng := range cfg.Declared {
 			if _, ok := declared[name]; !ok {
 				declared[name] = rng
+			}
+		}
+		for _, s := range cfg.Summaries {
+			if _, ok := required[s.Name]; !ok && cfg.Declared[s.Name] != (hcl.Range{}) {
+				required[s.Name] = s.Required
 			}
 		}
 	}
@@ -138,7 +144,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		add(cfg, d)
 	}
 	schema.SortDiagnostics(diags)
-	return files, runbooks, declared, diags
+	return files, runbooks, declared, required, diags
 }
 
 // printDiagnostics writes diagnostics as people read them: HCL's text

@@ -55,8 +55,8 @@ func Main(args []string, streams *IOStreams) int {
 	return exitCode(err)
 }
 
-// normalizeArgs accepts `fmt -check` (the spelling of terraform fmt) for
-// `fmt --check`, and `test -run` (that of go test) for `test --run`; only
+// normalizeArgs accepts `fmt -check` and `fmt -diff` (the spellings of
+// terraform fmt) for `fmt --check` and `fmt --diff`, and `test -run` (that of go test) for `test --run`; only
 // for those commands, and only before `--`.
 func normalizeArgs(args []string) []string {
 	out := append([]string(nil), args...)
@@ -69,6 +69,8 @@ func normalizeArgs(args []string) []string {
 			cmd = a
 		case a == "-check" && cmd == "fmt":
 			out[i] = "--check"
+		case a == "-diff" && cmd == "fmt":
+			out[i] = "--diff"
 		case a == "-run" && cmd == "test":
 			out[i] = "--run"
 		case strings.HasPrefix(a, "-run=") && cmd == "test":

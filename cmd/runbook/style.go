@@ -12,3 +12,14 @@ var (
 	yellow = color.New(color.FgYellow).SprintFunc()
 	cyan   = color.New(color.FgCyan).SprintFunc()
 )
+
+// paintErr colours text for stderr, which may be a terminal when stdout is
+// not (`runbook exec … | tee incident.log`) and the other way round.
+func paintErr(s *IOStreams, attr color.Attribute, text string) string {
+	if !s.ErrColorEnabled() {
+		return text
+	}
+	c := color.New(attr)
+	c.EnableColor()
+	return c.Sprint(text)
+}

@@ -127,7 +127,13 @@ func (a *app) transcriptShowCmd() *cobra.Command {
 				return err
 			}
 			visibleTranscript(tr)
-			return renderTranscript(a.io.Out, tr, report)
+			if err := renderTranscript(a.io.Out, tr, report); err != nil {
+				return err
+			}
+			if report.Problem != nil {
+				return silentExit(ExitFailed)
+			}
+			return nil
 		}),
 	}
 }
@@ -246,6 +252,18 @@ func (a *app) runTranscriptVerify(opts *verifyOptions) error {
 type transcriptView struct {
 	w   io.Writer
 	err error
+	// unverified is set when the chain does not verify: nothing recorded
+	// is shown as a success, since any record may have been changed.
+	unverified bool
+}
+
+// mark is statusMark, except that a transcript that fails verification
+// shows no success as one.
+func (v *transcriptView) mark(status string) string {
+	if v.unverified && (status == engine.StatusSucceeded || status == "passed") {
+		return yellow("? " + status + " (unverified)")
+	}
+	return statusMark(status)
 }
 
 func (v *transcriptView) printf(format string, args ...any) {
@@ -259,8 +277,12 @@ func (v *transcriptView) field(indent, name, value string) {
 }
 
 func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript.Report) error {
-	v := &transcriptView{w: w}
+	v := &transcriptView{w: w, unverified: report.Problem != nil}
 	id := runIDOf(tr.Path)
+	if v.unverified {
+		v.printf("%s\n%s\n\n", red("✗ This transcript fails verification: "+report.Problem.Error()+"."),
+			red("  Any record below may have been changed after it was written; none of it is evidence."))
+	}
 	rs, rsErr := tr.RunStarted()
 	if rsErr == nil {
 		v.renderHeader(id, tr.Events[0], rs)
@@ -355,9 +377,9 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 				v.printf("%s%s %s\n", in, faint("manual:"), m)
 			}
 		case transcript.TypePrecondition:
-			v.printf("%s%s\n", in, checkLine(e, "requires"))
+			v.printf("%s%s\n", in, v.checkLine(e, "requires"))
 		case transcript.TypeExpectation:
-			v.printf("%s%s\n", in, checkLine(e, "expect"))
+			v.printf("%s%s\n", in, v.checkLine(e, "expect"))
 		case transcript.TypeConfirmation:
 			q, by := e.Str("question"), e.Str("by")
 			switch answer := e.Str("answer"); answer {
@@ -382,6 +404,9 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 			v.renderOutput(in+"  ", e, "predicted output")
 		case transcript.TypeActionResult:
 			mark, detail := green("✓"), ""
+			if v.unverified {
+				mark = yellow("?")
+			}
 			if msg := firstStr(e, "error"); msg != "" {
 				mark, detail = red("✗"), ": "+msg
 			}
@@ -399,7 +424,7 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 			v.renderOutput(in+"  ", e, "")
 		case transcript.TypeStepFinished:
 			finished = true
-			line := in + statusMark(e.Status())
+			line := in + v.mark(e.Status())
 			if d, ok := e.Duration(); ok {
 				line += " " + faint(formatDuration(d))
 			}
@@ -418,14 +443,14 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 
 // checkLine renders a precondition or expectation: its result, condition
 // and message.
-func checkLine(e transcript.Event, verb string) string {
+func (v *transcriptView) checkLine(e transcript.Event, verb string) string {
 	result := firstStr(e, "result", "status")
 	if result == "" {
 		if passed, ok := e.Bool("passed"); ok {
 			result = map[bool]string{true: "passed", false: "failed"}[passed]
 		}
 	}
-	line := fmt.Sprintf("%s %s %s", statusMark(result), verb, e.Str("condition"))
+	line := fmt.Sprintf("%s %s %s", v.mark(result), verb, e.Str("condition"))
 	if n, ok := e.Int("check"); ok && n > 1 {
 		line += faint(fmt.Sprintf(" (check %d)", n))
 	}
@@ -503,7 +528,7 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 			printPlanSummary(v.printf, &plan)
 			v.printf("\n")
 		}
-		line := statusMark(end.Status())
+		line := v.mark(end.Status())
 		if code, ok := end.Int("exit_code"); ok {
 			line += fmt.Sprintf(" (exit %d)", code)
 		}

@@ -62,9 +62,9 @@ func (a *app) runValidate(opts *validateOptions) error {
 	default:
 		return exitf(ExitBadInput, "unknown --format %q: use text, json or github", opts.Format)
 	}
-	files, runbooks, declared, diags := a.validatePaths(opts.Paths)
+	files, runbooks, declared, required, diags := a.validatePaths(opts.Paths)
 	if opts.MaxUnrehearsed > 0 {
-		d, err := a.unrehearsed(declared, opts.MaxUnrehearsed, opts.Strict, time.Now())
+		d, err := a.unrehearsed(declared, required, opts.MaxUnrehearsed, opts.Strict, time.Now())
 		if err != nil {
 			return err
 		}
@@ -161,7 +161,7 @@ func ghEscapeProperty(s string) string {
 
 // unrehearsed reports each runbook with no successful run or dry-run within
 // max, so CI keeps the procedures exercised.
-func (a *app) unrehearsed(declared map[string]hcl.Range, max time.Duration, strict bool, now time.Time) (hcl.Diagnostics, error) {
+func (a *app) unrehearsed(declared map[string]hcl.Range, required map[string][]string, max time.Duration, strict bool, now time.Time) (hcl.Diagnostics, error) {
 	exercised, err := engine.Exercises(a.opts.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("read transcripts in %s: %w", a.opts.StateDir, err)
@@ -187,7 +187,7 @@ func (a *app) unrehearsed(declared map[string]hcl.Range, max time.Duration, stri
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: severity,
 			Summary:  "Runbook not rehearsed",
-			Detail:   fmt.Sprintf("Runbook %q has not run or been rehearsed successfully in the last %s (%s). Rehearse it: runbook exec %s --dry-run", name, formatDays(max), when, name),
+			Detail:   fmt.Sprintf("Runbook %q has not run or been rehearsed successfully in the last %s (%s). Rehearse it: %s", name, formatDays(max), when, rehearseCommand(name, required[name])),
 			Subject:  &rng,
 		})
 	}
@@ -226,4 +226,15 @@ func formatDays(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	return d.String()
+}
+
+// rehearseCommand is the dry-run command line of a runbook, with a --var
+// placeholder for each variable it requires (else the command would stop
+// asking for them).
+func rehearseCommand(name string, required []string) string {
+	cmd := "runbook exec " + name
+	for _, v := range required {
+		cmd += " --var " + v + "=…"
+	}
+	return cmd + " --dry-run"
 }

@@ -26,8 +26,15 @@ type runView struct {
 	counts  map[string]int
 	mode    string
 	runID   string
+	runbook string
+	// failed lists the steps that failed, in order; continued marks those
+	// the run went on after (on_failure = "continue").
+	failed []failedStep
 	// streamed is set while an action's progress lines are being shown.
 	streamed bool
+	// askedHere is set when questions are asked on the terminal stdout is
+	// shown on: the question and the typed answer are already on screen.
+	askedHere bool
 }
 
 func newRunView(w io.Writer) *runView {
@@ -58,6 +65,12 @@ func statusMark(status string) string {
 	}
 }
 
+// failedStep is a step that failed, and why.
+type failedStep struct {
+	name, reason string
+	continued    bool
+}
+
 // statusWord is a run or step status coloured as statusMark colours it,
 // without the mark (for table cells).
 func statusWord(status string) string {
@@ -79,7 +92,7 @@ func (v *runView) Handle(e engine.Event) error {
 	defer v.mu.Unlock()
 	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
-		v.total, v.started, v.mode, v.runID = len(e.Steps), e.Started, e.Mode, e.RunID
+		v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
 		mode := ""
 		if e.Mode == engine.ModeDryRun {
 			mode = yellow(" (dry-run: nothing will be changed)")
@@ -92,6 +105,9 @@ func (v *runView) Handle(e engine.Event) error {
 			v.printf("  %s %s\n", faint("resumes"), e.Resumes)
 		}
 	case engine.StepStarted:
+		if n := len(v.failed); n > 0 {
+			v.failed[n-1].continued = true
+		}
 		v.printf("\n%s %s %s\n", faint(fmt.Sprintf("[%d/%d]", e.Index, v.total)), bold(e.Name), faint("· "+e.Owner))
 		if e.Description != "" {
 			v.printf("      %s\n", faint(e.Description))
@@ -109,6 +125,9 @@ func (v *runView) Handle(e engine.Event) error {
 		case "refused":
 			v.printf("      %s %s\n", yellow("? not asked (no terminal, no --yes):"), e.Question)
 		default:
+			if v.askedHere && e.By != "--yes" {
+				return nil
+			}
 			v.printf("      %s %s → %s %s\n", cyan("?"), e.Question, bold(e.Answer), faint("("+e.By+")"))
 		}
 	case engine.Planned:
@@ -147,6 +166,9 @@ func (v *runView) Handle(e engine.Event) error {
 		v.printf("%s\n", line)
 	case engine.StepFinished:
 		v.counts[e.Status]++
+		if e.Status == engine.StatusFailed {
+			v.failed = append(v.failed, failedStep{name: e.Name, reason: e.Reason})
+		}
 		if e.Status == engine.StatusSucceeded && e.Reason == "" {
 			return nil
 		}
@@ -164,14 +186,20 @@ func (v *runView) Handle(e engine.Event) error {
 		if e.Reason != "" && e.Status != engine.StatusSucceeded {
 			v.printf("  %s\n", e.Reason)
 		}
+		v.printContinued()
 		v.footer()
+		if e.Status != engine.StatusSucceeded {
+			v.printResume()
+		}
 	case engine.Interrupted:
 		v.printf("\n%s", yellow("✗ interrupted"))
 		if e.Step != "" {
 			v.printf(" during step %s", bold(e.Step))
 		}
 		v.printf(" after %s · %s\n", formatDuration(e.Duration), v.summary())
+		v.printContinued()
 		v.footer()
+		v.printResume()
 	}
 	return nil
 }
@@ -190,6 +218,30 @@ func printPlanSummary(printf func(string, ...any), p *engine.PlanSummary) {
 	for _, c := range p.Changes {
 		printf("  %s %s  %s\n", cyan("~"), c.Change, faint("("+c.Step+" · "+c.Action+")"))
 	}
+}
+
+// printContinued names every step that failed and the run went on after
+// (on_failure = "continue"), whatever ended the run.
+func (v *runView) printContinued() {
+	for _, f := range v.failed {
+		if !f.continued {
+			continue
+		}
+		line := "  " + red("✗ "+f.name) + " failed, the run went on"
+		if f.reason != "" {
+			line += ": " + f.reason
+		}
+		v.printf("%s\n", line)
+	}
+}
+
+// printResume gives the command that continues a run that did not
+// succeed; a rehearsal has nothing to resume.
+func (v *runView) printResume() {
+	if v.mode == engine.ModeDryRun || v.runbook == "" {
+		return
+	}
+	v.printf("  %s %s\n", faint("to continue:"), bold("runbook exec "+v.runbook+" --resume "+v.runID))
 }
 
 func (v *runView) footer() {

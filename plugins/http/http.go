@@ -103,6 +103,11 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if err != nil {
 		return nil, err
 	}
+	if req.Progress != nil && r.method != http.MethodGet && r.method != http.MethodHead {
+		// What a mutating request did, in the words of its plan.
+		status, _ := out.GetAttr("status").AsBigFloat().Int64()
+		req.Progress(fmt.Sprintf("%s %s → %d %s", r.method, r.url.Redacted(), status, http.StatusText(int(status))))
+	}
 	return &plugins.ApplyResult{Output: out}, nil
 }
 

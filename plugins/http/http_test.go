@@ -302,3 +302,36 @@ func TestPlan(t *testing.T) {
 		t.Error("Plan accepted a bad URL")
 	}
 }
+
+// A mutating request says what it did, in its plan's words, with the
+// status it got; a read says nothing more than its output.
+func TestMutatingRequestChangeLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusCreated)
+		}
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		method string
+		want   string
+	}{
+		{"POST", "POST " + srv.URL + "/deploy → 201 Created"},
+		{"GET", ""},
+	} {
+		p := New()
+		var got []string
+		_, err := p.Apply(context.Background(), &plugins.ActionRequest{
+			Action:   "request",
+			Args:     args(srv.URL+"/deploy", set("method", cty.StringVal(tc.method))),
+			Progress: func(line string) { got = append(got, line) },
+		})
+		_ = p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == "" && len(got) > 0 || tc.want != "" && (len(got) != 1 || got[0] != tc.want) {
+			t.Errorf("%s: progress %q, want %q", tc.method, got, tc.want)
+		}
+	}
+}

@@ -99,7 +99,20 @@ func (b *fileBackend) Publish(ctx context.Context, name, text, label string, c C
 	if err := record(folder, c, subject, from, version); err != nil {
 		return res, fmt.Errorf("published %s v%d but could not record it: %w", name, version, err)
 	}
+	line := fmt.Sprintf("%s: new version v%d", name, version)
+	if label != "" {
+		line += " (labelled " + label + ")"
+	}
+	said(c, line)
 	return res, nil
+}
+
+// said reports a change in the words its plan used ("production: v7 →
+// v6"), as every mutating built-in reports what it did.
+func said(c Change, line string) {
+	if c.Progress != nil {
+		c.Progress(line)
+	}
 }
 
 func (b *fileBackend) MoveLabel(ctx context.Context, name, label string, pick func(*Prompt) (int, error), c Change) (Move, error) {
@@ -118,8 +131,12 @@ func (b *fileBackend) MoveLabel(ctx context.Context, name, label string, pick fu
 		return Move{}, err
 	}
 	m, err := chooseMove(p, name, label, pick)
-	if err != nil || m.From == m.To {
+	if err != nil {
 		return m, err
+	}
+	if m.From == m.To {
+		said(c, fmt.Sprintf("%s: %s already; nothing written", label, versionText(m.To)))
+		return m, nil
 	}
 	from, to := m.From, m.To
 	labels := maps.Clone(p.Labels)
@@ -130,6 +147,7 @@ func (b *fileBackend) MoveLabel(ctx context.Context, name, label string, pick fu
 	if err := record(folder, c, name+"/"+label, versionOrNull(from), to); err != nil {
 		return Move{From: from, To: to}, fmt.Errorf("moved %s/%s from v%d to v%d but could not record it: %w", name, label, from, to, err)
 	}
+	said(c, fmt.Sprintf("%s: %s → v%d", label, versionText(from), to))
 	return Move{From: from, To: to}, nil
 }
 

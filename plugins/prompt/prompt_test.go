@@ -1040,3 +1040,33 @@ func TestVersionList(t *testing.T) {
 		}
 	}
 }
+
+// A change made by the file backend says what it did, in its plan's words,
+// as the fallback and index plugins' actions do.
+func TestFileBackendChangeLines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		action string
+		args   map[string]any
+		want   []string
+	}{
+		{"rollback", "rollback", map[string]any{"name": "support-agent"}, []string{"production: v7 → v6"}},
+		{"promote", "promote", map[string]any{"name": "support-agent", "label": "staging", "version": 5}, []string{"staging: v7 → v5"}},
+		{"promote to the live version", "promote", map[string]any{"name": "support-agent", "version": 7}, []string{"production: v7 already; nothing written"}},
+		{"publish", "publish", map[string]any{"name": "support-agent", "text": "Be brief."}, []string{"support-agent: new version v8"}},
+		{"publish labelled", "publish", map[string]any{"name": "summarizer", "text": "Be brief.", "label": "staging"}, []string{"summarizer: new version v4 (labelled staging)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, p := newRegistry(t)
+			req := request(tc.action, tc.args)
+			var got []string
+			req.Progress = func(line string) { got = append(got, line) }
+			if _, err := p.Apply(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("progress (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
