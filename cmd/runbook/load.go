@@ -157,9 +157,16 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 	files = withSources(files, diags)
 	var buf bytes.Buffer
 	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(a.io.Width()), a.io.ErrColorEnabled())
+	// A source line too long to read (a minified file, a hostile one) is
+	// left out; the position still says where.
+	bare := hcl.NewDiagnosticTextWriter(&buf, nil, uint(a.io.Width()), a.io.ErrColorEnabled())
 	for _, d := range diags {
 		buf.Reset()
-		_ = w.WriteDiagnostic(d)
+		if longSourceLine(files, d) {
+			_ = bare.WriteDiagnostic(d)
+		} else {
+			_ = w.WriteDiagnostic(d)
+		}
 		text := buf.String()
 		if d.Subject != nil {
 			text = strings.Replace(text,
@@ -168,6 +175,25 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 		}
 		_, _ = io.WriteString(a.io.ErrOut, text)
 	}
+}
+
+// maxSourceLine is the longest source line a diagnostic shows.
+const maxSourceLine = 500
+
+// longSourceLine reports whether the line a diagnostic points at is longer
+// than maxSourceLine.
+func longSourceLine(files map[string]*hcl.File, d *hcl.Diagnostic) bool {
+	if d.Subject == nil || files[d.Subject.Filename] == nil {
+		return false
+	}
+	src := files[d.Subject.Filename].Bytes
+	at := min(max(d.Subject.Start.Byte, 0), len(src))
+	start := bytes.LastIndexByte(src[:at], '\n') + 1
+	end := bytes.IndexByte(src[at:], '\n')
+	if end < 0 {
+		end = len(src) - at
+	}
+	return at+end-start > maxSourceLine
 }
 
 // withSources returns files with every file a diagnostic points into: a
