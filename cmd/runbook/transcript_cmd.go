@@ -548,7 +548,7 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 func chainText(r *transcript.Report) string {
 	switch {
 	case r.Problem != nil:
-		return red("✗ fails verification: " + r.Problem.Error())
+		return red("✗ fails verification: " + visible(r.Problem.Error()))
 	case r.Torn != nil:
 		return yellow(fmt.Sprintf("%s intact, then a torn last line", plural(r.Events, "event")))
 	}
