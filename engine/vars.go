@@ -164,6 +164,10 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	if v.Type == cty.String {
 		return cty.StringVal(raw), nil
 	}
+	shown := fmt.Sprintf("%q", raw)
+	if v.Sensitive {
+		shown = Redacted
+	}
 	if diags := schema.CheckHCLSource([]byte(raw), from); diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
@@ -175,21 +179,21 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
 		}
-		return cty.NilVal, inputErrorf("%s: %q is not a valid %s", from, raw, typeName(v.Type))
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s", from, shown, typeName(v.Type))
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
 		}
-		return cty.NilVal, inputErrorf("%s: %q is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, raw, typeName(v.Type))
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, shown, typeName(v.Type))
 	}
 	if err := schema.CheckInputNumbers(val, v.Type); err != nil {
 		return cty.NilVal, inputErrorf("%s: %s", from, err)
 	}
 	conv, err := convert.Convert(val, v.Type)
 	if err != nil {
-		return cty.NilVal, inputErrorf("%s: %q is not a valid %s: %s", from, raw, typeName(v.Type), err)
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s: %s", from, shown, typeName(v.Type), err)
 	}
 	return conv, nil
 }
@@ -281,16 +285,9 @@ func evalCheck(ctx *hcl.EvalContext, check *schema.Check) (ok bool, msg string, 
 // evalMessage evaluates an error message; a message that cannot be
 // evaluated falls back to its source range rather than hiding the failure.
 func evalMessage(ctx *hcl.EvalContext, expr hcl.Expression) string {
-	val, diags := expr.Value(ctx)
-	if diags.HasErrors() || !val.IsWhollyKnown() {
+	msg, err := showText(ctx, expr)
+	if err != nil {
 		return fmt.Sprintf("(message at %s could not be evaluated)", expr.Range())
 	}
-	if val.IsMarked() {
-		return "(sensitive)"
-	}
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() {
-		return fmt.Sprintf("(message at %s is not a string)", expr.Range())
-	}
-	return val.AsString()
+	return msg
 }

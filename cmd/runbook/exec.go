@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,7 +72,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	// long as loading the runbooks, so both happen at once (pluginInfo
 	// waits for the result).
 	go selfSHA256()
-	cfg, err := a.loadValid()
+	cfg, err := a.loadValid(launchPlugins)
 	if err != nil {
 		return err
 	}
@@ -234,7 +236,7 @@ func (p *termPrompter) readLine(ctx context.Context) (string, error) {
 func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", cyan("?"), bold(question), faint("[yes/no]"))
+	fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", cyan("?"), bold(visible(question)), faint("[yes/no]"))
 	line, err := p.readLine(ctx)
 	if errors.Is(err, io.EOF) {
 		// Nobody is left to answer: that is not a yes.
@@ -260,7 +262,7 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 	if description != "" {
 		label += " (" + description + ")"
 	}
-	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+name), faint(label))
+	fmt.Fprintf(p.io.ErrOut, "%s %s: ", cyan("var."+visibleLine(name)), faint(visible(label)))
 	if sensitive {
 		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return p.readSecret(ctx, int(f.Fd()), name)
@@ -337,9 +339,26 @@ func (a *app) resumeFrom(cfg *schema.Config, rb *schema.Runbook, id string) (*en
 		return nil, exitf(ExitBadInput, "--resume: %s changed since run %s (sha256 %s, now %s); resuming would run a different procedure — start a new run", rb.Filename, started.RunID, short(started.Source.SHA256), short(now))
 	}
 	current := a.pluginInfo(cfg)
-	for name, was := range started.Plugins {
+	for _, name := range slices.Sorted(maps.Keys(started.Plugins)) {
+		was := started.Plugins[name]
 		if now := current[name]; now.SHA256 != was.SHA256 {
 			return nil, exitf(ExitBadInput, "--resume: plugin %q changed since run %s (sha256 %s, now %s); start a new run", name, started.RunID, short(was.SHA256), short(now.SHA256))
+		}
+		// A transcript from before configurations were recorded has none
+		// to compare.
+		if was.Config == "" {
+			continue
+		}
+		now, err := engine.PluginConfigSHA256(cfg, name)
+		if err != nil {
+			return nil, exitf(ExitBadInput, "--resume: %s", err)
+		}
+		if now != was.Config {
+			where := "its plugin block"
+			if decl := cfg.Plugins[name]; decl != nil {
+				where = fmt.Sprintf("its plugin block (%s:%d)", decl.DeclRange.Filename, decl.DeclRange.Start.Line)
+			}
+			return nil, exitf(ExitBadInput, "--resume: the configuration of plugin %q changed since run %s: %s now points it elsewhere (its paths, URLs or backend differ), so the steps that succeeded acted on other state than this run would; start a new run, or restore the configuration to resume", name, started.RunID, where)
 		}
 	}
 	r := &engine.Resume{RunID: started.RunID, Vars: started.Vars, Steps: map[string]engine.ResumedStep{}}

@@ -34,6 +34,9 @@ if there are any. A file with a syntax error is never rewritten (exit 2).`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
+				if err := a.needDir(); err != nil {
+					return err
+				}
 				opts.Paths = []string{a.opts.Dir}
 			}
 			return a.runFmt(opts)

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,9 +24,12 @@ func (a *app) listCmd() *cobra.Command {
 }
 
 func (a *app) runList(now time.Time) error {
+	if err := a.needDir(); err != nil {
+		return err
+	}
 	// The catalogue needs no syntax trees: validate's streaming load keeps
 	// a summary of each runbook and drops the rest.
-	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions())
+	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions(lockedSchemas))
 	if cfg == nil {
 		a.printDiagnostics(nil, diags)
 		return silentExit(ExitBadInput)
@@ -35,8 +38,8 @@ func (a *app) runList(now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("read transcripts in %s: %w", a.opts.StateDir, err)
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, bold("NAME")+"\t"+bold("OWNER")+"\t"+bold("STEPS")+"\t"+bold("LAST RUN")+"\t"+bold("LAST DRY-RUN")+"\t"+bold("DESCRIPTION"))
+	var t table
+	t.row(bold("NAME"), bold("OWNER"), bold("STEPS"), bold("LAST RUN"), bold("LAST DRY-RUN"), bold("DESCRIPTION"))
 	for _, rb := range cfg.Summaries {
 		lastRun, lastDry := faint("never"), faint("never")
 		if e := exercised[rb.Name]; e != nil {
@@ -47,9 +50,9 @@ func (a *app) runList(now time.Time) error {
 				lastDry = runCell(now, e.LastDryRun)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", rb.Name, rb.Owner, rb.Steps, lastRun, lastDry, firstLine(rb.Description))
+		t.row(visibleLine(rb.Name), visibleLine(rb.Owner), strconv.Itoa(rb.Steps), lastRun, lastDry, visibleLine(firstLine(rb.Description)))
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.write(a.io.Out, ""); err != nil {
 		return err
 	}
 	if diags.HasErrors() {
@@ -66,7 +69,8 @@ func runCell(now time.Time, s *engine.RunSummary) string {
 	if who != "" {
 		cell += ", " + who
 	}
-	return cell + ")"
+	// The status and operator come from a transcript: shown, not obeyed.
+	return visibleLine(cell + ")")
 }
 
 // ago renders how long ago t was, coarsely, as people say it.

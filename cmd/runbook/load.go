@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -28,15 +34,15 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 }
 
 // loadOptions are the options of one load: built-in schemas from the
-// registry, external plugins launched (checksum verified) for theirs, once
-// per load.
-func (a *app) loadOptions() schema.Options {
-	return schema.Options{Schemas: newPluginSchemas(a.registry)}
+// registry, external plugins' from the lock file or, for exec, from the
+// plugins launched (checksum verified), once per load.
+func (a *app) loadOptions(code pluginCode) schema.Options {
+	return schema.Options{Schemas: newPluginSchemas(a.registry, code)}
 }
 
 // loadDir loads the runbook directory (--dir).
-func (a *app) loadDir() (*schema.Config, hcl.Diagnostics) {
-	return schema.LoadDir(a.opts.Dir, a.loadOptions())
+func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
+	return schema.LoadDir(a.opts.Dir, a.loadOptions(code))
 }
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of
@@ -82,7 +88,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 			continue
 		}
 		if fi.IsDir() {
-			add(schema.ValidateDir(p, a.loadOptions()))
+			add(schema.ValidateDir(p, a.loadOptions(lockedSchemas)))
 			continue
 		}
 		if abs, err := filepath.Abs(p); err == nil && inDirs[abs] {
@@ -90,26 +96,114 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		}
 		loose = append(loose, filepath.Clean(p))
 	}
-	if len(loose) > 0 {
-		add(schema.ValidatePaths(loose, a.loadOptions()))
+	// A file named directly is checked in the context of its folder: the
+	// plugin blocks and runbooks of the files beside it count (a plugin
+	// configured in plugins.hcl, a test's runbook), but only the named
+	// files' problems and runbooks are reported.
+	byDir := map[string][]string{}
+	var dirs []string
+	for _, name := range loose {
+		dir := filepath.Dir(name)
+		if _, ok := byDir[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		byDir[dir] = append(byDir[dir], name)
+	}
+	for _, dir := range dirs {
+		named := map[string]bool{}
+		set := slices.Clone(byDir[dir])
+		for _, n := range set {
+			named[n] = true
+		}
+		siblings, _ := schema.ListFiles(dir)
+		for _, n := range siblings {
+			if !named[n] {
+				set = append(set, n)
+			}
+		}
+		cfg, d := schema.ValidatePaths(set, a.loadOptions(lockedSchemas))
+		d = slices.DeleteFunc(d, func(diag *hcl.Diagnostic) bool {
+			return diag.Subject != nil && !named[diag.Subject.Filename]
+		})
+		if cfg != nil {
+			cfg.Validated = 0
+			for name, rng := range cfg.Declared {
+				if named[rng.Filename] {
+					cfg.Validated++
+				} else {
+					delete(cfg.Declared, name)
+				}
+			}
+		}
+		add(cfg, d)
 	}
 	schema.SortDiagnostics(diags)
 	return files, runbooks, declared, diags
 }
 
-// printDiagnostics writes diagnostics as people read them, with snippets.
+// printDiagnostics writes diagnostics as people read them: HCL's text
+// format, with the column beside the line ("on F line 52, column 20") and
+// the source line, read again from disk when the load kept no tree of it.
 func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
 		return
 	}
-	w := hcl.NewDiagnosticTextWriter(a.io.ErrOut, files, uint(a.io.Width()), a.io.ErrColorEnabled())
-	_ = w.WriteDiagnostics(diags)
+	files = withSources(files, diags)
+	var buf bytes.Buffer
+	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(a.io.Width()), a.io.ErrColorEnabled())
+	for _, d := range diags {
+		buf.Reset()
+		_ = w.WriteDiagnostic(d)
+		text := buf.String()
+		if d.Subject != nil {
+			text = strings.Replace(text,
+				fmt.Sprintf("  on %s line %d", d.Subject.Filename, d.Subject.Start.Line),
+				fmt.Sprintf("  on %s line %d, column %d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column), 1)
+		}
+		_, _ = io.WriteString(a.io.ErrOut, text)
+	}
+}
+
+// withSources returns files with every file a diagnostic points into: a
+// load that keeps only the trees it needs (validate of many files) may
+// have dropped the one a late diagnostic names, and a diagnostic without
+// its source line is hard to act on.
+func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*hcl.File {
+	var all map[string]*hcl.File
+	for _, d := range diags {
+		if d.Subject == nil || d.Subject.Filename == "" || files[d.Subject.Filename] != nil || all[d.Subject.Filename] != nil {
+			continue
+		}
+		b, err := safefile.ReadFile(d.Subject.Filename, schema.MaxSourceSize)
+		if err != nil {
+			continue
+		}
+		if all == nil {
+			all = maps.Clone(files)
+			if all == nil {
+				all = map[string]*hcl.File{}
+			}
+		}
+		// Parsed within the limits, or kept as text for the source line.
+		f, _ := schema.ParseHCL(b, d.Subject.Filename)
+		if f == nil {
+			f = &hcl.File{Bytes: b}
+		}
+		all[d.Subject.Filename] = f
+	}
+	if all == nil {
+		return files
+	}
+	return all
 }
 
 // loadValid loads the runbook directory and fails with the diagnostics
 // printed when anything in it is invalid.
-func (a *app) loadValid() (*schema.Config, error) {
-	cfg, diags := a.loadDir()
+func (a *app) loadValid(code pluginCode) (*schema.Config, error) {
+	if err := a.needDir(); err != nil {
+		return nil, err
+	}
+	cfg, diags := a.loadDir(code)
 	if diags.HasErrors() {
 		var files map[string]*hcl.File
 		if cfg != nil {
@@ -176,6 +270,12 @@ func joinMax(names []string, n int) string {
 func (a *app) completeRunbooks(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	// Completion does not run the root's PersistentPreRunE.
+	if a.dirs.Dir == "" {
+		if err := a.resolveDirs(); err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
 	}
 	cfg, _ := schema.LoadDir(a.opts.Dir, schema.Options{})
 	if cfg == nil {

@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/runbookdev/runbook/internal/sample"
 )
 
 // TestMain lets the test binary act as the runbook command inside scripts:
@@ -28,18 +31,29 @@ func TestMain(m *testing.M) {
 //	exits CODE PROGRAM [ARGS...]
 //
 // which runs PROGRAM like exec and fails unless it exits with exactly CODE
-// (SPEC §1 gives every exit code a meaning, so `! exec` is not precise
+// (README, "Commands": every exit code has a meaning, so `! exec` is not precise
 // enough). A Go panic also exits 2, so exits fails on a stack trace in
 // stderr whatever the code. Its stdout and stderr are checked with
 // stdout/stderr as usual.
 //
+//	pty [-color] CODE PROGRAM [ARGS...]
+//
+// runs PROGRAM as exits does, but with stdin, stdout and stderr on a
+// pseudo-terminal (util-linux's script), as a person at a terminal runs
+// it: what `stdin FILE` gave is typed in, and stdout holds all the
+// terminal showed (typed answers echoed, lines ending in \n, a \r that
+// rewrites a line kept). -color runs it without NO_COLOR.
+//
 // $REPO_RUNBOOKS is the repository's shipped runbooks/ directory, and
-// $REPO_ROOT the repository (for copies of runbooks/ and examples/).
+// $SAMPLE a folder holding a pristine copy of its examples/ (never the
+// working tree's, which the quick start changes): scripts copy it again
+// before they change it.
 func TestScripts(t *testing.T) {
 	repoRunbooks, err := filepath.Abs(filepath.Join("..", "..", "runbooks"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	sampleDir := sample.Copy(t, "examples")
 	echoPlugin, echoSHA256 := buildEchoPlugin(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
@@ -48,7 +62,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("REPO_RUNBOOKS", repoRunbooks)
-			env.Setenv("REPO_ROOT", filepath.Dir(repoRunbooks))
+			env.Setenv("SAMPLE", sampleDir)
 			// Inputs the CLI reads from the environment must not leak
 			// in from the developer's shell.
 			env.Setenv("RUNBOOK_DIR", "")
@@ -61,13 +75,18 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits": cmdExits,
+			"pty":   cmdPty,
 			// mktranscript and tamper: see transcript_cmd_test.go.
 			"mktranscript": cmdMkTranscript,
 			"tamper":       cmdTamper,
-			// subst: see plugins_cmd_test.go.
-			"subst": cmdSubst,
+			// subst and sha256: see plugins_cmd_test.go.
+			"subst":  cmdSubst,
+			"sha256": cmdSHA256,
 			// repeat: see limits_test.go.
 			"repeat": cmdRepeat,
+			// gensecrets and nosecrets: see secrets_test.go.
+			"gensecrets": cmdGenSecrets,
+			"nosecrets":  cmdNoSecrets,
 		},
 	})
 }
@@ -80,23 +99,54 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
 	}
-	want, err := strconv.Atoi(args[0])
+	execExits(ts, args[0], args[1], args[1], args[2:])
+}
+
+// cmdPty implements `pty [-color] CODE PROGRAM [ARGS...]`.
+func cmdPty(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! pty")
+	}
+	color := len(args) > 0 && args[0] == "-color"
+	if color {
+		args = args[1:]
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: pty [-color] CODE PROGRAM [ARGS...]")
+	}
+	quoted := make([]string, len(args)-1)
+	for i, a := range args[1:] {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	command := strings.Join(quoted, " ")
+	if color {
+		command = "unset NO_COLOR; " + command
+	}
+	// script(1) reports the program's exit status (-e); sed turns the
+	// terminal's \r\n line ends back into \n.
+	execExits(ts, args[0], args[1], "bash", []string{"-o", "pipefail", "-c", `script -qec "$0" /dev/null | sed 's/\r$//'`, command})
+}
+
+// execExits runs program with args and fails unless it exits with code;
+// name is what messages call it.
+func execExits(ts *testscript.TestScript, code, name, program string, args []string) {
+	want, err := strconv.Atoi(code)
 	if err != nil {
-		ts.Fatalf("exits: bad exit code %q", args[0])
+		ts.Fatalf("exits: bad exit code %q", code)
 	}
 	got := 0
-	if err := ts.Exec(args[1], args[2:]...); err != nil {
+	if err := ts.Exec(program, args...); err != nil {
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) {
 			ts.Fatalf("exits: %v", err)
 		}
 		got = exitErr.ExitCode()
 	}
-	if panicked.MatchString(ts.ReadFile("stderr")) {
-		ts.Fatalf("%s panicked (exit status %d)", args[1], got)
+	if panicked.MatchString(ts.ReadFile("stderr")) || panicked.MatchString(ts.ReadFile("stdout")) {
+		ts.Fatalf("%s panicked (exit status %d)", name, got)
 	}
 	if got != want {
-		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+		ts.Fatalf("%s exited with status %d, want %d", name, got, want)
 	}
 }
 

@@ -18,7 +18,7 @@ type globalOptions struct {
 	Dir      string
 	StateDir string
 	NoColor  bool
-	// LockURL says where run locks live: file:// or etcd://… (SPEC §1).
+	// LockURL says where run locks live: file:// or etcd://… (README, "Commands").
 	LockURL string
 }
 
@@ -27,6 +27,8 @@ type app struct {
 	io       *IOStreams
 	opts     globalOptions
 	registry *plugins.Registry
+	// dirs says how the runbook and state directories were found.
+	dirs runbookDirs
 }
 
 // Main runs the command line and returns the process exit code.
@@ -44,11 +46,11 @@ func Main(args []string, streams *IOStreams) int {
 	var coded interface{ ExitCode() int }
 	if !errors.As(err, &coded) {
 		// Cobra's own errors: unknown command, bad flag, wrong arguments.
-		fmt.Fprintf(streams.ErrOut, "runbook: %s\nRun 'runbook --help' for usage.\n", err)
+		fmt.Fprintf(streams.ErrOut, "runbook: %s\nRun 'runbook --help' for usage.\n", visible(err.Error()))
 		return ExitBadInput
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(streams.ErrOut, "runbook: %s\n", msg)
+		fmt.Fprintf(streams.ErrOut, "runbook: %s\n", visible(msg))
 	}
 	return exitCode(err)
 }
@@ -93,16 +95,17 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			if a.opts.NoColor {
 				a.io.DisableColor()
 			}
 			color.NoColor = !a.io.ColorEnabled()
+			return a.resolveDirs()
 		},
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.opts.Dir, "dir", envOr("RUNBOOK_DIR", "runbooks"), "runbook directory ($RUNBOOK_DIR)")
-	pf.StringVar(&a.opts.StateDir, "state-dir", envOr("RUNBOOK_STATE_DIR", ".runbook"), "folder for transcripts and locks ($RUNBOOK_STATE_DIR)")
+	pf.StringVar(&a.opts.Dir, "dir", "", "runbook directory ($RUNBOOK_DIR; default: the nearest runbooks/ folder here or above)")
+	pf.StringVar(&a.opts.StateDir, "state-dir", "", "folder for transcripts and locks ($RUNBOOK_STATE_DIR; default: .runbook beside the runbook directory)")
 	pf.StringVar(&a.opts.LockURL, "lock-url", envOr("RUNBOOK_LOCK_URL", "file://"), "where run locks live: file:// (flock under --state-dir) or etcd://HOST:PORT[,HOST:PORT]/PREFIX, shared across machines ($RUNBOOK_LOCK_URL)")
 	pf.BoolVar(&a.opts.NoColor, "no-color", false, "no colour in output (also NO_COLOR, and whenever output is not a terminal)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {

@@ -42,6 +42,9 @@ runbook is invalid.`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
+				if err := a.needDir(); err != nil {
+					return err
+				}
 				opts.Paths = []string{a.opts.Dir}
 			}
 			return a.runTests(cmd.Context(), opts)
@@ -82,7 +85,7 @@ func (a *app) runTests(ctx context.Context, opts *testOptions) error {
 			}
 			dir, only = filepath.Dir(p), filepath.Clean(p)
 		}
-		cfg, diags := schema.LoadDir(dir, a.loadOptions())
+		cfg, diags := schema.LoadDir(dir, a.loadOptions(lockedSchemas))
 		if diags.HasErrors() {
 			var files map[string]*hcl.File
 			if cfg != nil {

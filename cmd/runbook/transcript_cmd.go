@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,13 +89,12 @@ func (a *app) runTranscriptList() error {
 		fmt.Fprintf(a.io.ErrOut, "No runs recorded in %s.\n", a.transcriptDir())
 		return nil
 	}
-	tw := tabwriter.NewWriter(a.io.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join([]string{bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION")}, "\t"))
+	var t table
+	t.row(bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION"))
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.RunID, r.Runbook, orDash(r.Mode), orDash(r.Operator),
-			formatTime(r.Started), r.Status, formatDuration(r.Duration))
+		t.row(visible(r.RunID), visibleLine(r.Runbook), orDash(visibleLine(r.Mode)), orDash(visibleLine(r.Operator)), formatTime(r.Started), statusWord(visibleLine(r.Status)), formatDuration(r.Duration))
 	}
-	return tw.Flush()
+	return t.write(a.io.Out, "")
 }
 
 func orDash(s string) string {
@@ -128,6 +126,7 @@ func (a *app) transcriptShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			visibleTranscript(tr)
 			return renderTranscript(a.io.Out, tr, report)
 		}),
 	}
@@ -393,6 +392,9 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 			if n, ok := e.Int("attempt"); ok && n > 1 {
 				line += faint(fmt.Sprintf(" attempt %d", n))
 			}
+			if predicted, _ := e.Bool("predicted"); predicted {
+				line += " " + cyan("predicted") + faint(" (as the planned changes leave it)")
+			}
 			v.printf("%s%s\n", line, detail)
 			v.renderOutput(in+"  ", e, "")
 		case transcript.TypeStepFinished:
@@ -496,6 +498,11 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 		}
 		v.printf("%s\n", line)
 	default:
+		var plan engine.PlanSummary
+		if raw, ok := end.Fields["plan"]; ok && json.Unmarshal(raw, &plan) == nil {
+			printPlanSummary(v.printf, &plan)
+			v.printf("\n")
+		}
 		line := statusMark(end.Status())
 		if code, ok := end.Int("exit_code"); ok {
 			line += fmt.Sprintf(" (exit %d)", code)

@@ -41,6 +41,9 @@ Exit status: 0 when valid (warnings allowed), 2 when anything is invalid.`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
+				if err := a.needDir(); err != nil {
+					return err
+				}
 				opts.Paths = []string{a.opts.Dir}
 			}
 			return a.runValidate(opts)
@@ -72,7 +75,7 @@ func (a *app) runValidate(opts *validateOptions) error {
 	case "json":
 		enc := json.NewEncoder(a.io.Out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(schema.Report(diags, files)); err != nil {
+		if err := enc.Encode(schema.Report(diags, withSources(files, diags))); err != nil {
 			return err
 		}
 	case "github":

@@ -58,11 +58,26 @@ func statusMark(status string) string {
 	}
 }
 
+// statusWord is a run or step status coloured as statusMark colours it,
+// without the mark (for table cells).
+func statusWord(status string) string {
+	switch status {
+	case engine.StatusSucceeded, "passed":
+		return green(status)
+	case engine.StatusFailed, engine.StatusBlocked:
+		return red(status)
+	case engine.StatusDeclined, engine.StatusInterrupted, "refused":
+		return yellow(status)
+	default:
+		return status
+	}
+}
+
 // Handle implements engine.Hook.
 func (v *runView) Handle(e engine.Event) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	switch e := e.(type) {
+	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
 		v.total, v.started, v.mode, v.runID = len(e.Steps), e.Started, e.Mode, e.RunID
 		mode := ""
@@ -115,7 +130,11 @@ func (v *runView) Handle(e engine.Event) error {
 		if e.Attempt > 1 {
 			attempt = faint(fmt.Sprintf(" attempt %d", e.Attempt))
 		}
-		v.printf("      %s %s %s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, detail)
+		predicted := ""
+		if e.Predicted {
+			predicted = " " + cyan("predicted") + faint(" (as the planned changes leave it)")
+		}
+		v.printf("      %s %s %s%s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, predicted, detail)
 		if e.Error == "" {
 			v.printOutput(e.Output)
 		}
@@ -137,6 +156,10 @@ func (v *runView) Handle(e engine.Event) error {
 		}
 		v.printf("%s\n", line)
 	case engine.RunFinished:
+		if e.Plan != nil {
+			v.printf("\n")
+			printPlanSummary(v.printf, e.Plan)
+		}
 		v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
 		if e.Reason != "" && e.Status != engine.StatusSucceeded {
 			v.printf("  %s\n", e.Reason)
@@ -151,6 +174,22 @@ func (v *runView) Handle(e engine.Event) error {
 		v.footer()
 	}
 	return nil
+}
+
+// printPlanSummary prints what a dry-run would do: "Plan: 3 changes, 2
+// checks pending", then each change with its step.
+func printPlanSummary(printf func(string, ...any), p *engine.PlanSummary) {
+	head := "no changes"
+	if n := len(p.Changes); n > 0 {
+		head = plural(n, "change")
+	}
+	if p.PendingChecks > 0 {
+		head += fmt.Sprintf(", %s pending", plural(p.PendingChecks, "check"))
+	}
+	printf("%s %s\n", bold("Plan:"), head)
+	for _, c := range p.Changes {
+		printf("  %s %s  %s\n", cyan("~"), c.Change, faint("("+c.Step+" · "+c.Action+")"))
+	}
 }
 
 func (v *runView) footer() {

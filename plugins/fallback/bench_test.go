@@ -4,12 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/runbookdev/runbook/internal/sample"
 )
 
 // BenchmarkParseFlagFile parses and validates the example routes file, the
 // work every read and every switch of the file backend does.
 func BenchmarkParseFlagFile(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "state", "routes.flagd.json"))
+	data, err := os.ReadFile(filepath.Join(sample.Copy(b, "examples/state/routes.flagd.json"), "examples", "state", "routes.flagd.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

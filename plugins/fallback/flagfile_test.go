@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/runbookdev/runbook/internal/sample"
 )
 
 // flagd's own positive and negative test files (testdata/positive and
@@ -70,7 +72,7 @@ func TestFlagdSchemaTestFiles(t *testing.T) {
 }
 
 func TestExampleRoutesFile(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "state", "routes.flagd.json"))
+	data, err := os.ReadFile(filepath.Join(sample.Copy(t, "examples/state/routes.flagd.json"), "examples", "state", "routes.flagd.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

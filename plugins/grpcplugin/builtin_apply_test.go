@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/internal/sample"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/plugins/grpcplugin"
@@ -21,15 +21,9 @@ import (
 // the real gRPC layer, against a copy of the sample state and local test
 // servers, checking an attribute of each output.
 func TestBuiltinsApplyOverTheProtocol(t *testing.T) {
-	state := t.TempDir()
-	if out, err := exec.Command("cp", "-r", filepath.Join("..", "..", "examples", "state"), state).CombinedOutput(); err != nil {
-		t.Fatalf("copy sample state: %v: %s", err, out)
-	}
-	state = filepath.Join(state, "state")
-	corpus, err := filepath.Abs(filepath.Join("..", "..", "examples", "corpus", "support-kb"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sampleDir := sample.Copy(t, "examples/state", "examples/corpus/support-kb")
+	state := filepath.Join(sampleDir, "examples", "state")
+	corpus := filepath.Join(sampleDir, "examples", "corpus", "support-kb")
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path == "/api/v1/query" {

@@ -1,8 +1,12 @@
 package grpcplugin
 
 import (
+	"io"
+	"os"
+	"sync"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/runbookdev/runbook/plugins"
@@ -28,8 +32,21 @@ func TestClientMany(t testing.TB, impls map[string]plugins.Plugin) *Client {
 	return testClient(t, &GRPCPlugin{service: newMux(servers)})
 }
 
+// quietTestLogs keeps go-plugin's chatter out of test output: its
+// TestPluginGRPCConn logs at debug level ("stdio EOF, exiting copy loop")
+// to hclog's default output, the only part of its logger a caller can
+// choose. Warnings and errors still reach stderr.
+var quietTestLogs = sync.OnceFunc(func() {
+	hclog.DefaultOutput = hclog.NewLeveledWriter(os.Stderr, map[hclog.Level]io.Writer{
+		hclog.Trace: io.Discard,
+		hclog.Debug: io.Discard,
+		hclog.Info:  io.Discard,
+	})
+})
+
 func testClient(t testing.TB, p *GRPCPlugin) *Client {
 	t.Helper()
+	quietTestLogs()
 	conn, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{PluginName: p})
 	// Closing the client shuts the server down (go-plugin's controller);
 	// stopping it here as well would race with that.

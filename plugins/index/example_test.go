@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbookdev/runbook/internal/sample"
 	"github.com/runbookdev/runbook/plugins"
 )
 
@@ -21,11 +22,15 @@ const (
 
 // The sample index under examples/ is a real one: every build's manifest is
 // right, current names the newest build, and that build is what the builder
-// makes of the corpus today. RUNBOOK_WRITE_EXAMPLES=1 writes it anew.
+// makes of the corpus today. RUNBOOK_WRITE_EXAMPLES=1 writes it anew in the
+// working tree; otherwise the test reads a pristine copy, whatever runs
+// against the working tree's sample state did to it.
 func TestExampleState(t *testing.T) {
-	t.Chdir("../..")
 	if os.Getenv("RUNBOOK_WRITE_EXAMPLES") == "1" {
+		t.Chdir("../..")
 		writeExampleState(t)
+	} else {
+		t.Chdir(sample.Copy(t, exampleIndexes, exampleCorpus))
 	}
 	p := New().(*plugin)
 	if err := p.Configure(context.Background(), config{path: exampleIndexes}.val()); err != nil {

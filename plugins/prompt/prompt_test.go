@@ -19,21 +19,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/internal/sample"
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// sampleState is the registry shipped with the runbooks: support-agent
-// v1–v7 (production 7, staging 7) and summarizer v1–v3 (production 3).
-const sampleState = "../../examples/state/prompts"
+// sampleState returns a pristine copy of the registry shipped with the
+// runbooks: support-agent v1–v7 (production 7, staging 7) and summarizer
+// v1–v3 (production 3).
+func sampleState(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(sample.Copy(t, "examples/state/prompts"), "examples", "state", "prompts")
+}
 
 // newRegistry copies the sample registry into a temp folder and returns
 // the folder and a plugin configured on it.
 func newRegistry(t *testing.T) (string, plugins.Plugin) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "prompts")
-	if err := os.CopyFS(dir, os.DirFS(sampleState)); err != nil {
-		t.Fatal(err)
-	}
+	dir := sampleState(t)
 	return dir, configured(t, dir)
 }
 
@@ -676,7 +678,7 @@ func TestChanges(t *testing.T) {
 			}
 			histPath := filepath.Join(dir, tc.prompt, historyFile)
 			hist := readHistory(t, histPath)
-			old := readHistory(t, filepath.Join(sampleState, tc.prompt, historyFile))
+			old := readHistory(t, filepath.Join(sampleState(t), tc.prompt, historyFile))
 			if tc.history == nil {
 				if len(hist) != len(old) {
 					t.Errorf("history has %d lines, want %d: nothing changed", len(hist), len(old))
@@ -804,7 +806,7 @@ func TestConcurrentPublish(t *testing.T) {
 		}
 	}
 	hist := readHistory(t, filepath.Join(dir, "support-agent", historyFile))
-	old := len(readHistory(t, filepath.Join(sampleState, "support-agent", historyFile)))
+	old := len(readHistory(t, filepath.Join(sampleState(t), "support-agent", historyFile)))
 	if len(hist) != old+writers {
 		t.Fatalf("history has %d lines, want %d", len(hist), old+writers)
 	}
@@ -854,7 +856,7 @@ func TestConcurrentMoves(t *testing.T) {
 	}
 	wg.Wait()
 	hist := readHistory(t, filepath.Join(dir, "support-agent", historyFile))
-	old := len(readHistory(t, filepath.Join(sampleState, "support-agent", historyFile)))
+	old := len(readHistory(t, filepath.Join(sampleState(t), "support-agent", historyFile)))
 	if len(hist)-old != changed {
 		t.Fatalf("history gained %d lines for %d changes", len(hist)-old, changed)
 	}
@@ -971,7 +973,7 @@ func TestPlanWithUnknowns(t *testing.T) {
 	wantError(t, err, "", "must be known")
 }
 
-// Every line the plugin appends has the fields SPEC §5 lists.
+// Every line the plugin appends has the fields the README lists ("The file backends").
 func TestHistoryFields(t *testing.T) {
 	dir, p := newRegistry(t)
 	for _, req := range []*plugins.ActionRequest{
@@ -1003,7 +1005,8 @@ func TestHistoryFields(t *testing.T) {
 
 // The sample registry the shipped runbooks use is well-formed.
 func TestSampleState(t *testing.T) {
-	b := newFileBackend(sampleState)
+	state := sampleState(t)
+	b := newFileBackend(state)
 	for name, want := range map[string]*Prompt{
 		"support-agent": {Versions: seq(1, 7), Labels: map[string]int{"production": 7, "staging": 7}},
 		"summarizer":    {Versions: seq(1, 3), Labels: map[string]int{"production": 3}},
@@ -1015,7 +1018,7 @@ func TestSampleState(t *testing.T) {
 		if !slices.Equal(got.Versions, want.Versions) || !cmp.Equal(got.Labels, want.Labels) {
 			t.Errorf("%s: versions %v labels %v, want %v %v", name, got.Versions, got.Labels, want.Versions, want.Labels)
 		}
-		for _, e := range readHistory(t, filepath.Join(sampleState, name, historyFile)) {
+		for _, e := range readHistory(t, filepath.Join(state, name, historyFile)) {
 			for _, field := range []string{"time", "action", "from", "to", "operator", "run_id"} {
 				if _, ok := e[field]; !ok {
 					t.Errorf("%s history lacks %q: %v", name, field, e)
