@@ -8,6 +8,7 @@
 package safefile
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -150,4 +151,21 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		return n, &TooLargeError{What: l.what, Limit: l.limit}
 	}
 	return n, err
+}
+
+// ReadLine is bufio.Reader.ReadBytes('\n') that fails with a TooLargeError
+// naming what once the line is longer than limit bytes, instead of
+// buffering a line that never ends.
+func ReadLine(r *bufio.Reader, limit int, what string) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(line)+len(frag) > limit {
+			return nil, &TooLargeError{What: what, Limit: int64(limit)}
+		}
+		line = append(line, frag...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package safefile
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"os"
@@ -106,3 +107,23 @@ func TestLimitReader(t *testing.T) {
 type endless struct{}
 
 func (endless) Read(p []byte) (int, error) { return len(p), nil }
+
+func TestReadLine(t *testing.T) {
+	r := bufio.NewReaderSize(strings.NewReader("short\n"+strings.Repeat("x", 100)+"\nlast"), 16)
+	for _, want := range []string{"short\n", "", "last"} {
+		line, err := ReadLine(r, 50, "docs.jsonl line 2")
+		switch {
+		case want == "":
+			var tl *TooLargeError
+			if !errors.As(err, &tl) || err.Error() != "docs.jsonl line 2 is too large (limit 50 bytes)" {
+				t.Fatalf("long line: %q, %v", line, err)
+			}
+			// The rest of the long line is skipped by the caller stopping.
+			if _, err := r.ReadString('\n'); err != nil {
+				t.Fatal(err)
+			}
+		case string(line) != want || (want == "last") != errors.Is(err, io.EOF):
+			t.Fatalf("got %q, %v; want %q", line, err, want)
+		}
+	}
+}

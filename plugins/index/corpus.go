@@ -21,7 +21,8 @@ import (
 // docsFile is the file the built-in builder writes a build's documents to.
 const docsFile = "docs.jsonl"
 
-// maxDocument is the largest corpus file indexed as one document.
+// maxDocument is the largest document: a corpus file indexed whole, or one
+// line of a .jsonl file.
 const maxDocument = 64 << 20
 
 // progressEvery is how many documents pass between two progress lines of a
@@ -171,7 +172,7 @@ func scanJSONL(path, rel string, stats *corpusStats, emit func(*document, int64)
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64*1024)
 	for lineNo := 1; ; lineNo++ {
-		line, readErr := r.ReadBytes('\n')
+		line, readErr := safefile.ReadLine(r, maxDocument, fmt.Sprintf("%s line %d", rel, lineNo))
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			return fmt.Errorf("%s: %w", rel, readErr)
 		}

@@ -112,7 +112,7 @@ var _ pgx.CopyFromSource = (*docsSource)(nil)
 
 func (s *docsSource) Next() bool {
 	for {
-		line, readErr := s.r.ReadBytes('\n')
+		line, readErr := safefile.ReadLine(s.r, maxDocument, fmt.Sprintf("%s line %d", docsFile, s.lineNo+1))
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			s.err = fmt.Errorf("read %s: %w", docsFile, readErr)
 			return false
