@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -47,4 +48,66 @@ func BenchmarkStepOverhead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*steps), "ns/step")
+}
+
+// BenchmarkManualSteps runs runbooks of 1k, 3k and 10k manual steps, each
+// quoting the one before, approved with --yes: the engine's cost must grow linearly with the number
+// of steps (ns/step stays flat across the sizes).
+func BenchmarkManualSteps(b *testing.B) {
+	for _, steps := range []int{1000, 3000, 10000} {
+		b.Run(fmt.Sprintf("steps=%d", steps), func(b *testing.B) {
+			cfg, rb := load(b, manualRunbook(steps))
+			hook := HookFunc(func(Event) error { return nil })
+			for b.Loop() {
+				res, err := Run(context.Background(), cfg, rb, WithHooks(hook), WithYes(true),
+					WithOperator("bench@host"), WithRunID("bench"), WithEnv(func(string) (string, bool) { return "", false }),
+					WithClock(&fakeClock{now: time.Unix(0, 0)}))
+				if err != nil || res.Status != StatusSucceeded {
+					b.Fatalf("%v %+v", err, res)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*steps), "ns/step")
+		})
+	}
+}
+
+// manualRunbook is a runbook of n manual steps, each quoting the one before.
+func manualRunbook(n int) string {
+	var sb strings.Builder
+	sb.WriteString("runbook \"bench\" {\n  owner = \"t\"\n")
+	for i := range n {
+		if i == 0 {
+			fmt.Fprintf(&sb, "  step \"s%d\" {\n    manual = \"Do thing %d.\"\n  }\n", i, i)
+			continue
+		}
+		fmt.Fprintf(&sb, "  step \"s%d\" {\n    manual = \"Do thing %d after ${step.s%d.output.confirmed_by}.\"\n  }\n", i, i, i-1)
+	}
+	sb.WriteString("}\n")
+	return sb.String()
+}
+
+// TestManualStepsLinear: what a step costs does not grow with the number of
+// steps before it. Measured in bytes allocated, which unlike time does not
+// depend on the machine's load: 4 times the steps may cost at most 6 times
+// the bytes (a quadratic engine costs 16 times).
+func TestManualStepsLinear(t *testing.T) {
+	allocated := func(n int) uint64 {
+		cfg, rb := load(t, manualRunbook(n))
+		hook := HookFunc(func(Event) error { return nil })
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		res, err := Run(context.Background(), cfg, rb, WithHooks(hook), WithYes(true),
+			WithOperator("bench@host"), WithRunID("bench"), WithEnv(func(string) (string, bool) { return "", false }),
+			WithClock(&fakeClock{now: time.Unix(0, 0)}))
+		runtime.ReadMemStats(&after)
+		if err != nil || res.Status != StatusSucceeded {
+			t.Fatalf("%v %+v", err, res)
+		}
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, large := allocated(500), allocated(2000)
+	if ratio := float64(large) / float64(small); ratio > 6 {
+		t.Errorf("2000 steps allocate %.1f times what 500 do (%d vs %d bytes): the cost per step grows with the steps before it", ratio, large, small)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
@@ -201,17 +200,7 @@ func (r *recorder) steps() map[string]StepFinished {
 
 func load(t testing.TB, src string) (*schema.Config, *schema.Runbook) {
 	t.Helper()
-	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "kv", Schema: kvSchema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, diags := schema.Load([]schema.Source{{Name: "t.hcl", Bytes: []byte(src)}}, schema.Options{Schemas: schema.RegistrySource{Registry: reg}})
-	if diags.HasErrors() {
-		var sb strings.Builder
-		_ = hcl.NewDiagnosticTextWriter(&sb, cfg.Files, 100, false).WriteDiagnostics(diags)
-		t.Fatal(sb.String())
-	}
-	return cfg, cfg.Runbooks[0]
+	return loadWith(t, src, &plugins.Builtin{Name: "kv", Schema: kvSchema})
 }
 
 type harness struct {

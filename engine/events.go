@@ -19,7 +19,7 @@ type Hook interface {
 // step boundary (after run_started, after every step_finished, after the
 // last event) and before every attempt of a mutating action, so that a
 // step's record is on disk before its side effect happens and before the
-// next step starts (SPEC §4). An error from Flush stops the run as one from
+// next step starts (README, "Transcripts"). An error from Flush stops the run as one from
 // Handle does.
 type Flusher interface {
 	Flush() error
@@ -94,6 +94,9 @@ type SourceInfo struct {
 type PluginInfo struct {
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	// Config is the SHA-256 of the plugin's configuration, its secrets
+	// left out (engine.PluginConfigSHA256); "" when it could not be had.
+	Config string `json:"config,omitempty"`
 }
 
 // Type implements Event.
@@ -169,6 +172,9 @@ type ActionFinished struct {
 	Error    string        `json:"error,omitempty"`
 	// ReadOnly actions run for real in dry-runs too.
 	ReadOnly bool `json:"read_only"`
+	// Predicted: in a dry-run, the output was computed from the changes
+	// earlier steps planned, not only read from the system.
+	Predicted bool `json:"predicted,omitempty"`
 }
 
 // Type implements Event.
@@ -213,6 +219,26 @@ type RunFinished struct {
 	Reason   string        `json:"reason,omitempty"`
 	Duration time.Duration `json:"-"`
 	Millis   int64         `json:"duration_ms"`
+	// Plan sums up a dry-run: every change it planned and how many checks
+	// it could not judge. Nil for a real run.
+	Plan *PlanSummary `json:"plan,omitempty"`
+}
+
+// PlanSummary is what a dry-run would do, like the last lines of
+// `terraform plan`.
+type PlanSummary struct {
+	Changes []PlannedChange `json:"changes"`
+	// PendingChecks counts the preconditions and expectations a rehearsal
+	// could not judge: they depend on values known only once the real run
+	// has made its changes.
+	PendingChecks int `json:"pending_checks"`
+}
+
+// PlannedChange is one line of a plan, with the step that plans it.
+type PlannedChange struct {
+	Step   string `json:"step"`
+	Action string `json:"action"`
+	Change string `json:"change"`
 }
 
 // Type implements Event.

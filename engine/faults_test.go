@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -127,35 +126,16 @@ func TestSecretsInEveryForm(t *testing.T) {
   }
 }`
 	cfg, rb := load(t, src)
-	dir := t.TempDir()
-	w, err := transcript.Create(dir, "run-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &recorder{}
-	res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": &echoSecret{newKV()}}), WithHooks(TranscriptHook(w), rec),
-		WithVars(map[string]string{"token": secret}), WithEnv(func(string) (string, bool) { return "", false }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	tr, events, res := recordRun(t, cfg, rb, WithPlugins(InProcess{"kv": &echoSecret{newKV()}}), WithVars(map[string]string{"token": secret}))
 	forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), url.QueryEscape(secret), base64.RawURLEncoding.EncodeToString([]byte(secret))}
-	b, err := os.ReadFile(filepath.Join(dir, "run-1.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events strings.Builder
-	for _, e := range rec.events {
-		fmt.Fprintf(&events, "%+v\n", e)
-	}
 	for _, form := range forms {
-		for where, text := range map[string]string{"transcript": string(b), "events": events.String(), "reason": res.Reason} {
+		for where, text := range map[string]string{"transcript": tr, "events": events, "reason": res.Reason} {
 			if strings.Contains(text, form) {
 				t.Errorf("%s holds the secret as %q", where, form)
 			}
 		}
 	}
-	if !strings.Contains(string(b), Redacted) {
+	if !strings.Contains(tr, Redacted) {
 		t.Error("the transcript shows no redaction at all")
 	}
 }

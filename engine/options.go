@@ -187,7 +187,7 @@ func WithPluginInfo(info map[string]PluginInfo) Option {
 // WithResume continues an earlier run (--resume).
 func WithResume(r *Resume) Option { return func(c *config) { c.resume = r } }
 
-// Resume is what a resumed run takes from the run it continues (SPEC §4).
+// Resume is what a resumed run takes from the run it continues (README, "Transcripts").
 type Resume struct {
 	// RunID of the earlier run.
 	RunID string

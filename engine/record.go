@@ -6,7 +6,7 @@ import (
 	"github.com/runbookdev/runbook/engine/transcript"
 )
 
-// TranscriptHook records a run's events in a transcript (SPEC §4). Progress
+// TranscriptHook records a run's events in a transcript (README, "Transcripts"). Progress
 // lines are shown, not recorded. Each event is written as it happens (it
 // survives the process being killed at once) and fsync'd when the engine
 // flushes: at every step boundary and before every mutating action. An
@@ -79,6 +79,9 @@ func record(e Event) (string, map[string]any, bool) {
 		} else {
 			f["output"] = e.Output
 		}
+		if e.Predicted {
+			f["predicted"] = true
+		}
 		return e.Type(), f, true
 	case ExpectationChecked:
 		f := step(e.StepRef)
@@ -101,6 +104,9 @@ func record(e Event) (string, map[string]any, bool) {
 		f := map[string]any{"status": e.Status, "exit_code": e.ExitCode, "duration": duration(e.Duration)}
 		if e.Reason != "" {
 			f["error"] = e.Reason
+		}
+		if e.Plan != nil {
+			f["plan"] = e.Plan
 		}
 		return e.Type(), f, true
 	case Interrupted:

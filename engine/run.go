@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,12 +15,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -46,7 +49,7 @@ type StepResult struct {
 	At hcl.Range
 }
 
-// Exit codes of the run outcomes (SPEC §1).
+// Exit codes of the run outcomes (README, "Commands").
 const (
 	exitOK          = 0
 	exitFailed      = 1
@@ -88,7 +91,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 	m := redact.New()
 	for _, v := range rb.Variables {
 		if v.Sensitive {
-			for _, s := range secretsOf(vars.GetAttr(v.Name)) {
+			for _, s := range secretsOf(vars.GetAttr(v.Name), true) {
 				m.Add(s)
 			}
 		}
@@ -96,10 +99,23 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 
 	r := &runner{
 		cfg: cfg, rb: rb, c: c, vars: vars, mask: m,
-		outputs: map[string]cty.Value{},
-		stale:   map[string]bool{},
-		started: c.clock.Now(),
+		outputs:   map[string]cty.Value{},
+		stale:     map[string]bool{},
+		predicted: map[string][]byte{},
+		started:   c.clock.Now(),
 	}
+	// What a function computes from a secret (upper(var.token)) is masked
+	// too, wherever a plugin or a command repeats it; but not a bool
+	// spelled out (tostring(strcontains(…))), or every "true" and "false"
+	// in the run's output would be masked.
+	r.functions = schema.FunctionsReporting(schema.FunctionsLive, func(v cty.Value) {
+		for _, s := range secretsOf(v, false) {
+			if s != "true" && s != "false" {
+				m.Add(s)
+			}
+		}
+	})
+	r.rememberPluginSecrets()
 	lockName, err := r.lockName()
 	if err != nil {
 		return nil, err
@@ -125,6 +141,9 @@ type runner struct {
 	c    *config
 	vars cty.Value
 	mask *redact.Masker
+	// functions are the language's functions, reporting what they derive
+	// from sensitive values to mask.
+	functions map[string]function.Function
 
 	plugins map[string]plugins.Plugin
 	outputs map[string]cty.Value
@@ -139,6 +158,16 @@ type runner struct {
 	failedHooks map[int]bool
 	// planned is set once a dry-run has planned a change it did not make.
 	planned bool
+	// unpredicted is set once a dry-run has planned a change whose effect no
+	// plugin predicts (a manual step, an action of a plugin without
+	// Schema.Predicts): from then on nothing read from live state shows what
+	// the real run would see.
+	unpredicted bool
+	// predicted holds, by plugin, the planned state its latest plan returned
+	// (plugins.PlanResult.Planned), handed back in its later requests.
+	predicted map[string][]byte
+	// plan collects the dry-run's changes and pending checks.
+	plan PlanSummary
 	// ctx is what expressions see, built once per step's outputs (nil:
 	// to be built again).
 	ctx *hcl.EvalContext
@@ -181,6 +210,9 @@ func (r *runner) mode() string {
 // A hook that failed gets nothing more, but the others (the terminal) still
 // hear how the run ends, so the operator sees why it stopped.
 func (r *runner) emit(e Event) bool {
+	if r.c.dryRun {
+		r.summarize(e)
+	}
 	for i, h := range r.c.hooks {
 		if r.failedHooks[i] {
 			continue
@@ -190,6 +222,24 @@ func (r *runner) emit(e Event) bool {
 		}
 	}
 	return r.hookErr == nil
+}
+
+// summarize adds a dry-run's event to its plan summary.
+func (r *runner) summarize(e Event) {
+	switch e := e.(type) {
+	case Planned:
+		for _, c := range e.Changes {
+			r.plan.Changes = append(r.plan.Changes, PlannedChange{Step: e.Name, Action: e.Action, Change: c})
+		}
+	case PreconditionChecked:
+		if e.Result == StatusPending {
+			r.plan.PendingChecks++
+		}
+	case ExpectationChecked:
+		if e.Result == StatusPending {
+			r.plan.PendingChecks++
+		}
+	}
 }
 
 // hookFailed takes hook i out of the run; its first error stops the run.
@@ -232,112 +282,134 @@ func (r *runner) flush() bool {
 	return r.hookErr == nil
 }
 
+// lockName evaluates the runbook's lock. A sensitive part of it (lock =
+// "tenant/${var.token}") is replaced by a digest of its value, so that the
+// name, which is recorded, shown to whoever finds the lock held and used to
+// name the lock's file, holds no secret, while two runs with the same value
+// still share the lock.
 func (r *runner) lockName() (string, error) {
 	if r.rb.Lock == nil {
 		return r.rb.Name, nil
 	}
-	val, diags := r.rb.Lock.Value(r.evalCtx(nil))
+	ctx := r.evalCtx(nil, r.rb.Lock)
+	val, diags := r.rb.Lock.Value(ctx)
 	if diags.HasErrors() {
 		return "", inputErrorf("lock: %s", diags.Error())
 	}
-	val, _ = val.Unmark()
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() || val.AsString() == "" {
+	name, ok := lockString(val)
+	if ok && val.ContainsMarked() {
+		name = ""
+		parts := templateParts(r.rb.Lock)
+		if parts == nil {
+			name = lockDigest(val)
+		}
+		for _, part := range parts {
+			v, _ := part.Value(ctx)
+			if s, isString := lockString(v); isString && !v.ContainsMarked() {
+				name += s
+			} else {
+				name += lockDigest(v)
+			}
+		}
+	}
+	if !ok || name == "" {
 		return "", inputErrorf("lock at %s must be a non-empty string", r.rb.Lock.Range())
 	}
-	return val.AsString(), nil
+	return name, nil
 }
 
-// evalCtx is what expressions see: var, run, the outputs of the steps run
-// so far, and extra (output inside expect).
-func (r *runner) evalCtx(extra map[string]cty.Value) *hcl.EvalContext {
+// lockString converts a lock's value (or a part of it) to a string.
+func lockString(v cty.Value) (string, bool) {
+	v, _ = v.UnmarkDeep()
+	v, err := convert.Convert(v, cty.String)
+	if err != nil || v.IsNull() || !v.IsKnown() {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+// lockDigest stands for a sensitive part of a lock's name.
+func lockDigest(v cty.Value) string {
+	s, _ := lockString(v)
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + hex.EncodeToString(sum[:8])
+}
+
+// evalCtx is the context exprs are evaluated in: var, run, extra, and of
+// step only the outputs of the steps that exprs reference. Building step
+// from every output so far would make each step cost as much as the steps
+// before it, and a long runbook quadratic.
+func (r *runner) evalCtx(extra map[string]cty.Value, exprs ...hcl.Expression) *hcl.EvalContext {
 	if r.ctx == nil {
-		steps := make(map[string]cty.Value, len(r.outputs))
-		for name, out := range r.outputs {
-			steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
-		}
-		stepObj := cty.EmptyObjectVal
-		if len(steps) > 0 {
-			stepObj = cty.ObjectVal(steps)
-		}
 		r.ctx = &hcl.EvalContext{
 			Variables: map[string]cty.Value{
-				"var":  r.vars,
-				"step": stepObj,
+				"var": r.vars,
 				"run": cty.ObjectVal(map[string]cty.Value{
 					"id":       cty.StringVal(r.c.runID),
 					"operator": cty.StringVal(r.c.operator),
 					"dry_run":  cty.BoolVal(r.c.dryRun),
 				}),
 			},
-			Functions: schema.Functions(schema.FunctionsLive),
+			Functions: r.functions,
 		}
 	}
-	if len(extra) == 0 {
-		return r.ctx
+	steps := map[string]cty.Value{}
+	for _, expr := range exprs {
+		if expr == nil {
+			continue
+		}
+		for _, t := range expr.Variables() {
+			if name, ok := stepName(t); ok {
+				if out, ok := r.outputs[name]; ok {
+					steps[name] = cty.ObjectVal(map[string]cty.Value{"output": out})
+				}
+			}
+		}
+	}
+	stepObj := cty.EmptyObjectVal
+	if len(steps) > 0 {
+		stepObj = cty.ObjectVal(steps)
 	}
 	child := r.ctx.NewChild()
-	child.Variables = extra
+	child.Variables = make(map[string]cty.Value, len(extra)+1)
+	maps.Copy(child.Variables, extra)
+	child.Variables["step"] = stepObj
 	return child
 }
 
+// stepName is NAME in a traversal step.NAME….
+func stepName(t hcl.Traversal) (string, bool) {
+	if t.RootName() != "step" || len(t) < 2 {
+		return "", false
+	}
+	switch a := t[1].(type) {
+	case hcl.TraverseAttr:
+		return a.Name, true
+	case hcl.TraverseIndex:
+		if a.Key.Type() == cty.String && a.Key.IsKnown() && !a.Key.IsNull() {
+			return a.Key.AsString(), true
+		}
+	}
+	return "", false
+}
+
 // setOutput records a step's output for the steps after it.
-func (r *runner) setOutput(step string, out cty.Value) {
-	r.outputs[step] = out
-	r.ctx = nil
-}
+func (r *runner) setOutput(step string, out cty.Value) { r.outputs[step] = out }
 
-// text evaluates a string expression for people: secrets masked, unknown
-// parts (dry-run) shown as such.
+// text evaluates a string expression for people (see showText), with
+// secrets masked.
 func (r *runner) text(expr hcl.Expression, extra map[string]cty.Value) (string, error) {
-	val, diags := expr.Value(r.evalCtx(extra))
-	if diags.HasErrors() {
-		return "", errors.New(diags.Error())
+	s, err := showText(r.evalCtx(extra, expr), expr)
+	if err != nil {
+		return "", err
 	}
-	val, _ = val.UnmarkDeep()
-	if !val.IsKnown() {
-		return r.partialText(expr, extra), nil
-	}
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() {
-		return "", fmt.Errorf("%s: not a string", expr.Range())
-	}
-	return r.mask.String(val.AsString()), nil
-}
-
-// partialText renders a template whose value is not known yet (dry-run)
-// part by part: what is known is shown, the rest as "(known after run)".
-func (r *runner) partialText(expr hcl.Expression, extra map[string]cty.Value) string {
-	tmpl, ok := expr.(*hclsyntax.TemplateExpr)
-	if !ok {
-		if wrap, isWrap := expr.(*hclsyntax.TemplateWrapExpr); isWrap {
-			tmpl = &hclsyntax.TemplateExpr{Parts: []hclsyntax.Expression{wrap.Wrapped}}
-			ok = true
-		}
-	}
-	if !ok {
-		return Unknown
-	}
-	ctx := r.evalCtx(extra)
-	var sb strings.Builder
-	for _, part := range tmpl.Parts {
-		v, diags := part.Value(ctx)
-		v, _ = v.UnmarkDeep()
-		if diags.HasErrors() || !v.IsWhollyKnown() {
-			sb.WriteString(Unknown)
-			continue
-		}
-		if s, err := convert.Convert(v, cty.String); err == nil && !s.IsNull() {
-			sb.WriteString(s.AsString())
-		}
-	}
-	return r.mask.String(sb.String())
+	return r.mask.String(s), nil
 }
 
 // condition evaluates a check: "passed", "failed" or "pending" (unknown
 // inputs, in a dry-run), with the message when it failed.
 func (r *runner) condition(check *schema.Check, extra map[string]cty.Value) (result, msg string, err error) {
-	ctx := r.evalCtx(extra)
+	ctx := r.evalCtx(extra, check.Condition)
 	val, diags := check.Condition.Value(ctx)
 	if diags.HasErrors() {
 		return "", "", errors.New(diags.Error())
@@ -372,7 +444,7 @@ func (r *runner) sourceInfo() SourceInfo {
 // SourceSHA256 is the hex SHA-256 of a runbook file, as transcripts record
 // it ("" when it cannot be read).
 func SourceSHA256(path string) string {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return ""
 	}
@@ -412,7 +484,11 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	}
 	info := map[string]PluginInfo{}
 	for _, name := range r.usedPlugins() {
-		info[name] = r.c.pluginInfo[name]
+		pi := r.c.pluginInfo[name]
+		// A configuration that cannot be evaluated fails the run when the
+		// plugin is configured; it has no hash to record.
+		pi.Config, _ = PluginConfigSHA256(r.cfg, name)
+		info[name] = pi
 	}
 	start := RunStarted{
 		RunID: r.c.runID, Runbook: r.rb.Name, Source: r.sourceInfo(), Mode: r.mode(),
@@ -471,7 +547,15 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 func (r *runner) finish(res *Result, status string, code int, reason string) *Result {
 	res.Status, res.ExitCode, res.Reason = status, code, r.mask.String(reason)
 	d := r.c.clock.Now().Sub(r.started)
-	r.emit(RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()})
+	fin := RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()}
+	if r.c.dryRun {
+		plan := r.plan
+		if plan.Changes == nil {
+			plan.Changes = []PlannedChange{}
+		}
+		fin.Plan = &plan
+	}
+	r.emit(fin)
 	r.flush()
 	if r.hookErr != nil && res.Status == StatusSucceeded {
 		res.Status, res.ExitCode, res.Reason = StatusFailed, exitFailed, r.hookErr.Error()
@@ -515,6 +599,7 @@ func (r *runner) startPlugins(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		r.remember(cfgVal)
 		cfgVal, _ = cfgVal.UnmarkDeep()
 		if err := p.Configure(ctx, cfgVal); err != nil {
 			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(err.Error()))
@@ -523,16 +608,72 @@ func (r *runner) startPlugins(ctx context.Context) error {
 	return nil
 }
 
+// rememberPluginSecrets makes the masker hide, from the start of the run,
+// the values of the attributes that plugins declare sensitive: their
+// configuration, and the action arguments known before any step runs
+// (literals, variables). Arguments computed from step outputs are added
+// when their step runs (see remember).
+func (r *runner) rememberPluginSecrets() {
+	for _, name := range r.usedPlugins() {
+		if cfgVal, err := r.pluginConfig(name); err == nil {
+			r.remember(cfgVal)
+		}
+	}
+	for _, s := range r.rb.Steps {
+		a := s.Action
+		if a == nil || a.Schema == nil {
+			continue
+		}
+		content, _ := a.Body.Content(schema.AttributesBodySchema(a.Schema.Args))
+		for _, arg := range a.Schema.Args {
+			attr, ok := content.Attributes[arg.Name]
+			if !ok || !arg.Sensitive {
+				continue
+			}
+			if v, diags := attr.Expr.Value(r.evalCtx(nil, attr.Expr)); !diags.HasErrors() {
+				for _, secret := range secretsOf(v, true) {
+					r.mask.Add(secret)
+				}
+			}
+		}
+	}
+}
+
+// remember makes the masker hide every sensitive part of v (a plugin's
+// configuration or an action's arguments): what a plugin declares
+// sensitive, and what was computed from a sensitive value.
+func (r *runner) remember(v cty.Value) {
+	if v == cty.NilVal || !v.IsKnown() || v.IsNull() {
+		return
+	}
+	if v.IsMarked() {
+		for _, s := range secretsOf(v, true) {
+			r.mask.Add(s)
+		}
+		return
+	}
+	if ty := v.Type(); ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType() {
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			r.remember(e)
+		}
+	}
+}
+
 // pluginConfig evaluates a plugin block against the plugin's config schema:
 // defaults applied, relative paths resolved against the block's folder.
 func (r *runner) pluginConfig(name string) (cty.Value, error) {
-	s := r.cfg.Schemas[name]
+	return pluginConfig(r.cfg, name)
+}
+
+func pluginConfig(cfg *schema.Config, name string) (cty.Value, error) {
+	s := cfg.Schemas[name]
 	if s == nil {
 		return cty.EmptyObjectVal, nil
 	}
 	var attrs hcl.Attributes
 	dir := "."
-	if decl := r.cfg.Plugins[name]; decl != nil {
+	if decl := cfg.Plugins[name]; decl != nil {
 		content, diags := decl.Config.Content(schema.AttributesBodySchema(s.Config))
 		if diags.HasErrors() {
 			return cty.NilVal, fmt.Errorf("plugin %q: %s", name, diags.Error())
@@ -542,6 +683,43 @@ func (r *runner) pluginConfig(name string) (cty.Value, error) {
 	}
 	ctx := &hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)}
 	return evalAttributes(ctx, s.Config, attrs, dir, fmt.Sprintf("plugin %q", name))
+}
+
+// PluginConfigSHA256 is the SHA-256 of plugin name's configuration as a run
+// would give it (defaults applied, paths made absolute), without its
+// secrets: a sensitive attribute, or a value marked sensitive, is hashed as
+// "(sensitive)" whatever it holds (when it is set at all), so that a rotated token does not change
+// it but a registry moved elsewhere does. run_started records it and
+// --resume compares it.
+func PluginConfigSHA256(cfg *schema.Config, name string) (string, error) {
+	v, err := pluginConfig(cfg, name)
+	if err != nil {
+		return "", err
+	}
+	sensitive := map[string]bool{}
+	if s := cfg.Schemas[name]; s != nil {
+		for _, a := range s.Config {
+			sensitive[a.Name] = a.Sensitive
+		}
+	}
+	redacted := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, av := it.Element()
+		if raw, _ := av.UnmarkDeep(); !raw.IsNull() && (sensitive[k.AsString()] || av.ContainsMarked()) {
+			av = cty.StringVal(Redacted)
+		}
+		redacted[k.AsString()] = av
+	}
+	obj := cty.EmptyObjectVal
+	if len(redacted) > 0 {
+		obj = cty.ObjectVal(redacted)
+	}
+	b, err := ctyjson.Marshal(obj, obj.Type())
+	if err != nil {
+		return "", fmt.Errorf("plugin %q: hash its configuration: %w", name, err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // evalAttributes builds the object a plugin receives: each attribute's
@@ -566,6 +744,9 @@ func evalAttributes(ctx *hcl.EvalContext, schemaAttrs []*plugins.Attribute, attr
 		v, err := convert.Convert(v, a.Type)
 		if err != nil {
 			return cty.NilVal, fmt.Errorf("%s: argument %q: %s", what, a.Name, err)
+		}
+		if a.Sensitive {
+			v = v.Mark(SensitiveMark)
 		}
 		if a.Path && v.Type() == cty.String && v.IsKnown() && !v.IsNull() {
 			p, marks := v.Unmark()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -464,6 +466,13 @@ func TestVariables(t *testing.T) {
     manual = "${var.s} ${var.n} ${join(",", var.l)}"
   }
 }`
+	varFile := func(name, content string) string {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
 	tests := []struct {
 		name    string
 		opts    []Option
@@ -471,6 +480,12 @@ func TestVariables(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, "default 1 ", ""},
+		{"huge exponent", []Option{WithVars(map[string]string{"n": "1e9999999"})}, "", "Number out of range"},
+		{"huge exponent in a string", []Option{WithVars(map[string]string{"n": `"1e9999999"`})}, "", "number out of range"},
+		{"a million digits", []Option{WithEnv(mapEnv{"RUNBOOK_VAR_n": strings.Repeat("7", 1000000)}.lookup)}, "", "Number too long"},
+		{"huge exponent in a JSON var file", []Option{WithVarFiles(varFile("v.json", `{"n": "1e9999999"}`))}, "", "number out of range"},
+		{"a million digits in an HCL var file", []Option{WithVarFiles(varFile("v.hcl", `n = "`+strings.Repeat("7", 1000000)+`"`))}, "", "number too long"},
+		{"digits in a string variable", []Option{WithVarFiles(varFile("v.json", `{"s": "`+strings.Repeat("7", 200)+`"}`))}, strings.Repeat("7", 200) + " 1 ", ""},
 		{"flags parse HCL literals", []Option{WithVars(map[string]string{"n": "42", "l": `["a", "b"]`, "s": "x y"})}, "x y 42 a,b", ""},
 		{"env below flags", []Option{WithEnv(mapEnv{"RUNBOOK_VAR_s": "env", "RUNBOOK_VAR_n": "7"}.lookup), WithVars(map[string]string{"n": "8"})}, "env 8 ", ""},
 		{"validation", []Option{WithVars(map[string]string{"n": "100"})}, "", "n must be below 100"},

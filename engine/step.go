@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -75,7 +76,7 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	}
 
 	if s.When != nil {
-		val, diags := s.When.Value(st.evalCtx(nil))
+		val, diags := s.When.Value(st.evalCtx(nil, s.When))
 		if diags.HasErrors() {
 			return st.fail(StatusFailed, "when: %s", diags.Error())
 		}
@@ -175,7 +176,7 @@ func fromJSON(raw []byte, ty cty.Type) (cty.Value, error) {
 }
 
 // unknownStatus is the recorded status of a step that started and never
-// finished (SPEC §4).
+// finished (README, "Transcripts").
 const unknownStatus = "unknown"
 
 // confirm asks a question; ok is false when the step must stop.
@@ -230,8 +231,9 @@ func (st *stepRun) manual(ctx context.Context) StepResult {
 	out := cty.UnknownVal(schema.ManualOutputType)
 	status := StatusPlanned
 	if st.c.dryRun {
-		// What the person does is not done in a rehearsal.
-		st.planned = true
+		// What the person does is not done in a rehearsal, and no plugin
+		// can predict it.
+		st.planned, st.unpredicted = true, true
 	} else {
 		by := st.c.operator
 		if st.c.yes {
@@ -259,7 +261,50 @@ func (st *stepRun) args() (cty.Value, error) {
 	// Relative paths in action arguments are relative to where the operator
 	// runs runbook, like any path typed on a command line; plugin blocks
 	// resolve theirs against their file's folder instead.
-	return evalAttributes(st.evalCtx(nil), a.Schema.Args, content.Attributes, ".", a.FullName())
+	exprs := make([]hcl.Expression, 0, len(content.Attributes))
+	for _, attr := range content.Attributes {
+		exprs = append(exprs, attr.Expr)
+	}
+	ctx := st.evalCtx(nil, exprs...)
+	args, err := evalAttributes(ctx, a.Schema.Args, content.Attributes, ".", a.FullName())
+	if err == nil {
+		st.remember(args)
+		for _, attr := range content.Attributes {
+			st.rememberParts(ctx, attr.Expr)
+		}
+	}
+	return args, err
+}
+
+// rememberParts makes the masker hide the value of every part of expr
+// that is computed from a sensitive value: `"pin=${var.pin + 1}"` hands a
+// command a value that is neither the secret nor the whole argument.
+// (What functions compute is reported by the functions themselves.)
+func (st *stepRun) rememberParts(ctx *hcl.EvalContext, expr hcl.Expression) {
+	node, ok := expr.(hclsyntax.Node)
+	if !ok {
+		return
+	}
+	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		e, ok := n.(hclsyntax.Expression)
+		if !ok {
+			return nil
+		}
+		switch e.(type) {
+		case *hclsyntax.ScopeTraversalExpr, *hclsyntax.LiteralValueExpr, *hclsyntax.TemplateExpr, *hclsyntax.FunctionCallExpr:
+			// A variable, a literal, a whole template (the argument), a
+			// function: already known.
+			return nil
+		}
+		if v, diags := e.Value(ctx); !diags.HasErrors() && v.ContainsMarked() && v.IsWhollyKnown() {
+			for _, s := range secretsOf(v, true) {
+				if s != "true" && s != "false" {
+					st.mask.Add(s)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 func (st *stepRun) action(ctx context.Context) StepResult {
@@ -286,7 +331,7 @@ func (st *stepRun) action(ctx context.Context) StepResult {
 	if err != nil {
 		return st.fail(StatusFailed, "%s", oneLine(err.Error()))
 	}
-	if st.c.dryRun && st.planned {
+	if st.c.dryRun && st.readsUnpredicted() {
 		st.stale[st.s.Name] = true
 		st.outputStale = true
 		defer func() { st.outputStale = false }()
@@ -299,9 +344,12 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	unmarked, _ := args.UnmarkDeep()
 	pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
 	defer cancel()
-	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
+	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState()})
 	if err != nil {
 		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(st.locate(err).Error()))
+	}
+	if len(res.Planned) > maxPlannedState {
+		return st.fail(StatusFailed, "planning %s: the plugin's planned state is %d bytes, more than the %d a plan may carry", a.FullName(), len(res.Planned), maxPlannedState)
 	}
 	out := res.Output
 	if out == cty.NilVal {
@@ -318,8 +366,46 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	if !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Changes: changes, Output: export(out, st.mask)}) {
 		return st.fail(StatusFailed, "%s", st.hookErr)
 	}
-	st.planned = true
+	switch {
+	case !st.predicts():
+		st.planned, st.unpredicted = true, true
+	case res.Planned != nil:
+		// The plugin answers its later requests from its planned state.
+		st.predicted[a.Plugin] = res.Planned
+		st.planned = true
+	case len(res.Changes) > 0:
+		// A change the plugin could not predict (its target is known only
+		// once earlier steps run).
+		st.planned, st.unpredicted = true, true
+	}
+	// A plan of a predicting plugin that changes nothing leaves the state
+	// as the real run will find it.
 	return st.expect(out, StatusPlanned)
+}
+
+// maxPlannedState bounds the planned state a plugin may hand back.
+const maxPlannedState = 1 << 20
+
+// predicts reports whether the step's plugin answers from planned state.
+func (st *stepRun) predicts() bool {
+	s := st.cfg.Schemas[st.s.Action.Plugin]
+	return s != nil && s.Predicts
+}
+
+// plannedState is what the step's plugin gets as ActionRequest.Planned: its
+// planned state in a dry-run, nothing in a real run.
+func (st *stepRun) plannedState() []byte {
+	if !st.c.dryRun || !st.predicts() {
+		return nil
+	}
+	return st.predicted[st.s.Action.Plugin]
+}
+
+// readsUnpredicted reports whether what the step's read-only action read may
+// differ from what the real run will read: a change was planned that its
+// plugin does not account for.
+func (st *stepRun) readsUnpredicted() bool {
+	return st.unpredicted || (st.planned && !st.predicts())
 }
 
 // apply runs the action with the step's timeout, retrying as configured.
@@ -345,12 +431,15 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		}
 		began := st.c.clock.Now()
 		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		// Lines are masked as one text: a secret may be wrapped over several.
+		progress := st.mask.Lines(func(line string) {
+			st.emit(Progress{StepRef: st.ref, Line: line})
+		}, "stderr: ")
 		res, err := p.Apply(actx, &plugins.ActionRequest{
-			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator,
-			Progress: func(line string) {
-				st.emit(Progress{StepRef: st.ref, Line: st.mask.String(line)})
-			},
+			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
+			Progress: progress.Line,
 		})
+		progress.Flush()
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		d := st.c.clock.Now().Sub(began)
@@ -372,6 +461,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 			ev.Error = st.mask.String(st.locate(err).Error())
 		} else {
 			ev.Output = export(out, st.mask)
+			ev.Predicted = res.Predicted && st.c.dryRun
 		}
 		if !st.emit(ev) {
 			return cty.NilVal, st.hookErr

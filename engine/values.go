@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"net/url"
+	"regexp"
 	"sort"
 
 	"github.com/zclconf/go-cty/cty"
@@ -70,8 +72,9 @@ func export(v cty.Value, m masker) any {
 }
 
 // secretsOf collects the literal values inside a sensitive value, to be
-// masked wherever a plugin repeats them.
-func secretsOf(v cty.Value) []string {
+// masked wherever a plugin repeats them: its strings, and its numbers too if
+// numbers is set.
+func secretsOf(v cty.Value, numbers bool) []string {
 	v, _ = v.UnmarkDeep()
 	var out []string
 	var walk func(cty.Value)
@@ -83,7 +86,8 @@ func secretsOf(v cty.Value) []string {
 		switch {
 		case ty == cty.String:
 			out = append(out, v.AsString())
-		case ty == cty.Number:
+			out = append(out, passwordsIn(v.AsString())...)
+		case ty == cty.Number && numbers:
 			out = append(out, v.AsBigFloat().Text('f', -1))
 		case ty.IsCollectionType(), ty.IsObjectType(), ty.IsTupleType():
 			for it := v.ElementIterator(); it.Next(); {
@@ -96,3 +100,24 @@ func secretsOf(v cty.Value) []string {
 	sort.Strings(out)
 	return out
 }
+
+// passwordsIn returns the passwords inside a connection string (a DSN):
+// the password of a URL (postgres://user:PASSWORD@host/db) and the value of
+// password=… in key=value form. A driver's error may quote one without the
+// rest of the string.
+func passwordsIn(s string) []string {
+	var out []string
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	for _, m := range dsnPassword.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1]+m[2])
+	}
+	return out
+}
+
+// dsnPassword matches password=… in a key=value connection string, quoted
+// or not.
+var dsnPassword = regexp.MustCompile(`(?i)\bpassword\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))`)

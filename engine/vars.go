@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -124,6 +125,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return parseRaw(v, raw, "--var "+v.Name)
 	}
 	if val, ok := c.varValues[v.Name]; ok {
+		if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
+		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
 			return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
@@ -131,6 +135,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return conv, nil
 	}
 	if fv, ok := fileVals[v.Name]; ok {
+		if err := schema.CheckInputNumbers(fv.val, v.Type); err != nil {
+			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
+		}
 		conv, err := convert.Convert(fv.val, v.Type)
 		if err != nil {
 			rng := fv.rng
@@ -176,23 +183,36 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	if v.Type == cty.String {
 		return cty.StringVal(raw), nil
 	}
+	shown := fmt.Sprintf("%q", raw)
+	if v.Sensitive {
+		shown = Redacted
+	}
+	if diags := schema.CheckHCLSource([]byte(raw), from); diags.HasErrors() {
+		if v.Type == cty.DynamicPseudoType {
+			return cty.StringVal(raw), nil
+		}
+		return cty.NilVal, inputErrorf("%s", diags.Error())
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
 		}
-		return cty.NilVal, inputErrorf("%s: %q is not a valid %s", from, raw, typeName(v.Type))
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s", from, shown, typeName(v.Type))
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
 		}
-		return cty.NilVal, inputErrorf("%s: %q is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, raw, typeName(v.Type))
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, shown, typeName(v.Type))
+	}
+	if err := schema.CheckInputNumbers(val, v.Type); err != nil {
+		return cty.NilVal, inputErrorf("%s: %s", from, err)
 	}
 	conv, err := convert.Convert(val, v.Type)
 	if err != nil {
-		return cty.NilVal, inputErrorf("%s: %q is not a valid %s: %s", from, raw, typeName(v.Type), err)
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s: %s", from, shown, typeName(v.Type), err)
 	}
 	return conv, nil
 }
@@ -207,7 +227,7 @@ type fileValue struct {
 // object. Problems are HCL diagnostics, with the file, line, column and
 // source of each (a JSON syntax error too), in an *InputError.
 func readVarFile(path string) (map[string]fileValue, error) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, schema.MaxSourceSize)
 	if err != nil {
 		return nil, inputErrorf("--var-file: %s", err)
 	}
@@ -215,11 +235,17 @@ func readVarFile(path string) (map[string]fileValue, error) {
 	var diags hcl.Diagnostics
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
-		file, diags = hcljson.Parse(src, path)
+		if diags = schema.CheckJSONSource(src, path); !diags.HasErrors() {
+			file, diags = hcljson.Parse(src, path)
+		}
 	case ".hcl":
-		file, diags = hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+		file, diags = schema.ParseHCL(src, path)
 	default:
 		return nil, inputErrorf("--var-file %s: use a .hcl or .json file", path)
+	}
+	if file == nil {
+		// Refused before parsing (nesting, numbers): the source is shown.
+		file = &hcl.File{Bytes: src}
 	}
 	files := map[string]*hcl.File{path: file}
 	if diags.HasErrors() {
@@ -292,16 +318,9 @@ func evalCheck(ctx *hcl.EvalContext, check *schema.Check) (ok bool, msg string, 
 // evalMessage evaluates an error message; a message that cannot be
 // evaluated falls back to its source range rather than hiding the failure.
 func evalMessage(ctx *hcl.EvalContext, expr hcl.Expression) string {
-	val, diags := expr.Value(ctx)
-	if diags.HasErrors() || !val.IsWhollyKnown() {
+	msg, err := showText(ctx, expr)
+	if err != nil {
 		return fmt.Sprintf("(message at %s could not be evaluated)", expr.Range())
 	}
-	if val.IsMarked() {
-		return "(sensitive)"
-	}
-	val, err := convert.Convert(val, cty.String)
-	if err != nil || val.IsNull() {
-		return fmt.Sprintf("(message at %s is not a string)", expr.Range())
-	}
-	return val.AsString()
+	return msg
 }

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -37,6 +38,12 @@ type ActionRequest struct {
 	Operator string
 	// Progress, when set, receives human-readable lines while a long action runs.
 	Progress func(line string)
+	// Planned is, in a dry-run, the PlanResult.Planned of the plugin's latest
+	// plan in this run: the state its earlier planned changes would leave.
+	// A plugin whose Schema.Predicts is set answers Plan and read-only Apply
+	// from it, as if those changes were made. The host never reads it; it is
+	// nil in a real run and before the first plan.
+	Planned []byte
 }
 
 // PlanResult is what an action would do.
@@ -45,11 +52,22 @@ type PlanResult struct {
 	Changes []string
 	// Output is the predicted output; unknown where it cannot be known.
 	Output cty.Value
+	// Planned is the plugin's predicted state once this change is made
+	// (ActionRequest.Planned plus this change), in a form of its own
+	// choosing. A plan that changes nothing returns nil, and the state stays
+	// as it was; a plan with Changes and no Planned is a change the plugin
+	// could not predict, and the host no longer trusts what is read after
+	// it.
+	Planned []byte
 }
 
 // ApplyResult is what an action did.
 type ApplyResult struct {
 	Output cty.Value
+	// Predicted is set when the output of a read-only action was computed
+	// from ActionRequest.Planned: what the real run will read, not what the
+	// system holds now.
+	Predicted bool
 }
 
 // Error is an error a plugin attributes to one argument (or configuration
@@ -139,4 +157,17 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// DecodePlanned decodes a JSON planned state (ActionRequest.Planned) into
+// st, which it leaves as it is when there is none (a real run, or before
+// the plugin's first plan of a dry-run).
+func DecodePlanned(plugin string, b []byte, st any) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return fmt.Errorf("%s: the planned state of this dry-run cannot be read: %w", plugin, err)
+	}
+	return nil
 }

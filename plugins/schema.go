@@ -20,6 +20,12 @@ type Schema struct {
 	Config []*Attribute
 	// Actions by name, without the plugin prefix ("status", not "prompt.status").
 	Actions map[string]*Action
+	// Predicts declares that the plugin's dry-run is exact across steps: its
+	// Plan returns PlanResult.Planned, and its Plan and read-only Apply
+	// answer from ActionRequest.Planned. Without it, whatever the plugin
+	// reads after a planned change is shown as stale and the checks on it
+	// as pending.
+	Predicts bool
 }
 
 // Attribute describes one argument of an action or one configuration attribute.

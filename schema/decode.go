@@ -122,7 +122,7 @@ func decodePlugin(block *hcl.Block, filename string) (*PluginDecl, hcl.Diagnosti
 	if attr, ok := content.Attributes["sha256"]; ok {
 		s, d := constString(attr)
 		diags = append(diags, d...)
-		if s != "" && !isSHA256(s) {
+		if s != "" && !IsSHA256(s) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid sha256",
@@ -523,7 +523,8 @@ func validName(s string) bool {
 // validIdent accepts the parts of "PLUGIN.ACTION".
 func validIdent(s string) bool { return validName(s) }
 
-func isSHA256(s string) bool {
+// IsSHA256 reports whether s is a SHA-256 in hex (64 digits, either case).
+func IsSHA256(s string) bool {
 	if len(s) != 64 {
 		return false
 	}

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -24,6 +25,10 @@ const (
 
 // Functions returns the function table expressions see: the go-cty standard
 // library under Terraform's names plus env, strcontains and timestamp.
+//
+// A value derived from a sensitive value stays sensitive: every function's
+// result carries the marks of its arguments, and an error of a function
+// given a marked argument does not quote it.
 func Functions(mode FunctionMode) map[string]function.Function {
 	if mode == FunctionsStatic {
 		return staticFunctions
@@ -31,10 +36,87 @@ func Functions(mode FunctionMode) map[string]function.Function {
 	return liveFunctions
 }
 
+// FunctionsReporting is Functions, and it calls derived with every known
+// result a function computes from a marked argument (the engine masks
+// what such a value looks like, wherever a plugin repeats it).
+func FunctionsReporting(mode FunctionMode, derived func(cty.Value)) map[string]function.Function {
+	return guardAll(buildFunctions(mode), derived)
+}
+
 var (
-	liveFunctions   = buildFunctions(FunctionsLive)
-	staticFunctions = buildFunctions(FunctionsStatic)
+	liveFunctions   = guardAll(buildFunctions(FunctionsLive), nil)
+	staticFunctions = guardAll(buildFunctions(FunctionsStatic), nil)
 )
+
+// SensitiveArgument is what a function's error says in place of its
+// message when one of its arguments is sensitive: the message could
+// quote it.
+const SensitiveArgument = "the error is not shown because an argument is sensitive"
+
+func guardAll(fns map[string]function.Function, derived func(cty.Value)) map[string]function.Function {
+	for name, f := range fns {
+		fns[name] = guard(f, derived)
+	}
+	return fns
+}
+
+// guard wraps f so that its result keeps the marks of every argument (some
+// functions, given a marked argument, return an unmarked result) and its
+// errors do not quote a marked argument. The wrapper accepts every kind
+// of argument and leaves f to check, refine and short-cut as it does.
+func guard(f function.Function, derived func(cty.Value)) function.Function {
+	open := func(p function.Parameter) function.Parameter {
+		p.AllowMarked, p.AllowUnknown, p.AllowDynamicType = true, true, true
+		return p
+	}
+	spec := &function.Spec{Description: f.Description()}
+	for _, p := range f.Params() {
+		spec.Params = append(spec.Params, open(p))
+	}
+	if vp := f.VarParam(); vp != nil {
+		p := open(*vp)
+		spec.VarParam = &p
+	}
+	spec.Type = func(args []cty.Value) (cty.Type, error) {
+		ty, err := f.ReturnTypeForValues(args)
+		return ty, hideIfMarked(err, args)
+	}
+	spec.Impl = func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		ret, err := f.Call(args)
+		if err != nil {
+			return cty.NilVal, hideIfMarked(err, args)
+		}
+		for _, a := range args {
+			if a.ContainsMarked() {
+				_, marks := a.UnmarkDeep()
+				ret = ret.WithMarks(marks)
+			}
+		}
+		if derived != nil && ret.ContainsMarked() && ret.IsWhollyKnown() {
+			derived(ret)
+		}
+		return ret, nil
+	}
+	return function.New(spec)
+}
+
+// hideIfMarked replaces err's message when an argument is marked, keeping
+// which argument it is about.
+func hideIfMarked(err error, args []cty.Value) error {
+	if err == nil {
+		return nil
+	}
+	for _, a := range args {
+		if a.ContainsMarked() {
+			var argErr function.ArgError
+			if errors.As(err, &argErr) {
+				return function.NewArgErrorf(argErr.Index, "%s", SensitiveArgument)
+			}
+			return errors.New(SensitiveArgument)
+		}
+	}
+	return err
+}
 
 func buildFunctions(mode FunctionMode) map[string]function.Function {
 	fns := map[string]function.Function{

@@ -1,6 +1,9 @@
 package schema
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -71,5 +74,84 @@ func TestStaticFunctionsAreUnknown(t *testing.T) {
 	expr, _ := hclsyntax.ParseExpression([]byte(`timestamp()`), "t.hcl", hcl.InitialPos)
 	if v, diags := expr.Value(live); diags.HasErrors() || !v.IsKnown() || len(v.AsString()) < 20 {
 		t.Errorf("live timestamp() = %#v, %v", v, diags)
+	}
+}
+
+// derivation is one line of testdata/derived.txt.
+type derivation struct {
+	fn, expr string
+	fails    bool
+}
+
+func readDerivations(t *testing.T) []derivation {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "derived.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []derivation
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fn, expr, _ := strings.Cut(line, ": ")
+		fails := strings.HasPrefix(fn, "!")
+		out = append(out, derivation{fn: strings.TrimPrefix(fn, "!"), expr: expr, fails: fails})
+	}
+	return out
+}
+
+// TestDerivedValuesStaySensitive applies every function of the language to
+// a sensitive value: each result is still marked (a function that drops
+// the mark would let the value be shown), each is reported to the engine
+// to mask, and a function's error does not quote the value.
+func TestDerivedValuesStaySensitive(t *testing.T) {
+	const token = "Hunter2-Secret/Token+abc"
+	var derived []cty.Value
+	fns := FunctionsReporting(FunctionsLive, func(v cty.Value) { derived = append(derived, v) })
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"token": cty.StringVal(token).Mark("sensitive")})},
+		Functions: fns,
+	}
+	covered := map[string]bool{"timestamp": true} // takes no argument
+	for _, d := range readDerivations(t) {
+		covered[d.fn] = true
+		t.Run(d.fn, func(t *testing.T) {
+			expr, diags := hclsyntax.ParseExpression([]byte(d.expr), "t.hcl", hcl.InitialPos)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			derived = nil
+			v, diags := expr.Value(ctx)
+			if d.fails {
+				if !diags.HasErrors() {
+					t.Fatalf("%s did not fail", d.expr)
+				}
+				for _, part := range []string{"Hunter2", "HUNTER2", "hunter2", "Secret/Token", "SECRET/TOKEN"} {
+					if strings.Contains(diags.Error(), part) {
+						t.Errorf("the error of %s quotes the secret: %s", d.expr, diags.Error())
+					}
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if d.fn == "can" {
+				// can says whether its argument evaluates, not what it is.
+				return
+			}
+			if !v.ContainsMarked() {
+				t.Errorf("%s = %#v: not marked sensitive", d.expr, v)
+			}
+			if len(derived) == 0 {
+				t.Errorf("%s: no derived value reported", d.expr)
+			}
+		})
+	}
+	for name := range Functions(FunctionsLive) {
+		if !covered[name] {
+			t.Errorf("function %s is missing from testdata/derived.txt", name)
+		}
 	}
 }

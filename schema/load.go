@@ -13,13 +13,17 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/pluginlock"
 )
 
 // SchemaSource finds the schema of a plugin by name. decl is the directory's
-// `plugin` block for that name, or nil when there is none.
+// `plugin` block for that name, or nil when there is none. An error that is
+// an hcl.Diagnostics is reported as it is (it says where the problem is),
+// and when it holds only warnings the schema returned with it is used; any
+// other error is reported at the plugin block.
 type SchemaSource interface {
 	PluginSchema(name string, decl *PluginDecl) (*plugins.Schema, error)
 }
@@ -84,7 +88,8 @@ func listDir(dir string) ([]string, hcl.Diagnostics) {
 	return names, nil
 }
 
-// ListFiles returns the *.hcl files directly inside dir, sorted.
+// ListFiles returns the *.hcl files directly inside dir, sorted, but not the
+// plugin lock file (runbook.lock.hcl), which holds no runbooks.
 func ListFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -92,7 +97,7 @@ func ListFiles(dir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") || e.Name() == pluginlock.FileName {
 			continue
 		}
 		names = append(names, filepath.Join(dir, e.Name()))
@@ -216,14 +221,19 @@ type namedRange struct {
 func (l *loader) loadFile(src Source) (res fileResult) {
 	defer recoverDiag(src.Name, &res.diags)
 	if l.fromDisk {
-		b, err := os.ReadFile(src.Name)
+		b, err := safefile.ReadFile(src.Name, MaxSourceSize)
 		if err != nil {
-			res.diags = hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read file", Detail: err.Error()}}
+			res.diags = hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read file",
+				Detail:   err.Error(),
+				Subject:  &hcl.Range{Filename: src.Name, Start: hcl.InitialPos, End: hcl.InitialPos},
+			}}
 			return res
 		}
 		src.Bytes = b
 	}
-	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
+	file, diags := ParseHCL(src.Bytes, src.Name)
 	res.file, res.diags = file, diags
 	if diags.HasErrors() {
 		return res
@@ -298,6 +308,15 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
 	diags = append(diags, d...)
+	// Files a source reported problems in (a plugin lock file), for the
+	// snippets of those diagnostics.
+	if fs, ok := l.opts.Schemas.(interface{ Files() map[string]*hcl.File }); ok {
+		for name, f := range fs.Files() {
+			if _, own := cfg.Files[name]; !own {
+				cfg.Files[name] = f
+			}
+		}
+	}
 
 	// A plugin block may replace a built-in plugin with an external one:
 	// files checked against the built-in schema are checked again.
@@ -440,6 +459,18 @@ func (l *loader) resolveDeclared(decls map[string]*PluginDecl) (map[string]*plug
 		}
 		if err == nil {
 			schemas[name] = s
+			continue
+		}
+		// A source that knows where the problem is says so itself; with
+		// warnings only, the schema it gave is used.
+		var positioned hcl.Diagnostics
+		if errors.As(err, &positioned) {
+			diags = append(diags, positioned...)
+			if s != nil && !positioned.HasErrors() {
+				schemas[name] = s
+			} else {
+				failed[name] = true
+			}
 			continue
 		}
 		failed[name] = true

@@ -33,7 +33,7 @@ func main() {
 	files := 0
 	for _, e := range entries {
 		// The same selection as schema.ListFiles.
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") || strings.HasPrefix(e.Name(), ".") || e.Name() == "runbook.lock.hcl" {
 			continue
 		}
 		name := filepath.Join(dir, e.Name())

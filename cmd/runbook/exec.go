@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,7 +73,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	// long as loading the runbooks, so both happen at once (pluginInfo
 	// waits for the result).
 	go selfSHA256()
-	cfg, err := a.loadValid()
+	cfg, err := a.loadValid(launchPlugins)
 	if err != nil {
 		return err
 	}
@@ -150,6 +152,9 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		// The run never started: nothing to record.
 		tw.Close()
 		os.Remove(tw.Path())
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return exitf(ExitInterrupted, "interrupted before the run started: nothing ran")
+		}
 		var input *engine.InputError
 		if errors.As(err, &input) && len(input.Diags) > 0 {
 			// A var file's problems, each with its source line.
@@ -243,7 +248,7 @@ func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, erro
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
-		fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", paintErr(p.io, color.FgCyan, "?"), paintErr(p.io, color.Bold, question), paintErr(p.io, color.Faint, "[yes/no]"))
+		fmt.Fprintf(p.io.ErrOut, "      %s %s %s ", paintErr(p.io, color.FgCyan, "?"), paintErr(p.io, color.Bold, visible(question)), paintErr(p.io, color.Faint, "[yes/no]"))
 		line, err := p.readLine(ctx)
 		if errors.Is(err, io.EOF) {
 			// Nobody is left to answer: that is not a yes.
@@ -259,7 +264,7 @@ func (p *termPrompter) Confirm(ctx context.Context, question string) (bool, erro
 		case "n", "no":
 			return false, nil
 		}
-		fmt.Fprintf(p.io.ErrOut, "      %s\n", paintErr(p.io, color.FgYellow, fmt.Sprintf("Please answer yes or no (y or n), not %q.", line)))
+		fmt.Fprintf(p.io.ErrOut, "      %s\n", paintErr(p.io, color.FgYellow, fmt.Sprintf("Please answer yes or no (y or n), not %q.", visibleLine(line))))
 	}
 }
 
@@ -271,18 +276,45 @@ func (p *termPrompter) Ask(ctx context.Context, name, description string, sensit
 	if description != "" {
 		label += " (" + description + ")"
 	}
-	fmt.Fprintf(p.io.ErrOut, "%s %s: ", paintErr(p.io, color.FgCyan, "var."+name), paintErr(p.io, color.Faint, label))
+	fmt.Fprintf(p.io.ErrOut, "%s %s: ", paintErr(p.io, color.FgCyan, "var."+visibleLine(name)), paintErr(p.io, color.Faint, visible(label)))
 	if sensitive {
 		if f, ok := p.io.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			b, err := term.ReadPassword(int(f.Fd()))
-			fmt.Fprintln(p.io.ErrOut)
-			if err != nil {
-				return "", fmt.Errorf("reading %s: %w", name, err)
-			}
-			return string(b), nil
+			return p.readSecret(ctx, int(f.Fd()), name)
 		}
 	}
 	return p.readLine(ctx)
+}
+
+// readSecret reads a line without echo, giving up when ctx is cancelled (the
+// first Ctrl-C): the terminal gets its echo back either way.
+func (p *termPrompter) readSecret(ctx context.Context, fd int, name string) (string, error) {
+	saved, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", name, err)
+	}
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// Left blocked on the terminal when ctx is cancelled; the run is
+		// stopping and exits soon after.
+		b, err := term.ReadPassword(fd)
+		ch <- result{b, err}
+	}()
+	select {
+	case r := <-ch:
+		fmt.Fprintln(p.io.ErrOut)
+		if r.err != nil {
+			return "", fmt.Errorf("reading %s: %w", name, r.err)
+		}
+		return string(r.b), nil
+	case <-ctx.Done():
+		_ = term.Restore(fd, saved)
+		fmt.Fprintln(p.io.ErrOut)
+		return "", ctx.Err()
+	}
 }
 
 // resumeFrom reads the run to resume and refuses what cannot be resumed
@@ -321,9 +353,26 @@ func (a *app) resumeFrom(cfg *schema.Config, rb *schema.Runbook, id string) (*en
 		return nil, exitf(ExitBadInput, "--resume: %s changed since run %s (sha256 %s, now %s); resuming would run a different procedure — start a new run", rb.Filename, started.RunID, short(started.Source.SHA256), short(now))
 	}
 	current := a.pluginInfo(cfg)
-	for name, was := range started.Plugins {
+	for _, name := range slices.Sorted(maps.Keys(started.Plugins)) {
+		was := started.Plugins[name]
 		if now := current[name]; now.SHA256 != was.SHA256 {
 			return nil, exitf(ExitBadInput, "--resume: plugin %q changed since run %s (sha256 %s, now %s); start a new run", name, started.RunID, short(was.SHA256), short(now.SHA256))
+		}
+		// A transcript from before configurations were recorded has none
+		// to compare.
+		if was.Config == "" {
+			continue
+		}
+		now, err := engine.PluginConfigSHA256(cfg, name)
+		if err != nil {
+			return nil, exitf(ExitBadInput, "--resume: %s", err)
+		}
+		if now != was.Config {
+			where := "its plugin block"
+			if decl := cfg.Plugins[name]; decl != nil {
+				where = fmt.Sprintf("its plugin block (%s:%d)", decl.DeclRange.Filename, decl.DeclRange.Start.Line)
+			}
+			return nil, exitf(ExitBadInput, "--resume: the configuration of plugin %q changed since run %s: %s now points it elsewhere (its paths, URLs or backend differ), so the steps that succeeded acted on other state than this run would; start a new run, or restore the configuration to resume", name, started.RunID, where)
 		}
 	}
 	r := &engine.Resume{RunID: started.RunID, Vars: started.Vars, Steps: map[string]engine.ResumedStep{}}

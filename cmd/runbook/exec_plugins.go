@@ -16,7 +16,9 @@ import (
 // pluginProvider starts the plugins a run uses as processes: built-ins by
 // re-executing this binary, external ones from their verified binaries.
 func (a *app) pluginProvider(cfg *schema.Config) *hostProvider {
-	return &hostProvider{registry: a.registry, cfg: cfg, pool: host.NewPool(&host.Launcher{})}
+	// runbook starts no children of its own besides plugins: it may adopt
+	// and end what they orphan.
+	return &hostProvider{registry: a.registry, cfg: cfg, pool: host.NewPool(&host.Launcher{Subreaper: true})}
 }
 
 type hostProvider struct {

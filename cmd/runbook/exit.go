@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Exit codes of SPEC §1, the same for every command.
+// Exit codes (README, "Commands"), the same for every command.
 const (
 	ExitOK          = 0
 	ExitFailed      = 1

@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -71,11 +71,11 @@ func (a *app) runFmt(opts *fmtOptions) error {
 	var diags hcl.Diagnostics
 	unformatted := 0
 	for _, name := range names {
-		src, err := os.ReadFile(name)
+		src, err := safefile.ReadFile(name, schema.MaxSourceSize)
 		if err != nil {
 			return exitf(ExitBadInput, "%s", err)
 		}
-		f, d := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		f, d := schema.ParseHCL(src, name)
 		files[name] = f
 		if d.HasErrors() {
 			diags = append(diags, d...)

@@ -29,7 +29,7 @@ func (a *app) runList(now time.Time) error {
 	}
 	// The catalogue needs no syntax trees: validate's streaming load keeps
 	// a summary of each runbook and drops the rest.
-	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions())
+	cfg, diags := schema.ValidateDir(a.opts.Dir, a.loadOptions(lockedSchemas))
 	if cfg == nil {
 		a.printDiagnostics(nil, diags)
 		return silentExit(ExitBadInput)
@@ -50,7 +50,7 @@ func (a *app) runList(now time.Time) error {
 				lastDry = runCell(now, e.LastDryRun)
 			}
 		}
-		t.row(rb.Name, rb.Owner, strconv.Itoa(rb.Steps), lastRun, lastDry, firstLine(rb.Description))
+		t.row(visibleLine(rb.Name), visibleLine(rb.Owner), strconv.Itoa(rb.Steps), lastRun, lastDry, visibleLine(firstLine(rb.Description)))
 	}
 	if err := t.write(a.io.Out, ""); err != nil {
 		return err
@@ -69,7 +69,8 @@ func runCell(now time.Time, s *engine.RunSummary) string {
 	if who != "" {
 		cell += ", " + who
 	}
-	return cell + ")"
+	// The status and operator come from a transcript: shown, not obeyed.
+	return visibleLine(cell + ")")
 }
 
 // ago renders how long ago t was, coarsely, as people say it.

@@ -14,9 +14,9 @@ import (
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/cobra"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -34,15 +34,15 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 }
 
 // loadOptions are the options of one load: built-in schemas from the
-// registry, external plugins launched (checksum verified) for theirs, once
-// per load.
-func (a *app) loadOptions() schema.Options {
-	return schema.Options{Schemas: newPluginSchemas(a.registry)}
+// registry, external plugins' from the lock file or, for exec, from the
+// plugins launched (checksum verified), once per load.
+func (a *app) loadOptions(code pluginCode) schema.Options {
+	return schema.Options{Schemas: newPluginSchemas(a.registry, code)}
 }
 
 // loadDir loads the runbook directory (--dir).
-func (a *app) loadDir() (*schema.Config, hcl.Diagnostics) {
-	return schema.LoadDir(a.opts.Dir, a.loadOptions())
+func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
+	return schema.LoadDir(a.opts.Dir, a.loadOptions(code))
 }
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of
@@ -94,7 +94,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 			continue
 		}
 		if fi.IsDir() {
-			add(schema.ValidateDir(p, a.loadOptions()))
+			add(schema.ValidateDir(p, a.loadOptions(lockedSchemas)))
 			continue
 		}
 		if abs, err := filepath.Abs(p); err == nil && inDirs[abs] {
@@ -127,7 +127,7 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 				set = append(set, n)
 			}
 		}
-		cfg, d := schema.ValidatePaths(set, a.loadOptions())
+		cfg, d := schema.ValidatePaths(set, a.loadOptions(lockedSchemas))
 		d = slices.DeleteFunc(d, func(diag *hcl.Diagnostic) bool {
 			return diag.Subject != nil && !named[diag.Subject.Filename]
 		})
@@ -157,9 +157,16 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 	files = withSources(files, diags)
 	var buf bytes.Buffer
 	w := hcl.NewDiagnosticTextWriter(&buf, files, uint(a.io.Width()), a.io.ErrColorEnabled())
+	// A source line too long to read (a minified file, a hostile one) is
+	// left out; the position still says where.
+	bare := hcl.NewDiagnosticTextWriter(&buf, nil, uint(a.io.Width()), a.io.ErrColorEnabled())
 	for _, d := range diags {
 		buf.Reset()
-		_ = w.WriteDiagnostic(d)
+		if longSourceLine(files, d) {
+			_ = bare.WriteDiagnostic(d)
+		} else {
+			_ = w.WriteDiagnostic(d)
+		}
 		text := buf.String()
 		if d.Subject != nil {
 			text = strings.Replace(text,
@@ -168,6 +175,25 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 		}
 		_, _ = io.WriteString(a.io.ErrOut, text)
 	}
+}
+
+// maxSourceLine is the longest source line a diagnostic shows.
+const maxSourceLine = 500
+
+// longSourceLine reports whether the line a diagnostic points at is longer
+// than maxSourceLine.
+func longSourceLine(files map[string]*hcl.File, d *hcl.Diagnostic) bool {
+	if d.Subject == nil || files[d.Subject.Filename] == nil {
+		return false
+	}
+	src := files[d.Subject.Filename].Bytes
+	at := min(max(d.Subject.Start.Byte, 0), len(src))
+	start := bytes.LastIndexByte(src[:at], '\n') + 1
+	end := bytes.IndexByte(src[at:], '\n')
+	if end < 0 {
+		end = len(src) - at
+	}
+	return at+end-start > maxSourceLine
 }
 
 // withSources returns files with every file a diagnostic points into: a
@@ -180,7 +206,7 @@ func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*
 		if d.Subject == nil || d.Subject.Filename == "" || files[d.Subject.Filename] != nil || all[d.Subject.Filename] != nil {
 			continue
 		}
-		b, err := os.ReadFile(d.Subject.Filename)
+		b, err := safefile.ReadFile(d.Subject.Filename, schema.MaxSourceSize)
 		if err != nil {
 			continue
 		}
@@ -190,7 +216,8 @@ func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*
 				all = map[string]*hcl.File{}
 			}
 		}
-		f, _ := hclsyntax.ParseConfig(b, d.Subject.Filename, hcl.InitialPos)
+		// Parsed within the limits, or kept as text for the source line.
+		f, _ := schema.ParseHCL(b, d.Subject.Filename)
 		if f == nil {
 			f = &hcl.File{Bytes: b}
 		}
@@ -204,11 +231,11 @@ func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) map[string]*
 
 // loadValid loads the runbook directory and fails with the diagnostics
 // printed when anything in it is invalid.
-func (a *app) loadValid() (*schema.Config, error) {
+func (a *app) loadValid(code pluginCode) (*schema.Config, error) {
 	if err := a.needDir(); err != nil {
 		return nil, err
 	}
-	cfg, diags := a.loadDir()
+	cfg, diags := a.loadDir(code)
 	if diags.HasErrors() {
 		var files map[string]*hcl.File
 		if cfg != nil {

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 //	exits CODE PROGRAM [ARGS...]
 //
 // which runs PROGRAM like exec and fails unless it exits with exactly CODE
-// (SPEC §1 gives every exit code a meaning, so `! exec` is not precise
+// (README, "Commands": every exit code has a meaning, so `! exec` is not precise
 // enough). A Go panic also exits 2, so exits fails on a stack trace in
 // stderr whatever the code. Its stdout and stderr are checked with
 // stdout/stderr as usual.
@@ -79,8 +79,14 @@ func TestScripts(t *testing.T) {
 			// mktranscript and tamper: see transcript_cmd_test.go.
 			"mktranscript": cmdMkTranscript,
 			"tamper":       cmdTamper,
-			// subst: see plugins_cmd_test.go.
-			"subst": cmdSubst,
+			// subst and sha256: see plugins_cmd_test.go.
+			"subst":  cmdSubst,
+			"sha256": cmdSHA256,
+			// repeat: see limits_test.go.
+			"repeat": cmdRepeat,
+			// gensecrets and nosecrets: see secrets_test.go.
+			"gensecrets": cmdGenSecrets,
+			"nosecrets":  cmdNoSecrets,
 		},
 	})
 }

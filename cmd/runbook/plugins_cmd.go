@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
@@ -25,12 +26,13 @@ type pluginsOptions struct {
 
 func (a *app) pluginsCmd() *cobra.Command {
 	opts := &pluginsOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "plugins [NAME...]",
 		Short: "List installed plugins, their actions and argument schemas",
 		Long: `List the plugins runbooks can use: the built-in ones, and the external ones
-that --dir declares with plugin "NAME" { source = "…", sha256 = "…" } blocks
-(each launched, after its checksum is verified, to ask for its schema).
+that --dir declares with plugin "NAME" { source = "…", sha256 = "…" } blocks,
+as the directory's lock file (runbook.lock.hcl) records them: this command
+runs no plugin binary (see 'runbook plugins lock').
 For each: its version, configuration attributes, and every action with
 whether it is read-only, its arguments and its output.`,
 		Args: usageArgs(cobra.ArbitraryArgs),
@@ -39,6 +41,8 @@ whether it is read-only, its arguments and its output.`,
 			return a.runPlugins(opts)
 		}),
 	}
+	cmd.AddCommand(a.pluginsLockCmd())
+	return cmd
 }
 
 // pluginEntry is one plugin of the listing.
@@ -53,6 +57,8 @@ type pluginEntry struct {
 	Schema   *plugins.Schema
 	// Err is why an external plugin's schema could not be had.
 	Err error
+	// Warning is what is worth knowing about a plugin whose schema was had.
+	Warning string
 }
 
 func (a *app) runPlugins(opts *pluginsOptions) error {
@@ -106,7 +112,7 @@ func (a *app) collectPlugins() []pluginEntry {
 	if cfg == nil {
 		return entries
 	}
-	src := newPluginSchemas(a.registry)
+	src := newPluginSchemas(a.registry, lockedSchemas)
 	names := make([]string, 0, len(cfg.Plugins))
 	for name, decl := range cfg.Plugins {
 		if decl.Source != "" {
@@ -117,6 +123,10 @@ func (a *app) collectPlugins() []pluginEntry {
 	for _, name := range names {
 		decl := cfg.Plugins[name]
 		ext := src.describe(name, decl)
+		err, warning := ext.err, ""
+		if ds, ok := err.(hcl.Diagnostics); ok && !ds.HasErrors() && ext.schema != nil {
+			err, warning = nil, ds[0].Summary+": "+ds[0].Detail
+		}
 		entries = append(entries, pluginEntry{
 			Name:     name,
 			Version:  ext.version,
@@ -124,7 +134,8 @@ func (a *app) collectPlugins() []pluginEntry {
 			SHA256:   decl.SHA256,
 			Declared: fmt.Sprintf("%s:%d", decl.DeclRange.Filename, decl.DeclRange.Start.Line),
 			Schema:   ext.schema,
-			Err:      ext.err,
+			Err:      err,
+			Warning:  warning,
 		})
 	}
 	return entries
@@ -175,6 +186,9 @@ func (p *pluginsWriter) plugin(e pluginEntry) {
 	if e.Err != nil {
 		p.printf("  %s %s\n", red("error:"), indentLines(e.Err.Error(), "    "))
 		return
+	}
+	if e.Warning != "" {
+		p.printf("  %s %s\n", yellow("warning:"), indentLines(e.Warning, "    "))
 	}
 	s := e.Schema
 	if len(s.Config) > 0 {

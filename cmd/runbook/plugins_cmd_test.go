@@ -65,6 +65,18 @@ func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
+// cmdSHA256 implements `sha256 NAME FILE`: it sets the script's environment
+// variable NAME to the SHA-256 of FILE, for a plugin block (see subst) that
+// names a binary the script wrote.
+func cmdSHA256(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sha256 NAME FILE")
+	}
+	sum, err := host.FileSHA256(ts.MkAbs(args[1]))
+	ts.Check(err)
+	ts.Setenv(args[0], sum)
+}
+
 // TestPluginServeRefusesSchemaOnlyPlugins covers what the scripts cannot
 // rely on: a built-in that has no implementation (yet).
 func TestPluginServeRefusesSchemaOnlyPlugins(t *testing.T) {

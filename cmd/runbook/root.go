@@ -18,7 +18,7 @@ type globalOptions struct {
 	Dir      string
 	StateDir string
 	NoColor  bool
-	// LockURL says where run locks live: file:// or etcd://… (SPEC §1).
+	// LockURL says where run locks live: file:// or etcd://… (README, "Commands").
 	LockURL string
 }
 
@@ -46,11 +46,11 @@ func Main(args []string, streams *IOStreams) int {
 	var coded interface{ ExitCode() int }
 	if !errors.As(err, &coded) {
 		// Cobra's own errors: unknown command, bad flag, wrong arguments.
-		fmt.Fprintf(streams.ErrOut, "runbook: %s\nRun 'runbook --help' for usage.\n", err)
+		fmt.Fprintf(streams.ErrOut, "runbook: %s\nRun 'runbook --help' for usage.\n", visible(err.Error()))
 		return ExitBadInput
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(streams.ErrOut, "runbook: %s\n", msg)
+		fmt.Fprintf(streams.ErrOut, "runbook: %s\n", visible(msg))
 	}
 	return exitCode(err)
 }

@@ -2,29 +2,53 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"sync"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/host"
+	"github.com/runbookdev/runbook/plugins/pluginlock"
 	"github.com/runbookdev/runbook/schema"
 )
 
 // externalSchemaTimeout bounds the launch of an external plugin for its
-// schema: validate must never hang on a plugin that does not answer.
+// schema: exec and `plugins lock` must never hang on a plugin that does not
+// answer.
 const externalSchemaTimeout = 30 * time.Second
+
+// pluginCode says whether a command may start external plugin binaries.
+type pluginCode bool
+
+const (
+	// lockedSchemas: the schemas of external plugins come from the
+	// directory's runbook.lock.hcl, and no plugin binary is started
+	// (validate, list, show, test, plugins: what CI runs on a pull request).
+	lockedSchemas pluginCode = false
+	// launchPlugins: an external plugin is started, after its checksum is
+	// verified, to ask for its schema (exec, which runs it anyway).
+	launchPlugins pluginCode = true
+)
 
 // pluginSchemas is the CLI's schema.SchemaSource. Built-in schemas come
 // from the registry without starting anything. An external plugin (a
-// plugin block with source) is launched through plugins/host, which refuses
-// it unless its binary has the declared sha256, asked for its schema and
-// ended; each binary once per pluginSchemas, that is once per load.
+// plugin block with source) must have the sha256 its block declares and,
+// when the directory's lock file has an entry for it, the lock's; its
+// schema is the lock's (lockedSchemas), or it is launched through
+// plugins/host, asked for its schema and ended (launchPlugins), each binary
+// once per pluginSchemas, that is once per load.
 type pluginSchemas struct {
 	registry *plugins.Registry
 	launcher *host.Launcher
+	code     pluginCode
 
 	mu       sync.Mutex
 	external map[externalKey]*externalPlugin
+	locks    map[string]*dirLock
 }
 
 // externalKey identifies an external plugin's binary as declared.
@@ -32,20 +56,30 @@ type externalKey struct {
 	name, source, sha256 string
 }
 
-// externalPlugin is what launching an external plugin told.
+// externalPlugin is what is known of an external plugin.
 type externalPlugin struct {
 	schema  *plugins.Schema
 	version string
 	err     error
 }
 
-func newPluginSchemas(registry *plugins.Registry) *pluginSchemas {
+// dirLock is a directory's lock file as read, and whether its problems
+// have been reported yet (once per load, not once per plugin).
+type dirLock struct {
+	lock     *pluginlock.Lock
+	diags    hcl.Diagnostics
+	reported bool
+}
+
+func newPluginSchemas(registry *plugins.Registry, code pluginCode) *pluginSchemas {
 	return &pluginSchemas{
 		registry: registry,
+		code:     code,
 		// No environment: an external plugin sees only what it is given
 		// (host.Spec.Env), and describing itself needs nothing.
-		launcher: &host.Launcher{},
+		launcher: &host.Launcher{Subreaper: true},
 		external: map[externalKey]*externalPlugin{},
+		locks:    map[string]*dirLock{},
 	}
 }
 
@@ -58,10 +92,23 @@ func (s *pluginSchemas) PluginSchema(name string, decl *schema.PluginDecl) (*plu
 	return ext.schema, ext.err
 }
 
+// Files returns the lock files read, for the snippets of their diagnostics.
+func (s *pluginSchemas) Files() map[string]*hcl.File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	files := map[string]*hcl.File{}
+	for _, dl := range s.locks {
+		if dl.lock.File != nil {
+			files[dl.lock.Path] = dl.lock.File
+		}
+	}
+	return files
+}
+
 // PluginNames lists the built-in plugins, for suggestions.
 func (s *pluginSchemas) PluginNames() []string { return s.registry.Names() }
 
-// describe launches an external plugin for its schema and version, once.
+// describe finds an external plugin's schema and version, once.
 func (s *pluginSchemas) describe(name string, decl *schema.PluginDecl) *externalPlugin {
 	key := externalKey{name, decl.Source, decl.SHA256}
 	s.mu.Lock()
@@ -71,17 +118,97 @@ func (s *pluginSchemas) describe(name string, decl *schema.PluginDecl) *external
 	}
 	ext := &externalPlugin{}
 	s.external[key] = ext
+	if decl.SHA256 == "" {
+		// The plugin block is wrong first: say that, as exec would.
+		ext.err = host.Verify(name, decl.Source, decl.SHA256)
+		return ext
+	}
+	entry, err := s.lockEntry(name, decl)
+	switch {
+	case err != nil:
+		ext.err = err
+	case s.code == launchPlugins:
+		ext.schema, ext.version, ext.err = s.launch(name, decl)
+	default:
+		// Hashing the binary runs nothing of it.
+		err := host.Verify(name, decl.Source, decl.SHA256)
+		switch {
+		case entry != nil && errors.Is(err, fs.ErrNotExist):
+			// Not installed here (a CI runner): the reviewed lock is
+			// enough to check the runbooks; exec will need the binary.
+			ext.schema, ext.version = entry.Schema, entry.Version
+			ext.err = hcl.Diagnostics{{
+				Severity: hcl.DiagWarning,
+				Summary:  "Plugin binary not found",
+				Detail:   fmt.Sprintf("%s; the runbooks were checked against the schema %s locked for sha256 %s. exec needs the binary.", err, pluginlock.FileName, entry.SHA256),
+				Subject:  decl.DeclRange.Ptr(),
+			}}
+		case err != nil:
+			ext.err = err
+		case entry == nil:
+			ext.err = notLocked(name, decl)
+		default:
+			ext.schema, ext.version = entry.Schema, entry.Version
+		}
+	}
+	return ext
+}
+
+// lockEntry returns the lock's entry for an external plugin, nil when it has
+// none, and an error when the lock file is unusable or locks another
+// binary than decl declares. s.mu must be held.
+func (s *pluginSchemas) lockEntry(name string, decl *schema.PluginDecl) (*pluginlock.Entry, error) {
+	dl := s.locks[decl.Dir]
+	if dl == nil {
+		dl = &dirLock{}
+		dl.lock, dl.diags = pluginlock.Read(decl.Dir)
+		s.locks[decl.Dir] = dl
+	}
+	if dl.diags.HasErrors() {
+		if !dl.reported {
+			dl.reported = true
+			return nil, dl.diags
+		}
+		return nil, fmt.Errorf("plugin %q: %s is invalid (see its errors); run `runbook plugins lock` to write it again", name, dl.lock.Path)
+	}
+	entry := dl.lock.Entries[name]
+	if entry != nil && entry.SHA256 != decl.SHA256 {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Plugin lock out of date",
+			Detail: fmt.Sprintf("The plugin block of %q says sha256 = %q, but %s locked the binary with sha256 %s (%s). If the plugin was updated on purpose, run `runbook plugins lock` and review the new lock file; otherwise restore the plugin block.",
+				name, decl.SHA256, dl.lock.Path, entry.SHA256, entry.DeclRange),
+			Subject: decl.DeclRange.Ptr(),
+		}}
+	}
+	return entry, nil
+}
+
+// notLocked is the problem of an external plugin that the lock file does
+// not know: its schema could only come from running it.
+func notLocked(name string, decl *schema.PluginDecl) error {
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Plugin not locked",
+		Detail: fmt.Sprintf("External plugin %q has no entry in %s. Only exec runs plugin code; every other command takes an external plugin's schema from the lock file. Run `runbook plugins lock` (it runs each external plugin once to record its version, sha256 and schema) and review the lock file like code.",
+			name, pluginlock.Path(decl.Dir)),
+		Subject: decl.DeclRange.Ptr(),
+	}}
+}
+
+// launch starts an external plugin (its checksum verified) for its schema
+// and version, and ends it.
+func (s *pluginSchemas) launch(name string, decl *schema.PluginDecl) (*plugins.Schema, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), externalSchemaTimeout)
 	defer cancel()
 	p, err := s.launcher.Launch(ctx, host.Spec{Name: name, Source: decl.Source, SHA256: decl.SHA256})
 	if err != nil {
-		ext.err = err
-		return ext
+		return nil, "", err
 	}
-	ext.schema, ext.err = p.Schema(ctx)
-	ext.version = p.Version()
-	if err := p.Close(); err != nil && ext.err == nil {
-		ext.err = err
+	sch, err := p.Schema(ctx)
+	version := p.Version()
+	if cerr := p.Close(); cerr != nil && err == nil {
+		err = cerr
 	}
-	return ext
+	return sch, version, err
 }

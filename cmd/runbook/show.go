@@ -22,7 +22,7 @@ func (a *app) showCmd() *cobra.Command {
 		Args:              usageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: a.completeRunbooks,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadValid()
+			cfg, err := a.loadValid(lockedSchemas)
 			if err != nil {
 				return err
 			}
@@ -51,19 +51,19 @@ func (s *showWriter) printf(format string, args ...any) {
 // expr returns an expression's source on one line.
 func (s *showWriter) expr(e hcl.Expression) string {
 	src := s.cfg.Source(e.Range())
-	return strings.Join(strings.Fields(src), " ")
+	return visibleLine(strings.Join(strings.Fields(src), " "))
 }
 
 func renderRunbook(w io.Writer, cfg *schema.Config, rb *schema.Runbook) error {
 	s := &showWriter{w: w, cfg: cfg}
 	s.printf("%s\n", bold(rb.Name))
 	if rb.Description != "" {
-		s.printf("%s\n", rb.Description)
+		s.printf("%s\n", visible(rb.Description))
 	}
 	s.printf("\n")
-	s.printf("  %-7s %s\n", faint("owner"), rb.Owner)
+	s.printf("  %-7s %s\n", faint("owner"), visibleLine(rb.Owner))
 	if len(rb.Tags) > 0 {
-		s.printf("  %-7s %s\n", faint("tags"), strings.Join(rb.Tags, ", "))
+		s.printf("  %-7s %s\n", faint("tags"), visibleLine(strings.Join(rb.Tags, ", ")))
 	}
 	lock := fmt.Sprintf("%q", rb.Name)
 	if rb.Lock != nil {
@@ -106,7 +106,7 @@ func (s *showWriter) renderVariable(v *schema.Variable, width int) {
 	indent := strings.Repeat(" ", width+4)
 	s.printf("  %s%s  %s\n", cyan(v.Name), strings.Repeat(" ", width-len(v.Name)), strings.Join(parts, ", "))
 	if v.Description != "" {
-		s.printf("%s%s\n", indent, v.Description)
+		s.printf("%s%s\n", indent, visible(v.Description))
 	}
 	for _, c := range v.Validations {
 		s.printf("%s%s %s\n%s  else %s\n", indent, faint("must hold:"), s.expr(c.Condition), indent, s.expr(c.ErrorMessage))
@@ -116,13 +116,13 @@ func (s *showWriter) renderVariable(v *schema.Variable, width int) {
 func (s *showWriter) renderStep(n int, st *schema.Step) {
 	title := bold(fmt.Sprintf("%d. %s", n, st.Name))
 	if st.Description != "" {
-		title += " — " + st.Description
+		title += " — " + visible(st.Description)
 	}
 	s.printf("\n  %s\n", title)
 	field := func(name, format string, args ...any) {
 		s.printf("     %s %s\n", faint(fmt.Sprintf("%-9s", name)), fmt.Sprintf(format, args...))
 	}
-	field("owner", "%s", st.Owner)
+	field("owner", "%s", visibleLine(st.Owner))
 	if st.When != nil {
 		field("when", "%s", s.expr(st.When))
 	}

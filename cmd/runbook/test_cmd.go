@@ -85,7 +85,7 @@ func (a *app) runTests(ctx context.Context, opts *testOptions) error {
 			}
 			dir, only = filepath.Dir(p), filepath.Clean(p)
 		}
-		cfg, diags := schema.LoadDir(dir, a.loadOptions())
+		cfg, diags := schema.LoadDir(dir, a.loadOptions(lockedSchemas))
 		if diags.HasErrors() {
 			var files map[string]*hcl.File
 			if cfg != nil {

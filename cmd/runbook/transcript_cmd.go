@@ -18,6 +18,7 @@ import (
 
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/schema"
 )
 
 func (a *app) transcriptCmd() *cobra.Command {
@@ -91,7 +92,7 @@ func (a *app) runTranscriptList() error {
 	var t table
 	t.row(bold("RUN ID"), bold("RUNBOOK"), bold("MODE"), bold("OPERATOR"), bold("STARTED"), bold("STATUS"), bold("DURATION"))
 	for _, r := range runs {
-		t.row(r.RunID, r.Runbook, orDash(r.Mode), orDash(r.Operator), formatTime(r.Started), statusWord(r.Status), formatDuration(r.Duration))
+		t.row(visible(r.RunID), visibleLine(r.Runbook), orDash(visibleLine(r.Mode)), orDash(visibleLine(r.Operator)), formatTime(r.Started), statusWord(visibleLine(r.Status)), formatDuration(r.Duration))
 	}
 	return t.write(a.io.Out, "")
 }
@@ -125,6 +126,7 @@ func (a *app) transcriptShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			visibleTranscript(tr)
 			if err := renderTranscript(a.io.Out, tr, report); err != nil {
 				return err
 			}
@@ -139,6 +141,9 @@ func (a *app) transcriptShowCmd() *cobra.Command {
 type verifyOptions struct {
 	ID     string
 	Repair bool
+	// Head is the head hash printed at the end of the run, kept elsewhere.
+	Head            string
+	AllowIncomplete bool
 }
 
 func (a *app) transcriptVerifyCmd() *cobra.Command {
@@ -150,7 +155,14 @@ func (a *app) transcriptVerifyCmd() *cobra.Command {
 each record names the hash of the one before, and each hash matches its record.
 Exit 0 when intact; 1 naming the first bad record when not. A last line left
 incomplete by a crash is reported as such; --repair truncates it, when every
-record before it verifies.`,
+record before it verifies.
+
+A transcript that does not end with run_finished or interrupted is incomplete
+(a crash, a run in progress, or lines cut from its end): exit 1 unless
+--allow-incomplete. The chain alone does not prove that nothing was cut or
+rewritten, since whoever can write the file can re-chain it: --head checks the
+transcript against the head hash printed at the end of the run, kept elsewhere
+(a ticket, a chat message, CI logs).`,
 		Args:              usageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: a.completeRunIDs,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
@@ -159,10 +171,16 @@ record before it verifies.`,
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Repair, "repair", false, "truncate a torn last line left by a crash")
+	cmd.Flags().StringVar(&opts.Head, "head", "", "the head hash printed at the end of the run (sha256:HEX): the transcript must end with it")
+	cmd.Flags().BoolVar(&opts.AllowIncomplete, "allow-incomplete", false, "exit 0 for a transcript without run_finished or interrupted")
 	return cmd
 }
 
 func (a *app) runTranscriptVerify(opts *verifyOptions) error {
+	head := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(opts.Head), "sha256:"))
+	if opts.Head != "" && !schema.IsSHA256(head) {
+		return exitf(ExitBadInput, "--head %q: want the head printed at the end of the run, sha256: and 64 hex digits", opts.Head)
+	}
 	path, err := a.findTranscript(opts.ID)
 	if err != nil {
 		return err
@@ -207,14 +225,27 @@ func (a *app) runTranscriptVerify(opts *verifyOptions) error {
 		return exitf(ExitFailed, "transcript %s: line %d: torn last line (a crash mid-write?); run with --repair to truncate it", id, r.Torn.Line)
 	}
 	fmt.Fprintf(a.io.Out, "intact: %s, head sha256:%s\n", plural(r.Events, "event"), r.Head)
-	switch {
-	case r.Finished:
-	case transcript.Running(path):
-		fmt.Fprintln(a.io.Out, "no run_finished yet: the run is still in progress")
-	default:
-		fmt.Fprintln(a.io.Out, "no run_finished: the run did not end (it crashed), or the file was cut short")
+	if head != "" {
+		switch n := r.LineOf(head); {
+		case n == 0:
+			return exitf(ExitFailed, "transcript %s does not hold the head sha256:%s: it was cut short or rewritten, or it is another run's", id, head)
+		case n < r.Events:
+			return exitf(ExitFailed, "transcript %s goes on after the head sha256:%s (line %d): %s were added after it", id, head, n, plural(r.Events-n, "record"))
+		}
+		fmt.Fprintln(a.io.Out, "ends with the head given: nothing was cut or rewritten")
 	}
-	return nil
+	if r.Finished {
+		return nil
+	}
+	why := "no run_finished or interrupted record: the run did not end (it crashed), or lines were cut from its end"
+	if transcript.Running(path) {
+		why = "no run_finished yet: the run is still in progress"
+	}
+	if opts.AllowIncomplete {
+		fmt.Fprintf(a.io.Out, "incomplete: %s\n", why)
+		return nil
+	}
+	return exitf(ExitFailed, "transcript %s is incomplete: %s (--allow-incomplete accepts it)", id, why)
 }
 
 // transcriptView renders a transcript for people.
@@ -386,6 +417,9 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 			if n, ok := e.Int("attempt"); ok && n > 1 {
 				line += faint(fmt.Sprintf(" attempt %d", n))
 			}
+			if predicted, _ := e.Bool("predicted"); predicted {
+				line += " " + cyan("predicted") + faint(" (as the planned changes leave it)")
+			}
 			v.printf("%s%s\n", line, detail)
 			v.renderOutput(in+"  ", e, "")
 		case transcript.TypeStepFinished:
@@ -489,6 +523,11 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 		}
 		v.printf("%s\n", line)
 	default:
+		var plan engine.PlanSummary
+		if raw, ok := end.Fields["plan"]; ok && json.Unmarshal(raw, &plan) == nil {
+			printPlanSummary(v.printf, &plan)
+			v.printf("\n")
+		}
 		line := v.mark(end.Status())
 		if code, ok := end.Int("exit_code"); ok {
 			line += fmt.Sprintf(" (exit %d)", code)
@@ -509,7 +548,7 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 func chainText(r *transcript.Report) string {
 	switch {
 	case r.Problem != nil:
-		return red("✗ fails verification: " + r.Problem.Error())
+		return red("✗ fails verification: " + visible(r.Problem.Error()))
 	case r.Torn != nil:
 		return yellow(fmt.Sprintf("%s intact, then a torn last line", plural(r.Events, "event")))
 	}

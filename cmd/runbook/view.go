@@ -172,7 +172,7 @@ func (v *runView) Handle(e engine.Event) error {
 		// A held action result is shown before anything that follows it.
 		v.flushHeld()
 	}
-	switch e := e.(type) {
+	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
 		v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
 		mode := ""
@@ -273,7 +273,11 @@ func (v *runView) printAction(e engine.ActionFinished) {
 	if e.Attempt > 1 {
 		attempt = faint(fmt.Sprintf(" attempt %d", e.Attempt))
 	}
-	v.printf("      %s %s %s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, detail)
+	predicted := ""
+	if e.Predicted {
+		predicted = " " + cyan("predicted") + faint(" (as the planned changes leave it)")
+	}
+	v.printf("      %s %s %s%s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, predicted, detail)
 	if e.Error == "" {
 		v.printOutput(e.Output)
 	}
@@ -281,6 +285,10 @@ func (v *runView) printAction(e engine.ActionFinished) {
 }
 
 func (v *runView) runFinished(e engine.RunFinished) {
+	if e.Plan != nil {
+		v.printf("\n")
+		printPlanSummary(v.printf, e.Plan)
+	}
 	v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
 	if e.Reason != "" && e.Status != engine.StatusSucceeded {
 		v.printf("  %s\n", e.Reason)
@@ -301,6 +309,22 @@ func (v *runView) interrupted(e engine.Interrupted) {
 	v.printContinued()
 	v.footer()
 	v.printResume()
+}
+
+// printPlanSummary prints what a dry-run would do: "Plan: 3 changes, 2
+// checks pending", then each change with its step.
+func printPlanSummary(printf func(string, ...any), p *engine.PlanSummary) {
+	head := "no changes"
+	if n := len(p.Changes); n > 0 {
+		head = plural(n, "change")
+	}
+	if p.PendingChecks > 0 {
+		head += fmt.Sprintf(", %s pending", plural(p.PendingChecks, "check"))
+	}
+	printf("%s %s\n", bold("Plan:"), head)
+	for _, c := range p.Changes {
+		printf("  %s %s  %s\n", cyan("~"), c.Change, faint("("+c.Step+" · "+c.Action+")"))
+	}
 }
 
 // printContinued names every step that failed and the run went on after

@@ -1,4 +1,4 @@
-// Package lock owns the run lock: one run at a time per lock name (SPEC §3
+// Package lock owns the run lock: one run at a time per lock name (README, "exec"
 // item 3). Callers see a Locker and its Leases, so a distributed lock can
 // replace the embedded one without the engine noticing: FromURL returns the
 // one a --lock-url names, the file lock below or an etcd mutex (NewEtcd).
@@ -118,5 +118,5 @@ func (e *HeldError) Error() string {
 	return b.String()
 }
 
-// ExitCode is 3: the run is refused (SPEC §1).
+// ExitCode is 3: the run is refused (README, "Commands").
 func (e *HeldError) ExitCode() int { return 3 }

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// FromURL returns the Locker a --lock-url names (SPEC §1):
+// FromURL returns the Locker a --lock-url names (README, "Commands"):
 //
 //   - "" or "file://": the embedded file lock (NewFile) in fileDir, normally
 //     <state-dir>/locks;

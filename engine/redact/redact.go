@@ -1,16 +1,18 @@
 // Package redact masks secrets in text before it reaches a terminal or a
 // transcript. A Masker knows the secrets of a run (sensitive variables, and
 // any secret a plugin declares) and replaces every occurrence of each one,
-// and of its common encodings (base64 standard and URL, padded and
-// unpadded; URL query and path escaping), with "(sensitive)". Its
-// StreamWriter does the same for output that arrives in chunks.
+// and of its common encodings, with "(sensitive)": URL escaping of any of
+// its bytes (%2F or %2f, + for a space), and base64 (standard and URL
+// alphabets, padded or not, at any of the three byte offsets a secret can
+// start at inside a longer encoded text such as "user:TOKEN" in a Basic
+// authorization header, and wrapped over lines like `base64 -w 20` prints
+// it). Its StreamWriter does the same for output that arrives in chunks.
 package redact
 
 import (
+	"bytes"
 	"encoding/base64"
 	"io"
-	"net/url"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -29,8 +31,16 @@ const MinLen = 4
 type Masker struct {
 	mu      sync.RWMutex
 	secrets map[string]bool // every secret added, for whole-value equality
-	forms   map[string]bool // every form masked as a substring
+	forms   map[form]bool   // every form masked as a substring
 	index   *index          // built from forms on first use after a change
+}
+
+// form is a secret as it may appear in text: the secret itself, matched
+// with any of its bytes URL-escaped, or one of its base64 encodings,
+// matched across line breaks.
+type form struct {
+	text   string
+	base64 bool
 }
 
 // New returns a Masker for secrets.
@@ -52,7 +62,7 @@ func (m *Masker) Add(secret string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.secrets == nil {
-		m.secrets, m.forms = map[string]bool{}, map[string]bool{}
+		m.secrets, m.forms = map[string]bool{}, map[form]bool{}
 	}
 	for _, s := range []string{secret, strings.TrimSpace(secret)} {
 		if s == "" || m.secrets[s] {
@@ -62,25 +72,34 @@ func (m *Masker) Add(secret string) {
 		if len(s) < MinLen {
 			continue
 		}
-		for _, f := range Forms(s) {
-			m.forms[f] = true
+		m.forms[form{text: s}] = true
+		for _, f := range Base64Forms(s) {
+			m.forms[form{text: f, base64: true}] = true
 		}
 		m.index = nil
 	}
 }
 
-// Forms returns secret as it may appear in text: itself, its base64
-// encodings and its URL escapings, without duplicates.
-func Forms(secret string) []string {
+// Base64Forms returns the base64 text that encodes secret wherever it
+// starts in the encoded data: its full encodings (standard and URL
+// alphabets, padded and raw) and, for each of the three byte offsets it
+// can start at, the characters that depend on the secret's bytes alone
+// (the one or two characters at each end also encode the bytes around
+// it). No duplicates.
+func Base64Forms(secret string) []string {
 	b := []byte(secret)
-	all := []string{
-		secret,
-		base64.StdEncoding.EncodeToString(b),
-		base64.RawStdEncoding.EncodeToString(b),
-		base64.URLEncoding.EncodeToString(b),
-		base64.RawURLEncoding.EncodeToString(b),
-		url.QueryEscape(secret),
-		url.PathEscape(secret),
+	var all []string
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		all = append(all, enc.EncodeToString(b), enc.Strict().WithPadding(base64.NoPadding).EncodeToString(b))
+		for offset := 0; offset < 3; offset++ {
+			encoded := enc.EncodeToString(append(make([]byte, offset), b...))
+			// Character j holds bits 6j to 6j+6; the secret holds bits
+			// 8·offset to 8·(offset+len).
+			first, end := (8*offset+5)/6, (8*offset+8*len(b))/6
+			if end-first >= MinLen {
+				all = append(all, encoded[first:end])
+			}
+		}
 	}
 	var out []string
 	seen := map[string]bool{}
@@ -100,16 +119,25 @@ func (m *Masker) String(s string) string {
 	if m == nil {
 		return s
 	}
-	m.mu.RLock()
-	short := m.secrets[strings.TrimSpace(s)]
-	m.mu.RUnlock()
-	if short {
+	if i, j, ok := m.whole(s); ok {
 		// The white space around it may hold a secret of its own.
-		t := strings.TrimSpace(s)
-		i := strings.Index(s, t)
-		return m.substrings(s[:i]) + Marker + m.substrings(s[i+len(t):])
+		return m.substrings(s[:i]) + Marker + m.substrings(s[j:])
 	}
 	return m.substrings(s)
+}
+
+// whole reports whether s, but for the white space around it (before i,
+// from j), is a secret.
+func (m *Masker) whole(s string) (i, j int, ok bool) {
+	t := strings.TrimSpace(s)
+	m.mu.RLock()
+	ok = m.secrets[t]
+	m.mu.RUnlock()
+	if !ok {
+		return 0, 0, false
+	}
+	i = strings.Index(s, t)
+	return i, i + len(t), true
 }
 
 // substrings returns s with every secret form in it replaced by Marker.
@@ -118,7 +146,7 @@ func (m *Masker) substrings(s string) string {
 	if idx == nil || s == "" {
 		return s
 	}
-	out, _ := idx.mask(nil, []byte(s), true)
+	out, _, _ := idx.mask(nil, []byte(s), true, 0, false)
 	return string(out)
 }
 
@@ -138,61 +166,164 @@ func (m *Masker) current() *index {
 	return m.index
 }
 
-// index finds forms by their first byte, longest first.
+// index finds forms by the first byte of text they can match.
 type index struct {
-	byFirst [256][]string
+	byFirst [256][]form
 	maxLen  int
 }
 
-func newIndex(forms map[string]bool) *index {
+func newIndex(forms map[form]bool) *index {
 	idx := &index{}
 	for f := range forms {
-		idx.byFirst[f[0]] = append(idx.byFirst[f[0]], f)
-		idx.maxLen = max(idx.maxLen, len(f))
-	}
-	for i := range idx.byFirst {
-		sort.Slice(idx.byFirst[i], func(a, b int) bool {
-			fa, fb := idx.byFirst[i][a], idx.byFirst[i][b]
-			if len(fa) != len(fb) {
-				return len(fa) > len(fb)
+		idx.maxLen = max(idx.maxLen, len(f.text))
+		idx.byFirst[f.text[0]] = append(idx.byFirst[f.text[0]], f)
+		if !f.base64 {
+			// Its first byte may be escaped.
+			idx.byFirst['%'] = append(idx.byFirst['%'], f)
+			if f.text[0] == ' ' {
+				idx.byFirst['+'] = append(idx.byFirst['+'], f)
 			}
-			return fa < fb
-		})
+		}
 	}
 	return idx
 }
 
 // mask appends src to dst with every form replaced, scanning left to right
-// and taking the longest form that starts at each position. Unless final,
-// it stops where a form could still begin with bytes not yet seen (the
-// last maxLen-1 bytes) and returns how much of src it consumed.
-func (idx *index) mask(dst, src []byte, final bool) ([]byte, int) {
-	limit := len(src)
-	if !final {
-		limit = len(src) - (idx.maxLen - 1)
-	}
+// and taking the longest match that starts at each position. Unless final,
+// it stops where a form could still match with bytes not yet seen, and
+// before the last hold bytes (where a secret added later could begin), and
+// returns how much of src it consumed.
+//
+// Base64 is matched across line breaks only where it is wrapped: in lines
+// that hold nothing but base64 (as `base64 -w 20` prints), so ordinary
+// text that ends a line is never held back for the next one. mixed says
+// whether the line src starts in already holds other text before src, and
+// mask returns it for where it stopped.
+func (idx *index) mask(dst, src []byte, final bool, hold int, mixed bool) ([]byte, int, bool) {
 	i, plain := 0, 0
-	for i < limit {
-		form := idx.match(src[i:])
-		if form == "" {
+	for i < len(src) {
+		if !final && i >= len(src)-hold {
+			break
+		}
+		n, more := idx.match(src[i:], !mixed)
+		if more && !final {
+			break
+		}
+		if n == 0 {
+			mixed = stillMixed(mixed, src[i])
 			i++
 			continue
 		}
+		for _, c := range src[i : i+n] {
+			mixed = stillMixed(mixed, c)
+		}
 		dst = append(dst, src[plain:i]...)
 		dst = append(dst, Marker...)
-		i += len(form)
+		i += n
 		plain = i
 	}
-	return append(dst, src[plain:i]...), i
+	return append(dst, src[plain:i]...), i, mixed
 }
 
-func (idx *index) match(b []byte) string {
+// stillMixed says whether a line holds text other than base64 after c.
+func stillMixed(mixed bool, c byte) bool {
+	switch {
+	case c == '\n':
+		return false
+	case c == '\r', isBase64(c):
+		return mixed
+	}
+	return true
+}
+
+func isBase64(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+}
+
+// match returns the length of the longest form match at the start of b (0
+// for none), and whether a form could still match if b went on. wrapped
+// lets base64 go on over line breaks.
+func (idx *index) match(b []byte, wrapped bool) (n int, more bool) {
 	for _, f := range idx.byFirst[b[0]] {
-		if len(f) <= len(b) && string(b[:len(f)]) == f {
-			return f
+		m, fmore := f.matchFrom(b, 0, 0, wrapped)
+		n, more = max(n, m), more || fmore
+	}
+	return n, more
+}
+
+// matchFrom returns how many bytes of b[i:] spell f.text[j:] (0 if they do
+// not), or more when b ends before it can tell.
+func (f form) matchFrom(b []byte, i, j int, wrapped bool) (n int, more bool) {
+	for ; j < len(f.text); j++ {
+		c := f.text[j]
+		if f.base64 && wrapped && j > 0 {
+			// One line break may come between two characters.
+			switch {
+			case i < len(b) && b[i] == '\n':
+				i++
+			case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+				i += 2
+			case i+1 == len(b) && b[i] == '\r':
+				return 0, true
+			}
+		}
+		if i >= len(b) {
+			return 0, true
+		}
+		switch {
+		case b[i] == c && !(c == '%' && !f.base64):
+			i++
+		case f.base64:
+			return 0, false
+		case c == ' ' && b[i] == '+':
+			i++
+		case b[i] == '%':
+			if i+2 >= len(b) {
+				// Too close to the end to tell whether it is escaped.
+				couldEscape := i+1 == len(b) || isHex(b[i+1])
+				if c != '%' {
+					return 0, couldEscape
+				}
+				n, more := f.matchFrom(b, i+1, j+1, wrapped)
+				return n, more || couldEscape
+			}
+			escaped := isHex(b[i+1]) && isHex(b[i+2]) && unhex(b[i+1])<<4|unhex(b[i+2]) == c
+			if c != '%' {
+				if !escaped {
+					return 0, false
+				}
+				i += 3
+				continue
+			}
+			// A '%' of the secret itself, or escaped as %25: try both.
+			if !escaped {
+				i++
+				continue
+			}
+			n1, more1 := f.matchFrom(b, i+1, j+1, wrapped)
+			n3, more3 := f.matchFrom(b, i+3, j+1, wrapped)
+			return max(n1, n3), more1 || more3
+		default:
+			return 0, false
 		}
 	}
-	return ""
+	return i, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	default:
+		return c - 'a' + 10
+	}
 }
 
 // Writer returns a StreamWriter that masks what is written to it before
@@ -203,11 +334,16 @@ func (m *Masker) Writer(w io.Writer) *StreamWriter {
 
 // StreamWriter masks a stream of output written in arbitrary chunks: a
 // secret split across two writes is still masked. It holds back up to the
-// longest form's length minus one byte until more arrives or Flush. It
+// longest form's length minus one byte, and anything longer that could still
+// be an encoded secret, until more arrives or Flush. It
 // masks substrings only: the whole-value rule for short secrets does not
 // apply to a stream. It is not safe for concurrent use.
 type StreamWriter struct {
-	m       *Masker
+	m *Masker
+	// eager writers hold back only what could still be a known secret.
+	eager bool
+	// mixed: the current line holds text other than base64.
+	mixed   bool
 	w       io.Writer
 	pending []byte
 	out     []byte
@@ -240,9 +376,16 @@ func (s *StreamWriter) Close() error { return s.Flush() }
 func (s *StreamWriter) drain(final bool) error {
 	n := len(s.pending)
 	if idx := s.m.current(); idx != nil {
-		s.out, n = idx.mask(s.out[:0], s.pending, final)
+		hold := idx.maxLen - 1
+		if s.eager {
+			hold = 0
+		}
+		s.out, n, s.mixed = idx.mask(s.out[:0], s.pending, final, hold, s.mixed)
 	} else {
 		s.out = append(s.out[:0], s.pending...)
+		for _, c := range s.pending {
+			s.mixed = stillMixed(s.mixed, c)
+		}
 	}
 	s.pending = s.pending[:copy(s.pending, s.pending[n:])]
 	if len(s.out) == 0 {
@@ -253,4 +396,82 @@ func (s *StreamWriter) drain(final bool) error {
 		return err
 	}
 	return nil
+}
+
+// Lines returns a LineWriter that masks the lines given to it as one
+// stream, so that a secret wrapped over several lines (`base64 -w 20`) is
+// masked too, and passes them on to emit. A line is passed on as soon as
+// nothing in it can still be the beginning of a secret the Masker knows; a
+// line that is all a secret shorter than MinLen is masked as well.
+//
+// Lines that start with one of prefixes belong to a stream of their own
+// (shell.run passes a command's stderr as lines that start with
+// "stderr: "), masked without its prefix: a secret wrapped over the lines
+// of one stream is masked even when the other's lines come between.
+func (m *Masker) Lines(emit func(line string), prefixes ...string) *LineWriter {
+	lw := &LineWriter{emit: emit, prefixes: prefixes}
+	for _, p := range append([]string{""}, prefixes...) {
+		ls := &lineStream{lw: lw, prefix: p}
+		ls.w = &StreamWriter{m: m, w: ls, eager: true}
+		lw.streams = append(lw.streams, ls)
+	}
+	return lw
+}
+
+// LineWriter masks lines as streams; see Masker.Lines. It is safe for
+// concurrent use.
+type LineWriter struct {
+	mu       sync.Mutex
+	emit     func(string)
+	prefixes []string
+	streams  []*lineStream // the lines without a prefix, then one per prefix
+}
+
+// Line masks and passes on line, or holds it back until the next line of
+// its stream or Flush tells whether it ends in a secret.
+func (lw *LineWriter) Line(line string) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	ls := lw.streams[0]
+	for i, p := range lw.prefixes {
+		if strings.HasPrefix(line, p) {
+			ls, line = lw.streams[i+1], line[len(p):]
+			break
+		}
+	}
+	_, _ = ls.w.Write([]byte(line + "\n"))
+}
+
+// Flush passes on every line held back.
+func (lw *LineWriter) Flush() {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	for _, ls := range lw.streams {
+		_ = ls.w.Flush()
+	}
+}
+
+// lineStream is one stream of a LineWriter: it receives the masked text and
+// passes it on a line at a time, with its prefix.
+type lineStream struct {
+	lw     *LineWriter
+	prefix string
+	w      *StreamWriter
+	part   []byte // masked text after the last line break passed on
+}
+
+func (ls *lineStream) Write(p []byte) (int, error) {
+	ls.part = append(ls.part, p...)
+	for {
+		i := bytes.IndexByte(ls.part, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(ls.part[:i])
+		if i, j, ok := ls.w.m.whole(line); ok {
+			line = line[:i] + Marker + line[j:]
+		}
+		ls.lw.emit(ls.prefix + line)
+		ls.part = ls.part[:copy(ls.part, ls.part[i+1:])]
+	}
 }

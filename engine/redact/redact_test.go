@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -125,12 +127,85 @@ func TestStreamWriteError(t *testing.T) {
 	}
 }
 
-func TestForms(t *testing.T) {
-	got := Forms("a b")
-	want := []string{"a b", "YSBi", "a+b", "a%20b"}
+func TestBase64Forms(t *testing.T) {
+	got := Base64Forms("a b")
+	want := []string{"YSBi"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("Forms = %q, want %q", got, want)
+		t.Errorf("Base64Forms = %q, want %q", got, want)
 	}
+}
+
+// TestEncodings masks a secret however a command or a server may have
+// encoded it: base64 at each of the three offsets it can start at inside
+// longer data, wrapped over lines, and URL-escaped in any of the ways
+// tools escape.
+func TestEncodings(t *testing.T) {
+	const secret = "tok/en+s3cr3t?value"
+	std := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	wrap := func(s string, n int, eol string) string {
+		var lines []string
+		for len(s) > n {
+			lines, s = append(lines, s[:n]), s[n:]
+		}
+		return strings.Join(append(lines, s), eol)
+	}
+	tests := map[string]string{
+		"offset 0":             std(secret + ":x"),
+		"offset 1":             std("u:" + secret),
+		"offset 2":             std("us:" + secret),
+		"basic auth":           "Authorization: Basic " + std("user:"+secret),
+		"url alphabet":         base64.RawURLEncoding.EncodeToString([]byte("ab:" + secret + "?")),
+		"wrapped at 20":        wrap(std("user:"+secret+"\n"), 20, "\n"),
+		"wrapped at 4, CRLF":   wrap(std(secret), 4, "\r\n"),
+		"wrapped, offset 1":    wrap(std("x"+secret+"yz"), 7, "\n"),
+		"query escaped":        url.QueryEscape(secret),
+		"path escaped":         url.PathEscape(secret),
+		"lower-case escapes":   strings.ToLower(url.QueryEscape(secret)),
+		"some bytes escaped":   strings.ReplaceAll(secret, "/", "%2F"),
+		"every byte escaped":   escapeAll(secret),
+		"space as plus":        strings.ReplaceAll(url.QueryEscape("a secret with spaces"), "%20", "+"),
+		"escaped percent sign": url.QueryEscape("100%-secret%2F"),
+	}
+	m := New(secret, "a secret with spaces", "100%-secret%2F")
+	var cores []string
+	for _, s := range []string{secret, "a secret with spaces", "100%-secret%2F"} {
+		for _, f := range Base64Forms(s) {
+			cores = append(cores, f[2:len(f)-2])
+		}
+	}
+	for name, text := range tests {
+		t.Run(name, func(t *testing.T) {
+			// Wrapped base64 is on lines of its own.
+			in := "before:\n" + text + "\nafter"
+			got := m.String(in)
+			if !strings.Contains(got, Marker) {
+				t.Fatalf("String(%q) = %q: nothing masked", in, got)
+			}
+			flat := strings.NewReplacer("\r", "", "\n", "").Replace(got)
+			for _, c := range cores {
+				if strings.Contains(flat, c) {
+					t.Errorf("String(%q) = %q: %q survives", in, got, c)
+				}
+			}
+			var buf bytes.Buffer
+			w := m.Writer(&buf)
+			for i := 0; i < len(in); i++ {
+				w.Write([]byte{in[i]})
+			}
+			w.Close()
+			if buf.String() != got {
+				t.Errorf("byte-by-byte stream = %q, String = %q", buf.String(), got)
+			}
+		})
+	}
+}
+
+func escapeAll(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		fmt.Fprintf(&sb, "%%%02x", s[i])
+	}
+	return sb.String()
 }
 
 func FuzzMasker(f *testing.F) {
@@ -168,9 +243,62 @@ func checkNoSecrets(t *testing.T, m *Masker, out string) {
 	t.Helper()
 	for _, piece := range strings.Split(out, Marker) {
 		for f := range m.forms {
-			if strings.Contains(piece, f) {
-				t.Fatalf("secret form %q survives in %q", f, out)
+			if strings.Contains(piece, f.text) {
+				t.Fatalf("secret form %q survives in %q", f.text, out)
 			}
 		}
+	}
+}
+
+func TestLines(t *testing.T) {
+	const secret = "tok/en+s3cr3t?value"
+	encoded := base64.StdEncoding.EncodeToString([]byte("user:" + secret))
+	var got []string
+	lw := New(secret, "42").Lines(func(line string) { got = append(got, line) })
+	lw.Line(" 42")
+	lw.Line("starting")
+	// It ends with what could begin a wrapped base64 form, but it is not a
+	// line of base64.
+	lw.Line("waiting for " + Base64Forms(secret)[0][:2])
+	if len(got) != 3 {
+		t.Errorf("a line with nothing secret in it was held back: %q", got)
+	}
+	for i := 0; i < len(encoded); i += 8 {
+		lw.Line(encoded[i:min(i+8, len(encoded))])
+	}
+	lw.Line("done")
+	lw.Flush()
+	all := strings.Join(got, "\n")
+	if !strings.Contains(all, Marker) || strings.Contains(strings.ReplaceAll(all, "\n", ""), encoded[8:24]) {
+		t.Errorf("a secret wrapped over lines was not masked: %q", got)
+	}
+	if got[0] != " (sensitive)" || got[1] != "starting" || got[len(got)-1] != "done" {
+		t.Errorf("lines = %q", got)
+	}
+}
+
+// TestLinesByPrefix: a secret wrapped over the lines of a command's stderr
+// is masked even when lines of its stdout come between them.
+func TestLinesByPrefix(t *testing.T) {
+	const secret = "tok/en+s3cr3t?value"
+	encoded := base64.StdEncoding.EncodeToString([]byte("user:" + secret))
+	var got []string
+	lw := New(secret).Lines(func(line string) { got = append(got, line) }, "stderr: ")
+	for i := 0; i < len(encoded); i += 8 {
+		lw.Line("stderr: " + encoded[i:min(i+8, len(encoded))])
+		lw.Line("progress " + strconv.Itoa(i))
+	}
+	lw.Flush()
+	var stderr strings.Builder
+	for _, line := range got {
+		if rest, ok := strings.CutPrefix(line, "stderr: "); ok {
+			stderr.WriteString(rest)
+		}
+	}
+	if !strings.Contains(stderr.String(), Marker) || strings.Contains(stderr.String(), encoded[8:24]) {
+		t.Errorf("a secret wrapped over stderr lines was not masked: %q", got)
+	}
+	if progress := len(got) - strings.Count(strings.Join(got, "\n"), "stderr: "); got[0] != "progress 0" || progress != (len(encoded)+7)/8 {
+		t.Errorf("the lines of stdout were held back or lost: %q", got)
 	}
 }

@@ -21,7 +21,7 @@ func (nopFS) SyncDir(string) error            { return nil }
 func (nopFS) Remove(string) error             { return nil }
 
 // BenchmarkAppend measures appending one step-sized event: "fsync" to a
-// real file in the test's temp folder, fsync'd as SPEC §4 requires (the
+// real file in the test's temp folder, fsync'd as transcripts require (the
 // figure depends on the disk: tmpfs is near free), "nosync" the writer
 // alone, marshalling and chaining.
 func BenchmarkAppend(b *testing.B) {

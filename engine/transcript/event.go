@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Event types of SPEC §4, in the order a run records them.
+// Event types (README, "Transcripts"), in the order a run records them.
 const (
 	TypeRunStarted   = "run_started"
 	TypeStepStarted  = "step_started"
@@ -129,6 +129,9 @@ type Source struct {
 type PluginInfo struct {
 	Version string `json:"version"`
 	SHA256  string `json:"sha256"`
+	// Config is the SHA-256 of the plugin's configuration, its secrets
+	// left out (engine.PluginConfigSHA256); "" when it could not be had.
+	Config string `json:"config,omitempty"`
 }
 
 // StepInfo names one of the runbook's steps.

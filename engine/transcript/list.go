@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // Run statuses besides the final ones run_finished records.
@@ -76,12 +78,12 @@ func List(dir string) ([]Summary, error) {
 }
 
 func summarize(path string) (Summary, bool) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return Summary{}, false
 	}
 	defer f.Close()
-	line, err := bufio.NewReaderSize(f, 64<<10).ReadBytes('\n')
+	line, err := bufio.NewReaderSize(io.LimitReader(f, 1<<20), 64<<10).ReadBytes('\n')
 	if err != nil {
 		return Summary{}, false
 	}

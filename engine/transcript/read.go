@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // Transcript is a transcript file read back.
@@ -18,11 +19,15 @@ type Transcript struct {
 	Torn []byte
 }
 
+// MaxSize is the largest transcript that is read: far above what a run of
+// ten thousand steps writes.
+const MaxSize = 512 << 20
+
 // Read parses the transcript at path without checking its chain (Verify
 // does that). A torn last line is set aside in Torn; any other line that is
 // not an event is an error.
 func Read(path string) (*Transcript, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("read transcript: %w", err)
 	}
@@ -153,7 +158,7 @@ func (t *Transcript) Head() string {
 }
 
 // StepStatusUnknown is the status of a step that started but has no
-// step_finished: its action may or may not have run (SPEC §4, --resume).
+// step_finished: its action may or may not have run (README, "Transcripts"; --resume).
 const StepStatusUnknown = "unknown"
 
 // StepRecord is what a transcript says about one step.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // Problem kinds Verify reports.
@@ -57,6 +59,22 @@ type Report struct {
 	// Torn is set when the last line is incomplete, as a crash mid-write
 	// leaves it: not tampering, and the records before it are verified.
 	Torn *TornLine
+	// hashes are the verified records' hashes, in order.
+	hashes []string
+}
+
+// LineOf returns the line of the verified record whose hash is head, 0
+// when no verified record has it. A head printed at the end of a run and
+// kept elsewhere is what shows that a transcript was neither cut short nor
+// rewritten: the chain alone cannot, since whoever can write the file can
+// also re-chain it.
+func (r *Report) LineOf(head string) int {
+	for i, h := range r.hashes {
+		if h == head {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // TornLine describes an incomplete last line.
@@ -81,7 +99,7 @@ var ErrRunning = errors.New("transcript is still being written (the run is in pr
 // each hash matches its record. It reports the first bad record and, apart
 // from it, a torn last line. An error means the file could not be read.
 func Verify(path string) (*Report, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("verify transcript: %w", err)
 	}
@@ -137,6 +155,7 @@ func verifyBytes(data []byte) *Report {
 		}
 		prev = ev.Hash
 		r.Events, r.Head = lineNo, ev.Hash
+		r.hashes = append(r.hashes, ev.Hash)
 		r.Finished = ev.Type == TypeRunFinished || ev.Type == TypeInterrupted
 	}
 	return r

@@ -4,7 +4,7 @@ import (
 	"testing"
 )
 
-// The built-in plugins and actions are part of the contract (SPEC §5).
+// The built-in plugins and actions are part of the contract (README, "Built-in plugins").
 func TestContract(t *testing.T) {
 	reg := Registry()
 	want := map[string]map[string]bool{

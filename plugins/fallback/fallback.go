@@ -12,7 +12,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// The variants activate and deactivate switch to by default (SPEC §5).
+// The variants activate and deactivate switch to by default (README, "Built-in plugins").
 const (
 	primaryVariant  = "primary"
 	fallbackVariant = "fallback"
@@ -144,7 +144,11 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	if p.backend == nil {
 		return nil, fmt.Errorf("fallback.%s: the plugin is not configured", req.Action)
 	}
-	r, err := p.backend.Route(ctx, name)
+	st, err := decodePlanned(req.Planned)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := p.route(ctx, name, st)
 	if err != nil {
 		return nil, p.attribute(req.Action, err)
 	}
@@ -166,6 +170,12 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	if note := disabledNote(r); note != "" {
 		res.Changes = append(res.Changes, note)
 	}
+	// Also when the variant is already active: the line says so, and the
+	// state the real run finds is known.
+	if r.Active != variant {
+		st.switchTo(name, variant)
+	}
+	res.Planned = st.encode()
 	return res, nil
 }
 
@@ -186,11 +196,16 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		return nil, fmt.Errorf("fallback.%s: the plugin is not configured", req.Action)
 	}
 	if action.ReadOnly {
-		r, err := p.backend.Route(ctx, name)
+		// In a dry-run, as the switches planned so far leave the route.
+		st, err := decodePlanned(req.Planned)
+		if err != nil {
+			return nil, err
+		}
+		r, predicted, err := p.route(ctx, name, st)
 		if err != nil {
 			return nil, p.attribute(req.Action, err)
 		}
-		return &plugins.ApplyResult{Output: output(r)}, nil
+		return &plugins.ApplyResult{Output: output(r), Predicted: predicted}, nil
 	}
 	variant, _ := targetOf(req.Action, args)
 	sw, err := p.backend.Switch(ctx, name, variant, Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator})

@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
-// FileBackend keeps routes in a flagd flag file (SPEC §5). Reads need no
+// FileBackend keeps routes in a flagd flag file (README, "Built-in plugins"). Reads need no
 // lock, since every write replaces the file atomically; writes serialize on
 // the lock file FILE.lock and are recorded in FILE.history.jsonl.
 type FileBackend struct {
@@ -28,7 +29,7 @@ func (b *FileBackend) historyPath() string { return b.path + ".history.jsonl" }
 
 // read parses and validates the flag file.
 func (b *FileBackend) read() (*flagFile, error) {
-	data, err := os.ReadFile(b.path)
+	data, err := safefile.ReadFile(b.path, safefile.MaxStateFile)
 	if err != nil {
 		return nil, fmt.Errorf("read flag file: %w", err)
 	}

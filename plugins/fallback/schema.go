@@ -31,8 +31,9 @@ func routeArg() *plugins.Attribute {
 	return &plugins.Attribute{Name: "route", Type: cty.String, Required: true, Description: "Route (flag) name."}
 }
 
-// Schema is the fallback plugin's contract (SPEC §5).
+// Schema is the fallback plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
+	Predicts: true,
 	Config: []*plugins.Attribute{
 		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file) or \"etcd\" (one key per route)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The flagd flag file, for the file backend."},

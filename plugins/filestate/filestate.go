@@ -1,6 +1,8 @@
 // Package filestate holds what the embedded file backends of the built-in
 // plugins share: an exclusive lock around read-modify-write, atomic JSON
 // writes, and the append-only history.jsonl every change is recorded in.
+// None of them follows a symbolic link at the path it writes: a link planted
+// in a state folder is refused rather than written through or replaced.
 package filestate
 
 import (
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // Lock takes an exclusive lock on the lock file lockPath (created if
@@ -23,9 +26,9 @@ import (
 // state serialize on it, so neither loses the other's update. The lock is an
 // OS file lock: a killed process never leaves it behind.
 func Lock(ctx context.Context, lockPath string) (unlock func(), err error) {
-	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+		return nil, fmt.Errorf("lock: %w", noFollowError(lockPath, err))
 	}
 	delay := 5 * time.Millisecond
 	for {
@@ -66,9 +69,21 @@ func Marshal(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// noFollowError explains the error of an O_NOFOLLOW open that met a link.
+func noFollowError(path string, err error) error {
+	if errors.Is(err, unix.ELOOP) {
+		return fmt.Errorf("%s %w", path, safefile.ErrSymlink)
+	}
+	return err
+}
+
 // WriteJSON replaces path with v as indented JSON, atomically (temp file in
-// the same folder, fsync, rename, fsync the folder).
+// the same folder, fsync, rename, fsync the folder). A symbolic link at path
+// is refused, not replaced.
 func WriteJSON(path string, v any) error {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s %w", path, safefile.ErrSymlink)
+	}
 	b, err := Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
@@ -103,9 +118,9 @@ func AppendHistory(path string, e HistoryEntry) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("history %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
 	if err != nil {
-		return fmt.Errorf("history %s: %w", path, err)
+		return fmt.Errorf("history: %w", noFollowError(path, err))
 	}
 	defer f.Close()
 	if _, err := f.Write(append(b, '\n')); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,5 +89,56 @@ func TestAppendHistory(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("%d lines, want 3", n)
+	}
+}
+
+// A symbolic link at a path the state writes is refused, never written
+// through or replaced, whether its target exists or not.
+func TestSymlinksRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		write func(path string) error
+	}{
+		{"Lock", func(path string) error {
+			unlock, err := Lock(context.Background(), path)
+			if err == nil {
+				unlock()
+			}
+			return err
+		}},
+		{"WriteJSON", func(path string) error { return WriteJSON(path, map[string]int{"production": 1}) }},
+		{"AppendHistory", func(path string) error { return AppendHistory(path, HistoryEntry{Action: "promote"}) }},
+	} {
+		for _, targetExists := range []bool{false, true} {
+			t.Run(tc.name+"/target exists "+strconv.FormatBool(targetExists), func(t *testing.T) {
+				dir := t.TempDir()
+				target, link := filepath.Join(dir, "target"), filepath.Join(dir, "state", "link")
+				if err := os.Mkdir(filepath.Dir(link), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if targetExists {
+					if err := os.WriteFile(target, []byte("untouched"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.Symlink(target, link); err != nil {
+					t.Fatal(err)
+				}
+				err := tc.write(link)
+				if err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
+					t.Fatalf("err = %v, want the link refused", err)
+				}
+				data, err := os.ReadFile(target)
+				switch {
+				case targetExists && string(data) != "untouched":
+					t.Errorf("target now holds %q", data)
+				case !targetExists && !os.IsNotExist(err):
+					t.Errorf("target was created: %v", err)
+				}
+				if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+					t.Errorf("the link was replaced")
+				}
+			})
+		}
 	}
 }

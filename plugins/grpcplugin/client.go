@@ -140,7 +140,7 @@ func (c *Client) actionRequest(ctx context.Context, req *plugins.ActionRequest) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: arguments: %w", req.Action, err)
 	}
-	return a, &pb.ActionRequest{Action: req.Action, Args: dv, RunId: req.RunID, Operator: req.Operator}, nil
+	return a, &pb.ActionRequest{Action: req.Action, Args: dv, RunId: req.RunID, Operator: req.Operator, PlannedState: req.Planned}, nil
 }
 
 // Plan implements plugins.Plugin.
@@ -162,7 +162,7 @@ func (c *Client) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 			return nil, fmt.Errorf("plan %s: predicted output: %w", req.Action, err)
 		}
 	}
-	return &plugins.PlanResult{Changes: resp.Changes, Output: out}, nil
+	return &plugins.PlanResult{Changes: resp.Changes, Output: out, Planned: resp.PlannedState}, nil
 }
 
 // Apply implements plugins.Plugin. Progress lines go to req.Progress as
@@ -202,10 +202,11 @@ func (c *Client) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 			if err != nil {
 				return nil, fmt.Errorf("%s: output: %w", op, err)
 			}
-			if !out.IsWhollyKnown() {
+			predicted := e.Result.GetPredicted() && len(req.Planned) > 0
+			if !out.IsWhollyKnown() && !predicted {
 				return nil, fmt.Errorf("%s: the plugin returned an output with unknown values", op)
 			}
-			return &plugins.ApplyResult{Output: out}, nil
+			return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
 		}
 	}
 }

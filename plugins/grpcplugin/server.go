@@ -154,7 +154,7 @@ func (s *server) actionRequest(ctx context.Context, req *pb.ActionRequest) (*plu
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: arguments: %w", req.Action, err)
 	}
-	return a, &plugins.ActionRequest{Action: req.Action, Args: args, RunID: req.RunId, Operator: req.Operator}, nil
+	return a, &plugins.ActionRequest{Action: req.Action, Args: args, RunID: req.RunId, Operator: req.Operator, Planned: req.PlannedState}, nil
 }
 
 // Plan implements pb.PluginServer.
@@ -173,6 +173,7 @@ func (s *server) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanRespons
 	resp := &pb.PlanResponse{}
 	if res != nil {
 		resp.Changes = res.Changes
+		resp.PlannedState = res.Planned
 		if res.Output != cty.NilVal {
 			out = res.Output
 		}
@@ -215,14 +216,17 @@ func (s *server) Apply(req *pb.ApplyRequest, stream pb.Plugin_ApplyServer) error
 	if res != nil && res.Output != cty.NilVal {
 		out = res.Output
 	}
-	if !out.IsWhollyKnown() {
+	predicted := res != nil && res.Predicted && len(areq.Planned) > 0
+	if !out.IsWhollyKnown() && !predicted {
+		// Only a prediction may leave parts unknown (a planned build's
+		// version, say).
 		return sendResult(stream, &pb.ApplyResult{Errors: errorsToProto(fmt.Errorf("%s: the plugin returned an output with unknown values", areq.Action))})
 	}
 	dv, err := encodeValue(out, a.Output)
 	if err != nil {
 		return sendResult(stream, &pb.ApplyResult{Errors: errorsToProto(outputMismatch(areq.Action, a.Output, err))})
 	}
-	return sendResult(stream, &pb.ApplyResult{Output: dv})
+	return sendResult(stream, &pb.ApplyResult{Output: dv, Predicted: predicted})
 }
 
 func sendResult(stream pb.Plugin_ApplyServer, res *pb.ApplyResult) error {

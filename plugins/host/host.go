@@ -94,6 +94,10 @@ type Launcher struct {
 	TempDir string
 	// Logger receives go-plugin's logs; nil discards them.
 	Logger hclog.Logger
+	// Subreaper makes this process adopt what plugins orphan, and end it
+	// once no plugin process runs (see orphans.go): only for a program
+	// that starts no children of its own besides plugins.
+	Subreaper bool
 }
 
 func (l *Launcher) startTimeout() time.Duration {
@@ -136,7 +140,8 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	if spec.Name == "" {
 		return nil, errors.New("launch plugin: no name")
 	}
-	dir, err := os.MkdirTemp(l.TempDir, "runbook-plugin-"+spec.Name+"-")
+	l.adopt()
+	dir, err := l.makePrivateDir(spec.Name)
 	if err != nil {
 		return nil, fmt.Errorf("launch plugin %q: %w", spec.Name, err)
 	}
@@ -188,6 +193,7 @@ func (l *Launcher) LaunchBuiltins(ctx context.Context, names []string, env []str
 	if len(names) == 1 {
 		label = fmt.Sprintf("built-in plugin %q", names[0])
 	}
+	l.adopt()
 	self, err := l.self()
 	if err != nil {
 		return nil, err

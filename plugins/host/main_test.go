@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,9 @@ const (
 	envMode    = "RUNBOOK_HOST_TEST_PLUGIN"
 	envPidFile = "RUNBOOK_HOST_TEST_PIDFILE"
 	envHost    = "RUNBOOK_HOST_TEST_HOST"
+	// envDaemonFile: the plugin starts a daemon as it starts, and writes
+	// its pid there.
+	envDaemonFile = "RUNBOOK_HOST_TEST_DAEMONFILE"
 )
 
 func TestMain(m *testing.M) {
@@ -40,7 +44,25 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 	}
+	if f := os.Getenv(envDaemonFile); f != "" {
+		pid, err := spawnDaemon(true)
+		if err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(f, []byte(strconv.Itoa(pid)), 0o600); err != nil {
+			panic(err)
+		}
+	}
 	switch mode {
+	case "spawn":
+		// Daemonizes a silent process (setsid in a child that exits at
+		// once: the daemon is orphaned) and prints its pid.
+		pid, err := spawnDaemon(false)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(pid)
+		os.Exit(0)
 	case "junk":
 		// Something that is not a plugin and talks on stdout.
 		fmt.Println("Hello! I am definitely not a runbook plugin.")
@@ -69,6 +91,33 @@ func TestMain(m *testing.M) {
 	}
 	sdk.Serve(testPlugin(mode))
 	os.Exit(0)
+}
+
+// spawnDaemon starts a silent process in a session of its own, as a daemon
+// does (setsid), and returns its pid: with orphan, through a child that
+// exits at once, so that the daemon is re-parented; else as a child of this
+// process.
+func spawnDaemon(orphan bool) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	if orphan {
+		c := exec.Command(exe)
+		c.Env = []string{envMode + "=spawn"}
+		out, err := c.Output()
+		if err != nil {
+			return 0, fmt.Errorf("spawn: %w", err)
+		}
+		return strconv.Atoi(strings.TrimSpace(string(out)))
+	}
+	c := exec.Command(exe)
+	c.Env = []string{envMode + "=silent"}
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := c.Start(); err != nil {
+		return 0, err
+	}
+	return c.Process.Pid, nil
 }
 
 // runTestHost launches an echo plugin, prints its pid and waits to be killed.
@@ -147,6 +196,8 @@ func testPlugin(mode string) sdk.Plugin {
 				req.Progress("child %d", child.Process.Pid)
 				select {}
 			}),
+			noArgs("daemon", func(context.Context, *sdk.Request) (any, error) { return spawnDaemon(false) }),
+			noArgs("orphan", func(context.Context, *sdk.Request) (any, error) { return spawnDaemon(true) }),
 			noArgs("flood", func(context.Context, *sdk.Request) (any, error) {
 				line := strings.Repeat("x", 1023) + "\n"
 				fd2 := os.NewFile(2, "stderr")

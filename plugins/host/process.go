@@ -16,10 +16,12 @@ import (
 	"github.com/hashicorp/go-plugin/runner"
 
 	"github.com/runbookdev/runbook/plugins/grpcplugin"
+	"github.com/runbookdev/runbook/plugins/proctree"
 )
 
 // process is one running plugin process and the connection to it.
 type process struct {
+	l         *Launcher
 	client    *plugin.Client
 	rpc       *grpcplugin.Client
 	runner    *procRunner
@@ -67,15 +69,30 @@ func (p *process) usable() bool {
 	return !p.killed && !p.exited()
 }
 
-// kill ends the process and its group at once and waits for go-plugin's
-// goroutines; the process is unusable afterwards.
+// kill ends the process, its group and everything below it at once and
+// waits for go-plugin's goroutines; the process is unusable afterwards.
 func (p *process) kill() {
 	p.mu.Lock()
 	p.killed = true
 	p.mu.Unlock()
+	tree := proctree.Snapshot(p.runner.Pid())
 	p.runner.killGroup()
+	proctree.Kill(tree)
 	p.client.Kill()
 	p.removeSocketDir()
+	p.sweep()
+}
+
+// sweep waits briefly for the process to be reaped, then has the launcher
+// end what plugins orphaned (see Launcher.Subreaper).
+func (p *process) sweep() {
+	if p.runner.Pid() != 0 {
+		select {
+		case <-p.runner.exited:
+		case <-time.After(exitWait):
+		}
+	}
+	p.l.sweepOrphans()
 }
 
 // removeSocketDir removes the folder of go-plugin's socket, which go-plugin
@@ -95,8 +112,11 @@ const closeGrace = 5 * time.Second
 
 // close ends the process: gracefully (go-plugin asks the plugin to shut
 // down and waits two seconds for it to exit), by force after closeGrace,
-// and then kills anything left in its process group.
+// and then kills anything left in its process group and below it: the
+// processes it started, found before it ended (a daemon that left the
+// group with setsid included).
 func (p *process) close() {
+	tree := proctree.Snapshot(p.runner.Pid())
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -114,7 +134,9 @@ func (p *process) close() {
 	close(done)
 	wg.Wait()
 	p.runner.killGroup()
+	proctree.Kill(tree)
 	p.removeSocketDir()
+	p.sweep()
 }
 
 // startProcess launches path with args and env and completes the go-plugin
@@ -152,7 +174,7 @@ func (l *Launcher) startProcess(ctx context.Context, what, path string, args, en
 		AutoMTLS:         l.AutoMTLS,
 		GRPCDialOptions:  grpcplugin.DialOptions(),
 	})
-	p = &process{client: client, runner: r, stderr: stderr}
+	p = &process{l: l, client: client, runner: r, stderr: stderr}
 
 	// A cancelled start kills the process, which ends go-plugin's wait for
 	// the handshake.
@@ -302,7 +324,7 @@ func (r *procRunner) Start(context.Context) error {
 			r.mu.Unlock()
 			return err
 		}
-		err = cmd.Start()
+		err = startChild(cmd)
 		if err == nil {
 			r.cmd, r.stdout, r.stderr, r.pid = cmd, stdout, stderr, cmd.Process.Pid
 			r.mu.Unlock()
@@ -355,6 +377,7 @@ func (r *procRunner) killGroup() {
 // Wait implements runner.Runner.
 func (r *procRunner) Wait(context.Context) error {
 	r.waitErr = r.cmd.Wait()
+	children.exited(r.cmd.Process.Pid)
 	close(r.exited)
 	return r.waitErr
 }

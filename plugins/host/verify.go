@@ -29,38 +29,63 @@ func (e *ChecksumError) Error() string {
 // hashed even if src is replaced after the check.
 func privateCopy(name, src, want, dir string) (string, error) {
 	want = strings.ToLower(strings.TrimSpace(want))
+	dst := filepath.Join(dir, "runbook-plugin-"+name)
+	var out *os.File
+	err := hashPlugin(name, src, want, func() (io.Writer, error) {
+		var err error
+		out, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+		if err != nil {
+			return nil, fmt.Errorf("plugin %q: private copy: %w", name, err)
+		}
+		return out, nil
+	}, func() error { return out.Close() })
+	if err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// Verify checks, without running anything, that the binary of external
+// plugin name at src has SHA-256 want: a *ChecksumError when it has not.
+func Verify(name, src, want string) error {
+	want = strings.ToLower(strings.TrimSpace(want))
+	return hashPlugin(name, src, want, func() (io.Writer, error) { return io.Discard, nil }, func() error { return nil })
+}
+
+// hashPlugin reads the regular file src into the writer open gives (closed
+// with closeOut once written) and compares its SHA-256 with want.
+func hashPlugin(name, src, want string, open func() (io.Writer, error), closeOut func() error) error {
 	if want == "" {
-		return "", fmt.Errorf("plugin %q: no sha256 for %s; an external plugin runs only when its plugin block gives the binary's checksum (sha256 = \"…\", as printed by sha256sum)", name, src)
+		return fmt.Errorf("plugin %q: no sha256 for %s; an external plugin runs only when its plugin block gives the binary's checksum (sha256 = \"…\", as printed by sha256sum)", name, src)
 	}
 	in, err := os.Open(src)
 	if err != nil {
-		return "", fmt.Errorf("plugin %q: %w", name, err)
+		return fmt.Errorf("plugin %q: %w", name, err)
 	}
 	defer in.Close()
 	fi, err := in.Stat()
 	if err != nil {
-		return "", fmt.Errorf("plugin %q: %w", name, err)
+		return fmt.Errorf("plugin %q: %w", name, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("plugin %q: %s is not a regular file", name, src)
+		return fmt.Errorf("plugin %q: %s is not a regular file", name, src)
 	}
-	dst := filepath.Join(dir, "runbook-plugin-"+name)
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	out, err := open()
 	if err != nil {
-		return "", fmt.Errorf("plugin %q: private copy: %w", name, err)
+		return err
 	}
 	h := sha256.New()
 	_, err = io.Copy(io.MultiWriter(out, h), in)
-	if cerr := out.Close(); err == nil {
+	if cerr := closeOut(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("plugin %q: private copy of %s: %w", name, src, err)
+		return fmt.Errorf("plugin %q: read %s: %w", name, src, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return "", &ChecksumError{Plugin: name, Source: src, Want: want, Got: got}
+		return &ChecksumError{Plugin: name, Source: src, Want: want, Got: got}
 	}
-	return dst, nil
+	return nil
 }
 
 // FileSHA256 returns the hex SHA-256 of a file, as sha256sum prints it.

@@ -18,7 +18,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// Schema is the http plugin's contract (SPEC §5).
+// Schema is the http plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
 	Actions: map[string]*plugins.Action{
 		"request": {

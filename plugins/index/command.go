@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/procgroup"
 )
 
@@ -41,15 +42,12 @@ func (c *commandBuilder) Build(ctx context.Context, req BuilderRequest) (*Manife
 		return nil, err
 	}
 	path := filepath.Join(req.Out, manifestFile)
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("build_command exited 0 but wrote no %s into its output folder ($2, $RUNBOOK_INDEX_OUTPUT)", manifestFile)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("build_command: %w", err)
-	}
-	if len(data) > maxManifestSize {
-		return nil, fmt.Errorf("build_command wrote a %s larger than %d bytes", manifestFile, maxManifestSize)
 	}
 	m, err := parseManifest(data, true)
 	if err != nil {

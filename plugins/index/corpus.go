@@ -14,10 +14,16 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // docsFile is the file the built-in builder writes a build's documents to.
 const docsFile = "docs.jsonl"
+
+// maxDocument is the largest document: a corpus file indexed whole, or one
+// line of a .jsonl file.
+const maxDocument = 64 << 20
 
 // progressEvery is how many documents pass between two progress lines of a
 // long read.
@@ -146,7 +152,7 @@ func scanCorpus(ctx context.Context, source string, emit func(d *document, n int
 }
 
 func scanFile(path, rel string, stats *corpusStats, emit func(*document, int64) error) error {
-	b, err := os.ReadFile(path)
+	b, err := safefile.ReadFile(path, maxDocument)
 	if err != nil {
 		return err
 	}
@@ -159,14 +165,14 @@ func scanFile(path, rel string, stats *corpusStats, emit func(*document, int64) 
 }
 
 func scanJSONL(path, rel string, stats *corpusStats, emit func(*document, int64) error) error {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64*1024)
 	for lineNo := 1; ; lineNo++ {
-		line, readErr := r.ReadBytes('\n')
+		line, readErr := safefile.ReadLine(r, maxDocument, fmt.Sprintf("%s line %d", rel, lineNo))
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			return fmt.Errorf("%s: %w", rel, readErr)
 		}

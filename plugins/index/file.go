@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
@@ -196,7 +197,7 @@ func (b *fileBackend) Leftovers(ctx context.Context, name string) ([]Leftover, e
 // everLive reads from the history which builds have been live.
 func (b *fileBackend) everLive(name, live string) (map[string]bool, error) {
 	seen := map[string]bool{live: true}
-	f, err := os.Open(filepath.Join(b.indexDir(name), historyFile))
+	f, err := safefile.OpenNoFollow(filepath.Join(b.indexDir(name), historyFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return seen, nil
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // manifestFile is the name of a build's manifest.
@@ -199,17 +199,9 @@ func (m *Manifest) MarshalJSON() ([]byte, error) {
 // readManifest reads and parses the manifest.json of the build in dir.
 func readManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, manifestFile)
-	f, err := os.Open(path)
+	data, err := safefile.ReadFileNoFollow(path, maxManifestSize)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxManifestSize {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxManifestSize)
 	}
 	m, err := ParseManifest(data)
 	if err != nil {
@@ -266,7 +258,7 @@ func contentDigest(dir string) (string, error) {
 }
 
 func hashAndSync(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := safefile.OpenNoFollow(path)
 	if err != nil {
 		return "", err
 	}

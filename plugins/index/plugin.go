@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -224,9 +225,14 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	}
 	var out cty.Value
 	var err error
+	predicted := false
 	switch req.Action {
 	case "status":
-		out, err = p.status(ctx, args)
+		// In a dry-run, as the changes planned so far leave the index.
+		var pst *plannedState
+		if pst, err = decodePlanned(req.Planned); err == nil {
+			out, predicted, err = p.status(ctx, args, pst)
+		}
 	case "rebuild":
 		out, err = p.rebuild(ctx, args, req)
 	case "rollback":
@@ -235,23 +241,25 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if err != nil {
 		return nil, err
 	}
-	return &plugins.ApplyResult{Output: out}, nil
+	return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
 }
 
-func (p *plugin) status(ctx context.Context, args cty.Value) (cty.Value, error) {
+// status reads an index as the planned changes in pst leave it; predicted
+// reports whether they touched it.
+func (p *plugin) status(ctx context.Context, args cty.Value, pst *plannedState) (cty.Value, bool, error) {
 	name, err := decodeName(args)
 	if err != nil {
-		return cty.NilVal, err
+		return cty.NilVal, false, err
 	}
-	st, err := p.backend.Status(ctx, name)
+	st, pi, err := p.plannedStatus(ctx, name, pst)
 	if err != nil {
-		return cty.NilVal, indexError(err)
+		return cty.NilVal, false, err
 	}
 	versions := cty.ListValEmpty(cty.String)
 	if len(st.Versions) > 0 {
 		vals := make([]cty.Value, len(st.Versions))
 		for i, v := range st.Versions {
-			vals[i] = cty.StringVal(v)
+			vals[i] = versionVal(v)
 		}
 		versions = cty.ListVal(vals)
 	}
@@ -261,10 +269,10 @@ func (p *plugin) status(ctx context.Context, args cty.Value) (cty.Value, error) 
 	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":           cty.StringVal(name),
-		"active_version": cty.StringVal(st.Live),
-		"doc_count":      cty.NumberIntVal(docs),
+		"active_version": versionVal(st.Live),
+		"doc_count":      docsVal(docs),
 		"versions":       versions,
-	}), nil
+	}), pi != nil, nil
 }
 
 func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *plugins.ActionRequest) (cty.Value, error) {
@@ -386,18 +394,26 @@ func (p *plugin) rollbackTarget(ctx context.Context, name string) (*State, strin
 	if err != nil {
 		return nil, "", nil, indexError(err)
 	}
+	prev, pm, err := p.rollbackFrom(ctx, st, nil)
+	return st, prev, pm, err
+}
+
+// rollbackFrom finds the build a rollback of an index in state st goes back
+// to, and its manifest; pi is the index's planned record, if any.
+func (p *plugin) rollbackFrom(ctx context.Context, st *State, pi *plannedIndex) (string, *Manifest, error) {
+	name := st.Name
 	if st.Live == "" {
-		return nil, "", nil, argError("name", "Nothing to roll back", fmt.Sprintf("%s has no live build yet.", name))
+		return "", nil, argError("name", "Nothing to roll back", fmt.Sprintf("%s has no live build yet.", name))
 	}
 	prev := previousVersion(st.Versions, st.Live)
 	if prev == "" {
-		return nil, "", nil, argError("name", "No earlier build", fmt.Sprintf("%s has no build older than the live build %s to roll back to (builds kept: %s).", name, st.Live, strings.Join(st.Versions, ", ")))
+		return "", nil, argError("name", "No earlier build", fmt.Sprintf("%s has no build older than the live %s to roll back to (builds kept: %s).", name, buildName(st.Live), strings.Join(st.Versions, ", ")))
 	}
-	pm, err := p.backend.Manifest(ctx, name, prev)
+	pm, err := p.manifest(ctx, name, prev, pi)
 	if err != nil {
-		return nil, "", nil, fmt.Errorf("index.rollback %s: cannot roll back to %s: %w", name, prev, err)
+		return "", nil, fmt.Errorf("index.rollback %s: cannot roll back to %s: %w", name, prev, err)
 	}
-	return st, prev, pm, nil
+	return prev, pm, nil
 }
 
 func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
@@ -418,57 +434,78 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 		unknown.Changes = []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}
 		return unknown, nil
 	}
+	pst, err := decodePlanned(req.Planned)
+	if err != nil {
+		return nil, err
+	}
 	switch req.Action {
 	case "rebuild":
-		return p.planRebuild(ctx, args)
+		return p.planRebuild(ctx, args, pst)
 	default:
-		return p.planRollback(ctx, args)
+		return p.planRollback(ctx, args, pst)
 	}
 }
 
-func (p *plugin) planRollback(ctx context.Context, args cty.Value) (*plugins.PlanResult, error) {
+func (p *plugin) planRollback(ctx context.Context, args cty.Value, pst *plannedState) (*plugins.PlanResult, error) {
 	name, err := decodeName(args)
 	if err != nil {
 		return nil, err
 	}
-	st, prev, pm, err := p.rollbackTarget(ctx, name)
+	st, pi, err := p.plannedStatus(ctx, name, pst)
 	if err != nil {
 		return nil, err
 	}
+	prev, pm, err := p.rollbackFrom(ctx, st, pi)
+	if err != nil {
+		return nil, err
+	}
+	next := record(st, pi)
+	next.Live = prev
+	pst.set(name, next)
 	return &plugins.PlanResult{
-		Changes: []string{fmt.Sprintf("%s: build %s → build %s", name, st.Live, prev)},
-		Output:  buildOutputVal(name, prev, pm.DocCount, st.Live),
+		Changes: []string{fmt.Sprintf("%s: %s → %s", name, buildName(st.Live), buildName(prev))},
+		Output: cty.ObjectVal(map[string]cty.Value{
+			"name":             cty.StringVal(name),
+			"version":          versionVal(prev),
+			"doc_count":        docsVal(pm.DocCount),
+			"previous_version": versionVal(st.Live),
+		}),
+		Planned: pst.encode(),
 	}, nil
 }
 
-func (p *plugin) planRebuild(ctx context.Context, args cty.Value) (*plugins.PlanResult, error) {
+func (p *plugin) planRebuild(ctx context.Context, args cty.Value, pst *plannedState) (*plugins.PlanResult, error) {
 	name, err := decodeName(args)
 	if err != nil {
 		return nil, err
 	}
-	st, err := p.backend.Status(ctx, name)
+	st, pi, err := p.plannedStatus(ctx, name, pst)
 	if err != nil {
-		return nil, indexError(err)
+		return nil, err
 	}
 	from := "(no live build)"
-	if st.LiveManifest != nil {
-		from = fmt.Sprintf("build %s (%s)", st.Live, plural(st.LiveManifest.DocCount, "doc"))
+	if m := st.LiveManifest; m != nil && m.DocCount >= 0 {
+		from = fmt.Sprintf("%s (%s)", buildName(st.Live), plural(m.DocCount, "doc"))
+	} else if m != nil {
+		from = buildName(st.Live)
 	}
 	out := map[string]cty.Value{
 		"name":             cty.StringVal(name),
 		"version":          cty.UnknownVal(cty.String),
 		"doc_count":        cty.UnknownVal(cty.Number),
-		"previous_version": cty.StringVal(st.Live),
+		"previous_version": versionVal(st.Live),
 	}
 	res := &plugins.PlanResult{}
-	leftovers, err := p.backend.Leftovers(ctx, name)
-	if err != nil {
-		return nil, err
-	}
 	gone := map[string]bool{}
-	for _, l := range leftovers {
-		res.Changes = append(res.Changes, fmt.Sprintf("%s: remove %s (%s, left by an interrupted change)", name, l.Path, l.Why))
-		gone[strings.TrimPrefix(l.Path, buildsDir+"/")] = true
+	if pi == nil || !pi.Recovered {
+		leftovers, err := p.backend.Leftovers(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range leftovers {
+			res.Changes = append(res.Changes, fmt.Sprintf("%s: remove %s (%s, left by an interrupted change)", name, l.Path, l.Why))
+			gone[strings.TrimPrefix(l.Path, buildsDir+"/")] = true
+		}
 	}
 
 	if !args.IsWhollyKnown() {
@@ -480,6 +517,9 @@ func (p *plugin) planRebuild(ctx context.Context, args cty.Value) (*plugins.Plan
 	if err != nil {
 		return nil, err
 	}
+	next := record(st, pi)
+	// The new build sorts after every kept one, as a planned build does.
+	newBuild := next.nextBuild()
 	if p.byCommand {
 		res.Changes = append(res.Changes, fmt.Sprintf("%s: %s → new build from %s by build_command", name, from, ra.source))
 	} else {
@@ -487,23 +527,32 @@ func (p *plugin) planRebuild(ctx context.Context, args cty.Value) (*plugins.Plan
 		if err != nil {
 			return nil, argError("source", "Unreadable source", err.Error())
 		}
-		if err := verify(ra, stats.Docs, st.LiveManifest); err != nil {
+		live := st.LiveManifest
+		if live != nil && live.DocCount < 0 {
+			live = nil // a planned build of unknown size: the real run checks
+		}
+		if err := verify(ra, stats.Docs, live); err != nil {
 			return nil, err
 		}
 		res.Changes = append(res.Changes, fmt.Sprintf("%s: %s → new build from %s (%s)", name, from, ra.source, plural(stats.Docs, "doc")))
 		out["doc_count"] = cty.NumberIntVal(stats.Docs)
+		next.Docs[newBuild] = stats.Docs
 	}
-	// The new build sorts after every kept one; "\uffff" stands for it.
-	const newBuild = "\uffff"
 	kept := []string{newBuild}
 	for _, v := range st.Versions {
 		if !gone[v] {
 			kept = append(kept, v)
 		}
 	}
-	for _, v := range pruneVersions(kept, newBuild, p.keep, st.Live) {
-		res.Changes = append(res.Changes, fmt.Sprintf("%s: prune build %s (keep = %d)", name, v, p.keep))
+	pruned := pruneVersions(kept, newBuild, p.keep, st.Live)
+	for _, v := range pruned {
+		res.Changes = append(res.Changes, fmt.Sprintf("%s: prune %s (keep = %d)", name, buildName(v), p.keep))
 	}
+	next.Live, next.Recovered = newBuild, true
+	next.Versions = slices.DeleteFunc(kept, func(v string) bool { return slices.Contains(pruned, v) })
+	slices.Sort(next.Versions)
+	pst.set(name, next)
 	res.Output = cty.ObjectVal(out)
+	res.Planned = pst.encode()
 	return res, nil
 }

@@ -10,11 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/runbookdev/runbook/engine/safefile"
 )
 
 // pgColumns are the columns a build table is loaded into, in COPY order.
@@ -26,7 +27,7 @@ var pgColumns = []string{"id", "path", "content", "line", "meta"}
 // committed.
 func (b *postgresBackend) load(ctx context.Context, name, table, out string, m *Manifest, progress func(string)) (int64, error) {
 	path := filepath.Join(out, docsFile)
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, fmt.Errorf("the build wrote no %s: the postgres backend loads its documents from it (one JSON object per line, with id, text, and optionally path, line and meta); a build_command writes it into its output folder", docsFile)
 	}
@@ -111,7 +112,7 @@ var _ pgx.CopyFromSource = (*docsSource)(nil)
 
 func (s *docsSource) Next() bool {
 	for {
-		line, readErr := s.r.ReadBytes('\n')
+		line, readErr := safefile.ReadLine(s.r, maxDocument, fmt.Sprintf("%s line %d", docsFile, s.lineNo+1))
 		if readErr != nil && !errors.Is(readErr, io.EOF) {
 			s.err = fmt.Errorf("read %s: %w", docsFile, readErr)
 			return false

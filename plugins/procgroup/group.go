@@ -1,13 +1,11 @@
 package procgroup
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/runbookdev/runbook/plugins/proctree"
 )
 
 // signalGroup signals every process of the group led by pid. A group that is
@@ -27,29 +25,12 @@ func groupRuns(pgid int) bool {
 	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
 		return false
 	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
+	t := proctree.Read()
+	if len(t) == 0 {
 		return true // no /proc: assume the worst
 	}
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// "pid (comm) state ppid pgrp …"; comm may hold anything, so parse
-		// from its closing parenthesis.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, err := strconv.Atoi(f[2]); err == nil && g == pgid {
+	for _, p := range t {
+		if !p.Zombie && p.Pgid == pgid {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 )
 
@@ -57,9 +59,9 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	}
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	var rt http.RoundTripper = transport
+	var rt http.RoundTripper = limitBody{next: transport}
 	if tok := plugins.Attr(config, "bearer_token"); !tok.IsNull() && tok.AsString() != "" {
-		rt = &bearer{token: tok.AsString(), next: transport}
+		rt = &bearer{token: tok.AsString(), next: rt}
 	}
 	client, err := api.NewClient(api.Config{Address: u.String(), RoundTripper: rt})
 	if err != nil {
@@ -85,6 +87,28 @@ func (b *bearer) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Set("Authorization", "Bearer "+b.token)
 	return b.next.RoundTrip(req)
+}
+
+// MaxResponse bounds what is read of one answer of the server: a query
+// answers with one number, so anything near it is not a Prometheus.
+const MaxResponse = 16 << 20
+
+// limitBody fails the read of a response body beyond MaxResponse, so that a
+// server that never ends its answer cannot exhaust memory.
+type limitBody struct{ next http.RoundTripper }
+
+func (l limitBody) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = limitedBody{Reader: safefile.LimitReader(resp.Body, MaxResponse, "the answer of "+req.URL.Redacted()), Closer: resp.Body}
+	return resp, nil
+}
+
+type limitedBody struct {
+	io.Reader
+	io.Closer
 }
 
 func (p *plugin) Close() error {

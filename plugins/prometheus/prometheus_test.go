@@ -314,3 +314,28 @@ func TestConfigureAndArguments(t *testing.T) {
 		t.Errorf("empty query: err = %#v", err)
 	}
 }
+
+// TestEndlessAnswer: a server that never ends its answer is cut off at
+// MaxResponse, fast, with an error that says so.
+func TestEndlessAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[`)
+		chunk := []byte(strings.Repeat(`{"metric":{},"value":[1,"1"]},`, 1000))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	p := configured(t, config(srv.URL, set("timeout", cty.StringVal("60s"))))
+	start := time.Now()
+	_, err := query(t, p, "up", nil)
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the query took %v", d)
+	}
+	if err == nil || !strings.Contains(err.Error(), "is too large (limit 16 MiB)") {
+		t.Fatalf("err = %v, want the answer refused as too large", err)
+	}
+}

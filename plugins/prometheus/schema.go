@@ -19,7 +19,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// Schema is the prometheus plugin's contract (SPEC §5).
+// Schema is the prometheus plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
 	Config: []*plugins.Attribute{
 		{Name: "url", Type: cty.String, Required: true, Description: "Base URL of the Prometheus server."},

@@ -13,10 +13,11 @@ import (
 	"strings"
 
 	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
-// The files of a prompt's folder (SPEC §5). The version files are N.txt,
+// The files of a prompt's folder (README, "Built-in plugins"). The version files are N.txt,
 // N.md or N.json; the lock file is hidden so that a reader listing versions
 // never mistakes it for one.
 const (
@@ -150,18 +151,22 @@ func (b *fileBackend) MoveLabel(ctx context.Context, name, label string, pick fu
 	return Move{From: from, To: to}, nil
 }
 
-// exists checks that the prompt's folder exists.
+// exists checks that the prompt's folder exists, and is a folder rather
+// than a link to one elsewhere.
 func (b *fileBackend) exists(name string) error {
 	if err := checkFolderName(name); err != nil {
 		return err
 	}
 	folder := b.folder(name)
-	fi, err := os.Stat(folder)
+	fi, err := os.Lstat(folder)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w %q: there is no folder %s", ErrUnknownPrompt, name, folder)
 	}
 	if err != nil {
 		return fmt.Errorf("prompt %q: %w", name, err)
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("prompt %q: %s %w", name, folder, safefile.ErrSymlink)
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("prompt %q: %s is not a folder", name, folder)
@@ -197,7 +202,7 @@ func checkFolderName(name string) error {
 
 // readLabels reads a labels.json; a missing one means no labels yet.
 func readLabels(path string) (map[string]int, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFileNoFollow(path, safefile.MaxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]int{}, nil
 	}

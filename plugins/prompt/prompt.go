@@ -166,22 +166,26 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	if err != nil {
 		return nil, err
 	}
+	st, err := decodePlanned(req.Planned)
+	if err != nil {
+		return nil, err
+	}
 	switch req.Action {
 	case "status":
 		if !a.nameKnown || !a.labelKnown {
 			return &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}, nil
 		}
-		out, err := p.status(ctx, a.name, a.label)
+		out, _, err := p.status(ctx, a.name, a.label, st)
 		if err != nil {
 			return nil, err
 		}
 		return &plugins.PlanResult{Output: out}, nil
 	case "publish":
-		return p.planPublish(ctx, a)
+		return p.planPublish(ctx, a, st)
 	case "rollback":
-		return p.planRollback(ctx, a)
+		return p.planRollback(ctx, a, st)
 	default: // promote
-		return p.planPromote(ctx, a)
+		return p.planPromote(ctx, a, st)
 	}
 }
 
@@ -199,9 +203,14 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	}
 	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator, Progress: req.Progress}
 	var out cty.Value
+	predicted := false
 	switch req.Action {
 	case "status":
-		out, err = p.status(ctx, a.name, a.label)
+		// In a dry-run, as the changes planned so far leave the label.
+		var st *plannedState
+		if st, err = decodePlanned(req.Planned); err == nil {
+			out, predicted, err = p.status(ctx, a.name, a.label, st)
+		}
 	case "publish":
 		var res Published
 		res, err = p.backend.Publish(ctx, a.name, a.text, a.label, change)
@@ -218,19 +227,21 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if err != nil {
 		return nil, explain(err)
 	}
-	return &plugins.ApplyResult{Output: out}, nil
+	return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
 }
 
-// status reads which version label serves. An unset label serves version 0;
-// a label that points at a missing version is a broken registry.
-func (p *plugin) status(ctx context.Context, name, label string) (cty.Value, error) {
-	pr, err := p.backend.Read(ctx, name)
+// status reads which version label serves, as the planned changes in st
+// leave it (predicted reports whether they touched the prompt). An unset
+// label serves version 0; a label that points at a missing version is a
+// broken registry.
+func (p *plugin) status(ctx context.Context, name, label string, st *plannedState) (out cty.Value, predicted bool, err error) {
+	pr, predicted, err := p.read(ctx, name, st)
 	if err != nil {
-		return cty.NilVal, explain(err)
+		return cty.NilVal, false, explain(err)
 	}
 	v := pr.Labels[label]
 	if v != 0 && !pr.Has(v) {
-		return cty.NilVal, dangling(pr, label, v)
+		return cty.NilVal, false, dangling(pr, label, v)
 	}
 	versions := make([]cty.Value, len(pr.Versions))
 	for i, n := range pr.Versions {
@@ -245,10 +256,10 @@ func (p *plugin) status(ctx context.Context, name, label string) (cty.Value, err
 		"label":    cty.StringVal(label),
 		"version":  cty.NumberIntVal(int64(v)),
 		"versions": list,
-	}), nil
+	}), predicted, nil
 }
 
-func (p *plugin) planPublish(ctx context.Context, a *actionArgs) (*plugins.PlanResult, error) {
+func (p *plugin) planPublish(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
 	if !a.nameKnown {
 		return &plugins.PlanResult{
 			Changes: []string{"(prompt known after apply): new version"},
@@ -257,7 +268,7 @@ func (p *plugin) planPublish(ctx context.Context, a *actionArgs) (*plugins.PlanR
 	}
 	next := 1
 	var changes []string
-	pr, err := p.backend.Read(ctx, a.name)
+	pr, _, err := p.read(ctx, a.name, st)
 	switch {
 	case errors.Is(err, ErrUnknownPrompt):
 		changes = append(changes, a.name+": new prompt")
@@ -276,17 +287,24 @@ func (p *plugin) planPublish(ctx context.Context, a *actionArgs) (*plugins.PlanR
 	case a.label != "":
 		line += " (labelled " + a.label + ")"
 	}
-	return &plugins.PlanResult{
+	res := &plugins.PlanResult{
 		Changes: append(changes, line),
 		Output:  publishOutput(a.name, cty.NumberIntVal(int64(next))),
-	}, nil
+	}
+	if a.labelKnown {
+		// Which label the new version gets is part of the prediction: with
+		// it unknown, the host treats later reads as unpredictable.
+		st.publish(a.name, next, a.label)
+		res.Planned = st.encode()
+	}
+	return res, nil
 }
 
-func (p *plugin) planRollback(ctx context.Context, a *actionArgs) (*plugins.PlanResult, error) {
+func (p *plugin) planRollback(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
 	if !a.nameKnown || !a.labelKnown {
 		return unknownMove(a), nil
 	}
-	pr, err := p.backend.Read(ctx, a.name)
+	pr, _, err := p.read(ctx, a.name, st)
 	if err != nil {
 		return nil, explain(err)
 	}
@@ -303,17 +321,19 @@ func (p *plugin) planRollback(ctx context.Context, a *actionArgs) (*plugins.Plan
 			Output:  moveOutputUnknown(a.name, a.label, live),
 		}, nil
 	}
+	st.moveLabel(a.name, a.label, target)
 	return &plugins.PlanResult{
 		Changes: []string{fmt.Sprintf("%s: %s → v%d", a.label, versionText(live), target)},
 		Output:  moveOutput(a.name, a.label, target, cty.NumberIntVal(int64(live))),
+		Planned: st.encode(),
 	}, nil
 }
 
-func (p *plugin) planPromote(ctx context.Context, a *actionArgs) (*plugins.PlanResult, error) {
+func (p *plugin) planPromote(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
 	if !a.nameKnown || !a.labelKnown {
 		return unknownMove(a), nil
 	}
-	pr, err := p.backend.Read(ctx, a.name)
+	pr, _, err := p.read(ctx, a.name, st)
 	if err != nil {
 		return nil, explain(err)
 	}
@@ -336,6 +356,10 @@ func (p *plugin) planPromote(ctx context.Context, a *actionArgs) (*plugins.PlanR
 	res := &plugins.PlanResult{Output: moveOutput(a.name, a.label, a.version, cty.NumberIntVal(int64(live)))}
 	if a.version != live {
 		res.Changes = []string{fmt.Sprintf("%s: %s → v%d%s", a.label, versionText(live), a.version, note)}
+		if note == "" {
+			st.moveLabel(a.name, a.label, a.version)
+			res.Planned = st.encode()
+		}
 	}
 	return res, nil
 }

@@ -3,7 +3,7 @@
 // versions, rolls a label back and promotes a version. It owns the rules of
 // those actions and, behind the Backend interface, two backends: the
 // embedded file backend, a folder per prompt with immutable version files,
-// labels.json and history.jsonl (SPEC §5), the format the AI application
+// labels.json and history.jsonl (README, "Built-in plugins"), the format the AI application
 // reads; and the langfuse backend, a Langfuse project through its public API.
 package prompt
 
@@ -20,8 +20,9 @@ var rollbackOutput = cty.Object(map[string]cty.Type{
 	"previous_version": cty.Number,
 })
 
-// Schema is the prompt plugin's contract (SPEC §5).
+// Schema is the prompt plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
+	Predicts: true,
 	Config: []*plugins.Attribute{
 		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},

@@ -27,6 +27,14 @@
 // defaults applied. Read-only actions are really run in dry-runs; a
 // mutating action is only planned there, with its Plan handler when it has
 // one ("no prediction, output unknown" when it does not).
+//
+// A dry-run that changes an object and then reads it, or changes it twice,
+// is exact only if the plugin predicts: set Plugin.Predicts, record each
+// planned change with req.Planned.Set in Plan handlers, and read
+// req.Planned first in Plan and read-only Apply handlers (see Planned, and
+// docs/plugins.md, "Predicted state"). A plugin that does not is still
+// safe: what is read after its planned changes is shown as stale and the
+// checks on it as pending.
 package sdk
 
 import (
@@ -64,6 +72,12 @@ type Plugin struct {
 	// runs; every handler also gets it in Request.Config.
 	Configure func(ctx context.Context, config Values) error
 	Actions   []*Action
+	// Predicts declares that the plugin's dry-runs are exact across steps:
+	// its Plan handlers record what they change in Request.Planned, and its
+	// Plan and read-only Apply handlers read from it first. Without it,
+	// runbook treats whatever is read after one of its planned changes as
+	// stale, and the checks on it as pending.
+	Predicts bool
 }
 
 // Action describes one action and the code that carries it out.
@@ -109,6 +123,9 @@ type Request struct {
 	// RunID and Operator identify the run, for plugins that keep a history.
 	RunID    string
 	Operator string
+	// Planned is the plugin's predicted state in a dry-run (see Planned and
+	// Plugin.Predicts); empty in a real run.
+	Planned *Planned
 
 	progress func(string)
 }
@@ -142,7 +159,7 @@ func Serve(p Plugin) {
 // New returns the plugin as a plugins.Plugin without serving it: for tests,
 // which can drive it in process or through go-plugin's TestPluginGRPCConn.
 func New(p Plugin) (plugins.Plugin, error) {
-	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions))}
+	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts}
 	handlers := make(map[string]*Action, len(p.Actions))
 	for _, a := range p.Actions {
 		if a == nil {
@@ -209,6 +226,10 @@ func (p *plugin) request(req *plugins.ActionRequest) (*Action, *Request, error) 
 	if a == nil {
 		return nil, nil, fmt.Errorf("unknown action %q", req.Action)
 	}
+	planned, err := newPlanned(req.Planned)
+	if err != nil {
+		return nil, nil, err
+	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return a, &Request{
@@ -217,6 +238,7 @@ func (p *plugin) request(req *plugins.ActionRequest) (*Action, *Request, error) 
 		Config:   p.config,
 		RunID:    req.RunID,
 		Operator: req.Operator,
+		Planned:  planned,
 		progress: req.Progress,
 	}, nil
 }
@@ -238,6 +260,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 		return res, nil
 	}
 	res.Changes = plan.Changes
+	res.Planned = r.Planned.encode()
 	if plan.Output != nil {
 		if res.Output, err = ToValue(plan.Output, a.Output); err != nil {
 			return nil, fmt.Errorf("%s: predicted output: %w", a.Name, err)
@@ -259,7 +282,10 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if err != nil {
 		return nil, fmt.Errorf("%s: output: %w", a.Name, err)
 	}
-	return &plugins.ApplyResult{Output: v}, nil
+	r.Planned.mu.Lock()
+	predicted := r.Planned.used
+	r.Planned.mu.Unlock()
+	return &plugins.ApplyResult{Output: v, Predicted: predicted}, nil
 }
 
 func (p *plugin) Close() error { return nil }

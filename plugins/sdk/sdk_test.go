@@ -256,3 +256,85 @@ func TestToValue(t *testing.T) {
 		t.Error("a string for a number: no error")
 	}
 }
+
+// A predicting plugin written with the SDK: a light that plans from, and
+// reads, the state its earlier plans left, through the protocol.
+func TestPredictedStateThroughTheProtocol(t *testing.T) {
+	live := "off"
+	light := cty.Object(map[string]cty.Type{"state": cty.String})
+	p, err := sdk.New(sdk.Plugin{
+		Name: "light", Version: "1.0.0", Predicts: true,
+		Actions: []*sdk.Action{
+			{
+				Name: "status", ReadOnly: true, Output: light,
+				Apply: func(_ context.Context, req *sdk.Request) (any, error) {
+					state := live
+					if _, err := req.Planned.Get("light", &state); err != nil {
+						return nil, err
+					}
+					return map[string]any{"state": state}, nil
+				},
+			},
+			{
+				Name: "toggle", Output: light,
+				Apply: func(context.Context, *sdk.Request) (any, error) { return nil, errors.New("not in this test") },
+				Plan: func(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
+					from := live
+					if _, err := req.Planned.Get("light", &from); err != nil {
+						return nil, err
+					}
+					to := map[string]string{"on": "off", "off": "on"}[from]
+					if err := req.Planned.Set("light", to); err != nil {
+						return nil, err
+					}
+					return &sdk.Plan{Changes: []string{from + " → " + to}, Output: map[string]any{"state": to}}, nil
+				},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := grpcplugin.TestClient(t, p)
+	ctx := context.Background()
+	s, err := c.Schema(ctx)
+	if err != nil || !s.Predicts {
+		t.Fatalf("schema predicts = %v, %v", s != nil && s.Predicts, err)
+	}
+
+	first, err := c.Plan(ctx, &plugins.ActionRequest{Action: "toggle", Args: cty.EmptyObjectVal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(first.Changes, ";"); got != "off → on" || len(first.Planned) == 0 {
+		t.Fatalf("first plan: %q, planned %q", got, first.Planned)
+	}
+	second, err := c.Plan(ctx, &plugins.ActionRequest{Action: "toggle", Args: cty.EmptyObjectVal, Planned: first.Planned})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(second.Changes, ";"); got != "on → off" {
+		t.Errorf("second plan, from the first one's state: %q", got)
+	}
+
+	for _, tt := range []struct {
+		planned   []byte
+		state     string
+		predicted bool
+	}{
+		{nil, "off", false},
+		{first.Planned, "on", true},
+		{second.Planned, "off", true},
+	} {
+		res, err := c.Apply(ctx, &plugins.ActionRequest{Action: "status", Args: cty.EmptyObjectVal, Planned: tt.planned})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Output.GetAttr("state").AsString(); got != tt.state || res.Predicted != tt.predicted {
+			t.Errorf("status with planned %q: %s, predicted %v; want %s, %v", tt.planned, got, res.Predicted, tt.state, tt.predicted)
+		}
+	}
+	if _, err := c.Apply(ctx, &plugins.ActionRequest{Action: "status", Args: cty.EmptyObjectVal, Planned: []byte("{not json")}); err == nil {
+		t.Error("a broken planned state was accepted")
+	}
+}

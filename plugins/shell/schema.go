@@ -22,7 +22,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// Schema is the shell plugin's contract (SPEC §5).
+// Schema is the shell plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
 	Actions: map[string]*plugins.Action{
 		"run": {

@@ -464,9 +464,13 @@ func (x *Action) GetOutput() []byte {
 }
 
 type Schema struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Config        []*Attribute           `protobuf:"bytes,1,rep,name=config,proto3" json:"config,omitempty"`
-	Actions       []*Action              `protobuf:"bytes,2,rep,name=actions,proto3" json:"actions,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Config  []*Attribute           `protobuf:"bytes,1,rep,name=config,proto3" json:"config,omitempty"`
+	Actions []*Action              `protobuf:"bytes,2,rep,name=actions,proto3" json:"actions,omitempty"`
+	// The plugin predicts: its plans return planned_state, and its plans and
+	// read-only actions answer from the planned_state they are given
+	// (docs/plugins.md, "Predicted state").
+	Predicts      bool `protobuf:"varint,3,opt,name=predicts,proto3" json:"predicts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -513,6 +517,13 @@ func (x *Schema) GetActions() []*Action {
 		return x.Actions
 	}
 	return nil
+}
+
+func (x *Schema) GetPredicts() bool {
+	if x != nil {
+		return x.Predicts
+	}
+	return false
 }
 
 type GetSchemaRequest struct {
@@ -713,9 +724,13 @@ type ActionRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Action string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	// An object of the action's argument type, defaults applied.
-	Args          *DynamicValue `protobuf:"bytes,2,opt,name=args,proto3" json:"args,omitempty"`
-	RunId         string        `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	Operator      string        `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	Args     *DynamicValue `protobuf:"bytes,2,opt,name=args,proto3" json:"args,omitempty"`
+	RunId    string        `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Operator string        `protobuf:"bytes,4,opt,name=operator,proto3" json:"operator,omitempty"`
+	// In a dry-run, the planned_state the plugin returned with its latest plan
+	// of this run (empty before its first). Opaque to the host; never set in a
+	// real run.
+	PlannedState  []byte `protobuf:"bytes,5,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -778,6 +793,13 @@ func (x *ActionRequest) GetOperator() string {
 	return ""
 }
 
+func (x *ActionRequest) GetPlannedState() []byte {
+	if x != nil {
+		return x.PlannedState
+	}
+	return nil
+}
+
 type PlanRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Request       *ActionRequest         `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -826,8 +848,12 @@ type PlanResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Changes []string               `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Of the action's output type.
-	Output        *DynamicValue `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
-	Errors        []*Error      `protobuf:"bytes,3,rep,name=errors,proto3" json:"errors,omitempty"`
+	Output *DynamicValue `protobuf:"bytes,2,opt,name=output,proto3" json:"output,omitempty"`
+	Errors []*Error      `protobuf:"bytes,3,rep,name=errors,proto3" json:"errors,omitempty"`
+	// The plugin's predicted state after this change, given back in later
+	// requests of the same dry-run. Empty with no changes leaves the state as
+	// it was; empty with changes is a change the plugin could not predict.
+	PlannedState  []byte `protobuf:"bytes,4,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -879,6 +905,13 @@ func (x *PlanResponse) GetOutput() *DynamicValue {
 func (x *PlanResponse) GetErrors() []*Error {
 	if x != nil {
 		return x.Errors
+	}
+	return nil
+}
+
+func (x *PlanResponse) GetPlannedState() []byte {
+	if x != nil {
+		return x.PlannedState
 	}
 	return nil
 }
@@ -1013,8 +1046,11 @@ func (*ApplyEvent_Result) isApplyEvent_Event() {}
 type ApplyResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Of the action's output type; absent when errors is not empty.
-	Output        *DynamicValue `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
-	Errors        []*Error      `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	Output *DynamicValue `protobuf:"bytes,1,opt,name=output,proto3" json:"output,omitempty"`
+	Errors []*Error      `protobuf:"bytes,2,rep,name=errors,proto3" json:"errors,omitempty"`
+	// The output was computed from planned_state, not only read from the
+	// system: a prediction of what the real run will see.
+	Predicted     bool `protobuf:"varint,3,opt,name=predicted,proto3" json:"predicted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1061,6 +1097,13 @@ func (x *ApplyResult) GetErrors() []*Error {
 		return x.Errors
 	}
 	return nil
+}
+
+func (x *ApplyResult) GetPredicted() bool {
+	if x != nil {
+		return x.Predicted
+	}
+	return false
 }
 
 type StopRequest struct {
@@ -1281,10 +1324,11 @@ const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
 	"\tread_only\x18\x03 \x01(\bR\breadOnly\x12D\n" +
 	"\x0eread_only_when\x18\x04 \x01(\v2\x1e.runbookplugin.v1.ReadOnlyRuleR\freadOnlyWhen\x12/\n" +
 	"\x04args\x18\x05 \x03(\v2\x1b.runbookplugin.v1.AttributeR\x04args\x12\x16\n" +
-	"\x06output\x18\x06 \x01(\fR\x06output\"q\n" +
+	"\x06output\x18\x06 \x01(\fR\x06output\"\x8d\x01\n" +
 	"\x06Schema\x123\n" +
 	"\x06config\x18\x01 \x03(\v2\x1b.runbookplugin.v1.AttributeR\x06config\x122\n" +
-	"\aactions\x18\x02 \x03(\v2\x18.runbookplugin.v1.ActionR\aactions\"\x12\n" +
+	"\aactions\x18\x02 \x03(\v2\x18.runbookplugin.v1.ActionR\aactions\x12\x1a\n" +
+	"\bpredicts\x18\x03 \x01(\bR\bpredicts\"\x12\n" +
 	"\x10GetSchemaRequest\"\xa4\x01\n" +
 	"\x11GetSchemaResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1294,28 +1338,31 @@ const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x126\n" +
 	"\x06config\x18\x01 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x06config\"D\n" +
 	"\x11ConfigureResponse\x12/\n" +
-	"\x06errors\x18\x01 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\"\x8e\x01\n" +
+	"\x06errors\x18\x01 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\"\xb3\x01\n" +
 	"\rActionRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x122\n" +
 	"\x04args\x18\x02 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x04args\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1a\n" +
-	"\boperator\x18\x04 \x01(\tR\boperator\"H\n" +
+	"\boperator\x18\x04 \x01(\tR\boperator\x12#\n" +
+	"\rplanned_state\x18\x05 \x01(\fR\fplannedState\"H\n" +
 	"\vPlanRequest\x129\n" +
-	"\arequest\x18\x01 \x01(\v2\x1f.runbookplugin.v1.ActionRequestR\arequest\"\x91\x01\n" +
+	"\arequest\x18\x01 \x01(\v2\x1f.runbookplugin.v1.ActionRequestR\arequest\"\xb6\x01\n" +
 	"\fPlanResponse\x12\x18\n" +
 	"\achanges\x18\x01 \x03(\tR\achanges\x126\n" +
 	"\x06output\x18\x02 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x06output\x12/\n" +
-	"\x06errors\x18\x03 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\"I\n" +
+	"\x06errors\x18\x03 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\x12#\n" +
+	"\rplanned_state\x18\x04 \x01(\fR\fplannedState\"I\n" +
 	"\fApplyRequest\x129\n" +
 	"\arequest\x18\x01 \x01(\v2\x1f.runbookplugin.v1.ActionRequestR\arequest\"l\n" +
 	"\n" +
 	"ApplyEvent\x12\x1c\n" +
 	"\bprogress\x18\x01 \x01(\tH\x00R\bprogress\x127\n" +
 	"\x06result\x18\x02 \x01(\v2\x1d.runbookplugin.v1.ApplyResultH\x00R\x06resultB\a\n" +
-	"\x05event\"v\n" +
+	"\x05event\"\x94\x01\n" +
 	"\vApplyResult\x126\n" +
 	"\x06output\x18\x01 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x06output\x12/\n" +
-	"\x06errors\x18\x02 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\"\r\n" +
+	"\x06errors\x18\x02 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\x12\x1c\n" +
+	"\tpredicted\x18\x03 \x01(\bR\tpredicted\"\r\n" +
 	"\vStopRequest\"$\n" +
 	"\fStopResponse\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error2\x8b\x03\n" +
