@@ -91,6 +91,11 @@ func (*plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.
 		return nil, err
 	}
 	ra := decode(args)
+	if !ra.readOnly && req.Progress != nil {
+		// A command that changes things says so in its plan's words, as
+		// every mutating action does.
+		req.Progress("run: " + summarize(ra.command))
+	}
 	out, err := run(ctx, ra, req.Progress)
 	if err != nil {
 		return nil, err

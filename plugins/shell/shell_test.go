@@ -41,6 +41,10 @@ func withEnv(env map[string]string) func(map[string]cty.Value) {
 	}
 }
 
+func withReadOnly() func(map[string]cty.Value) {
+	return func(m map[string]cty.Value) { m["read_only"] = cty.True }
+}
+
 func withDir(dir string) func(map[string]cty.Value) {
 	return func(m map[string]cty.Value) { m["dir"] = cty.StringVal(dir) }
 }
@@ -50,10 +54,18 @@ type recorder struct {
 	mu    sync.Mutex
 	lines []string
 	seen  chan string
+	// change is the change line a mutating run starts with, kept apart
+	// from the command's own lines.
+	change []string
 }
 
 func (r *recorder) progress(line string) {
 	r.mu.Lock()
+	if len(r.lines) == 0 && len(r.change) == 0 && strings.HasPrefix(line, "run: ") {
+		r.change = append(r.change, line)
+		r.mu.Unlock()
+		return
+	}
 	r.lines = append(r.lines, line)
 	r.mu.Unlock()
 	if r.seen != nil {
@@ -395,5 +407,27 @@ func TestRunLongProgressLineIsCut(t *testing.T) {
 	want := []string{strings.Repeat("y", maxProgressLine) + "…", "short"}
 	if got := rec.all(); strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("progress = %.60q…, want a cut first line and %q", got, want[1])
+	}
+}
+
+// A command that may change things prints its change line first, in its
+// plan's words; a read-only one does not.
+func TestRunPrintsItsChangeLine(t *testing.T) {
+	for _, readOnly := range []bool{false, true} {
+		var lines []string
+		a := args("echo done")
+		if readOnly {
+			a = args("echo done", withReadOnly())
+		}
+		if _, err := apply(t, context.Background(), a, func(l string) { lines = append(lines, l) }); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"run: echo done", "done"}
+		if readOnly {
+			want = want[1:]
+		}
+		if strings.Join(lines, "|") != strings.Join(want, "|") {
+			t.Errorf("read_only = %v: progress %q, want %q", readOnly, lines, want)
+		}
 	}
 }
