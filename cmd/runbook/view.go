@@ -91,6 +91,9 @@ func (v *runView) Handle(e engine.Event) error {
 		if e.Resumes != "" {
 			v.printf("  %s %s\n", faint("resumes"), e.Resumes)
 		}
+		if e.Plan != nil {
+			v.printf("  %s %s %s\n", faint("applies plan"), "sha256:"+short(e.Plan.SHA256), faint("of dry-run "+e.Plan.DryRun))
+		}
 	case engine.StepStarted:
 		v.printf("\n%s %s %s\n", faint(fmt.Sprintf("[%d/%d]", e.Index, v.total)), bold(e.Name), faint("· "+e.Owner))
 		if e.Description != "" {
