@@ -1,7 +1,6 @@
 package prompt
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
@@ -131,47 +129,18 @@ func (p *plugin) attribute(err error) error {
 // to be one.
 func (b *fileBackend) changedBy(name, label string, to int) string {
 	path := filepath.Join(b.folder(name), historyFile)
-	data, err := safefile.ReadFileNoFollow(path, safefile.MaxStateFile)
-	if err != nil {
-		return ""
-	}
-	by := ""
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		var e filestate.HistoryEntry
-		if json.Unmarshal(line, &e) != nil {
-			continue
+	e, ok := filestate.LastHistory(path, func(e filestate.HistoryEntry) bool {
+		if label != "" {
+			return e.Subject == name+"/"+label
 		}
-		setsTo := fmt.Sprint(e.To) == strconv.Itoa(to)
-		switch {
-		case label != "" && e.Subject == name+"/"+label:
-			// Only the label's last recorded move counts: if it set
-			// another version, the move since was made by hand.
-			by = ""
-			if setsTo {
-				by = describeChange(e)
-			}
-		case label == "" && setsTo && (e.Subject == name || strings.HasPrefix(e.Subject, name+"/")):
-			// Version numbers are never reused: the entry that created
-			// version to is the publish.
-			by = describeChange(e)
-		}
-	}
-	if by == "" {
+		// Version numbers are never reused: the entry that created
+		// version to is the publish.
+		return fmt.Sprint(e.To) == strconv.Itoa(to) && (e.Subject == name || strings.HasPrefix(e.Subject, name+"/"))
+	})
+	// Only the label's last recorded move counts: if it set another
+	// version, the move since was made by hand.
+	if !ok || fmt.Sprint(e.To) != strconv.Itoa(to) {
 		return "not by a runbook run (" + historyFile + " has no record of it)"
 	}
-	return by
-}
-
-func describeChange(e filestate.HistoryEntry) string {
-	s := "by run " + e.RunID
-	if e.RunID == "" {
-		s = "by " + e.Action
-	}
-	if e.Operator != "" {
-		s += " of " + e.Operator
-	}
-	if !e.Time.IsZero() {
-		s += " at " + e.Time.UTC().Format("2006-01-02 15:04:05Z")
-	}
-	return s
+	return e.Who()
 }
