@@ -9,6 +9,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
@@ -24,18 +25,14 @@ type basis struct {
 }
 
 func basisOf(r *Route) []byte {
-	b, _ := json.Marshal(basis{Route: r.Name, Active: r.Active, Variants: r.Variants}) // strings always encode
-	return b
+	return plugins.EncodeBasis(basis{Route: r.Name, Active: r.Active, Variants: r.Variants})
 }
 
 // decodeBasis reads a saved plan's basis for a switch of route name.
 func decodeBasis(raw []byte, name string) (*basis, error) {
-	if raw == nil {
-		return nil, nil
-	}
-	b := &basis{}
-	if err := json.Unmarshal(raw, b); err != nil {
-		return nil, fmt.Errorf("the saved plan's basis cannot be read: %w", err)
+	b, err := plugins.DecodeBasis[basis](raw, "fallback")
+	if err != nil || b == nil {
+		return nil, err
 	}
 	if b.Route != name {
 		return nil, fmt.Errorf("the plan was made for route %q, and this step now switches route %q", b.Route, name)

@@ -1,13 +1,13 @@
 package prompt
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/filestate"
 )
 
@@ -33,18 +33,14 @@ func basisOf(pr *Prompt, name, label string) []byte {
 			b.Version = 0
 		}
 	}
-	out, _ := json.Marshal(b) // strings and ints always encode
-	return out
+	return plugins.EncodeBasis(b)
 }
 
 // decodeBasis reads a saved plan's basis for an action on name and label.
 func decodeBasis(raw []byte, name, label string) (*basis, error) {
-	if raw == nil {
-		return nil, nil
-	}
-	b := &basis{}
-	if err := json.Unmarshal(raw, b); err != nil {
-		return nil, fmt.Errorf("prompt: the saved plan's basis cannot be read: %w", err)
+	b, err := plugins.DecodeBasis[basis](raw, "prompt")
+	if err != nil || b == nil {
+		return nil, err
 	}
 	if b.Name != name || b.Label != label {
 		return nil, fmt.Errorf("the plan was made for prompt %q label %q, and this step now acts on prompt %q label %q", b.Name, b.Label, name, label)
