@@ -254,3 +254,21 @@ func TestApplyRefusesAPlanThatNoLongerFits(t *testing.T) {
 		})
 	}
 }
+
+func TestParsePlanRefuses(t *testing.T) {
+	ok := `{"format":1,"runbook":"r","dry_run":"d","created":"2026-12-02T08:00:00Z"}`
+	if _, err := ParsePlan([]byte(ok)); err != nil {
+		t.Fatalf("a minimal plan: %v", err)
+	}
+	for in, want := range map[string]string{
+		`{"format":2,"runbook":"r"}`: "plan format 2; this runbook reads format 1",
+		ok + `{}`:                    "not a saved plan: invalid character '{' after top-level value",
+		`{"format":1,"runbook":"r","created":"2026-12-02T08:00:00Z"}`:   "dry_run or created is missing",
+		strings.Replace(ok, `"format":1`, `"format":1,"extra":true`, 1): `unknown field "extra"`,
+		`not json`: "not a saved plan",
+	} {
+		if _, err := ParsePlan([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParsePlan(%s) = %v, want %q", in, err, want)
+		}
+	}
+}
