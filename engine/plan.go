@@ -147,39 +147,49 @@ func planRefusedf(format string, args ...any) error {
 	return &PlanRefusedError{Msg: fmt.Sprintf(format, args...) + "; make a new plan (runbook exec NAME --dry-run --out FILE)"}
 }
 
-// checkPlan refuses a saved plan that no longer describes this run.
-func (r *runner) checkPlan() error {
-	ap := r.c.apply
+// planClockSkew is how far in the future a plan's creation time may lie
+// (clocks of two machines differ).
+const planClockSkew = 5 * time.Minute
+
+// checkPlan refuses, before any variable is asked for, a saved plan that no
+// longer describes this run: another runbook or source, too old, other
+// plugins, or a step whose plugin cannot check plans.
+func checkPlan(cfg *schema.Config, rb *schema.Runbook, c *config) error {
+	ap := c.apply
 	p := ap.Plan
-	if p.Runbook != r.rb.Name {
-		return planRefusedf("the plan is of runbook %q, not %q", p.Runbook, r.rb.Name)
+	if p.Runbook != rb.Name {
+		return planRefusedf("the plan is of runbook %q, not %q", p.Runbook, rb.Name)
 	}
-	if age := r.c.clock.Now().Sub(p.Created); ap.MaxAge > 0 && age > ap.MaxAge {
+	age := c.clock.Now().Sub(p.Created)
+	if ap.MaxAge > 0 && age > ap.MaxAge {
 		return planRefusedf("the plan was made %s ago (%s), more than --max-plan-age %s", age.Round(time.Second), p.Created.UTC().Format(time.RFC3339), ap.MaxAge)
 	}
-	if now := SourceSHA256(r.rb.Filename); now != p.Source.SHA256 {
-		return planRefusedf("%s changed since the plan (sha256 %s, now %s)", r.rb.Filename, shortSum(p.Source.SHA256), shortSum(now))
+	if age < -planClockSkew {
+		return planRefusedf("the plan says it was made at %s, in the future", p.Created.UTC().Format(time.RFC3339))
 	}
-	used := r.usedPlugins()
+	if now := SourceSHA256(rb.Filename); now != p.Source.SHA256 {
+		return planRefusedf("%s changed since the plan (sha256 %s, now %s)", rb.Filename, shortSum(p.Source.SHA256), shortSum(now))
+	}
+	used := UsedPlugins(rb)
 	if !slices.Equal(used, slices.Sorted(maps.Keys(p.Plugins))) {
 		return planRefusedf("the runbook uses other plugins than when the plan was made")
 	}
 	for _, name := range used {
-		was, now := p.Plugins[name], r.c.pluginInfo[name]
+		was, now := p.Plugins[name], c.pluginInfo[name]
 		if was.Version != now.Version || was.SHA256 != now.SHA256 {
 			return planRefusedf("plugin %q changed since the plan (version %s sha256 %s, now version %s sha256 %s)", name, was.Version, shortSum(was.SHA256), now.Version, shortSum(now.SHA256))
 		}
-		if cfg, _ := PluginConfigSHA256(r.cfg, name); was.Config != "" && cfg != was.Config {
+		if sum, _ := PluginConfigSHA256(cfg, name); was.Config != "" && sum != was.Config {
 			return planRefusedf("the configuration of plugin %q changed since the plan: it points elsewhere now", name)
 		}
 	}
 	for _, ps := range p.Steps {
 		plugin, _, _ := strings.Cut(ps.Action, ".")
-		if s := r.cfg.Schemas[plugin]; s == nil || !s.ChecksPlans {
+		if s := cfg.Schemas[plugin]; s == nil || !s.ChecksPlans {
 			return planRefusedf("step %q uses plugin %q, which cannot check that %s is still as planned", ps.Step, plugin, ps.Action)
 		}
 	}
-	return r.checkPlanVars()
+	return nil
 }
 
 // planVar is a variable that is not sensitive, as the plan being applied

@@ -237,6 +237,7 @@ func TestApplyRefusesAPlanThatNoLongerFits(t *testing.T) {
 		{"variable changed", planRunbook, func(f *planFixture, p *SavedPlan) { f.env["RUNBOOK_VAR_to"] = "auto" }, `RUNBOOK_VAR_to is "auto", and the plan was made with to = "manual"`},
 		{"sensitive variable changed", planRunbook, func(f *planFixture, p *SavedPlan) { f.env["RUNBOOK_VAR_token"] = "other" }, `sensitive variable "token" is not the one`},
 		{"another runbook", planRunbook, func(f *planFixture, p *SavedPlan) { p.Runbook = "other" }, `of runbook "other"`},
+		{"made in the future", planRunbook, func(f *planFixture, p *SavedPlan) { p.Created = f.now.Add(time.Hour) }, "in the future"},
 		{"plugin does not check plans", kvRunbook, func(f *planFixture, p *SavedPlan) {}, `plugin "kv", which cannot check`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,6 +85,14 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		c.prompter = nil
 	}
 
+	if c.apply != nil {
+		if c.dryRun || c.resume != nil {
+			return nil, inputErrorf("a saved plan is applied by a real run that resumes nothing")
+		}
+		if err := checkPlan(cfg, rb, c); err != nil {
+			return nil, err
+		}
+	}
 	vars, err := resolveVars(ctx, rb, c)
 	if err != nil {
 		return nil, err
@@ -114,10 +122,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 	})
 	r.rememberPluginSecrets()
 	if c.apply != nil {
-		if c.dryRun || c.resume != nil {
-			return nil, inputErrorf("a saved plan is applied by a real run that resumes nothing")
-		}
-		if err := r.checkPlan(); err != nil {
+		if err := r.checkPlanVars(); err != nil {
 			return nil, err
 		}
 	}
