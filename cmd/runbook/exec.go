@@ -102,6 +102,9 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 		}
 		applied.MaxAge = opts.MaxPlanAge
 		opts.Name = applied.Plan.Runbook
+		if err := checkDryRun(a.opts.StateDir, applied.Plan); err != nil {
+			return err
+		}
 	}
 	rb, err := findRunbook(cfg, a.opts.Dir, opts.Name)
 	if err != nil {

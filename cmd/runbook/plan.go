@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/atomicfile"
 	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/engine/transcript"
 )
 
 // checkPlanFlags refuses combinations of exec's flags that make no sense
@@ -49,6 +51,30 @@ func readPlan(path string) (*engine.ApplyPlan, error) {
 	}
 	sum := sha256.Sum256(b)
 	return &engine.ApplyPlan{Plan: p, SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+// checkDryRun compares a plan with the transcript of the dry-run that made
+// it, when that transcript is under the state dir (a plan applied on
+// another machine has none there): it must verify, and its last event must
+// be the one the plan names.
+func checkDryRun(stateDir string, p *engine.SavedPlan) error {
+	path, err := transcript.Find(engine.TranscriptDir(stateDir), p.DryRun)
+	if errors.Is(err, transcript.ErrNotFound) || (err == nil && p.TranscriptHead == "") {
+		return nil
+	}
+	if err != nil {
+		return exitf(ExitRefused, "--plan: the dry-run %s: %s", p.DryRun, err)
+	}
+	report, err := transcript.Verify(path)
+	switch {
+	case err != nil:
+		return exitf(ExitRefused, "--plan: the transcript of dry-run %s: %s", p.DryRun, err)
+	case report.Problem != nil:
+		return exitf(ExitRefused, "--plan: the transcript of dry-run %s does not verify (%s); the plan cannot be trusted", p.DryRun, report.Problem)
+	case report.Head != p.TranscriptHead:
+		return exitf(ExitRefused, "--plan: the plan names transcript head %s for dry-run %s, and its transcript ends at %s: the plan was not made by that dry-run, or was edited", short(p.TranscriptHead), p.DryRun, short(report.Head))
+	}
+	return nil
 }
 
 // savePlan writes a dry-run's plan (exec --dry-run --out), readable by its
