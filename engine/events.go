@@ -79,9 +79,11 @@ type RunStarted struct {
 	Plugins  map[string]PluginInfo `json:"plugins"`
 	Vars     map[string]any        `json:"vars"`
 	Resumes  string                `json:"resumes,omitempty"`
-	Lock     string                `json:"lock,omitempty"`
-	Steps    []StepRef             `json:"steps"`
-	Started  time.Time             `json:"-"`
+	// Plan names the saved plan the run applies.
+	Plan    *PlanRef  `json:"plan,omitempty"`
+	Lock    string    `json:"lock,omitempty"`
+	Steps   []StepRef `json:"steps"`
+	Started time.Time `json:"-"`
 }
 
 // SourceInfo identifies the runbook's source file.

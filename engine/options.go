@@ -132,6 +132,7 @@ type config struct {
 	version    string
 	pluginInfo map[string]PluginInfo
 	resume     *Resume
+	apply      *ApplyPlan
 }
 
 // WithVars sets variables from the command line (--var NAME=VALUE), raw.

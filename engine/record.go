@@ -43,6 +43,9 @@ func record(e Event) (string, map[string]any, bool) {
 		if e.Resumes != "" {
 			f["resumes"] = e.Resumes
 		}
+		if e.Plan != nil {
+			f["plan"] = e.Plan
+		}
 		if e.Lock != "" {
 			f["lock"] = e.Lock
 		}

@@ -37,6 +37,8 @@ type Result struct {
 	// Reason says why a run that did not succeed stopped.
 	Reason string
 	Steps  []StepResult
+	// Plan is, for a dry-run, the plan to save (--out); nil for a real run.
+	Plan *SavedPlan
 }
 
 // StepResult is how one step ended.
@@ -84,6 +86,14 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		c.prompter = nil
 	}
 
+	if c.apply != nil {
+		if c.dryRun || c.resume != nil {
+			return nil, inputErrorf("a saved plan is applied by a real run that resumes nothing")
+		}
+		if err := checkPlan(cfg, rb, c); err != nil {
+			return nil, err
+		}
+	}
 	vars, err := resolveVars(ctx, rb, c)
 	if err != nil {
 		return nil, err
@@ -116,6 +126,11 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		}
 	})
 	r.rememberPluginSecrets()
+	if c.apply != nil {
+		if err := r.checkPlanVars(); err != nil {
+			return nil, err
+		}
+	}
 	lockName, err := r.lockName()
 	if err != nil {
 		return nil, err
@@ -168,6 +183,11 @@ type runner struct {
 	predicted map[string][]byte
 	// plan collects the dry-run's changes and pending checks.
 	plan PlanSummary
+	// saved collects, in a dry-run, the mutating steps planned, with the
+	// basis each was planned against.
+	saved []PlanStep
+	// info is the plugins' identity, as run_started records it.
+	info map[string]PluginInfo
 	// ctx is what expressions see, built once per step's outputs (nil:
 	// to be built again).
 	ctx *hcl.EvalContext
@@ -490,6 +510,7 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 		pi.Config, _ = PluginConfigSHA256(r.cfg, name)
 		info[name] = pi
 	}
+	r.info = info
 	start := RunStarted{
 		RunID: r.c.runID, Runbook: r.rb.Name, Source: r.sourceInfo(), Mode: r.mode(),
 		Operator: r.c.operator, Version: r.c.version, Plugins: info, Vars: varsOut,
@@ -500,6 +521,9 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	}
 	if r.c.resume != nil {
 		start.Resumes = r.c.resume.RunID
+	}
+	if ap := r.c.apply; ap != nil {
+		start.Plan = &PlanRef{SHA256: ap.SHA256, DryRun: ap.Plan.DryRun}
 	}
 	if !r.emit(start) || !r.flush() {
 		return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
@@ -554,6 +578,7 @@ func (r *runner) finish(res *Result, status string, code int, reason string) *Re
 			plan.Changes = []PlannedChange{}
 		}
 		fin.Plan = &plan
+		res.Plan = r.savedPlan()
 	}
 	r.emit(fin)
 	r.flush()

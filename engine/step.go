@@ -28,6 +28,9 @@ type stepRun struct {
 	attempt int
 	// failedAt locates the first expectation that did not hold.
 	failedAt hcl.Range
+	// basis is, when the run applies a saved plan, what the step's
+	// mutating action was planned against.
+	basis []byte
 }
 
 // step runs one step: when → preconditions → confirm → action (timeout,
@@ -322,6 +325,13 @@ func (st *stepRun) action(ctx context.Context) StepResult {
 	if st.c.dryRun && !readOnly {
 		return st.plan(ctx, p, args)
 	}
+	if st.c.apply != nil && !readOnly {
+		ps, ok := st.planStep()
+		if !ok {
+			return st.fail(StatusFailed, "the plan being applied did not plan step %q (%s): it runs only what was reviewed; make a new plan", st.s.Name, a.FullName())
+		}
+		st.basis = ps.Basis
+	}
 	if st.c.dryRun && !args.IsWhollyKnown() {
 		// A read-only action whose arguments depend on a planned step
 		// cannot run yet.
@@ -366,6 +376,7 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	if !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Changes: changes, Output: export(out, st.mask)}) {
 		return st.fail(StatusFailed, "%s", st.hookErr)
 	}
+	st.saved = append(st.saved, PlanStep{Index: st.ref.Index, Step: st.s.Name, Action: a.FullName(), Changes: changes, Basis: res.Basis})
 	switch {
 	case !st.predicts():
 		st.planned, st.unpredicted = true, true
@@ -437,7 +448,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		}, "stderr: ")
 		res, err := p.Apply(actx, &plugins.ActionRequest{
 			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
-			Progress: progress.Line,
+			Basis: st.basis, Progress: progress.Line,
 		})
 		progress.Flush()
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil

@@ -121,6 +121,9 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 			return val, nil
 		}
 	}
+	if c.apply != nil && !v.Sensitive {
+		return planVar(v, c.apply.Plan, lookupEnv)
+	}
 	if raw, ok := c.vars[v.Name]; ok {
 		return parseRaw(v, raw, "--var "+v.Name)
 	}

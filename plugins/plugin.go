@@ -44,6 +44,12 @@ type ActionRequest struct {
 	// from it, as if those changes were made. The host never reads it; it is
 	// nil in a real run and before the first plan.
 	Planned []byte
+	// Basis is set only when a run applies a saved plan, on the mutating
+	// Apply of a step the plan planned: the PlanResult.Basis of that plan.
+	// A plugin whose Schema.ChecksPlans is set refuses to act, with an
+	// error naming what moved, when the object no longer matches it, and
+	// checks and changes in one atomic operation where its backend allows.
+	Basis []byte
 }
 
 // PlanResult is what an action would do.
@@ -59,6 +65,12 @@ type PlanResult struct {
 	// could not predict, and the host no longer trusts what is read after
 	// it.
 	Planned []byte
+	// Basis is what the plan was made against: the object it changes and
+	// the version of it the plan saw (after the changes in
+	// ActionRequest.Planned), in a form of the plugin's own choosing. A
+	// saved plan keeps it and hands it back as ActionRequest.Basis when it
+	// is applied. Nil when the plugin does not check plans.
+	Basis []byte
 }
 
 // ApplyResult is what an action did.

@@ -26,6 +26,11 @@ type Schema struct {
 	// reads after a planned change is shown as stale and the checks on it
 	// as pending.
 	Predicts bool
+	// ChecksPlans declares that the plugin's plans return PlanResult.Basis
+	// and that its mutating Apply, given ActionRequest.Basis, refuses to
+	// act when the object moved since the plan. A saved plan is applied
+	// only through plugins that declare it.
+	ChecksPlans bool
 }
 
 // Attribute describes one argument of an action or one configuration attribute.

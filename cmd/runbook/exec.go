@@ -34,12 +34,16 @@ type execOptions struct {
 	Resume      string
 	Transcript  string
 	LockTimeout time.Duration
+	// Out saves the dry-run's plan; Plan applies a saved one.
+	Out        string
+	Plan       string
+	MaxPlanAge time.Duration
 }
 
 func (a *app) execCmd() *cobra.Command {
 	opts := &execOptions{}
 	cmd := &cobra.Command{
-		Use:   "exec NAME",
+		Use:   "exec NAME | exec --plan FILE",
 		Short: "Run a runbook; --dry-run rehearses it",
 		Long: `Run a runbook: resolve its variables, take its lock, and take each step in
 order — when, preconditions, confirmation, action, expectations — recording
@@ -47,13 +51,25 @@ everything in a transcript under --state-dir.
 
 --dry-run rehearses it with real inputs and no side effects: read-only actions
 really run, mutating ones are planned, nothing is asked and no lock is taken.
+With --out FILE it saves the plan for review (runbook show --plan FILE).
 
-Exit status: 0 succeeded, 1 a step failed, 2 bad input, 3 refused (lock held
-or confirmation declined), 130 interrupted.`,
-		Args:              usageArgs(cobra.ExactArgs(1)),
+--plan FILE applies a saved plan: the runbook, its variables and plugins must
+be those the plan was made with (sensitive variables are given again, by
+environment or prompt), and each mutating step acts only if its object is
+still as planned; a step the plan did not plan fails.
+
+Exit status: 0 succeeded, 1 a step failed (or its object moved since the
+plan), 2 bad input, 3 refused (lock held, confirmation declined, or a saved
+plan that no longer fits), 130 interrupted.`,
+		Args:              usageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: a.completeRunbooks,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
+			if err := opts.checkPlanFlags(cmd, args); err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				opts.Name = args[0]
+			}
 			return a.runExec(cmd.Context(), opts)
 		}),
 	}
@@ -65,6 +81,9 @@ or confirmation declined), 130 interrupted.`,
 	f.StringVar(&opts.Transcript, "transcript", "", "also write the transcript to this file")
 	f.StringVar(&opts.Resume, "resume", "", "continue a failed or interrupted run (its id or a unique prefix) from its first unfinished step")
 	f.DurationVar(&opts.LockTimeout, "lock-timeout", 0, "wait this long for the run's lock instead of refusing at once")
+	f.StringVar(&opts.Out, "out", "", "with --dry-run: save the plan to this file, to review and apply with --plan")
+	f.StringVar(&opts.Plan, "plan", "", "apply the plan saved in this file (instead of NAME and --var)")
+	f.DurationVar(&opts.MaxPlanAge, "max-plan-age", time.Hour, "with --plan: refuse a plan made longer ago than this")
 	return cmd
 }
 
@@ -76,6 +95,17 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	cfg, err := a.loadValid(launchPlugins)
 	if err != nil {
 		return err
+	}
+	var applied *engine.ApplyPlan
+	if opts.Plan != "" {
+		if applied, err = readPlan(opts.Plan); err != nil {
+			return err
+		}
+		applied.MaxAge = opts.MaxPlanAge
+		opts.Name = applied.Plan.Runbook
+		if err := checkDryRun(a.opts.StateDir, applied.Plan); err != nil {
+			return err
+		}
 	}
 	rb, err := findRunbook(cfg, a.opts.Dir, opts.Name)
 	if err != nil {
@@ -144,6 +174,9 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	if resume != nil {
 		engineOpts = append(engineOpts, engine.WithResume(resume))
 	}
+	if applied != nil {
+		engineOpts = append(engineOpts, engine.WithPlan(applied))
+	}
 	if a.io.CanPrompt() {
 		engineOpts = append(engineOpts, engine.WithPrompter(&termPrompter{io: a.io}))
 	}
@@ -162,6 +195,11 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 			return silentExit(ExitBadInput)
 		}
 		return err
+	}
+	if opts.Out != "" {
+		if err := a.savePlan(opts.Out, res, tw.Head()); err != nil {
+			return err
+		}
 	}
 	if res.ExitCode != 0 {
 		return silentExit(res.ExitCode)

@@ -16,12 +16,27 @@ import (
 )
 
 func (a *app) showCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:               "show NAME",
-		Short:             "Show a runbook as a person reads it: steps, owners, checks",
-		Args:              usageArgs(cobra.ExactArgs(1)),
+	var planFile string
+	cmd := &cobra.Command{
+		Use:   "show NAME | show --plan FILE",
+		Short: "Show a runbook as a person reads it: steps, owners, checks; or a saved plan",
+		Long: `Show a runbook as a person reads it: steps, owners, checks.
+
+--plan FILE shows a plan saved by ` + "`runbook exec NAME --dry-run --out FILE`" + ` for review:
+when and by whom it was made, the runbook, plugins and variables it was made
+with (sensitive ones never shown), and each change it will make.`,
+		Args:              usageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: a.completeRunbooks,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if planFile != "" {
+				if len(args) > 0 {
+					return exitf(ExitBadInput, "show --plan: the plan names its runbook; give no NAME")
+				}
+				return a.showPlan(planFile)
+			}
+			if len(args) == 0 {
+				return exitf(ExitBadInput, "show: name the runbook to show, or give a saved plan with --plan FILE")
+			}
 			cfg, err := a.loadValid(lockedSchemas)
 			if err != nil {
 				return err
@@ -33,6 +48,8 @@ func (a *app) showCmd() *cobra.Command {
 			return renderRunbook(a.io.Out, cfg, rb)
 		}),
 	}
+	cmd.Flags().StringVar(&planFile, "plan", "", "show the plan saved in this file")
+	return cmd
 }
 
 // showWriter renders a runbook; src returns an expression's source text.

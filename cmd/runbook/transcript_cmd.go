@@ -347,6 +347,9 @@ func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcri
 	if rs.Resumes != "" {
 		v.field("  ", "resumes", rs.Resumes)
 	}
+	if rs.Plan != nil {
+		v.field("  ", "applies plan", "sha256:"+short(rs.Plan.SHA256)+faint(" of dry-run "+rs.Plan.DryRun))
+	}
 	for i, n := range slices.Sorted(maps.Keys(rs.Vars)) {
 		label := ""
 		if i == 0 {

@@ -186,6 +186,9 @@ func (v *runView) Handle(e engine.Event) error {
 		if e.Resumes != "" {
 			v.printf("  %s %s\n", faint("resumes"), e.Resumes)
 		}
+		if e.Plan != nil {
+			v.printf("  %s %s %s\n", faint("applies plan"), "sha256:"+short(e.Plan.SHA256), faint("of dry-run "+e.Plan.DryRun))
+		}
 	case engine.StepStarted:
 		if n := len(v.failed); n > 0 {
 			v.failed[n-1].continued = true

@@ -115,8 +115,14 @@ type RunStarted struct {
 	Plugins  map[string]PluginInfo      `json:"plugins"`
 	Vars     map[string]json.RawMessage `json:"vars"` // sensitive values are "(sensitive)"
 	Resumes  string                     `json:"resumes,omitempty"`
-	Lock     string                     `json:"lock,omitempty"`
-	Steps    []StepInfo                 `json:"steps,omitempty"`
+	// Plan names the saved plan a run applies: its file's SHA-256 and
+	// the dry-run that made it.
+	Plan *struct {
+		SHA256 string `json:"sha256"`
+		DryRun string `json:"dry_run"`
+	} `json:"plan,omitempty"`
+	Lock  string     `json:"lock,omitempty"`
+	Steps []StepInfo `json:"steps,omitempty"`
 }
 
 // Source identifies the runbook file that ran.

@@ -300,6 +300,13 @@ func (b *EtcdBackend) Switch(ctx context.Context, name, variant string, c Change
 	}
 	key := b.key(name)
 	before := s.route
+	// The transaction below compares the key's revision with the one read
+	// here: a check of what was read holds for what is replaced.
+	if c.Check != nil {
+		if err := c.Check(before); err != nil {
+			return nil, err
+		}
+	}
 	if err := before.checkVariant(variant); err != nil {
 		return nil, fmt.Errorf("etcd key %s: %w", key, err)
 	}

@@ -38,6 +38,12 @@ type Change struct {
 	Action   string // "activate" or "deactivate"
 	RunID    string
 	Operator string
+	// Check, when set, is called by Switch with the route as it is just
+	// before the switch, atomically with it (under the flag file's lock;
+	// before the etcd transaction that compares the key's revision): an
+	// error stops the switch with nothing written. A saved plan's basis
+	// check uses it.
+	Check func(*Route) error
 }
 
 // Switched is the outcome of Backend.Switch.
@@ -170,6 +176,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	if note := disabledNote(r); note != "" {
 		res.Changes = append(res.Changes, note)
 	}
+	res.Basis = basisOf(r)
 	// Also when the variant is already active: the line says so, and the
 	// state the real run finds is known.
 	if r.Active != variant {
@@ -208,9 +215,17 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		return &plugins.ApplyResult{Output: output(r), Predicted: predicted}, nil
 	}
 	variant, _ := targetOf(req.Action, args)
-	sw, err := p.backend.Switch(ctx, name, variant, Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator})
+	c := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator}
+	b, err := decodeBasis(req.Basis, name)
 	if err != nil {
-		return nil, p.attribute(req.Action, err)
+		return nil, fmt.Errorf("fallback.%s: %w", req.Action, err)
+	}
+	if b != nil {
+		c.Check = b.check
+	}
+	sw, err := p.backend.Switch(ctx, name, variant, c)
+	if err != nil {
+		return nil, p.attribute(req.Action, p.whoMoved(ctx, err))
 	}
 	if req.Progress != nil {
 		line := describeSwitch(sw.Before, sw.After, sw.Changed)

@@ -74,6 +74,11 @@ func (b *FileBackend) Switch(ctx context.Context, name, variant string, c Change
 	if err != nil {
 		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
 	}
+	if c.Check != nil {
+		if err := c.Check(before); err != nil {
+			return nil, err
+		}
+	}
 	if err := before.checkVariant(variant); err != nil {
 		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
 	}

@@ -33,7 +33,8 @@ func routeArg() *plugins.Attribute {
 
 // Schema is the fallback plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
-	Predicts: true,
+	Predicts:    true,
+	ChecksPlans: true,
 	Config: []*plugins.Attribute{
 		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file) or \"etcd\" (one key per route)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The flagd flag file, for the file backend."},

@@ -131,3 +131,35 @@ func AppendHistory(path string, e HistoryEntry) error {
 	}
 	return nil
 }
+
+// LastHistory returns the last entry of the history file at path for which
+// match is true; ok is false when there is none, or the file cannot be read.
+func LastHistory(path string, match func(HistoryEntry) bool) (last HistoryEntry, ok bool) {
+	data, err := safefile.ReadFileNoFollow(path, safefile.MaxStateFile)
+	if err != nil {
+		return HistoryEntry{}, false
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var e HistoryEntry
+		if json.Unmarshal(line, &e) == nil && match(e) {
+			last, ok = e, true
+		}
+	}
+	return last, ok
+}
+
+// Who says who made a recorded change, for messages: "by run ID of
+// OPERATOR at TIME".
+func (e HistoryEntry) Who() string {
+	s := "by run " + e.RunID
+	if e.RunID == "" {
+		s = "by " + e.Action
+	}
+	if e.Operator != "" {
+		s += " of " + e.Operator
+	}
+	if !e.Time.IsZero() {
+		s += " at " + e.Time.UTC().Format("2006-01-02 15:04:05Z")
+	}
+	return s
+}

@@ -140,7 +140,7 @@ func (c *Client) actionRequest(ctx context.Context, req *plugins.ActionRequest) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: arguments: %w", req.Action, err)
 	}
-	return a, &pb.ActionRequest{Action: req.Action, Args: dv, RunId: req.RunID, Operator: req.Operator, PlannedState: req.Planned}, nil
+	return a, &pb.ActionRequest{Action: req.Action, Args: dv, RunId: req.RunID, Operator: req.Operator, PlannedState: req.Planned, Basis: req.Basis}, nil
 }
 
 // Plan implements plugins.Plugin.
@@ -162,7 +162,7 @@ func (c *Client) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 			return nil, fmt.Errorf("plan %s: predicted output: %w", req.Action, err)
 		}
 	}
-	return &plugins.PlanResult{Changes: resp.Changes, Output: out, Planned: resp.PlannedState}, nil
+	return &plugins.PlanResult{Changes: resp.Changes, Output: out, Planned: resp.PlannedState, Basis: resp.Basis}, nil
 }
 
 // Apply implements plugins.Plugin. Progress lines go to req.Progress as

@@ -81,7 +81,7 @@ func decodeType(b []byte) (cty.Type, error) {
 
 // schemaToProto encodes a schema, its actions in name order.
 func schemaToProto(s *plugins.Schema) (*pb.Schema, error) {
-	out := &pb.Schema{Predicts: s.Predicts}
+	out := &pb.Schema{Predicts: s.Predicts, ChecksPlans: s.ChecksPlans}
 	var err error
 	if out.Config, err = attributesToProto(s.Config); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -140,7 +140,7 @@ func schemaFromProto(ps *pb.Schema) (*plugins.Schema, error) {
 	if ps == nil {
 		return nil, errors.New("no schema")
 	}
-	s := &plugins.Schema{Actions: make(map[string]*plugins.Action, len(ps.Actions)), Predicts: ps.Predicts}
+	s := &plugins.Schema{Actions: make(map[string]*plugins.Action, len(ps.Actions)), Predicts: ps.Predicts, ChecksPlans: ps.ChecksPlans}
 	var err error
 	if s.Config, err = attributesFromProto(ps.Config); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -55,6 +55,7 @@ func fakeSchema() *plugins.Schema {
 			"dynamic": {Name: "dynamic", Output: cty.DynamicPseudoType},
 			"wrong":   {Name: "wrong", Output: cty.Number},
 		},
+		ChecksPlans: true,
 	}
 }
 
@@ -78,9 +79,14 @@ func (f *fake) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.Pla
 	if value.IsKnown() {
 		change = "value: 0 → " + value.AsBigFloat().Text('f', -1)
 	}
+	var basis []byte
+	if name.IsKnown() {
+		basis = []byte("value of " + name.AsString() + " was 0")
+	}
 	return &plugins.PlanResult{
 		Changes: []string{change},
 		Output:  cty.ObjectVal(map[string]cty.Value{"name": name, "value": value, "tags": cty.UnknownVal(cty.List(cty.String))}),
+		Basis:   basis,
 	}, nil
 }
 
@@ -98,6 +104,9 @@ func (f *fake) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.
 				&plugins.Error{Path: cty.GetAttrPath("tags").Index(cty.NumberIntVal(1)), Summary: "Bad tag"},
 				errors.New("and a plain error"),
 			)
+		}
+		if req.Basis != nil && string(req.Basis) != "value of "+req.Args.GetAttr("name").AsString()+" was 0" {
+			return nil, fmt.Errorf("moved since the plan: %s", req.Basis)
 		}
 		for i := range f.progress {
 			req.Progress(fmt.Sprintf("step %d", i+1))
@@ -199,6 +208,27 @@ func TestPlanWithUnknowns(t *testing.T) {
 	// Wholly unknown arguments cross too.
 	if _, err := c.Plan(context.Background(), &plugins.ActionRequest{Action: "set", Args: cty.UnknownVal(fakeSchema().Actions["set"].ArgsType())}); err != nil {
 		t.Errorf("plan with unknown arguments: %v", err)
+	}
+}
+
+// A plan's basis crosses to the host, and back to the plugin when a saved
+// plan is applied.
+func TestBasisCrosses(t *testing.T) {
+	c := grpcplugin.TestClient(t, &fake{})
+	ctx := context.Background()
+	res, err := c.Plan(ctx, &plugins.ActionRequest{Action: "set", Args: setArgs(cty.NumberIntVal(2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Basis) != "value of chat was 0" {
+		t.Fatalf("basis = %q", res.Basis)
+	}
+	if _, err := c.Apply(ctx, &plugins.ActionRequest{Action: "set", Args: setArgs(cty.NumberIntVal(2)), Basis: res.Basis}); err != nil {
+		t.Errorf("apply on the plan's basis: %v", err)
+	}
+	_, err = c.Apply(ctx, &plugins.ActionRequest{Action: "set", Args: setArgs(cty.NumberIntVal(2)), Basis: []byte("value of chat was 5")})
+	if err == nil || !strings.Contains(err.Error(), "moved since the plan: value of chat was 5") {
+		t.Errorf("apply on another basis: %v", err)
 	}
 }
 

@@ -154,7 +154,7 @@ func (s *server) actionRequest(ctx context.Context, req *pb.ActionRequest) (*plu
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: arguments: %w", req.Action, err)
 	}
-	return a, &plugins.ActionRequest{Action: req.Action, Args: args, RunID: req.RunId, Operator: req.Operator, Planned: req.PlannedState}, nil
+	return a, &plugins.ActionRequest{Action: req.Action, Args: args, RunID: req.RunId, Operator: req.Operator, Planned: req.PlannedState, Basis: req.Basis}, nil
 }
 
 // Plan implements pb.PluginServer.
@@ -174,6 +174,7 @@ func (s *server) Plan(ctx context.Context, req *pb.PlanRequest) (*pb.PlanRespons
 	if res != nil {
 		resp.Changes = res.Changes
 		resp.PlannedState = res.Planned
+		resp.Basis = res.Basis
 		if res.Output != cty.NilVal {
 			out = res.Output
 		}

@@ -56,6 +56,10 @@ type Change struct {
 	From, To string // versions; "" for none
 	Operator string
 	RunID    string
+	// CheckFrom makes Activate refuse, changing nothing, when the live
+	// build is no longer From (PostgreSQL: in the transaction that swaps
+	// the view). A run applying a saved plan sets it.
+	CheckFrom bool
 }
 
 // Leftover is something an interrupted change left in an index.

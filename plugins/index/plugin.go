@@ -280,13 +280,20 @@ func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *plugins.Actio
 	if err != nil {
 		return cty.NilVal, err
 	}
+	b, err := decodeBasis(req.Basis, ra.name)
+	if err != nil {
+		return cty.NilVal, err
+	}
 	progress := req.Progress
 	unlock, err := p.lock(ctx, ra.name, progress)
 	if err != nil {
 		return cty.NilVal, err
 	}
 	defer unlock()
-	who := Change{Operator: req.Operator, RunID: req.RunID}
+	if err := p.checkBasis(ctx, ra.name, b); err != nil {
+		return cty.NilVal, err
+	}
+	who := Change{Operator: req.Operator, RunID: req.RunID, CheckFrom: b != nil}
 	if err := p.backend.Recover(ctx, ra.name, who, progress); err != nil {
 		return cty.NilVal, err
 	}
@@ -341,9 +348,16 @@ func (p *plugin) rollback(ctx context.Context, args cty.Value, req *plugins.Acti
 	if err != nil {
 		return cty.NilVal, err
 	}
+	b, err := decodeBasis(req.Basis, name)
+	if err != nil {
+		return cty.NilVal, err
+	}
 	// A rollback that cannot happen is refused before the lock is taken,
 	// so that it leaves no trace (not even the lock file); the lock's
 	// holder then checks again.
+	if err := p.checkBasis(ctx, name, b); err != nil {
+		return cty.NilVal, err
+	}
 	if _, _, _, err := p.rollbackTarget(ctx, name); err != nil {
 		return cty.NilVal, err
 	}
@@ -356,12 +370,28 @@ func (p *plugin) rollback(ctx context.Context, args cty.Value, req *plugins.Acti
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ch := Change{Action: "rollback", From: st.Live, To: prev, Operator: req.Operator, RunID: req.RunID}
+	if err := b.check(st); err != nil {
+		return cty.NilVal, err
+	}
+	ch := Change{Action: "rollback", From: st.Live, To: prev, Operator: req.Operator, RunID: req.RunID, CheckFrom: b != nil}
 	if err := p.backend.Activate(ctx, name, ch); err != nil {
 		return cty.NilVal, fmt.Errorf("index.rollback %s: %w", name, err)
 	}
 	say(req.Progress, "swapped current → %s (was %s)", prev, st.Live)
 	return buildOutputVal(name, prev, pm.DocCount, st.Live), nil
+}
+
+// checkBasis refuses a change of a saved plan when the index moved since
+// the plan (b nil: not applying a plan).
+func (p *plugin) checkBasis(ctx context.Context, name string, b *basis) error {
+	if b == nil {
+		return nil
+	}
+	st, err := p.backend.Status(ctx, name)
+	if err != nil {
+		return indexError(err)
+	}
+	return b.check(st)
 }
 
 // lockPatience is how long a change waits for the index's lock before it
@@ -463,6 +493,7 @@ func (p *plugin) planRollback(ctx context.Context, args cty.Value, pst *plannedS
 	next.Live = prev
 	pst.set(name, next)
 	return &plugins.PlanResult{
+		Basis:   basisOf(st),
 		Changes: []string{fmt.Sprintf("%s: %s → %s", name, buildName(st.Live), buildName(prev))},
 		Output: cty.ObjectVal(map[string]cty.Value{
 			"name":             cty.StringVal(name),
@@ -495,7 +526,7 @@ func (p *plugin) planRebuild(ctx context.Context, args cty.Value, pst *plannedSt
 		"doc_count":        cty.UnknownVal(cty.Number),
 		"previous_version": versionVal(st.Live),
 	}
-	res := &plugins.PlanResult{}
+	res := &plugins.PlanResult{Basis: basisOf(st)}
 	gone := map[string]bool{}
 	if pi == nil || !pi.Recovered {
 		leftovers, err := p.backend.Leftovers(ctx, name)

@@ -784,6 +784,16 @@ func (b *postgresBackend) Activate(ctx context.Context, name string, ch Change) 
 	pending := b.pending[buildTable(name, ch.To)]
 	b.mu.Unlock()
 	err = b.change(ctx, name, func(tx pgx.Tx) error {
+		if ch.CheckFrom {
+			var live string
+			err := tx.QueryRow(ctx, `SELECT coalesce(max(version), '') FROM `+b.qualified(pgBuildsTable)+` WHERE name = $1 AND live`, name).Scan(&live)
+			if err != nil {
+				return err
+			}
+			if live != ch.From {
+				return &movedError{name: name, from: ch.From, to: live}
+			}
+		}
 		if pending != nil {
 			if err := b.insertBuild(ctx, tx, name, pending); err != nil {
 				return err

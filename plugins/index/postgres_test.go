@@ -239,6 +239,7 @@ func TestPostgres(t *testing.T) {
 		{"Embedding", testPGEmbedding},
 		{"Cancelled", testPGCancelled},
 		{"DSNNeverShown", testPGDSNNeverShown},
+		{"SavedPlan", testPGSavedPlan},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.test(t, dsn, strings.ToLower(tt.name))

@@ -19,7 +19,8 @@ func nameArg() *plugins.Attribute {
 
 // Schema is the index plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
-	Predicts: true,
+	Predicts:    true,
+	ChecksPlans: true,
 	Config: []*plugins.Attribute{
 		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where indexes live: \"file\" (a folder of builds) or \"postgres\" (a table per build behind a view)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The index folder, for the file backend."},

@@ -69,6 +69,11 @@ type Change struct {
 	// Progress, when set, receives a line per change from a backend whose
 	// history is kept by the service rather than by runbook.
 	Progress func(line string)
+	// Check, when set, is called by Publish with the prompt as it is just
+	// before the change (under the same lock, for the file backend); an
+	// error stops the publish with nothing changed. A saved plan's basis
+	// check uses it (MoveLabel's pick does the same for moves).
+	Check func(*Prompt) error
 }
 
 // Published is the result of a publish.

@@ -78,6 +78,11 @@ func (b *fileBackend) Publish(ctx context.Context, name, text, label string, c C
 	if err != nil {
 		return Published{}, err
 	}
+	if c.Check != nil {
+		if err := c.Check(p); err != nil {
+			return Published{}, err
+		}
+	}
 	version := p.Latest() + 1
 	if version > maxVersion {
 		return Published{}, fmt.Errorf("prompt %q: no version number left above %d", name, p.Latest())

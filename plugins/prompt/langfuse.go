@@ -317,10 +317,18 @@ func (b *langfuseBackend) Publish(ctx context.Context, name, text, label string,
 	p, err := b.Read(ctx, name)
 	switch {
 	case errors.Is(err, ErrUnknownPrompt):
+		p = &Prompt{Name: name, Labels: map[string]int{}}
 	case err != nil:
 		return Published{}, err
 	case label != "":
 		res.Previous = p.Labels[label]
+	}
+	if c.Check != nil {
+		// Langfuse has no compare-and-set: a change made between this
+		// read and the publish is not seen.
+		if err := c.Check(p); err != nil {
+			return Published{}, err
+		}
 	}
 	body := map[string]any{"name": name, "prompt": text, "type": "text", "labels": []string{}}
 	if label != "" {

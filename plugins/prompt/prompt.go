@@ -202,6 +202,15 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		return nil, err
 	}
 	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator, Progress: req.Progress}
+	var b *basis
+	if req.Action != "status" {
+		if b, err = decodeBasis(req.Basis, a.name, a.label); err != nil {
+			return nil, err
+		}
+		if b != nil {
+			change.Check = b.check
+		}
+	}
 	var out cty.Value
 	predicted := false
 	switch req.Action {
@@ -217,15 +226,15 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		out = publishOutput(a.name, cty.NumberIntVal(int64(res.Version)))
 	case "rollback":
 		var m Move
-		m, err = p.backend.MoveLabel(ctx, a.name, a.label, rollbackPick(a.label, a.version), change)
+		m, err = p.backend.MoveLabel(ctx, a.name, a.label, b.checked(rollbackPick(a.label, a.version)), change)
 		out = moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From)))
 	default: // promote
 		var m Move
-		m, err = p.backend.MoveLabel(ctx, a.name, a.label, promotePick(a.version), change)
+		m, err = p.backend.MoveLabel(ctx, a.name, a.label, b.checked(promotePick(a.version)), change)
 		out = moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From)))
 	}
 	if err != nil {
-		return nil, explain(err)
+		return nil, explain(p.attribute(err))
 	}
 	return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
 }
@@ -292,6 +301,7 @@ func (p *plugin) planPublish(ctx context.Context, a *actionArgs, st *plannedStat
 		Output:  publishOutput(a.name, cty.NumberIntVal(int64(next))),
 	}
 	if a.labelKnown {
+		res.Basis = basisOf(pr, a.name, a.label)
 		// Which label the new version gets is part of the prediction: with
 		// it unknown, the host treats later reads as unpredictable.
 		st.publish(a.name, next, a.label)
@@ -321,12 +331,14 @@ func (p *plugin) planRollback(ctx context.Context, a *actionArgs, st *plannedSta
 			Output:  moveOutputUnknown(a.name, a.label, live),
 		}, nil
 	}
-	st.moveLabel(a.name, a.label, target)
-	return &plugins.PlanResult{
+	res := &plugins.PlanResult{
 		Changes: []string{fmt.Sprintf("%s: %s → v%d", a.label, versionText(live), target)},
 		Output:  moveOutput(a.name, a.label, target, cty.NumberIntVal(int64(live))),
-		Planned: st.encode(),
-	}, nil
+		Basis:   basisOf(pr, a.name, a.label),
+	}
+	st.moveLabel(a.name, a.label, target)
+	res.Planned = st.encode()
+	return res, nil
 }
 
 func (p *plugin) planPromote(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
@@ -353,7 +365,7 @@ func (p *plugin) planPromote(ctx context.Context, a *actionArgs, st *plannedStat
 		}
 		note = fmt.Sprintf(" (v%d is not published yet)", a.version)
 	}
-	res := &plugins.PlanResult{Output: moveOutput(a.name, a.label, a.version, cty.NumberIntVal(int64(live)))}
+	res := &plugins.PlanResult{Output: moveOutput(a.name, a.label, a.version, cty.NumberIntVal(int64(live))), Basis: basisOf(pr, a.name, a.label)}
 	if a.version != live {
 		res.Changes = []string{fmt.Sprintf("%s: %s → v%d%s", a.label, versionText(live), a.version, note)}
 		if note == "" {

@@ -22,7 +22,8 @@ var rollbackOutput = cty.Object(map[string]cty.Type{
 
 // Schema is the prompt plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
-	Predicts: true,
+	Predicts:    true,
+	ChecksPlans: true,
 	Config: []*plugins.Attribute{
 		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project)."},
 		{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},

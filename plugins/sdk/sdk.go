@@ -78,6 +78,13 @@ type Plugin struct {
 	// runbook treats whatever is read after one of its planned changes as
 	// stale, and the checks on it as pending.
 	Predicts bool
+	// ChecksPlans declares that a saved plan can be applied through the
+	// plugin: the Plan handlers of its mutating actions set Plan.Basis (the
+	// object and the version of it they planned against), and their Apply
+	// handlers, given Request.Basis, return an error naming what moved,
+	// changing nothing, when the object no longer matches it (see
+	// docs/plugins.md, "Saved plans").
+	ChecksPlans bool
 }
 
 // Action describes one action and the code that carries it out.
@@ -111,6 +118,10 @@ type Plan struct {
 	// Output is the predicted output, as Apply returns it; nil means
 	// unknown. A cty.Value may hold unknown parts.
 	Output any
+	// Basis is what the plan was made against, with Plugin.ChecksPlans:
+	// any value that encodes as JSON. It comes back, encoded, as
+	// Request.Basis when the plan is applied.
+	Basis any
 }
 
 // Request is one call of an action.
@@ -126,8 +137,24 @@ type Request struct {
 	// Planned is the plugin's predicted state in a dry-run (see Planned and
 	// Plugin.Predicts); empty in a real run.
 	Planned *Planned
+	// Basis is set only when a run applies a saved plan, on the Apply of
+	// a mutating action: the JSON of the Plan.Basis its Plan handler
+	// returned. Decode it with DecodeBasis.
+	Basis []byte
 
 	progress func(string)
+}
+
+// DecodeBasis decodes Request.Basis into v (a pointer); ok is false, and v
+// untouched, when the run does not apply a saved plan.
+func (r *Request) DecodeBasis(v any) (ok bool, err error) {
+	if r.Basis == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(r.Basis, v); err != nil {
+		return false, fmt.Errorf("the saved plan's basis cannot be read: %w", err)
+	}
+	return true, nil
 }
 
 // Progress reports a human-readable line while a long action runs. It may
@@ -159,7 +186,7 @@ func Serve(p Plugin) {
 // New returns the plugin as a plugins.Plugin without serving it: for tests,
 // which can drive it in process or through go-plugin's TestPluginGRPCConn.
 func New(p Plugin) (plugins.Plugin, error) {
-	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts}
+	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts, ChecksPlans: p.ChecksPlans}
 	handlers := make(map[string]*Action, len(p.Actions))
 	for _, a := range p.Actions {
 		if a == nil {
@@ -239,6 +266,7 @@ func (p *plugin) request(req *plugins.ActionRequest) (*Action, *Request, error) 
 		RunID:    req.RunID,
 		Operator: req.Operator,
 		Planned:  planned,
+		Basis:    req.Basis,
 		progress: req.Progress,
 	}, nil
 }
@@ -261,6 +289,11 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	}
 	res.Changes = plan.Changes
 	res.Planned = r.Planned.encode()
+	if plan.Basis != nil {
+		if res.Basis, err = json.Marshal(plan.Basis); err != nil {
+			return nil, fmt.Errorf("%s: basis: %w", a.Name, err)
+		}
+	}
 	if plan.Output != nil {
 		if res.Output, err = ToValue(plan.Output, a.Output); err != nil {
 			return nil, fmt.Errorf("%s: predicted output: %w", a.Name, err)

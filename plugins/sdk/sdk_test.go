@@ -338,3 +338,53 @@ func TestPredictedStateThroughTheProtocol(t *testing.T) {
 		t.Error("a broken planned state was accepted")
 	}
 }
+
+// A plugin that checks plans: its plan's basis comes back, encoded, when
+// the plan is applied, and its Apply refuses when the object moved.
+func TestSavedPlanBasisThroughTheProtocol(t *testing.T) {
+	live := "off"
+	light := cty.Object(map[string]cty.Type{"state": cty.String})
+	type basis struct {
+		State string `json:"state"`
+	}
+	p, err := sdk.New(sdk.Plugin{
+		Name: "light", Version: "1.0.0", ChecksPlans: true,
+		Actions: []*sdk.Action{{
+			Name: "toggle", Output: light,
+			Plan: func(context.Context, *sdk.Request) (*sdk.Plan, error) {
+				return &sdk.Plan{Changes: []string{live + " → toggled"}, Basis: basis{live}}, nil
+			},
+			Apply: func(_ context.Context, req *sdk.Request) (any, error) {
+				var b basis
+				if ok, err := req.DecodeBasis(&b); err != nil {
+					return nil, err
+				} else if ok && b.State != live {
+					return nil, fmt.Errorf("the light moved %s → %s since the plan", b.State, live)
+				}
+				live = map[string]string{"on": "off", "off": "on"}[live]
+				return map[string]any{"state": live}, nil
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := grpcplugin.TestClient(t, p)
+	ctx := context.Background()
+	if s, err := c.Schema(ctx); err != nil || !s.ChecksPlans {
+		t.Fatalf("schema checks plans = %v, %v", s != nil && s.ChecksPlans, err)
+	}
+	plan, err := c.Plan(ctx, &plugins.ActionRequest{Action: "toggle", Args: cty.EmptyObjectVal})
+	if err != nil || string(plan.Basis) != `{"state":"off"}` {
+		t.Fatalf("plan basis = %q, %v", plan.Basis, err)
+	}
+	live = "on"
+	_, err = c.Apply(ctx, &plugins.ActionRequest{Action: "toggle", Args: cty.EmptyObjectVal, Basis: plan.Basis})
+	if err == nil || !strings.Contains(err.Error(), "the light moved off → on since the plan") || live != "on" {
+		t.Errorf("apply after a move = %v (light %s)", err, live)
+	}
+	live = "off"
+	if _, err := c.Apply(ctx, &plugins.ActionRequest{Action: "toggle", Args: cty.EmptyObjectVal, Basis: plan.Basis}); err != nil || live != "on" {
+		t.Errorf("apply unchanged = %v (light %s)", err, live)
+	}
+}

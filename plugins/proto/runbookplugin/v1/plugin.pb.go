@@ -470,7 +470,11 @@ type Schema struct {
 	// The plugin predicts: its plans return planned_state, and its plans and
 	// read-only actions answer from the planned_state they are given
 	// (docs/plugins.md, "Predicted state").
-	Predicts      bool `protobuf:"varint,3,opt,name=predicts,proto3" json:"predicts,omitempty"`
+	Predicts bool `protobuf:"varint,3,opt,name=predicts,proto3" json:"predicts,omitempty"`
+	// The plugin checks plan bases: its plans return a basis, and a mutating
+	// Apply given a basis refuses to act when the object no longer matches
+	// it (docs/plugins.md, "Saved plans").
+	ChecksPlans   bool `protobuf:"varint,4,opt,name=checks_plans,json=checksPlans,proto3" json:"checks_plans,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -522,6 +526,13 @@ func (x *Schema) GetActions() []*Action {
 func (x *Schema) GetPredicts() bool {
 	if x != nil {
 		return x.Predicts
+	}
+	return false
+}
+
+func (x *Schema) GetChecksPlans() bool {
+	if x != nil {
+		return x.ChecksPlans
 	}
 	return false
 }
@@ -730,7 +741,12 @@ type ActionRequest struct {
 	// In a dry-run, the planned_state the plugin returned with its latest plan
 	// of this run (empty before its first). Opaque to the host; never set in a
 	// real run.
-	PlannedState  []byte `protobuf:"bytes,5,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
+	PlannedState []byte `protobuf:"bytes,5,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
+	// Set only when a run applies a saved plan, on the mutating Apply of a
+	// step the plan planned: the basis its Plan returned. The plugin refuses
+	// to act when the object no longer matches it, checking and changing in
+	// one atomic operation where its backend allows. Opaque to the host.
+	Basis         []byte `protobuf:"bytes,6,opt,name=basis,proto3" json:"basis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -800,6 +816,13 @@ func (x *ActionRequest) GetPlannedState() []byte {
 	return nil
 }
 
+func (x *ActionRequest) GetBasis() []byte {
+	if x != nil {
+		return x.Basis
+	}
+	return nil
+}
+
 type PlanRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Request       *ActionRequest         `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
@@ -853,7 +876,11 @@ type PlanResponse struct {
 	// The plugin's predicted state after this change, given back in later
 	// requests of the same dry-run. Empty with no changes leaves the state as
 	// it was; empty with changes is a change the plugin could not predict.
-	PlannedState  []byte `protobuf:"bytes,4,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
+	PlannedState []byte `protobuf:"bytes,4,opt,name=planned_state,json=plannedState,proto3" json:"planned_state,omitempty"`
+	// What the plan was made against (the object and its version, as the
+	// plugin sees it after the changes in planned_state), given back as
+	// ActionRequest.basis when a saved plan is applied. Opaque to the host.
+	Basis         []byte `protobuf:"bytes,5,opt,name=basis,proto3" json:"basis,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -912,6 +939,13 @@ func (x *PlanResponse) GetErrors() []*Error {
 func (x *PlanResponse) GetPlannedState() []byte {
 	if x != nil {
 		return x.PlannedState
+	}
+	return nil
+}
+
+func (x *PlanResponse) GetBasis() []byte {
+	if x != nil {
+		return x.Basis
 	}
 	return nil
 }
@@ -1324,11 +1358,12 @@ const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
 	"\tread_only\x18\x03 \x01(\bR\breadOnly\x12D\n" +
 	"\x0eread_only_when\x18\x04 \x01(\v2\x1e.runbookplugin.v1.ReadOnlyRuleR\freadOnlyWhen\x12/\n" +
 	"\x04args\x18\x05 \x03(\v2\x1b.runbookplugin.v1.AttributeR\x04args\x12\x16\n" +
-	"\x06output\x18\x06 \x01(\fR\x06output\"\x8d\x01\n" +
+	"\x06output\x18\x06 \x01(\fR\x06output\"\xb0\x01\n" +
 	"\x06Schema\x123\n" +
 	"\x06config\x18\x01 \x03(\v2\x1b.runbookplugin.v1.AttributeR\x06config\x122\n" +
 	"\aactions\x18\x02 \x03(\v2\x18.runbookplugin.v1.ActionR\aactions\x12\x1a\n" +
-	"\bpredicts\x18\x03 \x01(\bR\bpredicts\"\x12\n" +
+	"\bpredicts\x18\x03 \x01(\bR\bpredicts\x12!\n" +
+	"\fchecks_plans\x18\x04 \x01(\bR\vchecksPlans\"\x12\n" +
 	"\x10GetSchemaRequest\"\xa4\x01\n" +
 	"\x11GetSchemaResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1338,20 +1373,22 @@ const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
 	"\x10ConfigureRequest\x126\n" +
 	"\x06config\x18\x01 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x06config\"D\n" +
 	"\x11ConfigureResponse\x12/\n" +
-	"\x06errors\x18\x01 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\"\xb3\x01\n" +
+	"\x06errors\x18\x01 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\"\xc9\x01\n" +
 	"\rActionRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x122\n" +
 	"\x04args\x18\x02 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x04args\x12\x15\n" +
 	"\x06run_id\x18\x03 \x01(\tR\x05runId\x12\x1a\n" +
 	"\boperator\x18\x04 \x01(\tR\boperator\x12#\n" +
-	"\rplanned_state\x18\x05 \x01(\fR\fplannedState\"H\n" +
+	"\rplanned_state\x18\x05 \x01(\fR\fplannedState\x12\x14\n" +
+	"\x05basis\x18\x06 \x01(\fR\x05basis\"H\n" +
 	"\vPlanRequest\x129\n" +
-	"\arequest\x18\x01 \x01(\v2\x1f.runbookplugin.v1.ActionRequestR\arequest\"\xb6\x01\n" +
+	"\arequest\x18\x01 \x01(\v2\x1f.runbookplugin.v1.ActionRequestR\arequest\"\xcc\x01\n" +
 	"\fPlanResponse\x12\x18\n" +
 	"\achanges\x18\x01 \x03(\tR\achanges\x126\n" +
 	"\x06output\x18\x02 \x01(\v2\x1e.runbookplugin.v1.DynamicValueR\x06output\x12/\n" +
 	"\x06errors\x18\x03 \x03(\v2\x17.runbookplugin.v1.ErrorR\x06errors\x12#\n" +
-	"\rplanned_state\x18\x04 \x01(\fR\fplannedState\"I\n" +
+	"\rplanned_state\x18\x04 \x01(\fR\fplannedState\x12\x14\n" +
+	"\x05basis\x18\x05 \x01(\fR\x05basis\"I\n" +
 	"\fApplyRequest\x129\n" +
 	"\arequest\x18\x01 \x01(\v2\x1f.runbookplugin.v1.ActionRequestR\arequest\"l\n" +
 	"\n" +
