@@ -386,6 +386,9 @@ func (a *app) resumeFrom(cfg *schema.Config, rb *schema.Runbook, id string) (*en
 		return nil, exitf(ExitBadInput, "--resume: run %s was a dry-run; there is nothing to resume", started.RunID)
 	case t.Status() == engine.StatusSucceeded:
 		return nil, exitf(ExitBadInput, "--resume: run %s succeeded; there is nothing to resume", started.RunID)
+	case started.Plan != nil:
+		// The rest of the run would act on what nobody reviewed.
+		return nil, exitf(ExitBadInput, "--resume: run %s applied the saved plan of dry-run %s, which no longer held; make a new plan (runbook exec %s --dry-run --out FILE), review it, and apply that", started.RunID, started.Plan.DryRun, rb.Name)
 	}
 	if now := engine.SourceSHA256(rb.Filename); now != started.Source.SHA256 {
 		return nil, exitf(ExitBadInput, "--resume: %s changed since run %s (sha256 %s, now %s); resuming would run a different procedure — start a new run", rb.Filename, started.RunID, short(started.Source.SHA256), short(now))

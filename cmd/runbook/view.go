@@ -27,7 +27,9 @@ type runView struct {
 	counts  map[string]int
 	mode    string
 	runID   string
-	runbook string
+	// appliesPlan: the run applies a saved plan.
+	appliesPlan bool
+	runbook     string
 	// failed lists the steps that failed, in order; continued marks those
 	// the run went on after (on_failure = "continue").
 	failed []failedStep
@@ -175,6 +177,7 @@ func (v *runView) Handle(e engine.Event) error {
 	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
 		v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
+		v.appliesPlan = e.Plan != nil
 		mode := ""
 		if e.Mode == engine.ModeDryRun {
 			mode = yellow(" (dry-run: nothing will be changed)")
@@ -349,6 +352,12 @@ func (v *runView) printContinued() {
 // succeed; a rehearsal has nothing to resume.
 func (v *runView) printResume() {
 	if v.mode == engine.ModeDryRun || v.runbook == "" {
+		return
+	}
+	if v.appliesPlan {
+		// What was reviewed no longer holds: a resume would act on what
+		// nobody reviewed.
+		v.printf("  %s %s\n", faint("to continue, make a new plan:"), bold("runbook exec "+v.runbook+" --dry-run --out FILE"))
 		return
 	}
 	v.printf("  %s %s\n", faint("to continue:"), bold("runbook exec "+v.runbook+" --resume "+v.runID))
