@@ -12,7 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/runbookdev/runbook/internal/sample"
+	"github.com/runbookdev/runbook/examples/sample"
 )
 
 // TestMain lets the test binary act as the runbook command inside scripts:

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/runbookdev/runbook/internal/sample"
+	"github.com/runbookdev/runbook/examples/sample"
 )
 
 // BenchmarkParseFlagFile parses and validates the example routes file, the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/runbookdev/runbook/internal/sample"
+	"github.com/runbookdev/runbook/examples/sample"
 )
 
 // flagd's own positive and negative test files (testdata/positive and

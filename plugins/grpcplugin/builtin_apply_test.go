@@ -10,7 +10,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbookdev/runbook/internal/sample"
+	"github.com/runbookdev/runbook/examples/sample"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/plugins/grpcplugin"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runbookdev/runbook/internal/sample"
+	"github.com/runbookdev/runbook/examples/sample"
 	"github.com/runbookdev/runbook/plugins"
 )
 

@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbookdev/runbook/internal/sample"
+	"github.com/runbookdev/runbook/examples/sample"
 	"github.com/runbookdev/runbook/plugins"
 )
 
