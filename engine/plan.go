@@ -302,7 +302,7 @@ func (r *runner) savedPlan() *SavedPlan {
 	p := &SavedPlan{
 		Format: PlanFormat, Runbook: r.rb.Name, Source: r.sourceInfo(), DryRun: r.c.runID,
 		Operator: r.c.operator, Version: r.c.version, Created: r.started.UTC(),
-		Plugins: r.info, Steps: r.saved, PendingChecks: r.plan.PendingChecks,
+		Plugins: r.info, Steps: r.saved, PendingChecks: r.pendingChecks,
 	}
 	if p.Steps == nil {
 		p.Steps = []PlanStep{}

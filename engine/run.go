@@ -181,8 +181,8 @@ type runner struct {
 	// predicted holds, by plugin, the planned state its latest plan returned
 	// (plugins.PlanResult.Planned), handed back in its later requests.
 	predicted map[string][]byte
-	// plan collects the dry-run's changes and pending checks.
-	plan PlanSummary
+	// pendingChecks counts the dry-run's checks that could not be judged.
+	pendingChecks int
 	// saved collects, in a dry-run, the mutating steps planned, with the
 	// basis each was planned against.
 	saved []PlanStep
@@ -244,20 +244,28 @@ func (r *runner) emit(e Event) bool {
 	return r.hookErr == nil
 }
 
-// summarize adds a dry-run's event to its plan summary.
+// planSummary is what the dry-run planned, change by change, and how many
+// checks it could not judge.
+func (r *runner) planSummary() *PlanSummary {
+	sum := &PlanSummary{Changes: []PlannedChange{}, PendingChecks: r.pendingChecks}
+	for _, s := range r.saved {
+		for _, c := range s.Changes {
+			sum.Changes = append(sum.Changes, PlannedChange{Step: s.Step, Action: s.Action, Change: c})
+		}
+	}
+	return sum
+}
+
+// summarize counts a dry-run's checks that could not be judged.
 func (r *runner) summarize(e Event) {
 	switch e := e.(type) {
-	case Planned:
-		for _, c := range e.Changes {
-			r.plan.Changes = append(r.plan.Changes, PlannedChange{Step: e.Name, Action: e.Action, Change: c})
-		}
 	case PreconditionChecked:
 		if e.Result == StatusPending {
-			r.plan.PendingChecks++
+			r.pendingChecks++
 		}
 	case ExpectationChecked:
 		if e.Result == StatusPending {
-			r.plan.PendingChecks++
+			r.pendingChecks++
 		}
 	}
 }
@@ -573,11 +581,7 @@ func (r *runner) finish(res *Result, status string, code int, reason string) *Re
 	d := r.c.clock.Now().Sub(r.started)
 	fin := RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()}
 	if r.c.dryRun {
-		plan := r.plan
-		if plan.Changes == nil {
-			plan.Changes = []PlannedChange{}
-		}
-		fin.Plan = &plan
+		fin.Plan = r.planSummary()
 		res.Plan = r.savedPlan()
 	}
 	r.emit(fin)
