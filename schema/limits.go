@@ -330,6 +330,19 @@ func (s *scanner) number(allowLeadingMinus bool) bool {
 
 // hcl scans native syntax. It returns at the first problem.
 func (s *scanner) hcl() {
+	// The lexer reads bytes that are not UTF-8 its own way; rather than
+	// follow it, such a source is refused (HCL would refuse it too).
+	if !utf8.Valid(s.src) {
+		for s.pos < len(s.src) {
+			r, n := utf8.DecodeRune(s.src[s.pos:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			s.pos += n
+		}
+		s.fail("Invalid character encoding", "Runbook files are UTF-8; this byte is not part of a UTF-8 character.")
+		return
+	}
 	for ; s.pos < len(s.src); s.pos++ {
 		f := s.top()
 		var ok bool
@@ -470,6 +483,11 @@ func heredocMarker(b []byte) (string, int) {
 		i++
 	}
 	start, ascii := i, true
+	// The marker is an identifier: it starts with a letter or an
+	// underscore, as in the lexer ("<<0" is a shift, not a heredoc).
+	if i >= len(b) || !(b[i] == '_' || (b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z') || b[i] >= 0x80) {
+		return "", 0
+	}
 	for i < len(b) && (isIdentByte(b[i]) || b[i] >= 0x80) {
 		ascii = ascii && b[i] < 0x80
 		i++
