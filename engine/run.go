@@ -22,8 +22,8 @@ import (
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 

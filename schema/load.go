@@ -14,9 +14,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/pluginlock"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // SchemaSource finds the schema of a plugin by name. decl is the directory's

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 

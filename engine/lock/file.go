@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 )
 
 // Backoff between tries while waiting for a held lock.
