@@ -124,7 +124,6 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		a.transcriptCmd(),
 		a.pluginsCmd(),
 		a.versionCmd(),
-		a.pluginServeCmd(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	root.InitDefaultCompletionCmd()
