@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,12 +166,36 @@ func protect(name, op string, fn func() error) (err error) {
 		if v := recover(); v != nil {
 			err = &CrashError{
 				Plugin: name, Op: op, Status: "panicked", InProcess: true,
-				Stderr: fmt.Sprintf("panic: %v\n\n%s", v, debug.Stack()),
+				Stderr: fmt.Sprintf("panic: %v\n\n%s", v, panicStack(debug.Stack())),
 				Err:    fmt.Errorf("panic: %v", v),
 			}
 		}
 	}()
 	return fn()
+}
+
+// panicStack is a stack taken in a deferred recover without the frames of
+// the recovery itself, so that it reads as Go prints a panic: the
+// goroutine's header, then the function that panicked.
+func panicStack(stack []byte) []byte {
+	s := string(stack)
+	head, rest, ok := strings.Cut(s, "\n")
+	if !ok {
+		return stack
+	}
+	i := strings.Index(rest, "\npanic(")
+	if i < 0 {
+		return stack
+	}
+	// Skip the panic( frame and its file line.
+	after := rest[i+1:]
+	for range 2 {
+		_, after, ok = strings.Cut(after, "\n")
+		if !ok {
+			return stack
+		}
+	}
+	return []byte(head + "\n" + after)
 }
 
 func (p *InProcess) action(name string) (*plugins.Action, error) {
