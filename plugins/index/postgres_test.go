@@ -599,6 +599,22 @@ func testPGConcurrentRebuilds(t *testing.T, dsn, schema string) {
 	const n = 4
 	clock := newClock()
 	conn := pgConn(t, dsn)
+	// Another change holds the index's lock while the rebuilds start, so
+	// that they wait whatever the machine's speed.
+	holder := pgConn(t, dsn)
+	tx, err := holder.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(context.Background(), `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "runbook index "+schema+".kb"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(3 * lockPatience)
+		_ = tx.Commit(context.Background())
+	}()
 	outs := make([]cty.Value, n)
 	errs := make([]error, n)
 	lines := make([][]string, n)
@@ -611,6 +627,7 @@ func testPGConcurrentRebuilds(t *testing.T, dsn, schema string) {
 		})
 	}
 	wg.Wait()
+	<-released
 	waited := false
 	for i, err := range errs {
 		if err != nil {
