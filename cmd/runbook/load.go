@@ -40,9 +40,25 @@ func (a *app) loadOptions(code pluginCode) schema.Options {
 	return schema.Options{Schemas: newPluginSchemas(a.registry, code)}
 }
 
-// loadDir loads the runbook directory (--dir).
+// loadDir loads the runbooks of the runbook directory (--dir): its *.hcl
+// files but the tests (*.test.hcl), which only `runbook test` reads, so
+// that a broken test never stands between an operator and a runbook, and a
+// run does not pay for parsing them.
 func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
-	return schema.LoadDir(a.opts.Dir, a.loadOptions(code))
+	names, err := schema.ListFiles(a.opts.Dir)
+	if err != nil {
+		return schema.LoadDir(a.opts.Dir, a.loadOptions(code)) // says why
+	}
+	runbooks := names[:0]
+	for _, n := range names {
+		if !schema.IsTestFile(n) {
+			runbooks = append(runbooks, n)
+		}
+	}
+	if len(runbooks) == 0 {
+		return schema.LoadDir(a.opts.Dir, a.loadOptions(code)) // says there are none
+	}
+	return schema.LoadPaths(runbooks, a.loadOptions(code))
 }
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of

@@ -17,33 +17,38 @@ func TestWrite(t *testing.T) {
 		{name: "existing file keeps its mode", existing: ptr(os.FileMode(0o640)), perm: 0o600, wantPerm: 0o640},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "f.hcl")
-			if tt.existing != nil {
-				if err := os.WriteFile(path, []byte("old"), *tt.existing); err != nil {
+		for _, w := range []struct {
+			name  string
+			write func(string, []byte, os.FileMode) error
+		}{{"Write", Write}, {"WriteNoSync", WriteNoSync}} {
+			t.Run(w.name+"/"+tt.name, func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, "f.hcl")
+				if tt.existing != nil {
+					if err := os.WriteFile(path, []byte("old"), *tt.existing); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Chmod(path, *tt.existing); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := w.write(path, []byte("new"), tt.perm); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.Chmod(path, *tt.existing); err != nil {
-					t.Fatal(err)
+				got, err := os.ReadFile(path)
+				if err != nil || string(got) != "new" {
+					t.Fatalf("content = %q, %v; want \"new\"", got, err)
 				}
-			}
-			if err := Write(path, []byte("new"), tt.perm); err != nil {
-				t.Fatal(err)
-			}
-			got, err := os.ReadFile(path)
-			if err != nil || string(got) != "new" {
-				t.Fatalf("content = %q, %v; want \"new\"", got, err)
-			}
-			fi, _ := os.Stat(path)
-			if fi.Mode().Perm() != tt.wantPerm {
-				t.Errorf("mode = %v, want %v", fi.Mode().Perm(), tt.wantPerm)
-			}
-			entries, _ := os.ReadDir(dir)
-			if len(entries) != 1 {
-				t.Errorf("folder holds %d entries, want only the file (no temp left)", len(entries))
-			}
-		})
+				fi, _ := os.Stat(path)
+				if fi.Mode().Perm() != tt.wantPerm {
+					t.Errorf("mode = %v, want %v", fi.Mode().Perm(), tt.wantPerm)
+				}
+				entries, _ := os.ReadDir(dir)
+				if len(entries) != 1 {
+					t.Errorf("folder holds %d entries, want only the file (no temp left)", len(entries))
+				}
+			})
+		}
 	}
 }
 

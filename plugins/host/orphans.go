@@ -104,7 +104,7 @@ func (l *Launcher) sweepOrphans() {
 	}
 	self := os.Getpid()
 	var orphans []proctree.ID
-	for _, p := range proctree.Read().Children(self) {
+	for _, p := range proctree.ChildrenOf(self) {
 		orphans = append(orphans, p.ID)
 	}
 	if len(orphans) == 0 {
@@ -115,7 +115,7 @@ func (l *Launcher) sweepOrphans() {
 	// child until none is left.
 	deadline := time.Now().Add(reapWait)
 	for time.Now().Before(deadline) {
-		left := proctree.Read().Children(self)
+		left := proctree.ChildrenOf(self)
 		if len(left) == 0 {
 			return
 		}
