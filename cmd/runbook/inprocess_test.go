@@ -28,8 +28,11 @@ var faultySchema = &plugins.Schema{Actions: map[string]*plugins.Action{
 
 func (faulty) Schema(context.Context) (*plugins.Schema, error) { return faultySchema, nil }
 func (faulty) Configure(context.Context, cty.Value) error      { return nil }
-func (faulty) Plan(context.Context, *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	return &plugins.PlanResult{Changes: []string{"explode"}}, nil
+func (faulty) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
+	if req.Action == "explode" {
+		panic("kaboom in plan")
+	}
+	return &plugins.PlanResult{}, nil
 }
 func (faulty) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
 	switch req.Action {
@@ -209,5 +212,50 @@ runbook "leak" {
 		if strings.Contains(text, secret) {
 			t.Errorf("%s shows the secret:\n%s", what, text)
 		}
+	}
+}
+
+// A panic while planning is reported in full, in the terminal and in the
+// transcript's plan record, not cut to its first line.
+func TestBuiltinPanicInPlan(t *testing.T) {
+	files := map[string]string{"runbooks/crash.hcl": `
+runbook "crash" {
+  owner = "team"
+  step "boom" {
+    action "faulty.explode" {}
+  }
+}
+`}
+	code, out, _, dir := execWithFaulty(t, files, "crash", "--dry-run")
+	if code != ExitFailed {
+		t.Errorf("exit %d, want %d", code, ExitFailed)
+	}
+	for _, want := range []string{`✗ plan faulty.explode: plugin "faulty" panicked during plan of faulty.explode:`, "panic: kaboom in plan", "cmd/runbook.faulty.Plan"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	tr := transcriptText(t, dir)
+	for _, want := range []string{`"type":"plan"`, "panic: kaboom in plan", "goroutine "} {
+		if !strings.Contains(tr, want) {
+			t.Errorf("transcript lacks %q", want)
+		}
+	}
+	// transcript show replays it the same way.
+	streams, _, sout, _ := TestIO()
+	a := &app{io: streams, registry: builtin.Registry()}
+	root := a.rootCmd()
+	trs, _ := filepath.Glob(filepath.Join(dir, ".runbook", "transcripts", "*.jsonl"))
+	if len(trs) != 1 {
+		t.Fatalf("transcripts: %v", trs)
+	}
+	root.SetArgs([]string{"transcript", "show", strings.TrimSuffix(filepath.Base(trs[0]), ".jsonl")})
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sout.String(), "✗ plan faulty.explode: plugin \"faulty\" panicked") || !strings.Contains(sout.String(), "panic: kaboom in plan") {
+		t.Errorf("transcript show:\n%s", sout)
 	}
 }

@@ -303,6 +303,26 @@ func TestPanicMidApply(t *testing.T) {
 	mustSay(t, p)
 }
 
+// A panic in Plan is reported as one in Apply is: with the panic and its
+// stack from the plugin's stderr.
+func TestPanicMidPlan(t *testing.T) {
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
+	for range 5 { // the stderr used to be lost in a race with the exit
+		_, err := p.Plan(context.Background(), &plugins.ActionRequest{Action: "planpanic", Args: cty.EmptyObjectVal})
+		var crash *CrashError
+		if !errors.As(err, &crash) {
+			t.Fatalf("err = %v (%T), want a CrashError", err, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{`plugin "test" exited (exit status 2) during plan of test.planpanic`, "panic: boom in plan", "goroutine "} {
+			if !strings.Contains(msg, want) {
+				t.Fatalf("error lacks %q:\n%s", want, msg)
+			}
+		}
+	}
+	mustSay(t, p)
+}
+
 func TestExitMidApply(t *testing.T) {
 	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
 	_, _, err := apply(context.Background(), p, "exit")

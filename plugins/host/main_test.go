@@ -185,6 +185,13 @@ func testPlugin(mode string) sdk.Plugin {
 				req.Progress("child %d", child.Process.Pid)
 				select {}
 			}),
+			{
+				Name: "planpanic", Output: cty.DynamicPseudoType,
+				Apply: func(context.Context, *sdk.Request) (any, error) { return "applied", nil },
+				Plan: func(context.Context, *sdk.Request) (*sdk.Plan, error) {
+					panic("boom in plan")
+				},
+			},
 			noArgs("stall", func(context.Context, *sdk.Request) (any, error) {
 				// Ignores cancellation, with nothing of its own to kill.
 				select {}
