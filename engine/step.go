@@ -53,7 +53,7 @@ func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResu
 		out = export(res.Output, r.mask)
 	}
 	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: d, Millis: d.Milliseconds(), Output: out})
-	r.flush()
+	r.boundary()
 	return res
 }
 
