@@ -64,6 +64,9 @@ type PluginDecl struct {
 	// resolved against the declaring file's folder.
 	Source string
 	SHA256 string
+	// DevOverride says that Source and SHA256 come from a development
+	// override (Options.DevOverrides), not from the block.
+	DevOverride bool
 	// Config holds the attributes that go to the plugin.
 	Config hcl.Body
 	// Dir is the folder of the declaring file: relative paths resolve against it.

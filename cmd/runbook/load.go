@@ -37,7 +37,7 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 // registry, external plugins' from the lock file or, for exec, from the
 // plugins launched (checksum verified), once per load.
 func (a *app) loadOptions(code pluginCode) schema.Options {
-	return schema.Options{Schemas: newPluginSchemas(a.registry, code)}
+	return schema.Options{Schemas: newPluginSchemas(a.registry, code), DevOverrides: a.devOverrides}
 }
 
 // loadDir loads the runbooks of the runbook directory (--dir): its *.hcl
