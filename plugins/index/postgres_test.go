@@ -17,6 +17,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/index/pgtest"
 )
 
 // pgConfig is a plugin block for the postgres backend.
@@ -222,7 +223,7 @@ func TestPostgresConfigure(t *testing.T) {
 // TestPostgres runs the postgres backend against a real server, one schema
 // per scenario.
 func TestPostgres(t *testing.T) {
-	dsn := startPostgres(t)
+	dsn := pgtest.Start(t)
 	for _, tt := range []struct {
 		name string
 		test func(t *testing.T, dsn, schema string)

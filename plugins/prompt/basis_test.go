@@ -132,24 +132,19 @@ func TestSavedPlanLangfuse(t *testing.T) {
 	f := newFakeLangfuse(t)
 	p := langfusePlugin(t, f, nil)
 	_, err := applyPlanned(t, p, request("rollback", map[string]any{"name": "support-agent", "label": "production"}), func() {
-		f.mu.Lock()
-		f.label("support-agent", 5, "production")
-		f.mu.Unlock()
+		f.Label("support-agent", 5, "production")
 	})
 	if err == nil || !strings.Contains(err.Error(), "support-agent production moved v7 → v5 since the plan; nothing was changed") {
 		t.Fatalf("apply = %v", err)
 	}
-	if w := f.writes(); len(w) != 0 {
+	if w := f.Writes(); len(w) != 0 {
 		t.Errorf("a refused apply wrote: %+v", w)
 	}
 
 	f = newFakeLangfuse(t)
 	p = langfusePlugin(t, f, nil)
 	_, err = applyPlanned(t, p, request("publish", map[string]any{"name": "summarizer", "text": "x", "label": "production"}), func() {
-		f.mu.Lock()
-		f.seed("summarizer", "v4")
-		f.relatest("summarizer")
-		f.mu.Unlock()
+		f.Seed("summarizer", "v4")
 	})
 	if err == nil || !strings.Contains(err.Error(), "the latest version of summarizer moved v3 → v4 since the plan") {
 		t.Fatalf("publish = %v", err)
@@ -160,7 +155,7 @@ func TestSavedPlanLangfuse(t *testing.T) {
 	if _, err := applyPlanned(t, p, request("rollback", map[string]any{"name": "support-agent", "label": "production"}), func() {}); err != nil {
 		t.Fatalf("unchanged: %v", err)
 	}
-	if got := f.labels("support-agent")["production"]; got != 6 {
+	if got := f.Labels("support-agent")["production"]; got != 6 {
 		t.Errorf("production = v%d", got)
 	}
 }
