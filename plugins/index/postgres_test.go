@@ -612,15 +612,13 @@ func testPGConcurrentRebuilds(t *testing.T, dsn, schema string) {
 		})
 	}
 	wg.Wait()
-	waited := false
+	// Whether one of them waited long enough to say so depends on how fast
+	// the others load: "a change waits for the lock's holder" below holds
+	// the lock on purpose.
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("rebuild %d: %v", i, err)
+			t.Fatalf("rebuild %d: %v (progress %q)", i, err, lines[i])
 		}
-		waited = waited || contains(lines[i], "waiting for another change of kb to finish")
-	}
-	if !waited {
-		t.Error("no rebuild said that it waited for another")
 	}
 	slices.SortFunc(outs, func(a, b cty.Value) int { return strings.Compare(str(a, "version"), str(b, "version")) })
 	prev := ""
