@@ -7,11 +7,16 @@ import (
 )
 
 // newFakeLangfuse starts the Langfuse model (langfusetest.NewServer) for
-// the test, closed when it ends.
+// the test, closed when it ends. Its URL leads through Prism, which holds
+// the traffic to Langfuse's API spec (prism_test.go), where Prism is
+// installed.
 func newFakeLangfuse(t *testing.T) *langfusetest.Server {
 	t.Helper()
 	f := langfusetest.NewServer()
 	t.Cleanup(f.Close)
+	if c := theChain(t); c != nil {
+		c.register(t, f)
+	}
 	return f
 }
 

@@ -230,6 +230,24 @@ func TestLangfuseStatus(t *testing.T) {
 	}
 }
 
+// Langfuse's API description says a create answers 200; its server answers
+// 201. Both are a success.
+func TestLangfusePublishCreated(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusCreated} {
+		f := newFakeLangfuse(t)
+		f.SetCreateStatus(status)
+		p := langfusePlugin(t, f, nil)
+		res, err := p.Apply(context.Background(), request("publish", map[string]any{"name": "summarizer", "text": "v4", "label": "production"}))
+		if err != nil {
+			t.Fatalf("%d: %v", status, err)
+		}
+		checkOutput(t, "publish", res.Output, pubOut("summarizer", 4))
+		if got := f.Labels("summarizer")["production"]; got != 4 {
+			t.Errorf("%d: production on v%d, want v4", status, got)
+		}
+	}
+}
+
 // A name with a '/' is one escaped path segment in every request.
 func TestLangfuseEscapesNames(t *testing.T) {
 	f := newFakeLangfuse(t)
@@ -699,6 +717,9 @@ func TestFakeLangfuseFollowsTheAPI(t *testing.T) {
 		if auth {
 			req.SetBasicAuth(f.PublicKey, f.SecretKey)
 		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -770,7 +791,7 @@ func TestFakeLangfuseFollowsTheAPI(t *testing.T) {
 
 	// A new version takes latest and its labels.
 	status, out = call("POST", "/api/public/v2/prompts", `{"name": "support-agent", "prompt": "v8", "type": "text", "labels": ["canary"]}`, true)
-	wantStatus(status, http.StatusCreated, "create")
+	wantStatus(status, http.StatusOK, "create")
 	if out["version"] != 8.0 {
 		t.Errorf("created %v, want version 8", out)
 	}

@@ -12,7 +12,8 @@
 //     given; 404 when there is none;
 //   - POST /api/public/v2/prompts creates the next version, which gets
 //     "latest" and the labels asked for, taken off the versions that had
-//     them; a prompt keeps its type (400 otherwise);
+//     them, and answers 200 with it (SetCreateStatus); a prompt keeps its
+//     type (400 otherwise);
 //   - PATCH /api/public/v2/prompts/{name}/versions/{version} adds newLabels
 //     to the version (its other labels stay) and takes them off every other
 //     version; "latest" cannot be given (400);
@@ -65,6 +66,7 @@ type Server struct {
 	requests         []Request
 	fault            func(r *http.Request) (status int, body string)
 	afterWrite       func(s *Server)
+	createStatus     int
 }
 
 type version struct {
@@ -99,11 +101,12 @@ var (
 // The caller closes it.
 func NewServer() *Server {
 	s := &Server{
-		PublicKey: "pk-lf-test",
-		SecretKey: "sk-lf-test",
-		prompts:   map[string][]*version{},
-		protected: map[string]bool{},
-		pageSize:  2,
+		PublicKey:    "pk-lf-test",
+		SecretKey:    "sk-lf-test",
+		prompts:      map[string][]*version{},
+		protected:    map[string]bool{},
+		pageSize:     2,
+		createStatus: http.StatusOK,
 	}
 	for v := 1; v <= 7; v++ {
 		s.Seed("support-agent", fmt.Sprintf("You are Lumen's support assistant, v%d.", v))
@@ -184,6 +187,23 @@ func (s *Server) SetFault(fault func(r *http.Request) (status int, body string))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault = fault
+}
+
+// SetCreateStatus makes POST answer status when it creates a version: 200
+// by default, as Langfuse's API description says; Langfuse's server answers
+// 201.
+func (s *Server) SetCreateStatus(status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.createStatus = status
+}
+
+// OffSpec reports whether the server answers off Langfuse's API
+// description on purpose: a fault is set, or another create status.
+func (s *Server) OffSpec() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fault != nil || s.createStatus != http.StatusOK
 }
 
 // SetAfterWrite makes fn run after each successful POST or PATCH, before
@@ -496,8 +516,9 @@ func (s *Server) create(w http.ResponseWriter, body map[string]any) {
 	v := len(s.prompts[name])
 	s.label(name, v, labels...)
 	s.relatest(name)
+	status := s.createStatus
 	s.mu.Unlock()
-	s.written(w, http.StatusCreated, name, v)
+	s.written(w, status, name, v)
 }
 
 func (s *Server) patch(w http.ResponseWriter, name, ver string, body map[string]any) {
