@@ -283,11 +283,12 @@ func (fs *lineSyncFS) CreateExcl(name string) (transcript.File, error) {
 	return &lineSyncFile{File: f, fs: fs}, nil
 }
 
-// The transcript of a real run is fsync'd at step boundaries and before
-// each mutating action, not once per event: after run_started, after every
-// step_finished, after run_finished, and right before kv.set runs (its
-// step_started, precondition and confirmation on disk first). A dry-run's,
-// which records a rehearsal that changed nothing, once, when it ends.
+// The transcript of a real run is fsync'd before anything changes and after
+// anything changed, not once per event: right before kv.set runs (its
+// step_started, precondition and confirmation on disk first), after the
+// step_finished of the steps that changed something (kv.set's, the manual
+// step's), and after run_finished. A dry-run's, which records a rehearsal
+// that changed nothing, once, when it ends.
 func TestTranscriptSyncsAtBoundaries(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		t.Run(fmt.Sprintf("dry-run=%v", dry), func(t *testing.T) {
@@ -310,10 +311,13 @@ func TestTranscriptSyncsAtBoundaries(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want []int
+			changed := false
 			for i, ev := range tr.Events {
 				switch ev.Type {
-				case "run_started", "step_finished":
-					if !dry {
+				case "step_started":
+					changed = !dry && ev.Fields["manual"] != nil
+				case "step_finished":
+					if changed {
 						want = append(want, i+1)
 					}
 				case "run_finished":
@@ -321,6 +325,7 @@ func TestTranscriptSyncsAtBoundaries(t *testing.T) {
 				case "action_result":
 					if string(ev.Fields["read_only"]) == "false" {
 						want = append(want, i)
+						changed = true
 					}
 				}
 			}

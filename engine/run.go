@@ -162,6 +162,9 @@ type runner struct {
 
 	plugins map[string]plugins.Plugin
 	outputs map[string]cty.Value
+	// changed is set once a mutating action or a manual step ran since
+	// the hooks' last flush (see boundary).
+	changed bool
 	// lockLost is closed when the run's lock is lost (see lock.Losable);
 	// nil for a lock that cannot be lost.
 	lockLost <-chan struct{}
@@ -310,14 +313,18 @@ func (r *runner) flush() bool {
 	return r.hookErr == nil
 }
 
-// boundary is a step boundary (the run's start, a step's end): a real run
-// makes what it recorded durable there; a dry-run, which changes nothing,
-// only when it ends (finish), so that a rehearsal does not wait for a disk
-// flush per step. It reports whether the hooks still work.
+// boundary is a step boundary (the run's start, a step's end). What the
+// hooks recorded is made durable before anything changes (st.apply flushes
+// before every mutating action), after anything changed (here, once a step
+// that ran a mutating action or a manual step ends) and when the run ends
+// (finish): a step that only read waits for no disk flush, and neither
+// does a dry-run, which changes nothing. It reports whether the hooks
+// still work.
 func (r *runner) boundary() bool {
-	if r.c.dryRun {
+	if r.c.dryRun || !r.changed {
 		return r.hookErr == nil
 	}
+	r.changed = false
 	return r.flush()
 }
 

@@ -248,6 +248,9 @@ func (st *stepRun) manual(ctx context.Context) StepResult {
 			"confirmed_at": cty.StringVal(st.c.clock.Now().UTC().Format(time.RFC3339)),
 		})
 		status = StatusSucceeded
+		// A person did something: its record is made durable with the
+		// step's end, as a mutating action's is.
+		st.changed = true
 	}
 	return st.expect(out, status)
 }
@@ -439,6 +442,9 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		// attempts) is on disk before the action changes anything.
 		if !readOnly && !st.flush() {
 			return cty.NilVal, st.hookErr
+		}
+		if !readOnly {
+			st.changed = true
 		}
 		if !readOnly {
 			if err := st.checkLock(); err != nil {
