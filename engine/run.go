@@ -631,7 +631,11 @@ func (r *runner) startPlugins(ctx context.Context) error {
 		r.remember(cfgVal)
 		cfgVal, _ = cfgVal.UnmarkDeep()
 		if err := p.Configure(ctx, cfgVal); err != nil {
-			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(err.Error()))
+			var pe *plugins.Error
+			if errors.As(err, &pe) {
+				pe.Config = true
+			}
+			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(locateConfig(r.cfg, name, err).Error()))
 		}
 	}
 	return nil

@@ -621,11 +621,15 @@ func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
 }
 
 // locate points a plugin error about one argument at that argument's place
-// in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …".
+// in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …", and one
+// about a configuration attribute at its place in the plugin block.
 func (st *stepRun) locate(err error) error {
 	var pe *plugins.Error
 	if !errors.As(err, &pe) || len(pe.Path) == 0 {
 		return err
+	}
+	if pe.Config {
+		return locateConfig(st.cfg, st.s.Action.Plugin, err)
 	}
 	attr, ok := pe.Path[0].(cty.GetAttrStep)
 	if !ok {
@@ -636,4 +640,30 @@ func (st *stepRun) locate(err error) error {
 		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr.Name, err)
 	}
 	return fmt.Errorf("argument %s: %w", attr.Name, err)
+}
+
+// locateConfig points a plugin error about a configuration attribute at its
+// place in the plugin block: "runbooks/plugins.hcl:3,9: plugin "litellm"
+// attribute api_key: …", or at the block when the attribute is not set
+// there (a default).
+func locateConfig(cfg *schema.Config, plugin string, err error) error {
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return err
+	}
+	attr, ok := pe.Path[0].(cty.GetAttrStep)
+	if !ok {
+		return err
+	}
+	decl := cfg.Plugins[plugin]
+	if decl == nil {
+		return fmt.Errorf("plugin %q attribute %s: %w", plugin, attr.Name, err)
+	}
+	if s := cfg.Schemas[plugin]; s != nil {
+		content, _ := decl.Config.Content(schema.AttributesBodySchema(s.Config))
+		if a, ok := content.Attributes[attr.Name]; ok {
+			return fmt.Errorf("%s: plugin %q attribute %s: %w", a.Expr.Range(), plugin, attr.Name, err)
+		}
+	}
+	return fmt.Errorf("%s: plugin %q attribute %s: %w", decl.DeclRange, plugin, attr.Name, err)
 }

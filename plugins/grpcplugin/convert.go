@@ -216,7 +216,7 @@ func errorsToProto(err error) []*pb.Error {
 	}
 	var pe *plugins.Error
 	if errors.As(err, &pe) {
-		e := &pb.Error{Summary: pe.Summary, Detail: pe.Detail, Path: pathToProto(pe.Path)}
+		e := &pb.Error{Summary: pe.Summary, Detail: pe.Detail, Path: pathToProto(pe.Path), Config: pe.Config}
 		if error(pe) != err {
 			// Wrapped: keep the context the wrapping added.
 			e.Summary, e.Detail = err.Error(), ""
@@ -234,7 +234,7 @@ func errorsFromProto(pes []*pb.Error) error {
 		if e == nil {
 			continue
 		}
-		errs = append(errs, &plugins.Error{Path: pathFromProto(e.Path), Summary: e.Summary, Detail: e.Detail})
+		errs = append(errs, &plugins.Error{Path: pathFromProto(e.Path), Summary: e.Summary, Detail: e.Detail, Config: e.Config})
 	}
 	switch len(errs) {
 	case 0:
