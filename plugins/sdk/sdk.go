@@ -20,7 +20,8 @@
 //		})
 //	}
 //
-// Build it as runbook-plugin-NAME and declare it in a runbook directory with
+// Test it with package sdktest, which serves it in process and drives it
+// with Go maps. Build it as runbook-plugin-NAME and declare it in a runbook directory with
 // plugin "NAME" { source = "PATH", sha256 = "…" }.
 //
 // Arguments arrive decoded and checked against the action's schema, with
@@ -248,7 +249,7 @@ func Serve(p Plugin) {
 }
 
 // New returns the plugin as a plugins.Plugin without serving it: for tests,
-// which can drive it in process or through go-plugin's TestPluginGRPCConn.
+// which drive it with package sdktest, or in process.
 func New(p Plugin) (plugins.Plugin, error) {
 	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts, ChecksPlans: p.ChecksPlans}
 	handlers := make(map[string]*Action, len(p.Actions))
