@@ -76,3 +76,48 @@ runbook "r" {
 		})
 	}
 }
+
+// A validator's check of a value known only when the run reaches the step
+// fails the step, at the argument.
+func TestValidatorsAtRunTime(t *testing.T) {
+	src := `runbook "r" {
+  owner = "team"
+  step "read" {
+    action "kv.get" {
+      key = "k"
+    }
+  }
+  step "write" {
+    action "kv.set" {
+      key   = step.read.output.value
+      value = "x"
+    }
+  }
+}
+`
+	schema := *kvSchema
+	schema.Actions = map[string]*plugins.Action{}
+	for name, a := range kvSchema.Actions {
+		schema.Actions[name] = a
+	}
+	set := *kvSchema.Actions["set"]
+	set.Args = []*plugins.Attribute{
+		{Name: "key", Type: cty.String, Required: true, Validators: []*plugins.Validator{plugins.MatchPattern(`[a-z]+`)}},
+		{Name: "value", Type: cty.String, Required: true},
+	}
+	schema.Actions["set"] = &set
+	cfg, rb := loadWith(t, src, &plugins.Builtin{Name: "kv", Schema: &schema})
+	kv := newKV()
+	res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": kv}), WithHooks(&recorder{}),
+		WithClock(&fakeClock{now: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}), WithEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `t.hcl:10,15-37: kv.set: argument "key": "v1" does not match the pattern [a-z]+.`
+	if !strings.Contains(res.Reason, want) {
+		t.Errorf("reason %q, want %q", res.Reason, want)
+	}
+	if strings.Contains(strings.Join(kv.Calls(), ";"), "apply set") {
+		t.Errorf("the plugin was called: %q", kv.Calls())
+	}
+}

@@ -778,6 +778,15 @@ func evalAttributes(ctx *hcl.EvalContext, schemaAttrs []*plugins.Attribute, attr
 		if err != nil {
 			return cty.NilVal, fmt.Errorf("%s: argument %q: %s", what, a.Name, err)
 		}
+		// The validators were checked by validate where the value was
+		// known; here the rest is.
+		if errs := a.Validate(v); len(errs) > 0 {
+			msgs := make([]string, len(errs))
+			for i, e := range errs {
+				msgs[i] = e.Detail
+			}
+			return cty.NilVal, fmt.Errorf("%s: %s: argument %q: %s", attr.Expr.Range(), what, a.Name, strings.Join(msgs, " "))
+		}
 		if a.Sensitive {
 			v = v.Mark(SensitiveMark)
 		}

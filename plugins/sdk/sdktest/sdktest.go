@@ -20,7 +20,8 @@
 // Configuration and arguments are Go maps: each value converts strictly to
 // its attribute's type (sdk.ToValue), an attribute left out gets its
 // default, and a missing required one or a name the schema does not have
-// fails the test, as runbook validate would refuse the runbook. Unknown
+// fails the test, as runbook validate would refuse the runbook; so does a
+// value that fails the attribute's validators. Unknown
 // stands for a value known only after earlier steps run (Plan sees it). An
 // action called before Configure runs after a Configure with every
 // default, as runbook always configures a plugin first.
@@ -303,6 +304,9 @@ func (p *Plugin) object(what, root string, attrs []*plugins.Attribute, vals Args
 			}
 			if err != nil {
 				p.t.Fatalf("sdktest: %v", err)
+			}
+			for _, e := range a.Validate(cv) {
+				p.t.Fatalf("sdktest: %s.%s: %s (runbook validate refuses it; the plugin never sees it)", root, a.Name, e.Detail)
 			}
 			out[a.Name] = cv
 		}

@@ -33,7 +33,7 @@ func counter() sdk.Plugin {
 		},
 		Actions: []*sdk.Action{{
 			Name:   "add",
-			Args:   []*sdk.Attribute{{Name: "times", Type: cty.Number, Required: true}, {Name: "note", Type: cty.String}},
+			Args:   []*sdk.Attribute{{Name: "times", Type: cty.Number, Required: true}, {Name: "note", Type: cty.String, Validators: []*sdk.Validator{sdk.LengthBetween(-1, 5)}}},
 			Output: out,
 			Plan: func(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
 				if !req.Args.Known("times") {
@@ -129,6 +129,10 @@ func TestHelpersFail(t *testing.T) {
 			`sdktest: argument "times" is required`},
 		"mistyped argument": {func(_ testing.TB, p *sdktest.Plugin) { p.MustApply("add", sdktest.Args{"times": "3"}) },
 			`sdktest: args.times: a number is required, got a string`},
+		"validator": {func(_ testing.TB, p *sdktest.Plugin) {
+			p.MustApply("add", sdktest.Args{"times": 1, "note": "too long"})
+		},
+			`sdktest: args.note: 8 characters is more than the maximum, 5 characters. (runbook validate refuses it; the plugin never sees it)`},
 		"unknown action": {func(_ testing.TB, p *sdktest.Plugin) { p.MustApply("sub", nil) },
 			`sdktest: plugin has no action "sub" (it has add)`},
 		"unknown config": {func(_ testing.TB, p *sdktest.Plugin) { p.MustConfigure(sdktest.Args{"stp": 1}) },
