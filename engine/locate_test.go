@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/schema"
 )
 
 // erringKV is the kv plugin with errors about attributes, from Configure or
@@ -95,18 +97,18 @@ func TestValidatorsAtRunTime(t *testing.T) {
   }
 }
 `
-	schema := *kvSchema
-	schema.Actions = map[string]*plugins.Action{}
+	sch := *kvSchema
+	sch.Actions = map[string]*plugins.Action{}
 	for name, a := range kvSchema.Actions {
-		schema.Actions[name] = a
+		sch.Actions[name] = a
 	}
 	set := *kvSchema.Actions["set"]
 	set.Args = []*plugins.Attribute{
 		{Name: "key", Type: cty.String, Required: true, Validators: []*plugins.Validator{plugins.MatchPattern(`[a-z]+`)}},
 		{Name: "value", Type: cty.String, Required: true},
 	}
-	schema.Actions["set"] = &set
-	cfg, rb := loadWith(t, src, &plugins.Builtin{Name: "kv", Schema: &schema})
+	sch.Actions["set"] = &set
+	cfg, rb := loadWith(t, src, &plugins.Builtin{Name: "kv", Schema: &sch})
 	kv := newKV()
 	res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": kv}), WithHooks(&recorder{}),
 		WithClock(&fakeClock{now: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}), WithEnv(func(string) (string, bool) { return "", false }))
@@ -119,5 +121,35 @@ func TestValidatorsAtRunTime(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(kv.Calls(), ";"), "apply set") {
 		t.Errorf("the plugin was called: %q", kv.Calls())
+	}
+}
+
+// The transcript names the version an external plugin reported, not what
+// the caller could say of it before the plugin ran.
+func TestReportedVersionRecorded(t *testing.T) {
+	cfg, rb := load(t, `runbook "r" {
+  owner = "team"
+  step "s" {
+    action "kv.get" {
+      key = "k"
+    }
+  }
+}
+`)
+	cfg.Plugins["kv"] = &schema.PluginDecl{Name: "kv", Source: "/opt/runbook-plugin-kv", SHA256: "ab", Config: hcl.EmptyBody()}
+	cfg.Versions = map[string]string{"kv": "0.3.1"}
+	rec := &recorder{}
+	_, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": newKV()}), WithHooks(rec),
+		WithPluginInfo(map[string]PluginInfo{"kv": {Version: "external", SHA256: "ab"}}),
+		WithClock(&fakeClock{now: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}), WithEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, ok := rec.events[0].(RunStarted)
+	if !ok {
+		t.Fatalf("first event %T", rec.events[0])
+	}
+	if got := started.Plugins["kv"]; got.Version != "0.3.1" || got.SHA256 != "ab" {
+		t.Errorf("recorded %+v", got)
 	}
 }

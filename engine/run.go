@@ -85,6 +85,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		// Nothing is asked in a rehearsal.
 		c.prompter = nil
 	}
+	c.pluginInfo = reportedVersions(cfg, c.pluginInfo)
 
 	if c.apply != nil {
 		if c.dryRun || c.resume != nil {
@@ -601,6 +602,27 @@ func (r *runner) interrupted(res *Result, step string) *Result {
 	r.emit(Interrupted{Step: step, Duration: d, Millis: d.Milliseconds()})
 	r.flush()
 	return res
+}
+
+// reportedVersions is info with the version each external plugin reported
+// (schema.Config.Versions: as it was launched for its schema, or as its
+// lock file recorded it) in place of whatever the caller could say of it
+// before: the transcript and saved plans name the plugin's own version.
+func reportedVersions(cfg *schema.Config, info map[string]PluginInfo) map[string]PluginInfo {
+	if len(cfg.Versions) == 0 {
+		return info
+	}
+	out := make(map[string]PluginInfo, len(info))
+	maps.Copy(out, info)
+	for name, v := range cfg.Versions {
+		if decl := cfg.Plugins[name]; decl == nil || decl.Source == "" {
+			continue
+		}
+		pi := out[name]
+		pi.Version = v
+		out[name] = pi
+	}
+	return out
 }
 
 // startPlugins starts every plugin the runbook uses, once, and configures
