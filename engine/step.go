@@ -111,10 +111,21 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 		}
 	}
 
+	var args cty.Value
 	if s.Confirm != nil {
 		question, err := st.text(s.Confirm, nil)
 		if err != nil {
 			return st.fail(StatusFailed, "confirm: %s", err)
+		}
+		// The person confirming sees what they are asked about: the plan
+		// of the step's mutating action (a dry-run shows it after).
+		if s.Action != nil && !st.c.dryRun {
+			if args, err = st.args(); err != nil {
+				return st.fail(StatusFailed, "%s", err)
+			}
+			if res, ok := st.preview(ctx, args); !ok {
+				return res
+			}
 		}
 		if res, ok := st.confirm(ctx, question); !ok {
 			return res
@@ -124,7 +135,54 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	if s.Action == nil {
 		return st.manual(ctx)
 	}
-	return st.action(ctx)
+	return st.action(ctx, args)
+}
+
+// preview shows, in a real run, what the step's mutating action would
+// change before the step's confirmation is asked: the plugin's plan, or,
+// when the run applies a saved plan, what that plan planned for the step.
+// The plan is recorded like a dry-run's. A plan that fails fails the step,
+// as it does in a dry-run; a read-only action is not planned.
+func (st *stepRun) preview(ctx context.Context, args cty.Value) (StepResult, bool) {
+	a := st.s.Action
+	if a.Schema.IsReadOnly(args) {
+		return StepResult{}, true
+	}
+	ev := Planned{StepRef: st.ref, Action: a.FullName()}
+	if st.c.apply != nil {
+		ps, ok := st.planStep()
+		if !ok {
+			// action refuses the step, saying why.
+			return StepResult{}, true
+		}
+		ev.Changes = ps.Changes
+	} else {
+		p := st.plugins[a.Plugin]
+		if p == nil {
+			return st.fail(StatusFailed, "plugin %q is not running", a.Plugin), false
+		}
+		unmarked, _ := args.UnmarkDeep()
+		pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
+			}
+			return st.fail(StatusFailed, "planning %s before asking to confirm it: %s", a.FullName(), oneLine(st.locate(err).Error())), false
+		}
+		ev.Changes = make([]string, len(res.Changes))
+		for i, c := range res.Changes {
+			ev.Changes[i] = st.mask.String(c)
+		}
+		if out, err := conform(res.Output, a.Schema.Output); err == nil && res.Output != cty.NilVal {
+			ev.Output = export(out, st.mask)
+		}
+	}
+	if !st.emit(ev) {
+		return st.fail(StatusFailed, "%s", st.hookErr), false
+	}
+	return StepResult{}, true
 }
 
 // resumed handles a step the run being resumed already took: a step that
@@ -310,11 +368,15 @@ func (st *stepRun) rememberParts(ctx *hcl.EvalContext, expr hcl.Expression) {
 	})
 }
 
-func (st *stepRun) action(ctx context.Context) StepResult {
+// action runs the step's action with args, evaluated here when they were
+// not already (cty.NilVal).
+func (st *stepRun) action(ctx context.Context, args cty.Value) StepResult {
 	a := st.s.Action
-	args, err := st.args()
-	if err != nil {
-		return st.fail(StatusFailed, "%s", err)
+	if args == cty.NilVal {
+		var err error
+		if args, err = st.args(); err != nil {
+			return st.fail(StatusFailed, "%s", err)
+		}
 	}
 	p := st.plugins[a.Plugin]
 	if p == nil {
