@@ -55,6 +55,7 @@ func TestScripts(t *testing.T) {
 	}
 	sampleDir := sample.Copy(t, "examples")
 	echoPlugin, echoSHA256 := buildEchoPlugin(t)
+	litellmPlugin, litellmSHA256 := buildLitellmPlugin(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
@@ -71,6 +72,8 @@ func TestScripts(t *testing.T) {
 			// The example external plugin: see plugins_cmd_test.go.
 			env.Setenv("ECHO_PLUGIN", echoPlugin)
 			env.Setenv("ECHO_PLUGIN_SHA256", echoSHA256)
+			env.Setenv("LITELLM_PLUGIN", litellmPlugin)
+			env.Setenv("LITELLM_PLUGIN_SHA256", litellmSHA256)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
