@@ -98,7 +98,7 @@ done <"$work/ex/shell-commands.txt"
 
 rb=$tmp/bin/runbook
 # The rows, by label; each a command line run in the folder of rundir.
-labels=(parse-floor validate ansible-syntax task-dry hello dry-run exec-yes actions-work list)
+labels=(parse-floor validate ansible-syntax task-dry task-run hello version dry-run exec-yes exec-one actions-work list)
 fresh() { # fresh LABEL: a copy of the exec workload with a fresh state folder; prints its path
 	local d
 	d=$(mktemp -d "$tmp/runs/$1.XXXXXX")
@@ -115,7 +115,10 @@ command_of() { # command_of LABEL: set cmd (and dir, where it runs) for the labe
 	# invocation checks all of them, as validate does the folder.
 	ansible-syntax) cmd=("$ANSIBLE" --syntax-check -i localhost, "$work"/pb/pb-*.yml) ;;
 	task-dry) dir=$(fresh "$1") cmd=("$TASK" --dry) ;;
+	task-run) dir=$(fresh "$1") cmd=("$TASK" --silent) ;;
 	hello) cmd=("$tmp/bin/hello") ;;
+	version) cmd=("$rb" version) ;;
+	exec-one) dir=$(fresh "$1") cmd=("$rb" --dir . --state-dir .runbook exec bench-one --yes) ;;
 	dry-run) dir=$(fresh "$1") cmd=("$rb" --dir . --state-dir .runbook exec bench-exec --dry-run) ;;
 	exec-yes) dir=$(fresh "$1") cmd=("$rb" --dir . --state-dir .runbook exec bench-exec --yes) ;;
 	actions-work) dir=$(fresh "$1") cmd=(bash ./work.sh) ;;
@@ -125,7 +128,7 @@ command_of() { # command_of LABEL: set cmd (and dir, where it runs) for the labe
 available() { # available LABEL: whether its peer is installed
 	case $1 in
 	ansible-syntax) [[ -z ${missing[ansible]:-} ]] ;;
-	task-dry) [[ -z ${missing[task]:-} ]] ;;
+	task-dry | task-run) [[ -z ${missing[task]:-} ]] ;;
 	*) true ;;
 	esac
 }
@@ -167,7 +170,7 @@ for i in $(seq 1 "$RUNS"); do
 	rm -rf "$tmp/runs"/*
 done
 
-say "peak RSS of exec --yes, host and plugins in total ($RUNS runs) ..."
+say "peak RSS of exec --yes (3 plugins), runbook and any plugin processes in total ($RUNS runs) ..."
 for i in $(seq 1 "$RUNS"); do
 	d=$(fresh rss)
 	(cd "$d" && "$tmp/bin/rsstree" -o "$tmp/m/rss.$i" -- "$rb" --dir . --state-dir .runbook exec bench-exec --yes >/dev/null 2>&1)
@@ -193,13 +196,15 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? 1 : 0 }'; }
 echo
 printf '%-15s %8s %8s %8s   %-15s %8s   %-7s %-22s %s\n' command "wall s" "cpu s" "RSS MiB" peer "ratio" verdict budget note
 printf '%s\n' "-----------------------------------------------------------------------------------------------------------"
-for l in parse-floor hello; do row "$l" "" "" "" "" "(peer)"; done
+for l in parse-floor hello version; do row "$l" "" "" "" "" "(peer)"; done
 if available ansible-syntax; then row ansible-syntax "" "" "" "" "(peer; $ANSIBLE_RUNS runs)"; else printf '%-15s MISSING: %s\n' ansible-syntax "${missing[ansible]}"; fi
-if available task-dry; then row task-dry "" "" "" "" "(peer)"; else printf '%-15s MISSING: %s\n' task-dry "${missing[task]}"; fi
+for l in task-dry task-run; do
+	if available "$l"; then row "$l" "" "" "" "" "(peer)"; else printf '%-15s MISSING: %s\n' "$l" "${missing[task]}"; fi
+done
 row actions-work "" "" "" "" "(the exec's 6 shell commands, one bash -c each)"
 
 r=$(ratio "$(wall validate)" "$(wall parse-floor)")
-row validate parse-floor "${r}×" "$(verdict "$(le "$r" 1.2)")" "≤ 1.2× floor"
+row validate parse-floor "${r}×" "$(verdict "$(le "$r" 1.0)")" "≤ 1.0× floor"
 if available ansible-syntax; then
 	r=$(ratio "$(wall validate)" "$(wall ansible-syntax)")
 	row validate ansible-syntax "${r}×" "$(verdict "$(le "$r" 0.2)")" "≤ 0.2× (5× faster)"
@@ -209,24 +214,22 @@ else
 fi
 if available task-dry; then
 	r=$(ratio "$(wall dry-run)" "$(wall task-dry)")
-	row dry-run task-dry "${r}×" "$(verdict "$(le "$r" 0.8)")" "≤ 0.8× task --dry"
+	row dry-run task-dry "${r}×" "$(verdict "$(le "$r" 0.6)")" "≤ 0.6× task --dry"
+	r=$(ratio "$(wall exec-yes)" "$(wall task-run)")
+	row exec-yes task-run "${r}×" "$(verdict "$(le "$r" 0.8)")" "≤ 0.8× task"
 else
-	misses=$((misses + 1))
-	printf '%-15s %s\n' dry-run "vs task-dry: MISSING peer, not measured"
+	misses=$((misses + 2))
+	printf '%-15s %s\n' dry-run "vs task-dry: MISSING peer, not measured" exec-yes "vs task-run: MISSING peer, not measured"
 fi
-r=$(ratio "$(wall dry-run)" "$(wall hello)")
-row dry-run hello "${r}×" "$(verdict "$(le "$(wall dry-run)" 0.050)")" "< 50 ms"
-work_s=$(wall actions-work)
-limit=$(awk -v w="$work_s" 'BEGIN { printf "%.3f", 0.100 + w }')
-r=$(ratio "$(wall exec-yes)" "$(wall actions-work)")
-row exec-yes actions-work "${r}×" "$(verdict "$(le "$(wall exec-yes)" "$limit")")" "< 0.1 s + work = ${limit} s"
+r=$(ratio "$(wall exec-one)" "$(wall version)")
+row exec-one version "${r}×" "$(verdict "$(le "$r" 1.5)")" "≤ 1.5× runbook version"
 row list "" "" "" "" "($N runbooks)"
 
 rss_med() { cat "$tmp/m"/rss.* | awk -v c="$1" '{ print $c }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 total=$(awk -v k="$(rss_med 1)" 'BEGIN { printf "%.1f", k / 1024 }')
 pss=$(awk -v k="$(rss_med 6)" 'BEGIN { printf "%.1f", k / 1024 }')
 printf '%-15s %8s %8s %8.1f   %-15s %8s   %-7s %-22s %s\n' exec-rss-total "" "" "$total" "" "" \
-	"$(verdict "$(le "$total" 100)")" "< 100 MiB" \
+	"$(verdict "$(le "$total" 40)")" "< 40 MiB" \
 	"host $(awk -v k="$(rss_med 2)" 'BEGIN { printf "%.1f", k / 1024 }') + plugin processes ($(rss_med 4)) $(awk -v k="$(rss_med 3)" 'BEGIN { printf "%.1f", k / 1024 }') MiB (VmHWM sum); PSS ${pss} MiB"
 echo
 echo "Medians of $RUNS runs after a warm-up (ansible: $ANSIBLE_RUNS), interleaved; wall from \$EPOCHREALTIME around GNU time;"

@@ -148,6 +148,10 @@ type Planned struct {
 	Changes []string `json:"changes"`
 	// Output is the predicted output; unknown parts are "(known after run)".
 	Output any `json:"output"`
+	// Error, when planning failed, is the whole error, masked: several
+	// lines for a plugin that crashed (its stderr), where the step's
+	// reason keeps only the first.
+	Error string `json:"error,omitempty"`
 }
 
 // Type implements Event.

@@ -72,7 +72,12 @@ func record(e Event) (string, map[string]any, bool) {
 		return e.Type(), f, true
 	case Planned:
 		f := step(e.StepRef)
-		f["action"], f["changes"], f["output"] = e.Action, e.Changes, e.Output
+		f["action"] = e.Action
+		if e.Error != "" {
+			f["error"] = e.Error
+			return e.Type(), f, true
+		}
+		f["changes"], f["output"] = e.Changes, e.Output
 		return e.Type(), f, true
 	case ActionFinished:
 		f := step(e.StepRef)

@@ -22,8 +22,8 @@ import (
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -311,6 +311,17 @@ func (r *runner) flush() bool {
 	return r.hookErr == nil
 }
 
+// boundary is a step boundary (the run's start, a step's end): a real run
+// makes what it recorded durable there; a dry-run, which changes nothing,
+// only when it ends (finish), so that a rehearsal does not wait for a disk
+// flush per step. It reports whether the hooks still work.
+func (r *runner) boundary() bool {
+	if r.c.dryRun {
+		return r.hookErr == nil
+	}
+	return r.flush()
+}
+
 // lockName evaluates the runbook's lock. A sensitive part of it (lock =
 // "tenant/${var.token}") is replaced by a digest of its value, so that the
 // name, which is recorded, shown to whoever finds the lock held and used to
@@ -534,7 +545,7 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	if ap := r.c.apply; ap != nil {
 		start.Plan = &PlanRef{SHA256: ap.SHA256, DryRun: ap.Plan.DryRun}
 	}
-	if !r.emit(start) || !r.flush() {
+	if !r.emit(start) || !r.boundary() {
 		return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
 	}
 

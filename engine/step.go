@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -52,7 +53,7 @@ func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResu
 		out = export(res.Output, r.mask)
 	}
 	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: d, Millis: d.Milliseconds(), Output: out})
-	r.flush()
+	r.boundary()
 	return res
 }
 
@@ -418,7 +419,11 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	defer cancel()
 	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState()})
 	if err != nil {
-		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(st.locate(err).Error()))
+		full := st.mask.String(st.locate(err).Error())
+		if strings.Contains(full, "\n") && !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Error: full}) {
+			return st.fail(StatusFailed, "%s", st.hookErr)
+		}
+		return st.fail(StatusFailed, "planning %s: %s", a.FullName(), oneLine(full))
 	}
 	if len(res.Planned) > maxPlannedState {
 		return st.fail(StatusFailed, "planning %s: the plugin's planned state is %d bytes, more than the %d a plan may carry", a.FullName(), len(res.Planned), maxPlannedState)

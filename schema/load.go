@@ -14,10 +14,10 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/pluginlock"
 	"github.com/runbookdev/runbook/plugins/pluginversion"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // SchemaSource finds the schema of a plugin by name. decl is the directory's
@@ -64,6 +64,16 @@ type Options struct {
 	// Schemas resolves plugin schemas; nil checks no action arguments and
 	// reports every action as unknown.
 	Schemas SchemaSource
+	// DevOverrides replace the binary of external plugins by name, for a
+	// plugin author's development loop (docs/plugins.md, "Development
+	// overrides"): the plugin block's source and sha256 give way to these.
+	DevOverrides map[string]DevOverride
+}
+
+// DevOverride is a local binary that stands in for an external plugin's.
+type DevOverride struct {
+	Path   string
+	SHA256 string // of Path, as read when the override was loaded
 }
 
 // IsTestFile reports whether a file holds `test` blocks rather than runbooks.
@@ -311,6 +321,9 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 			if prev, dup := cfg.Plugins[p.Name]; dup {
 				diags = append(diags, duplicate("plugin", p.Name, prev.DeclRange, p.DeclRange))
 				continue
+			}
+			if o, ok := l.opts.DevOverrides[p.Name]; ok && p.Source != "" {
+				p.Source, p.SHA256, p.DevOverride = o.Path, o.SHA256, true
 			}
 			cfg.Plugins[p.Name] = p
 		}

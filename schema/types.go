@@ -73,6 +73,9 @@ type PluginDecl struct {
 	// (`version = ">= 0.2, < 1.0"`); nil when the block sets none.
 	Version      *pluginversion.Constraints
 	VersionRange hcl.Range
+	// DevOverride says that Source and SHA256 come from a development
+	// override (Options.DevOverrides), not from the block.
+	DevOverride bool
 	// Config holds the attributes that go to the plugin.
 	Config hcl.Body
 	// Dir is the folder of the declaring file: relative paths resolve against it.

@@ -47,6 +47,26 @@ var execSteps = []execStep{
 	{plugin: "shell", action: "run", shell: "test -f state/routes.flagd.json && echo ok", readOnly: true, expect: "output.exit_code == 0"},
 }
 
+// OneRunbookName is the name of the runbook OneRunbook writes.
+const OneRunbookName = "bench-one"
+
+// OneRunbook returns a runbook of one step with one read-only built-in
+// action: what an exec costs beyond starting the process.
+func OneRunbook() []byte {
+	return []byte(fmt.Sprintf(`runbook %q {
+  description = "One read-only built-in action."
+  owner       = "bench"
+
+  step "status" {
+    action "prompt.status" {
+      name  = "support-agent"
+      label = "production"
+    }
+  }
+}
+`, OneRunbookName))
+}
+
 // ExecPlugins is the plugins.hcl of the exec workload: the file backends,
 // under state/ beside it.
 func ExecPlugins() []byte {
@@ -173,6 +193,7 @@ func WriteExec(dir string) error {
 	files := map[string][]byte{
 		PluginsFile:              ExecPlugins(),
 		ExecRunbookName + ".hcl": ExecRunbook(),
+		OneRunbookName + ".hcl":  OneRunbook(),
 		"Taskfile.yml":           Taskfile(),
 		"shell-commands.txt":     shellList(),
 	}

@@ -135,9 +135,9 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	ctx, stop := a.interruptible(parent)
 	defer stop()
 
-	// The plugin processes start now, while the run is prepared, rather
-	// than after run_started; a run that never starts (bad variables, the
-	// lock held) closes them again.
+	// External plugin processes start now, while the run is prepared,
+	// rather than after run_started; a run that never starts (bad
+	// variables, the lock held) closes them again.
 	provider := a.pluginProvider(cfg)
 	defer provider.Close()
 	provider.Prestart(ctx, engine.UsedPlugins(rb))

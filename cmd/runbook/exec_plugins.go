@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -13,23 +14,27 @@ import (
 	"github.com/runbookdev/runbook/schema"
 )
 
-// pluginProvider starts the plugins a run uses as processes: built-ins by
-// re-executing this binary, external ones from their verified binaries.
+// pluginProvider gives a run its plugins: the built-ins in this process,
+// external ones as processes started from their verified binaries.
 func (a *app) pluginProvider(cfg *schema.Config) *hostProvider {
-	// runbook starts no children of its own besides plugins: it may adopt
-	// and end what they orphan.
-	return &hostProvider{registry: a.registry, cfg: cfg, pool: host.NewPool(&host.Launcher{Subreaper: true})}
+	// runbook starts no children of its own besides plugins and the
+	// built-ins' commands: it may adopt and end what they orphan.
+	l := &host.Launcher{Subreaper: true}
+	return &hostProvider{registry: a.registry, cfg: cfg, launcher: l, pool: host.NewPool(l)}
 }
 
 type hostProvider struct {
 	registry *plugins.Registry
 	cfg      *schema.Config
-	pool     *host.Pool
+	launcher *host.Launcher
+	pool     *host.Pool // the external plugins
 
-	early *earlyStart
+	builtins map[string]*host.InProcess
+	early    *earlyStart
 }
 
-// earlyStart is a start of plugins begun before the engine asks for them.
+// earlyStart is a start of external plugins begun before the engine asks
+// for them.
 type earlyStart struct {
 	names  []string
 	cancel context.CancelFunc
@@ -37,8 +42,10 @@ type earlyStart struct {
 	err    error
 }
 
-func (p *hostProvider) specs(names []string) ([]host.Spec, error) {
-	specs := make([]host.Spec, 0, len(names))
+// split sorts names into the external plugins' specs and the built-ins.
+func (p *hostProvider) split(names []string) ([]host.Spec, []*plugins.Builtin, error) {
+	var specs []host.Spec
+	var builtins []*plugins.Builtin
 	for _, name := range names {
 		if decl := p.cfg.Plugins[name]; decl != nil && decl.Source != "" {
 			specs = append(specs, host.Spec{Name: name, Source: decl.Source, SHA256: decl.SHA256})
@@ -46,23 +53,23 @@ func (p *hostProvider) specs(names []string) ([]host.Spec, error) {
 		}
 		b := p.registry.Builtin(name)
 		if b == nil || b.New == nil {
-			return nil, fmt.Errorf("plugin %q has no implementation in this build", name)
+			return nil, nil, fmt.Errorf("plugin %q has no implementation in this build", name)
 		}
-		specs = append(specs, host.BuiltinSpec(name))
+		builtins = append(builtins, b)
 	}
-	return specs, nil
+	return specs, builtins, nil
 }
 
-// Prestart begins starting the plugins names in the background, so that
-// their processes come up while the run is still being prepared
-// (variables, lock, transcript); Start then waits for them. Cancelling ctx
-// abandons the start and kills what it started.
+// Prestart begins starting the external plugins among names in the
+// background, so that their processes come up while the run is still
+// being prepared (variables, lock, transcript); Start then waits for them.
+// Cancelling ctx abandons the start and kills what it started.
 func (p *hostProvider) Prestart(ctx context.Context, names []string) {
 	ctx, cancel := context.WithCancel(ctx)
 	e := &earlyStart{names: slices.Clone(names), cancel: cancel, done: make(chan struct{})}
 	p.early = e
-	specs, err := p.specs(names)
-	if err != nil {
+	specs, _, err := p.split(names)
+	if err != nil || len(specs) == 0 {
 		e.err = err
 		close(e.done)
 		return
@@ -73,9 +80,13 @@ func (p *hostProvider) Prestart(ctx context.Context, names []string) {
 	}()
 }
 
-// Start implements engine.PluginProvider: every plugin once, in parallel
-// (the built-ins in one process), or the plugins Prestart is starting.
+// Start implements engine.PluginProvider: every plugin once, the external
+// ones in parallel (or those Prestart is starting).
 func (p *hostProvider) Start(ctx context.Context, names []string) (map[string]plugins.Plugin, error) {
+	specs, builtins, err := p.split(names)
+	if err != nil {
+		return nil, err
+	}
 	if e := p.early; e != nil && slices.Equal(e.names, names) {
 		p.early = nil
 		select {
@@ -88,41 +99,47 @@ func (p *hostProvider) Start(ctx context.Context, names []string) (map[string]pl
 		if e.err != nil {
 			return nil, e.err
 		}
-	} else {
-		specs, err := p.specs(names)
-		if err != nil {
-			return nil, err
-		}
+	} else if len(specs) > 0 {
 		if err := p.pool.Start(ctx, specs); err != nil {
 			return nil, err
 		}
 	}
 	out := make(map[string]plugins.Plugin, len(names))
-	for _, name := range names {
-		out[name] = p.pool.Get(name)
+	for _, s := range specs {
+		out[s.Name] = p.pool.Get(s.Name)
+	}
+	if p.builtins == nil {
+		p.builtins = map[string]*host.InProcess{}
+	}
+	for _, b := range builtins {
+		if p.builtins[b.Name] != nil {
+			return nil, fmt.Errorf("start plugins: %q is already running", b.Name)
+		}
+		pl, err := p.launcher.InProcess(ctx, b.Name, b.New)
+		if err != nil {
+			return nil, err
+		}
+		p.builtins[b.Name] = pl
+		out[b.Name] = pl
 	}
 	return out, nil
 }
 
-// Info implements the engine's optional plugin-info interface: the version
-// and binary checksum of a running plugin, for the transcript.
-func (p *hostProvider) Info(name string) (engine.PluginInfo, bool) {
-	pl := p.pool.Get(name)
-	if pl == nil {
-		return engine.PluginInfo{}, false
-	}
-	return engine.PluginInfo{Version: pl.Version(), SHA256: pl.SHA256()}, true
-}
-
-// Close implements engine.PluginProvider: every plugin process ends, those
-// of a start still under way included. Closing twice is harmless.
+// Close implements engine.PluginProvider: every external plugin process
+// ends, those of a start still under way included, and every built-in is
+// closed. Closing twice is harmless.
 func (p *hostProvider) Close() error {
 	if e := p.early; e != nil {
 		p.early = nil
 		e.cancel()
 		<-e.done
 	}
-	return p.pool.Close()
+	errs := []error{p.pool.Close()}
+	for name, b := range p.builtins {
+		errs = append(errs, b.Close())
+		delete(p.builtins, name)
+	}
+	return errors.Join(errs...)
 }
 
 // pluginInfo says, for each plugin a run may use, its version and the

@@ -10,8 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -37,12 +37,28 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 // registry, external plugins' from the lock file or, for exec, from the
 // plugins launched (checksum verified), once per load.
 func (a *app) loadOptions(code pluginCode) schema.Options {
-	return schema.Options{Schemas: newPluginSchemas(a.registry, code)}
+	return schema.Options{Schemas: newPluginSchemas(a.registry, code), DevOverrides: a.devOverrides}
 }
 
-// loadDir loads the runbook directory (--dir).
+// loadDir loads the runbooks of the runbook directory (--dir): its *.hcl
+// files but the tests (*.test.hcl), which only `runbook test` reads, so
+// that a broken test never stands between an operator and a runbook, and a
+// run does not pay for parsing them.
 func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
-	return schema.LoadDir(a.opts.Dir, a.loadOptions(code))
+	names, err := schema.ListFiles(a.opts.Dir)
+	if err != nil {
+		return schema.LoadDir(a.opts.Dir, a.loadOptions(code)) // says why
+	}
+	runbooks := names[:0]
+	for _, n := range names {
+		if !schema.IsTestFile(n) {
+			runbooks = append(runbooks, n)
+		}
+	}
+	if len(runbooks) == 0 {
+		return schema.LoadDir(a.opts.Dir, a.loadOptions(code)) // says there are none
+	}
+	return schema.LoadPaths(runbooks, a.loadOptions(code))
 }
 
 // validatePaths checks what `validate PATH...` names: each directory is a set of

@@ -60,6 +60,8 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		// [postgres]: see services_test.go.
+		Condition: serviceCondition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("REPO_RUNBOOKS", repoRunbooks)
@@ -74,6 +76,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("ECHO_PLUGIN_SHA256", echoSHA256)
 			env.Setenv("LITELLM_PLUGIN", litellmPlugin)
 			env.Setenv("LITELLM_PLUGIN_SHA256", litellmSHA256)
+			// Services a script starts: see services_test.go.
+			env.Values[scriptServicesKey{}] = &scriptServices{}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -90,6 +94,10 @@ func TestScripts(t *testing.T) {
 			// gensecrets and nosecrets: see secrets_test.go.
 			"gensecrets": cmdGenSecrets,
 			"nosecrets":  cmdNoSecrets,
+			// pgserver, pgsql and langfuse: see services_test.go.
+			"pgserver": cmdPgServer,
+			"pgsql":    cmdPgSQL,
+			"langfuse": cmdLangfuse,
 		},
 	})
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/engine"
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // checkPlanFlags refuses combinations of exec's flags that make no sense

@@ -41,7 +41,7 @@ whether it is read-only, its arguments and its output.`,
 			return a.runPlugins(opts)
 		}),
 	}
-	cmd.AddCommand(a.pluginsLockCmd())
+	cmd.AddCommand(a.pluginsLockCmd(), a.pluginsPinCmd())
 	return cmd
 }
 

@@ -92,30 +92,6 @@ func cmdSHA256(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], sum)
 }
 
-// TestPluginServeRefusesSchemaOnlyPlugins covers what the scripts cannot
-// rely on: a built-in that has no implementation (yet).
-func TestPluginServeRefusesSchemaOnlyPlugins(t *testing.T) {
-	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "ghost", Schema: &plugins.Schema{
-		Actions: map[string]*plugins.Action{"boo": {Name: "boo", Output: cty.String}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, _, _, errOut := TestIO()
-	a := &app{io: streams, registry: reg}
-	root := a.rootCmd()
-	root.SetArgs([]string{"__plugin", "ghost"})
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
-	err = root.Execute()
-	if got := exitCode(err); got != ExitBadInput {
-		t.Errorf("exit code %d, want %d (%v)", got, ExitBadInput, err)
-	}
-	if err == nil || !strings.Contains(err.Error(), `built-in plugin "ghost" has no implementation in this build`) {
-		t.Errorf("error %v; stderr %q", err, errOut)
-	}
-}
-
 func TestPluginsListing(t *testing.T) {
 	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "kv", Schema: &plugins.Schema{
 		Config: []*plugins.Attribute{

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/builtin"
+	"github.com/runbookdev/runbook/schema"
 )
 
 // globalOptions are the flags every command takes.
@@ -29,6 +30,8 @@ type app struct {
 	registry *plugins.Registry
 	// dirs says how the runbook and state directories were found.
 	dirs runbookDirs
+	// devOverrides are the user's development overrides of plugins.
+	devOverrides map[string]schema.DevOverride
 }
 
 // Main runs the command line and returns the process exit code.
@@ -102,7 +105,14 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 				a.io.DisableColor()
 			}
 			color.NoColor = !a.io.ColorEnabled()
-			return a.resolveDirs()
+			if err := a.resolveDirs(); err != nil {
+				return err
+			}
+			switch cmd.Name() {
+			case "version", "help", "completion", "fmt":
+				return nil
+			}
+			return a.loadDevOverrides()
 		},
 	}
 	pf := root.PersistentFlags()
@@ -124,7 +134,6 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		a.transcriptCmd(),
 		a.pluginsCmd(),
 		a.versionCmd(),
-		a.pluginServeCmd(),
 	)
 	root.SetHelpCommand(a.helpCmd(root))
 	root.InitDefaultCompletionCmd()

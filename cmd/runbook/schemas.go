@@ -128,6 +128,12 @@ func (s *pluginSchemas) describe(name string, decl *schema.PluginDecl) *external
 	}
 	ext := &externalPlugin{}
 	s.external[key] = ext
+	if decl.DevOverride {
+		// The author's own build, which the lock file cannot know: its
+		// schema comes from running it, whatever the command.
+		ext.schema, ext.version, ext.err = s.launch(name, decl)
+		return ext
+	}
 	if decl.SHA256 == "" {
 		// The plugin block is wrong first: say that, as exec would.
 		ext.err = host.Verify(name, decl.Source, decl.SHA256)

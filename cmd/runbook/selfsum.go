@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 	"github.com/runbookdev/runbook/plugins/host"
 )
 

@@ -398,6 +398,10 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 				v.printf("%s\n", line)
 			}
 		case transcript.TypePlan:
+			if msg := e.Str("error"); msg != "" {
+				v.printf("%s%s %s: %s\n", in, red("✗ plan"), e.Str("action"), msg)
+				continue
+			}
 			v.printf("%s%s %s\n", in, cyan("◇ plan"), e.Str("action"))
 			var changes []string
 			_ = e.Decode("changes", &changes)

@@ -219,6 +219,10 @@ func (v *runView) Handle(e engine.Event) error {
 			v.printf("      %s %s → %s %s\n", cyan("?"), e.Question, bold(e.Answer), faint("("+e.By+")"))
 		}
 	case engine.Planned:
+		if e.Error != "" {
+			v.printf("      %s %s: %s\n", red("✗ plan"), e.Action, e.Error)
+			return nil
+		}
 		v.printf("      %s %s\n", cyan("◇ plan"), e.Action)
 		for _, c := range e.Changes {
 			v.printf("        %s\n", c)

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 )
 
 // Backoff between tries while waiting for a held lock.
@@ -191,7 +191,10 @@ func writeHolder(path string, h Holder) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(path, append(data, '\n'), 0o600)
+	// Atomic, so that a reader never sees half of it, but not fsynced:
+	// the holder matters only while its flock is held, and a crash of the
+	// machine releases that.
+	return atomicfile.WriteNoSync(path, append(data, '\n'), 0o600)
 }
 
 // readHolder reads what it can of a side file; a missing or corrupt one

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // Run statuses besides the final ones run_finished records.

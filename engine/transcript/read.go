@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // Transcript is a transcript file read back.

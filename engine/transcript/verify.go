@@ -7,7 +7,7 @@ import (
 	"os"
 	"regexp"
 
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // Problem kinds Verify reports.

@@ -38,7 +38,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 )
 
 // TimeFormat is how event times are written: RFC 3339 in UTC with

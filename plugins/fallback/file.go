@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 	"github.com/runbookdev/runbook/plugins/filestate"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // FileBackend keeps routes in a flagd flag file (README, "Built-in plugins"). Reads need no

@@ -17,8 +17,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // Lock takes an exclusive lock on the lock file lockPath (created if

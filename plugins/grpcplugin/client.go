@@ -20,8 +20,7 @@ import (
 // not own the connection or the process behind it: Close does nothing, and
 // whoever launched the plugin ends it (plugins/host).
 type Client struct {
-	conn grpc.ClientConnInterface
-	rpc  pb.PluginClient
+	rpc pb.PluginClient
 
 	mu     sync.Mutex
 	schema *plugins.Schema
@@ -32,14 +31,7 @@ var _ plugins.Plugin = (*Client)(nil)
 
 // NewClient returns a client of the plugin served on conn.
 func NewClient(conn grpc.ClientConnInterface) *Client {
-	return &Client{conn: conn, rpc: pb.NewPluginClient(conn)}
-}
-
-// Named returns a client of plugin name, one of several the process on
-// c's connection serves (ServeMany); its calls name the plugin in their
-// metadata (MetadataKey).
-func (c *Client) Named(name string) *Client {
-	return NewClient(namedConn{conn: c.conn, name: name})
+	return &Client{rpc: pb.NewPluginClient(conn)}
 }
 
 // ConnError is a call that failed in the transport rather than in the

@@ -110,20 +110,6 @@ func Serve(p plugins.Plugin) {
 	serve(srv, srv.stopAll)
 }
 
-// ServeMany serves several plugins from one process, as Serve serves one:
-// each call goes to the plugin its metadata names (MetadataKey; a host
-// talks to one of them through Client.Named). `runbook __plugin NAME…`
-// serves the built-ins a run uses this way, in one process rather than one
-// each.
-func ServeMany(ps map[string]plugins.Plugin) {
-	servers := make(map[string]*server, len(ps))
-	for name, p := range ps {
-		servers[name] = newServer(p)
-	}
-	m := newMux(servers)
-	serve(m, m.stopAll)
-}
-
 func serve(service pb.PluginServer, stopAll func(context.Context) error) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup

@@ -21,17 +21,6 @@ func TestClient(t testing.TB, impl plugins.Plugin) *Client {
 	return testClient(t, &GRPCPlugin{Impl: impl})
 }
 
-// TestClientMany serves impls in process as ServeMany does, and returns the
-// client of that connection: Named(name) talks to one of them.
-func TestClientMany(t testing.TB, impls map[string]plugins.Plugin) *Client {
-	t.Helper()
-	servers := make(map[string]*server, len(impls))
-	for name, impl := range impls {
-		servers[name] = newServer(impl)
-	}
-	return testClient(t, &GRPCPlugin{service: newMux(servers)})
-}
-
 // quietTestLogs keeps go-plugin's chatter out of test output: its
 // TestPluginGRPCConn logs at debug level ("stdio EOF, exiting copy loop")
 // to hclog's default output, the only part of its logger a caller can

@@ -15,36 +15,30 @@ import (
 
 // BenchmarkLaunch measures a plugin's launch and handshake (until its
 // schema is in), with and without AutoMTLS: the figure behind the
-// package's choice. "builtin" re-executes a binary as runbook does for its
-// built-ins; "external" adds the private copy and its hashing (of the test
-// binary, some 20 MB, more than a plugin usually weighs).
+// package's choice. It includes the private copy and its hashing (of the
+// test binary, some 20 MB, more than a plugin usually weighs).
 func BenchmarkLaunch(b *testing.B) {
-	for _, kind := range []string{"builtin", "external"} {
-		for _, mtls := range []bool{false, true} {
-			name := kind + "/plain"
-			if mtls {
-				name = kind + "/automtls"
-			}
-			b.Run(name, func(b *testing.B) {
-				l := testLauncher(b)
-				l.AutoMTLS = mtls
-				spec := modeSpec("echo")
-				if kind == "external" {
-					spec = externalSpec(b, "echo")
-				}
-				for b.Loop() {
-					p, err := l.Launch(context.Background(), spec)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.StopTimer()
-					if err := p.Close(); err != nil {
-						b.Fatal(err)
-					}
-					b.StartTimer()
-				}
-			})
+	for _, mtls := range []bool{false, true} {
+		name := "plain"
+		if mtls {
+			name = "automtls"
 		}
+		b.Run(name, func(b *testing.B) {
+			l := testLauncher(b)
+			l.AutoMTLS = mtls
+			spec := modeSpec(b, "echo")
+			for b.Loop() {
+				p, err := l.Launch(context.Background(), spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := p.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }
 
@@ -58,7 +52,7 @@ func BenchmarkCall(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			l := testLauncher(b)
 			l.AutoMTLS = mtls
-			p := launch(b, l, modeSpec("echo"))
+			p := launch(b, l, modeSpec(b, "echo"))
 			req := &plugins.ActionRequest{Action: "say", Args: cty.ObjectVal(map[string]cty.Value{"message": cty.StringVal("hello")})}
 			for b.Loop() {
 				if _, err := p.Apply(context.Background(), req); err != nil {
@@ -69,55 +63,38 @@ func BenchmarkCall(b *testing.B) {
 	}
 }
 
-// BenchmarkPoolOf3 starts and closes a pool of three built-in plugins, as
-// a run does: "shared" serves them from one process (what a Pool does with
-// built-ins of the same environment), "separate" from one process each
-// (different environments). It reports the resident memory of the pool's
-// processes together once each plugin has answered a call.
+// BenchmarkPoolOf3 starts and closes a pool of three external plugins, as
+// a run with three does, and reports the resident memory of their
+// processes together once each has answered a call.
 func BenchmarkPoolOf3(b *testing.B) {
-	for _, shared := range []bool{true, false} {
-		name := "separate"
-		if shared {
-			name = "shared"
-		}
-		b.Run(name, func(b *testing.B) {
-			l := testLauncher(b)
-			specs := []Spec{modeSpec("echo"), modeSpec("echo"), modeSpec("echo")}
-			for i, n := range []string{"a", "b", "c"} {
-				specs[i].Name = n
-				if !shared {
-					specs[i].Env = append(specs[i].Env, "POOL_BENCH="+n)
-				}
-			}
-			var rss, samples int64
-			for b.Loop() {
-				pool := NewPool(l)
-				if err := pool.Start(context.Background(), specs); err != nil {
-					b.Fatal(err)
-				}
-				b.StopTimer()
-				pids := map[int]bool{}
-				for _, name := range pool.Names() {
-					p := pool.Get(name)
-					mustSay(b, p)
-					pids[p.Pid()] = true
-				}
-				for pid := range pids {
-					kb, err := rssKiB(pid)
-					if err != nil {
-						b.Skip(err)
-					}
-					rss += kb
-				}
-				samples++
-				b.StartTimer()
-				if err := pool.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(rss)/float64(samples), "KiB-rss/pool")
-		})
+	l := testLauncher(b)
+	specs := []Spec{modeSpec(b, "echo"), modeSpec(b, "echo"), modeSpec(b, "echo")}
+	for i, n := range []string{"a", "b", "c"} {
+		specs[i].Name = n
 	}
+	var rss, samples int64
+	for b.Loop() {
+		pool := NewPool(l)
+		if err := pool.Start(context.Background(), specs); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		for _, name := range pool.Names() {
+			p := pool.Get(name)
+			mustSay(b, p)
+			kb, err := rssKiB(p.Pid())
+			if err != nil {
+				b.Skip(err)
+			}
+			rss += kb
+		}
+		samples++
+		b.StartTimer()
+		if err := pool.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rss)/float64(samples), "KiB-rss/pool")
 }
 
 func rssKiB(pid int) (int64, error) {

@@ -1,12 +1,13 @@
-// Package host owns plugin processes: it launches a plugin (a built-in by
-// re-executing the runbook binary, an external one from a verified private
-// copy of its binary), confines it (no stdin, only the declared
-// environment, its own process group, killed with the host), supervises it
-// (a call whose context ends stops the plugin's work or kills it; a crash
-// is reported with the tail of the plugin's stderr; the next call starts
-// it again) and ends it without leaving orphans. Pool starts the plugins of
-// a run together and closes them together; the built-ins of a run share one
-// process (LaunchBuiltins), each call naming the plugin it is for.
+// Package host runs plugins. An external plugin is a process: host launches
+// it from a verified private copy of its binary, confines it (no stdin,
+// only the declared environment, its own process group, killed with the
+// host), supervises it (a call whose context ends stops the plugin's work
+// or kills it; a crash is reported with the tail of the plugin's stderr;
+// the next call starts it again) and ends it without leaving orphans. Pool
+// starts the external plugins of a run together and closes them together.
+// A built-in plugin, compiled into runbook, runs in this process
+// (InProcess, inproc.go) under the same guarantees where a process is not
+// needed for them.
 //
 // Transport security: AutoMTLS is off. The host talks to a plugin over a
 // Unix socket that go-plugin creates in a 0700 folder made for that
@@ -43,24 +44,16 @@ import (
 type Spec struct {
 	// Name is the plugin's name in runbooks.
 	Name string
-	// Source is the path of an external plugin's binary; "" launches the
-	// built-in plugin Name.
+	// Source is the path of an external plugin's binary; required.
 	Source string
 	// SHA256 is the checksum an external binary must have; required.
 	SHA256 string
 	// Env is the whole environment of the plugin process, NAME=VALUE pairs,
 	// to which only go-plugin's own variables (the handshake cookie, the
-	// protocol versions, the socket folder) are added. Built-ins, which are
-	// part of runbook, get the host's environment (BuiltinSpec); an external
-	// plugin gets what its declaration allows, and nothing else: not the
-	// operator's tokens, not even PATH.
+	// protocol versions, the socket folder) are added: what the plugin's
+	// declaration allows, and nothing else: not the operator's tokens, not
+	// even PATH.
 	Env []string
-}
-
-// BuiltinSpec is the spec of built-in plugin name, which sees the host's
-// environment.
-func BuiltinSpec(name string) Spec {
-	return Spec{Name: name, Env: os.Environ()}
 }
 
 // Defaults of Launcher.
@@ -72,10 +65,6 @@ const (
 
 // Launcher starts plugin processes. The zero value is ready to use.
 type Launcher struct {
-	// Self is the command that serves a built-in plugin, the plugin's name
-	// appended; by default the running executable with "__plugin". Tests
-	// point it at a test binary.
-	Self []string
 	// StartTimeout bounds the start and handshake of a plugin: a binary
 	// that is not a plugin and never answers fails after it.
 	StartTimeout time.Duration
@@ -121,17 +110,6 @@ func (l *Launcher) stderrLimit() int {
 	return DefaultStderrLimit
 }
 
-func (l *Launcher) self() ([]string, error) {
-	if len(l.Self) > 0 {
-		return l.Self, nil
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the runbook executable to serve built-in plugins: %w", err)
-	}
-	return []string{exe, "__plugin"}, nil
-}
-
 // Launch starts the plugin spec describes and returns it once it has
 // answered the handshake and reported its schema. An external plugin's
 // binary is copied into a private folder while it is hashed, refused unless
@@ -140,6 +118,9 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	if spec.Name == "" {
 		return nil, errors.New("launch plugin: no name")
 	}
+	if spec.Source == "" {
+		return nil, fmt.Errorf("launch plugin %q: no binary (built-ins run in process: InProcess)", spec.Name)
+	}
 	l.adopt()
 	dir, err := l.makePrivateDir(spec.Name)
 	if err != nil {
@@ -147,25 +128,15 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	}
 	slot := &procSlot{l: l, label: fmt.Sprintf("plugin %q", spec.Name), dir: dir, env: spec.Env}
 	p := &Plugin{spec: spec, slot: slot}
-	if spec.Source == "" {
-		self, err := l.self()
-		if err != nil {
-			_ = os.RemoveAll(dir)
-			return nil, err
-		}
-		slot.path = self[0]
-		slot.args = append(append([]string(nil), self[1:]...), spec.Name)
-	} else {
-		if slot.path, err = privateCopy(spec.Name, spec.Source, spec.SHA256, dir); err != nil {
-			_ = os.RemoveAll(dir)
-			return nil, err
-		}
-		if testHookVerified != nil {
-			testHookVerified()
-		}
-		p.sha256 = strings.ToLower(spec.SHA256)
+	if slot.path, err = privateCopy(spec.Name, spec.Source, spec.SHA256, dir); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
 	}
-	if err := slot.start(ctx, 1); err != nil {
+	if testHookVerified != nil {
+		testHookVerified()
+	}
+	p.sha256 = strings.ToLower(spec.SHA256)
+	if err := slot.start(ctx); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
@@ -175,47 +146,6 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 		return nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
 	}
 	return p, nil
-}
-
-// LaunchBuiltins starts one process that serves every built-in plugin
-// named (the Launcher's Self with the names appended: `runbook __plugin
-// NAME…`), with environment env, and returns one Plugin per name, in
-// order, all talking to that process. One process instead of one per
-// plugin halves the memory and start-up work of a typical run; the price
-// is shared fate: a crash, or a call that has to be killed, ends the
-// process for all of them, and the next call of each starts it again (and
-// configures it as it was).
-func (l *Launcher) LaunchBuiltins(ctx context.Context, names []string, env []string) ([]*Plugin, error) {
-	if len(names) == 0 {
-		return nil, errors.New("launch built-in plugins: no names")
-	}
-	label := "built-in plugins " + strings.Join(names, ", ")
-	if len(names) == 1 {
-		label = fmt.Sprintf("built-in plugin %q", names[0])
-	}
-	l.adopt()
-	self, err := l.self()
-	if err != nil {
-		return nil, err
-	}
-	slot := &procSlot{
-		l: l, label: label, path: self[0], env: env,
-		args:  append(append([]string(nil), self[1:]...), names...),
-		probe: names[0],
-	}
-	if err := slot.start(ctx, len(names)); err != nil {
-		return nil, err
-	}
-	ps := make([]*Plugin, len(names))
-	for i, name := range names {
-		p := &Plugin{spec: Spec{Name: name, Env: env}, slot: slot, shared: true}
-		if p.schema, p.info, err = describe(ctx, slot.proc.pluginClient(name)); err != nil {
-			slot.proc.kill()
-			return nil, fmt.Errorf("plugin %q: %w", name, err)
-		}
-		ps[i] = p
-	}
-	return ps, nil
 }
 
 func describe(ctx context.Context, c *grpcplugin.Client) (*plugins.Schema, grpcplugin.Info, error) {
@@ -230,35 +160,29 @@ func describe(ctx context.Context, c *grpcplugin.Client) (*plugins.Schema, grpcp
 // testHookVerified, when set, runs between verification and launch.
 var testHookVerified func()
 
-// procSlot is a plugin process and how to start it again: one per external
-// plugin, one shared by the built-ins of a LaunchBuiltins. Every (re)start
-// is a new generation, so that each plugin knows when to configure the
+// procSlot is a plugin process and how to start it again. Every (re)start
+// is a new generation, so that the plugin knows when to configure the
 // process it talks to.
 type procSlot struct {
 	l     *Launcher
-	label string // for messages: `plugin "NAME"`, or the built-ins it serves
-	dir   string // private folder (an external binary's copy); "" for none
+	label string // for messages: `plugin "NAME"`
+	dir   string // private folder, with the binary's copy
 	path  string
-	args  []string
 	env   []string
-	// probe is the plugin whose schema the handshake asks for, "" for the
-	// only one.
-	probe string
 
 	mu     sync.Mutex
 	proc   *process
 	gen    int
-	refs   int // plugins not yet closed
 	closed bool
 }
 
-// start starts the first process, for refs plugins.
-func (s *procSlot) start(ctx context.Context, refs int) error {
-	proc, err := s.l.startProcess(ctx, s.label, s.path, s.args, s.env, s.probe)
+// start starts the first process.
+func (s *procSlot) start(ctx context.Context) error {
+	proc, err := s.l.startProcess(ctx, s.label, s.path, s.env)
 	if err != nil {
 		return err
 	}
-	s.proc, s.gen, s.refs = proc, 1, refs
+	s.proc, s.gen = proc, 1
 	return nil
 }
 
@@ -277,7 +201,7 @@ func (s *procSlot) current(ctx context.Context) (*process, int, error) {
 		s.proc.close()
 		s.proc = nil
 	}
-	proc, err := s.l.startProcess(ctx, s.label, s.path, s.args, s.env, s.probe)
+	proc, err := s.l.startProcess(ctx, s.label, s.path, s.env)
 	if err != nil {
 		return nil, 0, fmt.Errorf("restart: %w", err)
 	}
@@ -293,13 +217,12 @@ func (s *procSlot) running() *process {
 	return s.proc
 }
 
-// release is a plugin's close: the last one ends the process (gracefully,
-// then by force, with everything in its process group) and removes the
-// private folder.
+// release is the plugin's close: it ends the process (gracefully, then by
+// force, with everything in its process group) and removes the private
+// folder.
 func (s *procSlot) release() error {
 	s.mu.Lock()
-	s.refs--
-	if s.refs > 0 || s.closed {
+	if s.closed {
 		s.mu.Unlock()
 		return nil
 	}
@@ -310,10 +233,8 @@ func (s *procSlot) release() error {
 	if proc != nil {
 		proc.close()
 	}
-	if s.dir != "" {
-		if err := os.RemoveAll(s.dir); err != nil {
-			return fmt.Errorf("close %s: %w", s.label, err)
-		}
+	if err := os.RemoveAll(s.dir); err != nil {
+		return fmt.Errorf("close %s: %w", s.label, err)
 	}
 	return nil
 }
@@ -324,7 +245,6 @@ func (s *procSlot) release() error {
 type Plugin struct {
 	spec   Spec
 	slot   *procSlot
-	shared bool // the process serves several plugins: calls name this one
 	sha256 string
 	schema *plugins.Schema
 	info   grpcplugin.Info
@@ -340,11 +260,11 @@ var _ plugins.Plugin = (*Plugin)(nil)
 // Name returns the plugin's name.
 func (p *Plugin) Name() string { return p.spec.Name }
 
-// SHA256 returns the checksum of the binary that runs, "" for a built-in.
+// SHA256 returns the checksum of the binary that runs.
 func (p *Plugin) SHA256() string { return p.sha256 }
 
 // Version returns the version the plugin reports ("" for one that does
-// not say, as built-ins do: theirs is runbook's).
+// not say).
 func (p *Plugin) Version() string { return p.info.Version }
 
 // Pid returns the id of the plugin's current process, 0 when there is none.
@@ -357,12 +277,7 @@ func (p *Plugin) Pid() int {
 }
 
 // rpc is the client of this plugin on proc.
-func (p *Plugin) rpc(proc *process) *grpcplugin.Client {
-	if p.shared {
-		return proc.pluginClient(p.spec.Name)
-	}
-	return proc.rpc
-}
+func (p *Plugin) rpc(proc *process) *grpcplugin.Client { return proc.rpc }
 
 // current returns a usable process, starting a new one if the last died
 // and configuring it as this plugin was configured.
@@ -492,10 +407,9 @@ func (p *Plugin) Stop() {
 	}
 }
 
-// Close implements plugins.Plugin. The last plugin of a process to close
-// ends it (gracefully, then by force) with everything in its process
-// group, and removes its private folder; Close returns once the process is
-// gone.
+// Close implements plugins.Plugin. It ends the process (gracefully, then
+// by force) with everything in its process group, and removes its private
+// folder; Close returns once the process is gone.
 func (p *Plugin) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -518,11 +432,20 @@ type CrashError struct {
 	// "exited (signal: killed)", "was killed by runbook", …
 	Status string
 	Stderr string
-	Err    error
+	// InProcess is set for a built-in called in this process: Stderr then
+	// holds the panic and its goroutine's stack, if it panicked.
+	InProcess bool
+	Err       error
 }
 
 func (e *CrashError) Error() string {
 	msg := fmt.Sprintf("plugin %q %s during %s", e.Plugin, e.Status, e.Op)
+	if e.InProcess {
+		if ex := excerpt([]byte(e.Stderr)); ex != "" {
+			return msg + ":\n" + ex
+		}
+		return msg
+	}
 	if ex := excerpt([]byte(e.Stderr)); ex != "" {
 		return msg + "; its stderr ends with:\n" + ex
 	}

@@ -30,22 +30,28 @@ func testExe(t testing.TB) string {
 }
 
 func testLauncher(t testing.TB) *Launcher {
-	return &Launcher{Self: []string{testExe(t)}, TempDir: t.TempDir()}
+	return &Launcher{TempDir: t.TempDir()}
 }
 
-func modeSpec(mode string, env ...string) Spec {
-	return Spec{Name: "test", Env: append([]string{envMode + "=" + mode}, env...)}
-}
+// testExeSum is the SHA-256 of the test binary, which serves the test
+// plugins.
+var testExeSum = sync.OnceValues(func() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return FileSHA256(exe)
+})
 
-func externalSpec(t testing.TB, mode string, env ...string) Spec {
+// modeSpec is the spec of the test plugin in mode, served by the test
+// binary.
+func modeSpec(t testing.TB, mode string, env ...string) Spec {
 	t.Helper()
-	sum, err := FileSHA256(testExe(t))
+	sum, err := testExeSum()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := modeSpec(mode, env...)
-	s.Source, s.SHA256 = testExe(t), sum
-	return s
+	return Spec{Name: "test", Source: testExe(t), SHA256: sum, Env: append([]string{envMode + "=" + mode}, env...)}
 }
 
 func launch(t testing.TB, l *Launcher, spec Spec) *Plugin {
@@ -137,35 +143,35 @@ func readPid(t *testing.T, file string) int {
 	return pid
 }
 
-func TestBuiltinAndExternal(t *testing.T) {
+func TestLaunch(t *testing.T) {
 	l := testLauncher(t)
-	for name, spec := range map[string]Spec{"builtin": modeSpec("echo"), "external": externalSpec(t, "echo")} {
-		t.Run(name, func(t *testing.T) {
-			p := launch(t, l, spec)
-			mustSay(t, p)
-			if p.Version() != "0.0.1-echo" {
-				t.Errorf("version %q", p.Version())
-			}
-			if got, want := p.SHA256(), spec.SHA256; got != want {
-				t.Errorf("SHA256() = %q, want %q", got, want)
-			}
-			s, err := p.Schema(context.Background())
-			if err != nil || s.Actions["say"] == nil || !s.Actions["say"].ReadOnly {
-				t.Errorf("schema: %v, %v", s, err)
-			}
-		})
-	}
 	// Every private folder is gone with its plugin.
 	t.Cleanup(func() {
 		if entries, _ := os.ReadDir(l.TempDir); len(entries) > 0 {
 			t.Errorf("left behind in the temporary folder: %v", entries)
 		}
 	})
+	spec := modeSpec(t, "echo")
+	p := launch(t, l, spec)
+	mustSay(t, p)
+	if p.Version() != "0.0.1-echo" {
+		t.Errorf("version %q", p.Version())
+	}
+	if got, want := p.SHA256(), spec.SHA256; got != want {
+		t.Errorf("SHA256() = %q, want %q", got, want)
+	}
+	s, err := p.Schema(context.Background())
+	if err != nil || s.Actions["say"] == nil || !s.Actions["say"].ReadOnly {
+		t.Errorf("schema: %v, %v", s, err)
+	}
+	if _, err := l.Launch(context.Background(), Spec{Name: "shell"}); err == nil || !strings.Contains(err.Error(), "no binary") {
+		t.Errorf("a spec without a binary: err = %v", err)
+	}
 }
 
 func TestProcessConfinement(t *testing.T) {
 	t.Setenv("RUNBOOK_TEST_SECRET", "do-not-leak")
-	p := launch(t, testLauncher(t), externalSpec(t, "echo", "GREETING=hi"))
+	p := launch(t, testLauncher(t), modeSpec(t, "echo", "GREETING=hi"))
 
 	out, _, err := apply(context.Background(), p, "env")
 	if err != nil {
@@ -209,7 +215,7 @@ func TestChecksum(t *testing.T) {
 	l := testLauncher(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 
-	wrong := externalSpec(t, "echo", envPidFile+"="+pidFile)
+	wrong := modeSpec(t, "echo", envPidFile+"="+pidFile)
 	wrong.SHA256 = strings.Repeat("ab", 32)
 	_, err := l.Launch(context.Background(), wrong)
 	var sumErr *ChecksumError
@@ -220,7 +226,7 @@ func TestChecksum(t *testing.T) {
 		t.Errorf("message does not say it was refused: %v", err)
 	}
 
-	missing := externalSpec(t, "echo", envPidFile+"="+pidFile)
+	missing := modeSpec(t, "echo", envPidFile+"="+pidFile)
 	missing.SHA256 = ""
 	_, err = l.Launch(context.Background(), missing)
 	if err == nil || !strings.Contains(err.Error(), "no sha256") {
@@ -247,7 +253,7 @@ func TestSwappedBinaryAfterVerification(t *testing.T) {
 	if err := os.WriteFile(src, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	spec := externalSpec(t, "echo")
+	spec := modeSpec(t, "echo")
 	spec.Source = src
 	swapped := false
 	testHookVerified = func() {
@@ -276,7 +282,7 @@ func TestSwappedBinaryAfterVerification(t *testing.T) {
 }
 
 func TestPanicMidApply(t *testing.T) {
-	p := launch(t, testLauncher(t), modeSpec("echo"))
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
 	// (A progress line sent just before the crash may be lost with the
 	// process: it is not checked.)
 	_, _, err := apply(context.Background(), p, "panic")
@@ -297,8 +303,28 @@ func TestPanicMidApply(t *testing.T) {
 	mustSay(t, p)
 }
 
+// A panic in Plan is reported as one in Apply is: with the panic and its
+// stack from the plugin's stderr.
+func TestPanicMidPlan(t *testing.T) {
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
+	for range 5 { // the stderr used to be lost in a race with the exit
+		_, err := p.Plan(context.Background(), &plugins.ActionRequest{Action: "planpanic", Args: cty.EmptyObjectVal})
+		var crash *CrashError
+		if !errors.As(err, &crash) {
+			t.Fatalf("err = %v (%T), want a CrashError", err, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{`plugin "test" exited (exit status 2) during plan of test.planpanic`, "panic: boom in plan", "goroutine "} {
+			if !strings.Contains(msg, want) {
+				t.Fatalf("error lacks %q:\n%s", want, msg)
+			}
+		}
+	}
+	mustSay(t, p)
+}
+
 func TestExitMidApply(t *testing.T) {
-	p := launch(t, testLauncher(t), modeSpec("echo"))
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
 	_, _, err := apply(context.Background(), p, "exit")
 	var crash *CrashError
 	if !errors.As(err, &crash) || !strings.Contains(crash.Status, "exit status 3") || !strings.Contains(err.Error(), "giving up: disk on fire") {
@@ -307,7 +333,7 @@ func TestExitMidApply(t *testing.T) {
 }
 
 func TestKilledMidApply(t *testing.T) {
-	p := launch(t, testLauncher(t), modeSpec("echo"))
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
 	pid := p.Pid()
 	var err error
 	_, err = p.Apply(context.Background(), &plugins.ActionRequest{Action: "hang", Args: cty.EmptyObjectVal, Progress: func(line string) {
@@ -336,7 +362,7 @@ func TestNotAPlugin(t *testing.T) {
 	} {
 		t.Run(mode, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
-			_, err := l.Launch(context.Background(), externalSpec(t, mode, envPidFile+"="+pidFile))
+			_, err := l.Launch(context.Background(), modeSpec(t, mode, envPidFile+"="+pidFile))
 			if err == nil {
 				t.Fatal("launched")
 			}
@@ -356,7 +382,7 @@ func TestStartCancelled(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	_, err := l.Launch(ctx, modeSpec("silent", envPidFile+"="+pidFile))
+	_, err := l.Launch(ctx, modeSpec(t, "silent", envPidFile+"="+pidFile))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 	}
@@ -366,7 +392,7 @@ func TestStartCancelled(t *testing.T) {
 func TestNeverAnswersIsKilled(t *testing.T) {
 	l := testLauncher(t)
 	l.StopGrace = 200 * time.Millisecond
-	p := launch(t, l, modeSpec("echo"))
+	p := launch(t, l, modeSpec(t, "echo"))
 	pid := p.Pid()
 	child := 0
 	ctx, cancel := context.WithCancel(context.Background())
@@ -393,7 +419,7 @@ func TestNeverAnswersIsKilled(t *testing.T) {
 }
 
 func TestCancelledCooperativePluginSurvives(t *testing.T) {
-	p := launch(t, testLauncher(t), modeSpec("echo"))
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
 	pid := p.Pid()
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := p.Apply(ctx, &plugins.ActionRequest{Action: "hang", Args: cty.EmptyObjectVal, Progress: func(string) { cancel() }})
@@ -408,7 +434,7 @@ func TestCancelledCooperativePluginSurvives(t *testing.T) {
 
 func TestFloodedStderrStaysBounded(t *testing.T) {
 	l := testLauncher(t)
-	p := launch(t, l, modeSpec("echo"))
+	p := launch(t, l, modeSpec(t, "echo"))
 	out, _, err := apply(context.Background(), p, "flood")
 	if err != nil || out.AsString() != "flooded" {
 		t.Fatalf("flood: %v, %v", out, err)
@@ -430,7 +456,7 @@ func TestFloodedStderrStaysBounded(t *testing.T) {
 }
 
 func TestManySequentialCalls(t *testing.T) {
-	p := launch(t, testLauncher(t), modeSpec("echo"))
+	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
 	for range 50 {
 		mustSay(t, p)
 	}
@@ -458,7 +484,7 @@ func openFiles(t *testing.T) int {
 func TestPool(t *testing.T) {
 	l := testLauncher(t)
 	pool := NewPool(l)
-	specs := []Spec{modeSpec("echo"), externalSpec(t, "echo"), modeSpec("echo")}
+	specs := []Spec{modeSpec(t, "echo"), modeSpec(t, "echo"), modeSpec(t, "echo")}
 	specs[0].Name, specs[1].Name, specs[2].Name = "one", "two", "three"
 	if err := pool.Start(context.Background(), specs); err != nil {
 		t.Fatal(err)
@@ -493,7 +519,7 @@ func TestPoolStartFailureClosesTheOthers(t *testing.T) {
 	dir := t.TempDir()
 	var specs []Spec
 	for i, mode := range []string{"echo", "junk", "echo"} {
-		s := modeSpec(mode, envPidFile+"="+filepath.Join(dir, strconv.Itoa(i)))
+		s := modeSpec(t, mode, envPidFile+"="+filepath.Join(dir, strconv.Itoa(i)))
 		s.Name = "p" + strconv.Itoa(i)
 		specs = append(specs, s)
 	}
@@ -540,29 +566,11 @@ func TestPluginEndsWithItsHost(t *testing.T) {
 	waitGone(t, pid, "the plugin of a dead host")
 }
 
-// launchMany starts one process serving the test plugins named (each
-// plugin's mode is its name), as a run's built-ins are served.
-func launchMany(t *testing.T, l *Launcher, names ...string) []*Plugin {
-	t.Helper()
-	ps, err := l.LaunchBuiltins(context.Background(), names, []string{envMode + "=many"})
-	if err != nil {
-		t.Fatalf("launch: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, p := range ps {
-			if err := p.Close(); err != nil {
-				t.Errorf("close: %v", err)
-			}
-		}
-	})
-	return ps
-}
-
 func applyString(t *testing.T, p plugins.Plugin, action string) string {
 	t.Helper()
 	out, _, err := apply(context.Background(), p, action)
 	if err != nil {
-		t.Fatalf("%s.%s: %v", p.(*Plugin).Name(), action, err)
+		t.Fatalf("%s: %v", action, err)
 	}
 	return out.AsString()
 }
@@ -572,100 +580,4 @@ func configure(t *testing.T, p plugins.Plugin, greeting string) {
 	if err := p.Configure(context.Background(), cty.ObjectVal(map[string]cty.Value{"greeting": cty.StringVal(greeting)})); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
-}
-
-// The built-ins of a run share one process: each call reaches the plugin
-// it names, with that plugin's own configuration, and the process ends
-// when the last of them closes.
-func TestLaunchBuiltinsSharesOneProcess(t *testing.T) {
-	l := testLauncher(t)
-	ps, err := l.LaunchBuiltins(context.Background(), []string{"alpha", "beta", "gamma"}, []string{envMode + "=many"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := ps[0].Pid()
-	for i, p := range ps {
-		if p.Pid() != pid {
-			t.Errorf("%s runs in pid %d, %s in %d: want one process", p.Name(), p.Pid(), ps[0].Name(), pid)
-		}
-		if got, want := applyString(t, p, "mode"), p.Name(); got != want {
-			t.Errorf("%s.mode = %q: the call reached %q", p.Name(), got, got)
-		}
-		if got, want := p.Version(), "0.0.1-"+p.Name(); got != want {
-			t.Errorf("%s version %q, want %q", p.Name(), got, want)
-		}
-		configure(t, p, "hello "+strconv.Itoa(i))
-	}
-	for i, p := range ps {
-		if got, want := applyString(t, p, "greeting"), "hello "+strconv.Itoa(i); got != want {
-			t.Errorf("%s.greeting = %q, want its own configuration %q", p.Name(), got, want)
-		}
-	}
-	if err := ps[0].Close(); err != nil {
-		t.Fatal(err)
-	}
-	if gone(pid) {
-		t.Fatal("the process ended with the first plugin's Close; the others still use it")
-	}
-	if _, _, err := apply(context.Background(), ps[0], "mode"); err == nil {
-		t.Error("a closed plugin still answers")
-	}
-	applyString(t, ps[1], "mode")
-	for _, p := range ps[1:] {
-		if err := p.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitGone(t, pid, "the shared process after every plugin closed")
-	if entries, _ := os.ReadDir(l.TempDir); len(entries) > 0 {
-		t.Errorf("left behind: %v", entries)
-	}
-}
-
-// A crash of the shared process fails the call in flight; the next call of
-// every plugin gets a new process, configured again as each plugin was.
-func TestSharedProcessCrashRestartsAndReconfigures(t *testing.T) {
-	ps := launchMany(t, testLauncher(t), "alpha", "beta")
-	configure(t, ps[0], "hi alpha")
-	configure(t, ps[1], "hi beta")
-	pid := ps[0].Pid()
-	_, _, err := apply(context.Background(), ps[0], "panic")
-	var crash *CrashError
-	if !errors.As(err, &crash) || crash.Plugin != "alpha" || !strings.Contains(err.Error(), "panic: boom") {
-		t.Fatalf("err = %v, want alpha's crash with its panic", err)
-	}
-	if got := applyString(t, ps[1], "greeting"); got != "hi beta" {
-		t.Errorf("beta after the restart: greeting %q, want %q (configured again)", got, "hi beta")
-	}
-	if ps[1].Pid() == pid || ps[1].Pid() == 0 {
-		t.Errorf("beta runs in pid %d (was %d): want a new process", ps[1].Pid(), pid)
-	}
-	if got := applyString(t, ps[0], "greeting"); got != "hi alpha" {
-		t.Errorf("alpha after the restart: greeting %q, want %q", got, "hi alpha")
-	}
-	if ps[0].Pid() != ps[1].Pid() {
-		t.Errorf("after the restart alpha runs in %d, beta in %d: want one process", ps[0].Pid(), ps[1].Pid())
-	}
-}
-
-// A Pool starts the built-in specs together, in one process, and each
-// external plugin in its own.
-func TestPoolSharesBuiltins(t *testing.T) {
-	l := testLauncher(t)
-	pool := NewPool(l)
-	env := []string{envMode + "=many"}
-	specs := []Spec{{Name: "alpha", Env: env}, externalSpec(t, "echo"), {Name: "beta", Env: env}}
-	specs[1].Name = "ext"
-	if err := pool.Start(context.Background(), specs); err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	a, b, ext := pool.Get("alpha"), pool.Get("beta"), pool.Get("ext")
-	if a.Pid() != b.Pid() || a.Pid() == ext.Pid() {
-		t.Errorf("pids alpha %d, beta %d, ext %d: want the built-ins together and the external apart", a.Pid(), b.Pid(), ext.Pid())
-	}
-	if got := applyString(t, b, "mode"); got != "beta" {
-		t.Errorf("beta.mode = %q", got)
-	}
-	mustSay(t, ext)
 }

@@ -13,8 +13,6 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbookdev/runbook/plugins"
-	"github.com/runbookdev/runbook/plugins/grpcplugin"
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
@@ -74,20 +72,6 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Hour)
 	case "initpanic":
 		panic("plugin init failed")
-	case "many":
-		// Several plugins in one process, as `runbook __plugin NAME…`
-		// serves the built-ins: each named argument is a plugin whose
-		// mode is its name.
-		impls := map[string]plugins.Plugin{}
-		for _, name := range os.Args[1:] {
-			impl, err := sdk.New(testPlugin(name))
-			if err != nil {
-				panic(err)
-			}
-			impls[name] = impl
-		}
-		grpcplugin.ServeMany(impls)
-		os.Exit(0)
 	}
 	sdk.Serve(testPlugin(mode))
 	os.Exit(0)
@@ -122,8 +106,13 @@ func spawnDaemon(orphan bool) (int, error) {
 
 // runTestHost launches an echo plugin, prints its pid and waits to be killed.
 func runTestHost() int {
-	l := &Launcher{Self: []string{os.Args[0]}}
-	p, err := l.Launch(context.Background(), Spec{Name: "echo", Env: []string{envMode + "=echo"}})
+	sum, err := FileSHA256(os.Args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	l := &Launcher{}
+	p, err := l.Launch(context.Background(), Spec{Name: "echo", Source: os.Args[0], SHA256: sum, Env: []string{envMode + "=echo"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -195,6 +184,25 @@ func testPlugin(mode string) sdk.Plugin {
 				}
 				req.Progress("child %d", child.Process.Pid)
 				select {}
+			}),
+			{
+				Name: "planpanic", Output: cty.DynamicPseudoType,
+				Apply: func(context.Context, *sdk.Request) (any, error) { return "applied", nil },
+				Plan: func(context.Context, *sdk.Request) (*sdk.Plan, error) {
+					panic("boom in plan")
+				},
+			},
+			noArgs("stall", func(context.Context, *sdk.Request) (any, error) {
+				// Ignores cancellation, with nothing of its own to kill.
+				select {}
+			}),
+			noArgs("late", func(_ context.Context, req *sdk.Request) (any, error) {
+				// Reports progress after it has returned.
+				go func() {
+					time.Sleep(50 * time.Millisecond)
+					req.Progress("too late")
+				}()
+				return "early", nil
 			}),
 			noArgs("daemon", func(context.Context, *sdk.Request) (any, error) { return spawnDaemon(false) }),
 			noArgs("orphan", func(context.Context, *sdk.Request) (any, error) { return spawnDaemon(true) }),

@@ -31,7 +31,9 @@ import (
 //     every child of the host that is not a plugin process it started is
 //     such an orphan: it is killed with its descendants and reaped. Only a
 //     program that starts no other children of its own may set Subreaper,
-//     as the runbook command does.
+//     as the runbook command does: the commands of its built-ins
+//     (InProcess) are its children too, so no sweep runs while a built-in
+//     is open, and closing the last one sweeps what they orphaned.
 //
 // cgroups would contain a tree more tightly, but need privileges or a
 // systemd user session that a CI runner or an operator's shell may not
@@ -49,6 +51,9 @@ type childSet struct {
 	mu       sync.Mutex
 	live     map[int]bool
 	starting int
+	// inproc counts the built-ins open in this process (InProcess): the
+	// commands they run are children of this process too.
+	inproc int
 }
 
 // startChild starts cmd, counted as a plugin process until exited.
@@ -94,12 +99,12 @@ func (l *Launcher) sweepOrphans() {
 	}
 	children.mu.Lock()
 	defer children.mu.Unlock()
-	if children.starting > 0 || len(children.live) > 0 {
+	if children.starting > 0 || len(children.live) > 0 || children.inproc > 0 {
 		return
 	}
 	self := os.Getpid()
 	var orphans []proctree.ID
-	for _, p := range proctree.Read().Children(self) {
+	for _, p := range proctree.ChildrenOf(self) {
 		orphans = append(orphans, p.ID)
 	}
 	if len(orphans) == 0 {
@@ -110,7 +115,7 @@ func (l *Launcher) sweepOrphans() {
 	// child until none is left.
 	deadline := time.Now().Add(reapWait)
 	for time.Now().Before(deadline) {
-		left := proctree.Read().Children(self)
+		left := proctree.ChildrenOf(self)
 		if len(left) == 0 {
 			return
 		}

@@ -32,7 +32,7 @@ func TestDaemonsEndWithThePlugin(t *testing.T) {
 	}
 	l := testLauncher(t)
 	l.Subreaper = true
-	p, err := l.Launch(context.Background(), externalSpec(t, "echo"))
+	p, err := l.Launch(context.Background(), modeSpec(t, "echo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestSchemaLaunchLeavesNoDaemon(t *testing.T) {
 	l := testLauncher(t)
 	l.Subreaper = true
 	file := filepath.Join(t.TempDir(), "daemon.pid")
-	p, err := l.Launch(context.Background(), externalSpec(t, "echo", envDaemonFile+"="+file))
+	p, err := l.Launch(context.Background(), modeSpec(t, "echo", envDaemonFile+"="+file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +103,8 @@ func TestStalePrivateCopiesRemoved(t *testing.T) {
 	unknown := mk("runbook-plugin-x-444", "")
 	other := mk("something-else", "4194305 1\n")
 
-	l := &Launcher{Self: []string{testExe(t)}, TempDir: base}
-	launch(t, l, externalSpec(t, "echo"))
+	l := &Launcher{TempDir: base}
+	launch(t, l, modeSpec(t, "echo"))
 
 	exists := func(dir string) bool { _, err := os.Stat(dir); return err == nil }
 	if exists(stale) {

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 )
 
-// Pool holds the plugins of one run: started together, handed out by name,
-// closed together.
+// Pool holds the external plugins of one run: started together, handed out
+// by name, closed together.
 type Pool struct {
 	launcher *Launcher
 
@@ -26,11 +25,9 @@ func NewPool(l *Launcher) *Pool {
 	return &Pool{launcher: l, plugins: map[string]*Plugin{}}
 }
 
-// Start launches the plugins specs describe, in parallel, and returns when
-// every one has answered or failed: the built-ins together in one process
-// (LaunchBuiltins; those with the same environment), each external plugin
-// in its own. When any fails, the others are closed again and the error
-// names every failure.
+// Start launches the plugins specs describe, each in its own process, in
+// parallel, and returns when every one has answered or failed. When any
+// fails, the others are closed again and the error names every failure.
 func (p *Pool) Start(ctx context.Context, specs []Spec) error {
 	seen := map[string]bool{}
 	for _, s := range specs {
@@ -42,43 +39,18 @@ func (p *Pool) Start(ctx context.Context, specs []Spec) error {
 			return fmt.Errorf("start plugins: %q is already running", s.Name)
 		}
 	}
-	// One launch per external plugin, one per environment of built-ins.
-	var launches [][]Spec
-	for _, s := range specs {
-		if s.Source == "" {
-			if i := slices.IndexFunc(launches, func(l []Spec) bool {
-				return l[0].Source == "" && slices.Equal(l[0].Env, s.Env)
-			}); i >= 0 {
-				launches[i] = append(launches[i], s)
-				continue
-			}
-		}
-		launches = append(launches, []Spec{s})
-	}
-	launched := make([][]*Plugin, len(launches))
-	errs := make([]error, len(launches))
+	launched := make([]*Plugin, len(specs))
+	errs := make([]error, len(specs))
 	var wg sync.WaitGroup
-	for i, group := range launches {
-		wg.Go(func() {
-			if group[0].Source != "" {
-				var pl *Plugin
-				pl, errs[i] = p.launcher.Launch(ctx, group[0])
-				if pl != nil {
-					launched[i] = []*Plugin{pl}
-				}
-				return
-			}
-			names := make([]string, len(group))
-			for j, s := range group {
-				names[j] = s.Name
-			}
-			launched[i], errs[i] = p.launcher.LaunchBuiltins(ctx, names, group[0].Env)
-		})
+	for i, s := range specs {
+		wg.Go(func() { launched[i], errs[i] = p.launcher.Launch(ctx, s) })
 	}
 	wg.Wait()
 	var all []*Plugin
-	for _, ps := range launched {
-		all = append(all, ps...)
+	for _, pl := range launched {
+		if pl != nil {
+			all = append(all, pl)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		closeAll(all)

@@ -28,28 +28,8 @@ type process struct {
 	stderr    *ring
 	socketDir string // go-plugin's; set by the RunnerFunc
 
-	mu      sync.Mutex
-	killed  bool                          // by the host, after it stopped answering
-	clients map[string]*grpcplugin.Client // of the plugins a shared process serves
-}
-
-// pluginClient returns the client of plugin name in a process that serves
-// several ("" is the process's only plugin).
-func (p *process) pluginClient(name string) *grpcplugin.Client {
-	if name == "" {
-		return p.rpc
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.clients[name]
-	if c == nil {
-		if p.clients == nil {
-			p.clients = map[string]*grpcplugin.Client{}
-		}
-		c = p.rpc.Named(name)
-		p.clients[name] = c
-	}
-	return c
+	mu     sync.Mutex
+	killed bool // by the host, after it stopped answering
 }
 
 // exited reports whether the process has ended.
@@ -139,14 +119,14 @@ func (p *process) close() {
 	p.sweep()
 }
 
-// startProcess launches path with args and env and completes the go-plugin
-// handshake, asking plugin probe ("" for a process's only one) for its
-// schema to prove it speaks the protocol; what names the process in
+// startProcess launches path with env and completes the go-plugin
+// handshake, asking the plugin for its schema to prove it speaks the
+// protocol; what names the process in
 // messages (`plugin "NAME"`). ctx bounds the start: when it ends, the
 // process group is killed.
-func (l *Launcher) startProcess(ctx context.Context, what, path string, args, env []string, probe string) (*process, error) {
+func (l *Launcher) startProcess(ctx context.Context, what, path string, env []string) (*process, error) {
 	stderr := newRing(l.stderrLimit())
-	r := &procRunner{path: path, args: args, exited: make(chan struct{})}
+	r := &procRunner{path: path, exited: make(chan struct{})}
 	logger := l.Logger
 	if logger == nil {
 		logger = hclog.NewNullLogger()
@@ -189,7 +169,7 @@ func (l *Launcher) startProcess(ctx context.Context, what, path string, args, en
 		case <-started:
 		}
 	}()
-	err := p.handshake(ctx, probe)
+	err := p.handshake(ctx)
 	close(started)
 	wg.Wait()
 	if err != nil {
@@ -228,7 +208,7 @@ func socketBase() string {
 	return base
 }
 
-func (p *process) handshake(ctx context.Context, probe string) error {
+func (p *process) handshake(ctx context.Context) error {
 	if _, err := p.client.Start(); err != nil {
 		return err
 	}
@@ -247,7 +227,7 @@ func (p *process) handshake(ctx context.Context, probe string) error {
 	p.rpc = rpc
 	// The first call proves that the plugin speaks the protocol, and
 	// caches its schema.
-	if _, err := p.pluginClient(probe).Schema(ctx); err != nil {
+	if _, err := p.rpc.Schema(ctx); err != nil {
 		return err
 	}
 	return nil
@@ -287,7 +267,6 @@ func (p *process) exitStatus() string {
 // what it started.
 type procRunner struct {
 	path string
-	args []string
 	env  []string
 
 	cmd            *exec.Cmd
@@ -310,7 +289,7 @@ func (r *procRunner) Start(context.Context) error {
 			r.mu.Unlock()
 			return errors.New("start cancelled")
 		}
-		cmd := exec.Command(r.path, r.args...)
+		cmd := exec.Command(r.path)
 		cmd.Env = r.env
 		cmd.Stdin = nil // /dev/null: the terminal is runbook's, for confirmations
 		cmd.SysProcAttr = sysProcAttr()

@@ -3,9 +3,13 @@ package index
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
@@ -49,18 +53,39 @@ func TestSavedPlanFile(t *testing.T) {
 	req, v1, v2 := movedAfterPlan(t, p, src)
 	before := treeHash(t, dir)
 	err := applyReq(p, req)
-	if err == nil || !strings.Contains(err.Error(), "index kb moved from build "+v2+" to build "+v1+" since the plan; nothing was changed") {
+	if err == nil || !strings.Contains(err.Error(), "index kb moved from build "+v2+" to build "+v1+" since the plan, by run run-1 of alice@host at ") ||
+		!strings.HasSuffix(err.Error(), "; nothing was changed: make a new plan") {
 		t.Fatalf("apply = %v", err)
 	}
 	if treeHash(t, dir) != before {
 		t.Error("a refused apply changed the index")
 	}
+	// A move by hand, which history.jsonl does not record, is said to be
+	// one.
+	var byHand []byte
+	rebuild := planned(t, p, "rebuild", rebuildArgsVal("kb", src), &byHand)
+	relink := func(v string) {
+		t.Helper()
+		link := filepath.Join(dir, "kb", currentLink)
+		if err := os.Remove(link); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("builds", v), link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	relink(v2)
+	err = applyReq(p, rebuild)
+	if err == nil || !strings.Contains(err.Error(), "index kb moved from build "+v1+" to build "+v2+" since the plan, not by a runbook run (history.jsonl has no record of it); nothing was changed") {
+		t.Fatalf("apply after a move by hand = %v", err)
+	}
+	relink(v1)
 
 	// Unchanged: a rebuild, then a rollback to the newest build before it
 	// (v2), both planned in one dry-run; the rollback's basis is the
 	// planned build.
 	var state []byte
-	rebuild := planned(t, p, "rebuild", rebuildArgsVal("kb", src), &state)
+	rebuild = planned(t, p, "rebuild", rebuildArgsVal("kb", src), &state)
 	rollback := planned(t, p, "rollback", nameArgs("kb"), &state)
 	if err := applyReq(p, rebuild); err != nil {
 		t.Fatalf("rebuild: %v", err)
@@ -86,7 +111,7 @@ func testPGSavedPlan(t *testing.T, dsn, schema string) {
 	req, v1, v2 := movedAfterPlan(t, p, src)
 	before := pgSnapshot(t, conn, schema)
 	err := applyReq(p, req)
-	if err == nil || !strings.Contains(err.Error(), "index kb moved from build "+v2+" to build "+v1+" since the plan") {
+	if err == nil || !strings.Contains(err.Error(), "index kb moved from build "+v2+" to build "+v1+" since the plan, by run run-1 of alice@host at ") {
 		t.Fatalf("apply = %v", err)
 	}
 	if pgSnapshot(t, conn, schema) != before {
@@ -105,6 +130,18 @@ func testPGSavedPlan(t *testing.T, dsn, schema string) {
 	if !errors.As(err, &moved) {
 		t.Fatalf("activate = %v, want the move refused", err)
 	}
+	// When the history's last record did not make today's live build
+	// live (a move made in SQL by hand leaves none), the move is said to
+	// be made by hand.
+	if _, err := conn.Exec(context.Background(), fmt.Sprintf(`UPDATE %s SET to_version = 'elsewhere' WHERE id = (SELECT max(id) FROM %[1]s)`,
+		pgx.Identifier{schema, pgHistoryTable}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	err = applyReq(p, req)
+	if err == nil || !strings.Contains(err.Error(), "since the plan, not by a runbook run ("+schema+".runbook_index_history has no record of it); nothing was changed") {
+		t.Fatalf("apply after a move by hand = %v", err)
+	}
+	before = pgSnapshot(t, conn, schema)
 	if pgSnapshot(t, conn, schema) != before {
 		t.Error("a refused activate changed the database")
 	}

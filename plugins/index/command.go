@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins/procgroup"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // killGrace is how long a cancelled build_command's process group has

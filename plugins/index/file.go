@@ -16,9 +16,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 	"github.com/runbookdev/runbook/plugins/filestate"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // The names inside an index folder (see the package doc).

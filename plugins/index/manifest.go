@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // manifestFile is the name of a build's manifest.

@@ -239,7 +239,7 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		out, err = p.rollback(ctx, args, req)
 	}
 	if err != nil {
-		return nil, err
+		return nil, p.attribute(ctx, err)
 	}
 	return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/index/pgtest"
 )
 
 // pgConfig is a plugin block for the postgres backend.
@@ -222,7 +223,7 @@ func TestPostgresConfigure(t *testing.T) {
 // TestPostgres runs the postgres backend against a real server, one schema
 // per scenario.
 func TestPostgres(t *testing.T) {
-	dsn := startPostgres(t)
+	dsn := pgtest.Start(t)
 	for _, tt := range []struct {
 		name string
 		test func(t *testing.T, dsn, schema string)
@@ -611,15 +612,13 @@ func testPGConcurrentRebuilds(t *testing.T, dsn, schema string) {
 		})
 	}
 	wg.Wait()
-	waited := false
+	// Whether one of them waited long enough to say so depends on how fast
+	// the others load: "a change waits for the lock's holder" below holds
+	// the lock on purpose.
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("rebuild %d: %v", i, err)
+			t.Fatalf("rebuild %d: %v (progress %q)", i, err, lines[i])
 		}
-		waited = waited || contains(lines[i], "waiting for another change of kb to finish")
-	}
-	if !waited {
-		t.Error("no rebuild said that it waited for another")
 	}
 	slices.SortFunc(outs, func(a, b cty.Value) int { return strings.Compare(str(a, "version"), str(b, "version")) })
 	prev := ""

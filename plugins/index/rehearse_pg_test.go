@@ -3,6 +3,7 @@ package index
 import (
 	"testing"
 
+	"github.com/runbookdev/runbook/plugins/index/pgtest"
 	"github.com/runbookdev/runbook/plugins/internal/rehearse"
 )
 
@@ -11,7 +12,7 @@ import (
 // (runbooks/equivalence_test.go): a rollback after a planned rebuild goes
 // back to today's live build.
 func TestPostgresRehearsalMatchesRealRun(t *testing.T) {
-	dsn := startPostgres(t)
+	dsn := pgtest.Start(t)
 	p, _ := newPGPlugin(t, pgConfig{dsn: dsn, schema: "rehearsal"}, nil)
 	src := corpus(t, 3)
 	mustRun(t, p, "rebuild", rebuildArgsVal("kb", src))

@@ -28,8 +28,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 )
 
 // FileName is the lock file's name inside a runbook directory.

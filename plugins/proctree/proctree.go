@@ -139,6 +139,41 @@ func (t Table) Children(pid int) []Proc {
 	return out
 }
 
+// ChildrenOf returns the processes whose parent is pid, zombies included,
+// from the kernel's list of each of pid's threads' children
+// (/proc/PID/task/TID/children) rather than the whole table: a process
+// table of thousands costs a read each. Where the kernel keeps no such
+// list, it reads the table.
+func ChildrenOf(pid int) []Proc {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return Read().Children(pid)
+	}
+	var out []Proc
+	seen := map[int]bool{}
+	for _, task := range tasks {
+		b, err := os.ReadFile(dir + "/" + task.Name() + "/children")
+		if err != nil {
+			if os.IsNotExist(err) {
+				return Read().Children(pid)
+			}
+			continue // the thread ended meanwhile
+		}
+		for _, f := range strings.Fields(string(b)) {
+			child, err := strconv.Atoi(f)
+			if err != nil || seen[child] {
+				continue
+			}
+			seen[child] = true
+			if p, ok := readStat(child); ok && p.PPid == pid {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // Snapshot returns the running descendants of pid: read before pid ends, it
 // still knows the processes that its end will orphan.
 func Snapshot(pid int) []ID {

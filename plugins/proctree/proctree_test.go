@@ -80,3 +80,42 @@ func TestKillTree(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// ChildrenOf finds the same children as the whole table does, started from
+// any thread of this process.
+func TestChildrenOf(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("relies on /proc")
+	}
+	var cmds []*exec.Cmd
+	for range 3 {
+		c := exec.Command("sleep", "30")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	defer func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+	}()
+	pids := func(ps []Proc) []int {
+		var out []int
+		for _, p := range ps {
+			out = append(out, p.Pid)
+		}
+		slices.Sort(out)
+		return out
+	}
+	got, want := pids(ChildrenOf(os.Getpid())), pids(Read().Children(os.Getpid()))
+	if !slices.Equal(got, want) {
+		t.Errorf("ChildrenOf = %v, the table says %v", got, want)
+	}
+	for _, c := range cmds {
+		if !slices.Contains(got, c.Process.Pid) {
+			t.Errorf("child %d not found in %v", c.Process.Pid, got)
+		}
+	}
+}

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbookdev/runbook/engine/safefile"
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // New returns a prometheus plugin; it needs Configure before a query.

@@ -1,9 +1,12 @@
 package prompt
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -118,6 +121,30 @@ func (p *plugin) attribute(err error) error {
 	}
 	return err
 }
+
+// changedBy implements historian for Langfuse, which records who moved a
+// label nowhere: only a publish is attributed, from the commit message
+// that runbook's publishes write ("runbook publish (run …, operator …)").
+// A version with another message, or none, was published by someone else.
+// When Langfuse cannot be read, who stays unsaid.
+func (b *langfuseBackend) changedBy(name, label string, to int) string {
+	if label != "" || to < 1 {
+		return ""
+	}
+	v, err := b.get(context.Background(), name, url.Values{"version": {strconv.Itoa(to)}})
+	if err != nil {
+		return ""
+	}
+	if v.CommitMessage != nil {
+		if m := runbookCommitRE.FindStringSubmatch(*v.CommitMessage); m != nil && (m[1] != "" || m[2] != "") {
+			return filestate.HistoryEntry{RunID: m[1], Operator: m[2], Action: "a runbook run"}.Who()
+		}
+	}
+	return fmt.Sprintf("not by a runbook run (the commit message of v%d names none)", to)
+}
+
+// runbookCommitRE reads commitMessage's text: the run and the operator.
+var runbookCommitRE = regexp.MustCompile(`^runbook [a-z]+ \((?:run ([^,()]+))?(?:, )?(?:operator ([^()]+))?\)$`)
 
 // changedBy implements historian from the prompt's history.jsonl: the
 // label's last recorded move when it set version to (with no label, the

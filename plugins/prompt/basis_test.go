@@ -132,27 +132,46 @@ func TestSavedPlanLangfuse(t *testing.T) {
 	f := newFakeLangfuse(t)
 	p := langfusePlugin(t, f, nil)
 	_, err := applyPlanned(t, p, request("rollback", map[string]any{"name": "support-agent", "label": "production"}), func() {
-		f.mu.Lock()
-		f.label("support-agent", 5, "production")
-		f.mu.Unlock()
+		f.Label("support-agent", 5, "production")
 	})
 	if err == nil || !strings.Contains(err.Error(), "support-agent production moved v7 → v5 since the plan; nothing was changed") {
 		t.Fatalf("apply = %v", err)
 	}
-	if w := f.writes(); len(w) != 0 {
+	if w := f.Writes(); len(w) != 0 {
 		t.Errorf("a refused apply wrote: %+v", w)
 	}
 
 	f = newFakeLangfuse(t)
 	p = langfusePlugin(t, f, nil)
 	_, err = applyPlanned(t, p, request("publish", map[string]any{"name": "summarizer", "text": "x", "label": "production"}), func() {
-		f.mu.Lock()
-		f.seed("summarizer", "v4")
-		f.relatest("summarizer")
-		f.mu.Unlock()
+		f.Seed("summarizer", "v4")
 	})
-	if err == nil || !strings.Contains(err.Error(), "the latest version of summarizer moved v3 → v4 since the plan") {
+	if err == nil || !strings.Contains(err.Error(), "the latest version of summarizer moved v3 → v4 since the plan, not by a runbook run (the commit message of v4 names none); nothing was changed") {
 		t.Fatalf("publish = %v", err)
+	}
+
+	// A version a runbook run published names the run and its operator
+	// in its commit message, and so does the refusal.
+	f = newFakeLangfuse(t)
+	p = langfusePlugin(t, f, nil)
+	_, err = applyPlanned(t, p, request("publish", map[string]any{"name": "summarizer", "text": "x", "label": "production"}), func() {
+		other := request("publish", map[string]any{"name": "summarizer", "text": "theirs"})
+		other.RunID, other.Operator = "20261202T081500Z-abc123", "sre-2@laptop"
+		if _, err := p.Apply(context.Background(), other); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "the latest version of summarizer moved v3 → v4 since the plan, by run 20261202T081500Z-abc123 of sre-2@laptop; nothing was changed") {
+		t.Fatalf("publish after another run's = %v", err)
+	}
+	// Langfuse records no author of a label move: none is named.
+	f = newFakeLangfuse(t)
+	p = langfusePlugin(t, f, nil)
+	_, err = applyPlanned(t, p, request("promote", map[string]any{"name": "support-agent", "label": "production", "version": 2}), func() {
+		f.Label("support-agent", 4, "production")
+	})
+	if err == nil || !strings.HasSuffix(err.Error(), "support-agent production moved v7 → v4 since the plan; nothing was changed: make a new plan") {
+		t.Fatalf("promote = %v", err)
 	}
 
 	f = newFakeLangfuse(t)
@@ -160,7 +179,7 @@ func TestSavedPlanLangfuse(t *testing.T) {
 	if _, err := applyPlanned(t, p, request("rollback", map[string]any{"name": "support-agent", "label": "production"}), func() {}); err != nil {
 		t.Fatalf("unchanged: %v", err)
 	}
-	if got := f.labels("support-agent")["production"]; got != 6 {
+	if got := f.Labels("support-agent")["production"]; got != 6 {
 		t.Errorf("production = v%d", got)
 	}
 }

@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/runbookdev/runbook/engine/atomicfile"
-	"github.com/runbookdev/runbook/engine/safefile"
+	"github.com/runbookdev/runbook/plugins/atomicfile"
 	"github.com/runbookdev/runbook/plugins/filestate"
+	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
 // The files of a prompt's folder (README, "Built-in plugins"). The version files are N.txt,

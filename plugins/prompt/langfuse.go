@@ -193,6 +193,8 @@ type langfuseVersion struct {
 	Type    string          `json:"type"`
 	Prompt  json.RawMessage `json:"prompt"` // a string for a text prompt, messages for a chat prompt
 	Labels  []string        `json:"labels"`
+	// CommitMessage is null or absent when the version has none.
+	CommitMessage *string `json:"commitMessage"`
 }
 
 // langfusePromptMeta is one prompt in the list: all its versions and the

@@ -14,17 +14,18 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/prompt/langfusetest"
 )
 
 // langfuseConfig is the configuration of a plugin on f, with set replacing
 // attributes; the secret is marked sensitive, as the host marks it.
-func langfuseConfig(f *fakeLangfuse, set map[string]cty.Value) cty.Value {
+func langfuseConfig(f *langfusetest.Server, set map[string]cty.Value) cty.Value {
 	cfg := map[string]cty.Value{
 		"backend":    cty.StringVal("langfuse"),
 		"path":       cty.NullVal(cty.String),
-		"url":        cty.StringVal(f.srv.URL),
-		"public_key": cty.StringVal(f.public),
-		"secret_key": cty.StringVal(f.secret).Mark("sensitive"),
+		"url":        cty.StringVal(f.URL),
+		"public_key": cty.StringVal(f.PublicKey),
+		"secret_key": cty.StringVal(f.SecretKey).Mark("sensitive"),
 		"timeout":    cty.NullVal(cty.String),
 	}
 	for k, v := range set {
@@ -33,7 +34,7 @@ func langfuseConfig(f *fakeLangfuse, set map[string]cty.Value) cty.Value {
 	return cty.ObjectVal(cfg)
 }
 
-func langfusePlugin(t *testing.T, f *fakeLangfuse, set map[string]cty.Value) plugins.Plugin {
+func langfusePlugin(t *testing.T, f *langfusetest.Server, set map[string]cty.Value) plugins.Plugin {
 	t.Helper()
 	p := New()
 	t.Cleanup(func() { _ = p.Close() })
@@ -54,7 +55,7 @@ func TestLangfuseConfigure(t *testing.T) {
 	}{
 		{name: "complete", set: nil},
 		{name: "timeout", set: map[string]cty.Value{"timeout": cty.StringVal("5s")}},
-		{name: "url with a path and a slash", set: map[string]cty.Value{"url": cty.StringVal(f.srv.URL + "/")}},
+		{name: "url with a path and a slash", set: map[string]cty.Value{"url": cty.StringVal(f.URL + "/")}},
 		{name: "no url", set: map[string]cty.Value{"url": null}, errPath: "url", contains: "Missing Langfuse URL"},
 		{name: "blank url", set: map[string]cty.Value{"url": cty.StringVal(" ")}, errPath: "url", contains: "Missing Langfuse URL"},
 		{name: "not http", set: map[string]cty.Value{"url": cty.StringVal("ftp://langfuse")}, errPath: "url", contains: "http(s)://HOST"},
@@ -75,7 +76,7 @@ func TestLangfuseConfigure(t *testing.T) {
 				return
 			}
 			wantError(t, err, tc.errPath, tc.contains)
-			if err != nil && strings.Contains(err.Error(), f.secret) {
+			if err != nil && strings.Contains(err.Error(), f.SecretKey) {
 				t.Errorf("error %q shows the secret key", err)
 			}
 		})
@@ -105,7 +106,7 @@ func TestLangfuseSchema(t *testing.T) {
 func TestLangfuseStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		setup   func(f *fakeLangfuse)
+		setup   func(f *langfusetest.Server)
 		config  map[string]cty.Value
 		args    map[string]any
 		want    cty.Value
@@ -120,12 +121,12 @@ func TestLangfuseStatus(t *testing.T) {
 		{name: "a name in a folder", args: map[string]any{"name": "support/router"}, want: statusOut("support/router", "production", 1, 1, 2)},
 		{
 			name:  "every page followed when the server ignores the name filter",
-			setup: func(f *fakeLangfuse) { f.ignoreNameFilter, f.pageSize = true, 1 },
+			setup: func(f *langfusetest.Server) { f.SetPaging(1, true) },
 			args:  map[string]any{"name": "support-agent"}, want: statusOut("support-agent", "production", 7, seq(1, 7)...),
 		},
 		{
 			name:  "a prompt on no page",
-			setup: func(f *fakeLangfuse) { f.ignoreNameFilter, f.pageSize = true, 2 },
+			setup: func(f *langfusetest.Server) { f.SetPaging(2, true) },
 			args:  map[string]any{"name": "nope"}, errPath: "name", errHas: []string{`unknown prompt "nope"`, "Langfuse at URL"},
 		},
 		{name: "unknown prompt", args: map[string]any{"name": "nope"}, errPath: "name", errHas: []string{`unknown prompt "nope"`, "Langfuse at URL has no prompt of that name"}},
@@ -145,31 +146,31 @@ func TestLangfuseStatus(t *testing.T) {
 		},
 		{
 			name: "server error",
-			setup: func(f *fakeLangfuse) {
-				f.fault = func(*http.Request) (int, string) {
+			setup: func(f *langfusetest.Server) {
+				f.SetFault(func(*http.Request) (int, string) {
 					return http.StatusInternalServerError, `{"message": "Internal Server Error: database is down"}`
-				}
+				})
 			},
 			args:   map[string]any{"name": "support-agent"},
 			errHas: []string{`list the versions of prompt "support-agent"`, "500 Internal Server Error", "database is down"},
 		},
 		{
 			name: "an answer that is not JSON",
-			setup: func(f *fakeLangfuse) {
-				f.fault = func(*http.Request) (int, string) { return http.StatusOK, "<html>Sign in</html>" }
+			setup: func(f *langfusetest.Server) {
+				f.SetFault(func(*http.Request) (int, string) { return http.StatusOK, "<html>Sign in</html>" })
 			},
 			args:   map[string]any{"name": "support-agent"},
 			errHas: []string{"not the API's JSON", "<html>Sign in</html>"},
 		},
 		{
 			name: "a label read failing",
-			setup: func(f *fakeLangfuse) {
-				f.fault = func(r *http.Request) (int, string) {
+			setup: func(f *langfusetest.Server) {
+				f.SetFault(func(r *http.Request) (int, string) {
 					if r.URL.Query().Get("label") == "staging" {
 						return http.StatusBadGateway, "upstream gone"
 					}
 					return 0, ""
-				}
+				})
 			},
 			args:   map[string]any{"name": "support-agent"},
 			errHas: []string{`read label staging of prompt "support-agent"`, "502 Bad Gateway", "upstream gone"},
@@ -183,12 +184,12 @@ func TestLangfuseStatus(t *testing.T) {
 			config := map[string]cty.Value{}
 			for k, v := range tc.config {
 				if v.Type() == cty.String && !v.IsNull() {
-					v = cty.StringVal(strings.ReplaceAll(v.AsString(), "URL", f.srv.URL))
+					v = cty.StringVal(strings.ReplaceAll(v.AsString(), "URL", f.URL))
 				}
 				config[k] = v
 			}
 			p := langfusePlugin(t, f, config)
-			before := f.snapshot()
+			before := f.Snapshot()
 			for _, phase := range []string{"plan", "apply"} {
 				var out cty.Value
 				var err error
@@ -206,10 +207,10 @@ func TestLangfuseStatus(t *testing.T) {
 				if tc.errHas != nil {
 					has := make([]string, len(tc.errHas))
 					for i, h := range tc.errHas {
-						has[i] = strings.ReplaceAll(h, "URL", f.srv.URL)
+						has[i] = strings.ReplaceAll(h, "URL", f.URL)
 					}
 					wantError(t, err, tc.errPath, has...)
-					if err != nil && strings.Contains(err.Error(), f.secret) {
+					if err != nil && strings.Contains(err.Error(), f.SecretKey) {
 						t.Errorf("error %q shows the secret key", err)
 					}
 					continue
@@ -219,13 +220,31 @@ func TestLangfuseStatus(t *testing.T) {
 				}
 				checkOutput(t, "status", out, tc.want)
 			}
-			if len(f.writes()) != 0 {
-				t.Errorf("status wrote: %+v", f.writes())
+			if len(f.Writes()) != 0 {
+				t.Errorf("status wrote: %+v", f.Writes())
 			}
-			if diff := cmp.Diff(before, f.snapshot()); diff != "" {
+			if diff := cmp.Diff(before, f.Snapshot()); diff != "" {
 				t.Errorf("status changed Langfuse:\n%s", diff)
 			}
 		})
+	}
+}
+
+// Langfuse's API description says a create answers 200; its server answers
+// 201. Both are a success.
+func TestLangfusePublishCreated(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusCreated} {
+		f := newFakeLangfuse(t)
+		f.SetCreateStatus(status)
+		p := langfusePlugin(t, f, nil)
+		res, err := p.Apply(context.Background(), request("publish", map[string]any{"name": "summarizer", "text": "v4", "label": "production"}))
+		if err != nil {
+			t.Fatalf("%d: %v", status, err)
+		}
+		checkOutput(t, "publish", res.Output, pubOut("summarizer", 4))
+		if got := f.Labels("summarizer")["production"]; got != 4 {
+			t.Errorf("%d: production on v%d, want v4", status, got)
+		}
 	}
 }
 
@@ -240,11 +259,11 @@ func TestLangfuseEscapesNames(t *testing.T) {
 		"GET /api/public/v2/prompts/support%2Frouter",
 		"PATCH /api/public/v2/prompts/support%2Frouter/versions/2",
 	} {
-		if !slices.Contains(f.requestPaths(), want) {
-			t.Errorf("no request %q in %q", want, f.requestPaths())
+		if !slices.Contains(f.RequestPaths(), want) {
+			t.Errorf("no request %q in %q", want, f.RequestPaths())
 		}
 	}
-	if got := f.labels("support/router"); got["production"] != 2 {
+	if got := f.Labels("support/router"); got["production"] != 2 {
 		t.Errorf("labels %v, want production on v2", got)
 	}
 }
@@ -253,7 +272,7 @@ func TestLangfuseEscapesNames(t *testing.T) {
 // servers.
 type langfuseChange struct {
 	name        string
-	setup       func(f *fakeLangfuse)
+	setup       func(f *langfusetest.Server)
 	action      string
 	args        map[string]any
 	wantChanges []string
@@ -264,7 +283,7 @@ type langfuseChange struct {
 	labels map[string]int
 	// write is the one write request expected: method, escaped path and
 	// JSON body; nil for none.
-	write *fakeRequest
+	write *langfusetest.Request
 	// progress is the progress line expected, "" for none.
 	progress string
 	// errPath and errHas describe an error; the plan fails too unless
@@ -288,7 +307,7 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"support-agent: new version v8"},
 		want:        pubOut("support-agent", 8),
 		prompt:      "support-agent", labels: map[string]int{"production": 7, "staging": 7, "canary": 3, "latest": 8},
-		write: &fakeRequest{method: "POST", path: "/api/public/v2/prompts", body: map[string]any{
+		write: &langfusetest.Request{Method: "POST", Path: "/api/public/v2/prompts", Body: map[string]any{
 			"name": "support-agent", "prompt": "You are Lumen's support assistant, v8.", "type": "text", "labels": []any{},
 			"commitMessage": "runbook publish" + testWho,
 		}},
@@ -300,7 +319,7 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"support-agent: new version v8 (labelled staging)"},
 		want:        pubOut("support-agent", 8),
 		prompt:      "support-agent", labels: map[string]int{"production": 7, "staging": 8, "canary": 3, "latest": 8},
-		write: &fakeRequest{method: "POST", path: "/api/public/v2/prompts", body: map[string]any{
+		write: &langfusetest.Request{Method: "POST", Path: "/api/public/v2/prompts", Body: map[string]any{
 			"name": "support-agent", "prompt": "v8 text\n", "type": "text", "labels": []any{"staging"},
 			"commitMessage": "runbook publish" + testWho,
 		}},
@@ -312,7 +331,7 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"support/triage: new prompt", "support/triage: new version v1 (labelled staging)"},
 		want:        pubOut("support/triage", 1),
 		prompt:      "support/triage", labels: map[string]int{"staging": 1, "latest": 1},
-		write: &fakeRequest{method: "POST", path: "/api/public/v2/prompts", body: map[string]any{
+		write: &langfusetest.Request{Method: "POST", Path: "/api/public/v2/prompts", Body: map[string]any{
 			"name": "support/triage", "prompt": "Classify the ticket.", "type": "text", "labels": []any{"staging"},
 			"commitMessage": "runbook publish" + testWho,
 		}},
@@ -330,7 +349,7 @@ var langfuseChanges = []langfuseChange{
 	},
 	{
 		name: "publish with a protected label", action: "publish",
-		setup:   func(f *fakeLangfuse) { f.protected["production"] = true },
+		setup:   func(f *langfusetest.Server) { f.Protect("production") },
 		args:    map[string]any{"name": "support-agent", "text": "x", "label": "production"},
 		errPath: "label", applyOnly: true,
 		errHas: []string{"label production of support-agent is protected in Langfuse; ask a project admin or use a different label"},
@@ -342,13 +361,13 @@ var langfuseChanges = []langfuseChange{
 	},
 	{
 		name: "publish on a failing server", action: "publish",
-		setup: func(f *fakeLangfuse) {
-			f.fault = func(r *http.Request) (int, string) {
+		setup: func(f *langfusetest.Server) {
+			f.SetFault(func(r *http.Request) (int, string) {
 				if r.Method == http.MethodPost {
 					return http.StatusServiceUnavailable, "maintenance window"
 				}
 				return 0, ""
-			}
+			})
 		},
 		args: map[string]any{"name": "support-agent", "text": "x"}, applyOnly: true,
 		errHas: []string{"503 Service Unavailable", "maintenance window"},
@@ -360,7 +379,7 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"production: v7 → v6"},
 		want:        moveOut("support-agent", "production", 6, 7),
 		prompt:      "support-agent", labels: map[string]int{"production": 6, "staging": 7, "canary": 3, "latest": 7},
-		write:    &fakeRequest{method: "PATCH", path: "/api/public/v2/prompts/support-agent/versions/6", body: map[string]any{"newLabels": []any{"production"}}},
+		write:    &langfusetest.Request{Method: "PATCH", Path: "/api/public/v2/prompts/support-agent/versions/6", Body: map[string]any{"newLabels": []any{"production"}}},
 		progress: "Langfuse: support-agent production v7 → v6" + testWho,
 	},
 	{
@@ -369,7 +388,7 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"production: v7 → v3"},
 		want:        moveOut("support-agent", "production", 3, 7),
 		prompt:      "support-agent", labels: map[string]int{"production": 3, "staging": 7, "canary": 3, "latest": 7},
-		write:    &fakeRequest{method: "PATCH", path: "/api/public/v2/prompts/support-agent/versions/3", body: map[string]any{"newLabels": []any{"canary", "production"}}},
+		write:    &langfusetest.Request{Method: "PATCH", Path: "/api/public/v2/prompts/support-agent/versions/3", Body: map[string]any{"newLabels": []any{"canary", "production"}}},
 		progress: "Langfuse: support-agent production v7 → v3" + testWho,
 	},
 	{
@@ -378,12 +397,12 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"staging: v7 → v6"},
 		want:        moveOut("support-agent", "staging", 6, 7),
 		prompt:      "support-agent", labels: map[string]int{"production": 7, "staging": 6, "canary": 3, "latest": 7},
-		write:    &fakeRequest{method: "PATCH", path: "/api/public/v2/prompts/support-agent/versions/6", body: map[string]any{"newLabels": []any{"staging"}}},
+		write:    &langfusetest.Request{Method: "PATCH", Path: "/api/public/v2/prompts/support-agent/versions/6", Body: map[string]any{"newLabels": []any{"staging"}}},
 		progress: "Langfuse: support-agent staging v7 → v6" + testWho,
 	},
 	{
 		name: "rollback with no earlier version", action: "rollback",
-		setup:  func(f *fakeLangfuse) { f.label("summarizer", 1, "production") },
+		setup:  func(f *langfusetest.Server) { f.Label("summarizer", 1, "production") },
 		args:   map[string]any{"name": "summarizer"},
 		errHas: []string{`prompt "summarizer": production serves v1 and there is no earlier version`},
 	},
@@ -399,7 +418,7 @@ var langfuseChanges = []langfuseChange{
 	},
 	{
 		name: "rollback a protected label", action: "rollback",
-		setup:   func(f *fakeLangfuse) { f.protected["production"] = true },
+		setup:   func(f *langfusetest.Server) { f.Protect("production") },
 		args:    map[string]any{"name": "support-agent"},
 		errPath: "label", applyOnly: true,
 		errHas: []string{"label production of support-agent is protected in Langfuse; ask a project admin or use a different label", "Protected labels are: production"},
@@ -421,17 +440,17 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"production: v7 → v2"},
 		want:        moveOut("support-agent", "production", 2, 7),
 		prompt:      "support-agent", labels: map[string]int{"production": 2, "staging": 7, "canary": 3, "latest": 7},
-		write:    &fakeRequest{method: "PATCH", path: "/api/public/v2/prompts/support-agent/versions/2", body: map[string]any{"newLabels": []any{"production"}}},
+		write:    &langfusetest.Request{Method: "PATCH", Path: "/api/public/v2/prompts/support-agent/versions/2", Body: map[string]any{"newLabels": []any{"production"}}},
 		progress: "Langfuse: support-agent production v7 → v2" + testWho,
 	},
 	{
 		name: "promote onto the latest version keeps latest to Langfuse", action: "promote",
-		setup:       func(f *fakeLangfuse) { f.label("summarizer", 1, "production") },
+		setup:       func(f *langfusetest.Server) { f.Label("summarizer", 1, "production") },
 		args:        map[string]any{"name": "summarizer", "version": 3},
 		wantChanges: []string{"production: v1 → v3"},
 		want:        moveOut("summarizer", "production", 3, 1),
 		prompt:      "summarizer", labels: map[string]int{"production": 3, "latest": 3},
-		write:    &fakeRequest{method: "PATCH", path: "/api/public/v2/prompts/summarizer/versions/3", body: map[string]any{"newLabels": []any{"production"}}},
+		write:    &langfusetest.Request{Method: "PATCH", Path: "/api/public/v2/prompts/summarizer/versions/3", Body: map[string]any{"newLabels": []any{"production"}}},
 		progress: "Langfuse: summarizer production v1 → v3" + testWho,
 	},
 	{
@@ -440,7 +459,7 @@ var langfuseChanges = []langfuseChange{
 		wantChanges: []string{"canary: (unset) → v2"},
 		want:        moveOut("summarizer", "canary", 2, 0),
 		prompt:      "summarizer", labels: map[string]int{"production": 3, "canary": 2, "latest": 3},
-		write:    &fakeRequest{method: "PATCH", path: "/api/public/v2/prompts/summarizer/versions/2", body: map[string]any{"newLabels": []any{"canary"}}},
+		write:    &langfusetest.Request{Method: "PATCH", Path: "/api/public/v2/prompts/summarizer/versions/2", Body: map[string]any{"newLabels": []any{"canary"}}},
 		progress: "Langfuse: summarizer canary (unset) → v2" + testWho,
 	},
 	{
@@ -461,46 +480,46 @@ var langfuseChanges = []langfuseChange{
 	},
 	{
 		name: "promote a protected label", action: "promote",
-		setup:   func(f *fakeLangfuse) { f.protected["production"] = true },
+		setup:   func(f *langfusetest.Server) { f.Protect("production") },
 		args:    map[string]any{"name": "summarizer", "version": 1},
 		errPath: "label", applyOnly: true,
 		errHas: []string{"label production of summarizer is protected in Langfuse; ask a project admin or use a different label"},
 	},
 	{
 		name: "promote with revoked credentials", action: "promote",
-		setup: func(f *fakeLangfuse) {
-			f.fault = func(r *http.Request) (int, string) {
+		setup: func(f *langfusetest.Server) {
+			f.SetFault(func(r *http.Request) (int, string) {
 				if r.Method == http.MethodPatch {
 					return http.StatusUnauthorized, `{"message": "Invalid credentials"}`
 				}
 				return 0, ""
-			}
+			})
 		},
 		args: map[string]any{"name": "support-agent", "version": 2}, applyOnly: true,
 		errHas: []string{"refused the credentials", "public_key and secret_key", "401"},
 	},
 	{
 		name: "promote on a prompt deleted meanwhile", action: "promote",
-		setup: func(f *fakeLangfuse) {
-			f.fault = func(r *http.Request) (int, string) {
+		setup: func(f *langfusetest.Server) {
+			f.SetFault(func(r *http.Request) (int, string) {
 				if r.Method == http.MethodPatch {
 					return http.StatusNotFound, `{"error": "LangfuseNotFoundError", "message": "Prompt not found"}`
 				}
 				return 0, ""
-			}
+			})
 		},
 		args: map[string]any{"name": "support-agent", "version": 2}, applyOnly: true,
 		errPath: "name", errHas: []string{`unknown prompt "support-agent"`, "no version 2 of it"},
 	},
 	{
 		name: "promote on a failing server", action: "promote",
-		setup: func(f *fakeLangfuse) {
-			f.fault = func(r *http.Request) (int, string) {
+		setup: func(f *langfusetest.Server) {
+			f.SetFault(func(r *http.Request) (int, string) {
 				if r.Method == http.MethodPatch {
 					return http.StatusInternalServerError, strings.Repeat("stack trace ", 100)
 				}
 				return 0, ""
-			}
+			})
 		},
 		args: map[string]any{"name": "support-agent", "version": 2}, applyOnly: true,
 		errHas: []string{`move production of prompt "support-agent" to v2`, "500 Internal Server Error", "stack trace stack trace", "…"},
@@ -514,10 +533,10 @@ var langfuseChanges = []langfuseChange{
 func TestLangfuseChanges(t *testing.T) {
 	for _, tc := range langfuseChanges {
 		t.Run(tc.name, func(t *testing.T) {
-			errHas := func(f *fakeLangfuse) []string {
+			errHas := func(f *langfusetest.Server) []string {
 				out := make([]string, len(tc.errHas))
 				for i, h := range tc.errHas {
-					out[i] = strings.ReplaceAll(h, "URL", f.srv.URL)
+					out[i] = strings.ReplaceAll(h, "URL", f.URL)
 				}
 				return out
 			}
@@ -528,7 +547,7 @@ func TestLangfuseChanges(t *testing.T) {
 				tc.setup(f)
 			}
 			p := langfusePlugin(t, f, nil)
-			before := f.snapshot()
+			before := f.Snapshot()
 			plan, err := p.Plan(context.Background(), request(tc.action, tc.args))
 			if tc.errHas != nil && !tc.applyOnly {
 				wantError(t, err, tc.errPath, errHas(f)...)
@@ -540,10 +559,10 @@ func TestLangfuseChanges(t *testing.T) {
 				}
 				checkOutput(t, tc.action, plan.Output, tc.want)
 			}
-			if w := f.writes(); len(w) != 0 {
+			if w := f.Writes(); len(w) != 0 {
 				t.Errorf("plan wrote: %+v", w)
 			}
-			if diff := cmp.Diff(before, f.snapshot()); diff != "" {
+			if diff := cmp.Diff(before, f.Snapshot()); diff != "" {
 				t.Errorf("plan changed Langfuse:\n%s", diff)
 			}
 
@@ -553,15 +572,15 @@ func TestLangfuseChanges(t *testing.T) {
 				tc.setup(f)
 			}
 			p = langfusePlugin(t, f, nil)
-			before = f.snapshot()
+			before = f.Snapshot()
 			req := request(tc.action, tc.args)
 			var lines []string
 			req.Progress = func(line string) { lines = append(lines, line) }
 			res, err := p.Apply(context.Background(), req)
-			f.checkInvariants(t)
+			checkInvariants(t, f)
 			if tc.errHas != nil {
 				wantError(t, err, tc.errPath, errHas(f)...)
-				if diff := cmp.Diff(before, f.snapshot()); diff != "" {
+				if diff := cmp.Diff(before, f.Snapshot()); diff != "" {
 					t.Errorf("a failed %s changed Langfuse:\n%s", tc.action, diff)
 				}
 				if len(lines) != 0 {
@@ -573,18 +592,18 @@ func TestLangfuseChanges(t *testing.T) {
 				t.Fatalf("apply: %v", err)
 			}
 			checkOutput(t, tc.action, res.Output, tc.want)
-			if diff := cmp.Diff(tc.labels, f.labels(tc.prompt)); diff != "" {
+			if diff := cmp.Diff(tc.labels, f.Labels(tc.prompt)); diff != "" {
 				t.Errorf("labels (-want +got):\n%s", diff)
 			}
-			var got []fakeRequest
-			for _, w := range f.writes() {
-				got = append(got, fakeRequest{method: w.method, path: w.path, body: w.body})
+			var got []langfusetest.Request
+			for _, w := range f.Writes() {
+				got = append(got, langfusetest.Request{Method: w.Method, Path: w.Path, Body: w.Body})
 			}
-			var want []fakeRequest
+			var want []langfusetest.Request
 			if tc.write != nil {
-				want = []fakeRequest{*tc.write}
+				want = []langfusetest.Request{*tc.write}
 			}
-			if diff := cmp.Diff(want, got, cmp.AllowUnexported(fakeRequest{})); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("writes (-want +got):\n%s", diff)
 			}
 			var wantLines []string
@@ -603,40 +622,39 @@ func TestLangfuseChanges(t *testing.T) {
 func TestLangfuseReadBack(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		after  func(f *fakeLangfuse)
+		after  func(f *langfusetest.Server)
 		action string
 		args   map[string]any
 		errHas []string
 	}{
 		{
 			name:   "a concurrent move after the rollback",
-			after:  func(f *fakeLangfuse) { f.label("support-agent", 7, "production") },
+			after:  func(f *langfusetest.Server) { f.Label("support-agent", 7, "production") },
 			action: "rollback", args: map[string]any{"name": "support-agent"},
 			errHas: []string{"pointed production of support-agent at v6", "has it on v7", "another change may have raced this one"},
 		},
 		{
 			name:   "a concurrent removal of the label",
-			after:  func(f *fakeLangfuse) { f.label("support-agent", 99, "production") },
+			after:  func(f *langfusetest.Server) { f.Label("support-agent", 99, "production") },
 			action: "promote", args: map[string]any{"name": "support-agent", "version": 5},
 			errHas: []string{"has production on no version"},
 		},
 		{
 			name:   "the target version losing its other labels",
-			after:  func(f *fakeLangfuse) { f.label("support-agent", 99, "canary") },
+			after:  func(f *langfusetest.Server) { f.Label("support-agent", 99, "canary") },
 			action: "rollback", args: map[string]any{"name": "support-agent", "to_version": 3},
 			errHas: []string{"v3 has lost its labels canary"},
 		},
 		{
 			name:   "a concurrent move after the publish",
-			after:  func(f *fakeLangfuse) { f.label("support-agent", 7, "staging") },
+			after:  func(f *langfusetest.Server) { f.Label("support-agent", 7, "staging") },
 			action: "publish", args: map[string]any{"name": "support-agent", "text": "v8", "label": "staging"},
 			errHas: []string{"pointed staging of support-agent at v8", "has it on v7"},
 		},
 		{
 			name: "a publish stored with other text",
-			after: func(f *fakeLangfuse) {
-				vs := f.prompts["support-agent"]
-				vs[len(vs)-1].prompt = "mangled"
+			after: func(f *langfusetest.Server) {
+				f.SetPrompt("support-agent", f.Labels("support-agent")["latest"], "mangled")
 			},
 			action: "publish", args: map[string]any{"name": "support-agent", "text": "v8"},
 			errHas: []string{"published support-agent v8", "serves v8 with other text"},
@@ -644,7 +662,7 @@ func TestLangfuseReadBack(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLangfuse(t)
-			f.afterWrite = tc.after
+			f.SetAfterWrite(tc.after)
 			p := langfusePlugin(t, f, nil)
 			_, err := p.Apply(context.Background(), request(tc.action, tc.args))
 			wantError(t, err, "", tc.errHas...)
@@ -655,13 +673,13 @@ func TestLangfuseReadBack(t *testing.T) {
 // The plugin's timeout bounds each request.
 func TestLangfuseTimeout(t *testing.T) {
 	f := newFakeLangfuse(t)
-	f.fault = func(r *http.Request) (int, string) {
+	f.SetFault(func(r *http.Request) (int, string) {
 		<-r.Context().Done()
 		return http.StatusGatewayTimeout, ""
-	}
+	})
 	p := langfusePlugin(t, f, map[string]cty.Value{"timeout": cty.StringVal("50ms")})
 	_, err := p.Apply(context.Background(), request("status", map[string]any{"name": "support-agent"}))
-	wantError(t, err, "", "no answer from Langfuse at "+f.srv.URL, "within 50ms", "the plugin's timeout")
+	wantError(t, err, "", "no answer from Langfuse at "+f.URL, "within 50ms", "the plugin's timeout")
 }
 
 // Moves racing through Langfuse end consistent: one version holds the
@@ -680,8 +698,8 @@ func TestLangfuseConcurrentMoves(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	f.checkInvariants(t)
-	if v := f.labels("support-agent")["production"]; v < 1 || v > 7 {
+	checkInvariants(t, f)
+	if v := f.Labels("support-agent")["production"]; v < 1 || v > 7 {
 		t.Errorf("production on v%d", v)
 	}
 }
@@ -692,12 +710,15 @@ func TestFakeLangfuseFollowsTheAPI(t *testing.T) {
 	f := newFakeLangfuse(t)
 	call := func(method, path, body string, auth bool) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, f.URL+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if auth {
-			req.SetBasicAuth(f.public, f.secret)
+			req.SetBasicAuth(f.PublicKey, f.SecretKey)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -759,23 +780,23 @@ func TestFakeLangfuseFollowsTheAPI(t *testing.T) {
 	wantStatus(status, http.StatusBadRequest, "latest")
 	status, _ = call("PATCH", "/api/public/v2/prompts/support-agent/versions/2", `{"newLabels": ["staging"]}`, true)
 	wantStatus(status, http.StatusOK, "move staging")
-	if diff := cmp.Diff(map[string]int{"production": 7, "staging": 2, "canary": 3, "latest": 7}, f.labels("support-agent")); diff != "" {
+	if diff := cmp.Diff(map[string]int{"production": 7, "staging": 2, "canary": 3, "latest": 7}, f.Labels("support-agent")); diff != "" {
 		t.Errorf("after moving staging (-want +got):\n%s", diff)
 	}
 	status, _ = call("PATCH", "/api/public/v2/prompts/support-agent/versions/99", `{"newLabels": ["staging"]}`, true)
 	wantStatus(status, http.StatusNotFound, "unknown version")
-	f.protected["production"] = true
+	f.Protect("production")
 	status, _ = call("PATCH", "/api/public/v2/prompts/support-agent/versions/2", `{"newLabels": ["production"]}`, true)
 	wantStatus(status, http.StatusForbidden, "protected label")
 
 	// A new version takes latest and its labels.
 	status, out = call("POST", "/api/public/v2/prompts", `{"name": "support-agent", "prompt": "v8", "type": "text", "labels": ["canary"]}`, true)
-	wantStatus(status, http.StatusCreated, "create")
+	wantStatus(status, http.StatusOK, "create")
 	if out["version"] != 8.0 {
 		t.Errorf("created %v, want version 8", out)
 	}
-	if diff := cmp.Diff(map[string]int{"production": 7, "staging": 2, "canary": 8, "latest": 8}, f.labels("support-agent")); diff != "" {
+	if diff := cmp.Diff(map[string]int{"production": 7, "staging": 2, "canary": 8, "latest": 8}, f.Labels("support-agent")); diff != "" {
 		t.Errorf("after publishing (-want +got):\n%s", diff)
 	}
-	f.checkInvariants(t)
+	checkInvariants(t, f)
 }

@@ -1,26 +1,4 @@
-package index
-
-import (
-	"bytes"
-	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
-	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
-)
-
-// The tests of the postgres backend run a private PostgreSQL server: the
+// Package pgtest starts a real, private PostgreSQL server for tests: the
 // machine's server binaries (Debian's postgresql package, which .ci/run
 // installs when they are missing), a cluster made by initdb in a temporary
 // folder, and the postmaster started as the test's child on a free loopback
@@ -35,13 +13,53 @@ import (
 // the cluster's folder is made theirs. The server trusts local connections
 // (initdb --auth=trust) for its superuser "runbook".
 //
-// Without server binaries the tests are skipped, unless
-// RUNBOOK_REQUIRE_SERVICES=1 (CI), where they fail.
+// Without server binaries a test is skipped, unless
+// RUNBOOK_REQUIRE_SERVICES=1 (CI), where it fails.
+package pgtest
 
-// pgBinDir finds the folder of initdb and postgres: $RUNBOOK_PG_BINDIR, the
-// newest /usr/lib/postgresql/*/bin, or initdb's folder on $PATH.
-func pgBinDir(t *testing.T) string {
-	t.Helper()
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TB is what Start needs of a test: *testing.T and *testing.B have it, and
+// a testscript command can adapt its script to it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Logf(format string, args ...any)
+	// Cleanup registers a function to run when the test ends.
+	Cleanup(func())
+}
+
+// ErrNoServer is returned by BinDir when the machine has no PostgreSQL
+// server binaries.
+var ErrNoServer = errors.New("no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql/*/bin or on $PATH (apt-get install postgresql); .ci/run installs them")
+
+// Required says whether a missing server fails a test rather than skipping
+// it: RUNBOOK_REQUIRE_SERVICES=1, as in CI.
+func Required() bool { return os.Getenv("RUNBOOK_REQUIRE_SERVICES") == "1" }
+
+// BinDir finds the folder of initdb and postgres: $RUNBOOK_PG_BINDIR, the
+// newest /usr/lib/postgresql/*/bin, or initdb's folder on $PATH. Without
+// one it returns ErrNoServer.
+func BinDir() (string, error) {
 	has := func(dir string) bool {
 		for _, b := range []string{"initdb", "postgres"} {
 			if info, err := os.Stat(filepath.Join(dir, b)); err != nil || info.IsDir() {
@@ -52,26 +70,38 @@ func pgBinDir(t *testing.T) string {
 	}
 	if dir := os.Getenv("RUNBOOK_PG_BINDIR"); dir != "" {
 		if !has(dir) {
-			t.Fatalf("RUNBOOK_PG_BINDIR=%s holds no initdb and postgres", dir)
+			return "", fmt.Errorf("RUNBOOK_PG_BINDIR=%s holds no initdb and postgres", dir)
 		}
-		return dir
+		return dir, nil
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
 	for _, d := range dirs {
 		if has(d) {
-			return d
+			return d, nil
 		}
 	}
 	if path, err := exec.LookPath("initdb"); err == nil && has(filepath.Dir(path)) {
-		return filepath.Dir(path)
+		return filepath.Dir(path), nil
 	}
-	msg := "no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql/*/bin or on $PATH (apt-get install postgresql); .ci/run installs them"
-	if os.Getenv("RUNBOOK_REQUIRE_SERVICES") == "1" {
-		t.Fatal(msg + ", and RUNBOOK_REQUIRE_SERVICES=1 requires them")
+	return "", ErrNoServer
+}
+
+// binDir is BinDir for a test: it skips t without server binaries, or
+// fails it when Required.
+func binDir(t TB) string {
+	t.Helper()
+	dir, err := BinDir()
+	if errors.Is(err, ErrNoServer) {
+		if Required() {
+			t.Fatalf("%v, and RUNBOOK_REQUIRE_SERVICES=1 requires them", err)
+		}
+		t.Skip(err.Error())
 	}
-	t.Skip(msg)
-	return ""
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return dir
 }
 
 // pgMajor reads the major version from /usr/lib/postgresql/15/bin.
@@ -80,9 +110,9 @@ func pgMajor(binDir string) int {
 	return n
 }
 
-// pgCredential is who initdb and postgres run as: nil (this process's user)
+// credential is who initdb and postgres run as: nil (this process's user)
 // unless this process is root.
-func pgCredential(t *testing.T) *syscall.Credential {
+func credential(t TB) *syscall.Credential {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return nil
@@ -99,24 +129,26 @@ func pgCredential(t *testing.T) *syscall.Credential {
 		}
 		return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-	t.Fatal("running as root, and there is neither a postgres nor a nobody user to run PostgreSQL as")
+	t.Fatalf("running as root, and there is neither a postgres nor a nobody user to run PostgreSQL as")
 	return nil
 }
 
-// startPostgres runs a private PostgreSQL server for the test and returns
-// its DSN. It is stopped, and its files removed, when the test ends.
-func startPostgres(t *testing.T) string {
+// Start runs a private PostgreSQL server for the test and returns its DSN,
+// postgres://runbook@127.0.0.1:PORT/postgres. It is stopped, and its files
+// removed, when the test ends; when the test failed (a t with Failed), the
+// server's log is logged.
+func Start(t TB) string {
 	t.Helper()
-	bin := pgBinDir(t)
-	cred := pgCredential(t)
+	bin := binDir(t)
+	cred := credential(t)
 	base, err := os.MkdirTemp("", "runbook-pg-")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
 	if cred != nil {
 		if err := os.Chown(base, int(cred.Uid), int(cred.Gid)); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v", err)
 		}
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C", "TZ=UTC"}
@@ -132,7 +164,10 @@ func startPostgres(t *testing.T) string {
 	}
 	var lastLog string
 	for attempt := 0; attempt < 3; attempt++ {
-		port := freeTCPPort(t)
+		port, err := freeTCPPort()
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
 		logs := &lockedBuffer{}
 		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", base,
 			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=60")
@@ -167,7 +202,7 @@ func startPostgres(t *testing.T) string {
 		}
 		t.Cleanup(func() {
 			stop()
-			if t.Failed() {
+			if f, ok := t.(interface{ Failed() bool }); ok && f.Failed() {
 				t.Logf("postgres log:\n%s", logs.String())
 			}
 		})
@@ -203,14 +238,13 @@ func waitPostgres(dsn string, exited <-chan struct{}) error {
 	}
 }
 
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
+func freeTCPPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // lockedBuffer collects a process's output, written from other goroutines.

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/host"
+	"github.com/runbookdev/runbook/plugins/safefile"
+	"github.com/runbookdev/runbook/schema"
+)
+
+func (a *app) pluginsPinCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "pin NAME [PATH]",
+		Short: "Write the sha256 of a plugin binary into its plugin block",
+		Long: `Hash the binary of external plugin NAME (PATH, else the source its plugin
+block declares) and write its sha256 into the plugin block, in place, keeping
+the rest of the file as it is. With PATH and a block that declares no source,
+source is written too. Nothing runs: run 'runbook plugins lock' next, to
+record the new binary's schema.`,
+		Args: usageArgs(cobra.RangeArgs(1, 2)),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			path := ""
+			if len(args) == 2 {
+				path = args[1]
+			}
+			return a.runPluginsPin(args[0], path)
+		}),
+	}
+}
+
+// maxPinnedFile bounds a runbook file that pin rewrites.
+const maxPinnedFile = 4 << 20
+
+func (a *app) runPluginsPin(name, binary string) error {
+	files, err := schema.ListFiles(a.opts.Dir)
+	if err != nil {
+		return exitf(ExitBadInput, "cannot read runbook directory %s: %s", a.opts.Dir, err)
+	}
+	var found []string
+	var file *hclwrite.File
+	var block *hclwrite.Block
+	for _, f := range files {
+		if schema.IsTestFile(f) {
+			continue
+		}
+		src, err := safefile.ReadFile(f, maxPinnedFile)
+		if err != nil {
+			return exitf(ExitBadInput, "%s", err)
+		}
+		wf, diags := hclwrite.ParseConfig(src, f, hcl.InitialPos)
+		if diags.HasErrors() {
+			continue // validate reports it; a block in it cannot be edited safely
+		}
+		for _, b := range wf.Body().Blocks() {
+			if b.Type() == "plugin" && len(b.Labels()) == 1 && b.Labels()[0] == name {
+				found = append(found, f)
+				file, block = wf, b
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return exitf(ExitBadInput, "no plugin block %q in %s: declare it first (plugin %q { source = \"…\" })", name, a.opts.Dir, name)
+	case 1:
+	default:
+		return exitf(ExitBadInput, "plugin %q is declared more than once (%s): validate says why", name, strings.Join(found, ", "))
+	}
+	dir := filepath.Dir(found[0])
+	declared := ""
+	if attr := block.Body().GetAttribute("source"); attr != nil {
+		v, ok := literalString(attr)
+		if !ok {
+			return exitf(ExitBadInput, "the source of plugin %q in %s is not a plain string: pin cannot tell which binary it is", name, found[0])
+		}
+		declared = v
+		if !filepath.IsAbs(declared) {
+			declared = filepath.Join(dir, declared)
+		}
+	}
+	switch {
+	case binary == "" && declared == "":
+		return exitf(ExitBadInput, "plugin %q declares no source: name the binary to pin (runbook plugins pin %s PATH)", name, name)
+	case binary == "":
+		binary = declared
+	case declared != "" && !sameFile(binary, declared):
+		return exitf(ExitBadInput, "plugin %q declares source %s, not %s: pin the binary it declares, or change its source", name, declared, binary)
+	}
+	sum, err := host.FileSHA256(binary)
+	if err != nil {
+		return exitf(ExitBadInput, "plugin %q: %s", name, err)
+	}
+	if declared == "" {
+		rel := binary
+		if abs, err := filepath.Abs(binary); err == nil {
+			if absDir, err := filepath.Abs(dir); err == nil {
+				if r, err := filepath.Rel(absDir, abs); err == nil {
+					rel = r
+				}
+			}
+		}
+		block.Body().SetAttributeValue("source", cty.StringVal(rel))
+	}
+	block.Body().SetAttributeValue("sha256", cty.StringVal(sum))
+	out := hclwrite.Format(file.Bytes())
+	if err := atomicfile.Write(found[0], out, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.io.Out, "Pinned plugin %q in %s: sha256 %s\nRun `runbook plugins lock` to record its schema.\n", name, found[0], sum)
+	return nil
+}
+
+// literalString is the value of an attribute that is one quoted string
+// with no interpolation.
+func literalString(attr *hclwrite.Attribute) (string, bool) {
+	toks := attr.Expr().BuildTokens(nil)
+	var b bytes.Buffer
+	for _, t := range toks {
+		b.Write(t.Bytes)
+	}
+	expr, diags := hclsyntax.ParseExpression(b.Bytes(), "", hcl.InitialPos)
+	if diags.HasErrors() {
+		return "", false
+	}
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || !v.Type().Equals(cty.String) {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+// sameFile reports whether a and b name the same file.
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	if errA != nil || errB != nil {
+		return errors.Is(errA, os.ErrNotExist) && errors.Is(errB, os.ErrNotExist) && filepath.Clean(a) == filepath.Clean(b)
+	}
+	return os.SameFile(fa, fb)
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/runbookdev/runbook/plugins/index/pgtest"
+	"github.com/runbookdev/runbook/plugins/prompt/langfusetest"
+)
+
+// Scripts start the services of the plugins' backends themselves, on
+// 127.0.0.1, stopped when the script ends:
+//
+//	[postgres]
+//
+// is true when the machine has PostgreSQL's server binaries. Without them it
+// is false, so that `[!postgres] skip` skips the script, unless
+// RUNBOOK_REQUIRE_SERVICES=1 (CI), where the condition fails the script.
+//
+//	pgserver
+//
+// starts a private PostgreSQL server (plugins/index/pgtest) and sets $PG_DSN
+// to its connection string, for the superuser "runbook".
+//
+//	pgsql SQL
+//
+// runs one statement on $PG_DSN and writes the rows it returns to stdout,
+// one a line, columns separated by a space; NULL is shown as NULL.
+//
+//	langfuse start
+//	langfuse move NAME VERSION LABEL...
+//	langfuse labels NAME
+//	langfuse snapshot
+//
+// start serves the Langfuse model (plugins/prompt/langfusetest, with its
+// prompts) and sets $LANGFUSE_URL, $LANGFUSE_PUBLIC_KEY and
+// $LANGFUSE_SECRET_KEY. move puts labels on a version through the API (a
+// PATCH, as another client of the project would); labels writes to stdout
+// which version each label of a prompt is on, "LABEL VERSION" sorted by
+// label; snapshot writes every version with its labels and text, for
+// "nothing changed" checks.
+
+// scriptServices holds the services a script started.
+type scriptServices struct {
+	langfuse *langfusetest.Server
+}
+
+type scriptServicesKey struct{}
+
+func services(ts *testscript.TestScript) *scriptServices {
+	return ts.Value(scriptServicesKey{}).(*scriptServices)
+}
+
+// serviceCondition answers the conditions of services.
+func serviceCondition(cond string) (bool, error) {
+	switch cond {
+	case "postgres":
+		_, err := pgtest.BinDir()
+		if errors.Is(err, pgtest.ErrNoServer) && pgtest.Required() {
+			return false, fmt.Errorf("%v, and RUNBOOK_REQUIRE_SERVICES=1 requires them", err)
+		}
+		return err == nil, err
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// scriptTB lets pgtest start a server for a script.
+type scriptTB struct{ ts *testscript.TestScript }
+
+func (s scriptTB) Helper()                           {}
+func (s scriptTB) Fatalf(format string, args ...any) { s.ts.Fatalf(format, args...) }
+func (s scriptTB) Skip(args ...any)                  { s.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (s scriptTB) Logf(format string, args ...any)   { s.ts.Logf(format, args...) }
+func (s scriptTB) Cleanup(f func())                  { s.ts.Defer(f) }
+
+// cmdPgServer implements `pgserver`.
+func cmdPgServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: pgserver")
+	}
+	ts.Setenv("PG_DSN", pgtest.Start(scriptTB{ts}))
+}
+
+// cmdPgSQL implements `pgsql SQL`.
+func cmdPgSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: pgsql SQL")
+	}
+	dsn := ts.Getenv("PG_DSN")
+	if dsn == "" {
+		ts.Fatalf("pgsql: no $PG_DSN; start a server with pgserver")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	ts.Check(err)
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctx, args[0])
+	ts.Check(err)
+	var out strings.Builder
+	for rows.Next() {
+		values, err := rows.Values()
+		ts.Check(err)
+		cells := make([]string, len(values))
+		for i, v := range values {
+			cells[i] = "NULL"
+			if v != nil {
+				cells[i] = fmt.Sprint(v)
+			}
+		}
+		fmt.Fprintln(&out, strings.Join(cells, " "))
+	}
+	ts.Check(rows.Err())
+	fmt.Fprint(ts.Stdout(), out.String())
+}
+
+// cmdLangfuse implements `langfuse start|move|labels|snapshot`.
+func cmdLangfuse(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: langfuse start|move|labels|snapshot")
+	}
+	svc := services(ts)
+	if args[0] != "start" && svc.langfuse == nil {
+		ts.Fatalf("langfuse %s: no server; run langfuse start first", args[0])
+	}
+	switch {
+	case args[0] == "start" && len(args) == 1:
+		if svc.langfuse != nil {
+			ts.Fatalf("langfuse start: already started")
+		}
+		s := langfusetest.NewServer()
+		ts.Defer(s.Close)
+		svc.langfuse = s
+		ts.Setenv("LANGFUSE_URL", s.URL)
+		ts.Setenv("LANGFUSE_PUBLIC_KEY", s.PublicKey)
+		ts.Setenv("LANGFUSE_SECRET_KEY", s.SecretKey)
+	case args[0] == "move" && len(args) >= 4:
+		s := svc.langfuse
+		if _, err := strconv.Atoi(args[2]); err != nil {
+			ts.Fatalf("langfuse move: version %q is not a number", args[2])
+		}
+		body := fmt.Sprintf(`{"newLabels": [%s]}`, quoteAll(args[3:]))
+		req, err := http.NewRequest(http.MethodPatch, s.URL+"/api/public/v2/prompts/"+url.PathEscape(args[1])+"/versions/"+args[2], strings.NewReader(body))
+		ts.Check(err)
+		req.SetBasicAuth(s.PublicKey, s.SecretKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		ts.Check(err)
+		var answer bytes.Buffer
+		_, _ = answer.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			ts.Fatalf("langfuse move: %s: %s", resp.Status, answer.String())
+		}
+	case args[0] == "labels" && len(args) == 2:
+		labels := svc.langfuse.Labels(args[1])
+		names := make([]string, 0, len(labels))
+		for l := range labels {
+			names = append(names, l)
+		}
+		sort.Strings(names)
+		for _, l := range names {
+			fmt.Fprintf(ts.Stdout(), "%s %d\n", l, labels[l])
+		}
+	case args[0] == "snapshot" && len(args) == 1:
+		snap := svc.langfuse.Snapshot()
+		keys := make([]string, 0, len(snap))
+		for k := range snap {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(ts.Stdout(), "%s: %s\n", k, snap[k])
+		}
+	default:
+		ts.Fatalf("usage: langfuse start | move NAME VERSION LABEL... | labels NAME | snapshot")
+	}
+}
+
+func quoteAll(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
