@@ -170,7 +170,13 @@ func (st *stepRun) preview(ctx context.Context, args cty.Value) (StepResult, boo
 			if ctx.Err() != nil {
 				return StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
 			}
-			return st.fail(StatusFailed, "planning %s before asking to confirm it: %s", a.FullName(), oneLine(st.locate(err).Error())), false
+			// As in a dry-run: the whole error (a crash's stderr) recorded,
+			// its first line the step's reason.
+			full := st.mask.String(st.locate(err).Error())
+			if strings.Contains(full, "\n") && !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Error: full}) {
+				return st.fail(StatusFailed, "%s", st.hookErr), false
+			}
+			return st.fail(StatusFailed, "planning %s before asking to confirm it: %s", a.FullName(), oneLine(full)), false
 		}
 		ev.Changes = make([]string, len(res.Changes))
 		for i, c := range res.Changes {
