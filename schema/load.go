@@ -530,7 +530,9 @@ func (l *loader) checkVersions(cfg *Config, schemas map[string]*plugins.Schema, 
 		if version != "" {
 			cfg.Versions[name] = version
 		}
-		if decl.Version == nil {
+		// A development override runs the author's own build, whatever
+		// its version (as Terraform's dev_overrides do).
+		if decl.Version == nil || decl.DevOverride {
 			continue
 		}
 		detail := ""

@@ -83,3 +83,25 @@ func TestVersionConstraintOnBuiltin(t *testing.T) {
 		t.Errorf("diagnostics: %s", diags.Error())
 	}
 }
+
+// A development override runs the author's build whatever its version.
+func TestVersionConstraintSkippedForDevOverride(t *testing.T) {
+	src := `plugin "ext" {
+  source  = "/bin/ext"
+  sha256  = "0000000000000000000000000000000000000000000000000000000000000000"
+  version = "~> 1.0"
+}
+`
+	opts := Options{Schemas: versionedSource{"2.0.0-dev"}, DevOverrides: map[string]DevOverride{"ext": {Path: "/home/me/ext", SHA256: "11"}}}
+	cfg, diags := Load([]Source{{Name: "t.hcl", Bytes: []byte(src)}}, opts)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if cfg.Versions["ext"] != "2.0.0-dev" {
+		t.Errorf("recorded version %q", cfg.Versions["ext"])
+	}
+	opts.DevOverrides = nil
+	if _, diags := Load([]Source{{Name: "t.hcl", Bytes: []byte(src)}}, opts); !diags.HasErrors() {
+		t.Error("without the override, 2.0.0-dev passed ~> 1.0")
+	}
+}
