@@ -30,7 +30,10 @@
 // another type, fails the action with the attribute's path, and so does
 // nil, nil for a typed output. ArgError points at an argument or a
 // configuration attribute in the runbook's source; naming one the schema
-// does not have is an error (docs/plugins.md, "Outputs and errors"). Read-only actions are really run in dry-runs; a
+// does not have is an error (docs/plugins.md, "Outputs and errors").
+// Checks of a value that need no code (one of, a pattern, a URL's scheme,
+// a range, a length, a duration) are Attribute.Validators: runbook
+// validate makes them without running the plugin (see Validator). Read-only actions are really run in dry-runs; a
 // mutating action is only planned there, with its Plan handler when it has
 // one ("no prediction, output unknown" when it does not).
 //
