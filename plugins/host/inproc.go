@@ -50,10 +50,11 @@ type InProcess struct {
 	l      *Launcher
 	schema *plugins.Schema
 
-	mu     sync.Mutex
-	impl   plugins.Plugin // nil once discarded; the next call makes one
-	config cty.Value      // cty.NilVal until configured
-	closed bool
+	restart sync.Mutex // held while an instance is made
+	mu      sync.Mutex
+	impl    plugins.Plugin // nil once discarded; the next call makes one
+	config  cty.Value      // cty.NilVal until configured
+	closed  bool
 }
 
 var _ plugins.Plugin = (*InProcess)(nil)
@@ -91,23 +92,33 @@ func (l *Launcher) InProcess(ctx context.Context, name string, newFn func() plug
 func (p *InProcess) Name() string { return p.name }
 
 // instance returns the current instance, making (and configuring) a new
-// one when the last was discarded.
+// one when the last was discarded. restart serializes the making, so that
+// the lock that guards the fields is never held across plugin code.
 func (p *InProcess) instance(ctx context.Context) (plugins.Plugin, error) {
+	p.restart.Lock()
+	defer p.restart.Unlock()
+	p.mu.Lock()
+	closed, impl, config := p.closed, p.impl, p.config
+	p.mu.Unlock()
+	switch {
+	case closed:
+		return nil, fmt.Errorf("plugin %q is closed", p.name)
+	case impl != nil:
+		return impl, nil
+	}
+	impl = p.newFn()
+	if config != cty.NilVal {
+		err := p.run(ctx, "configure", func(ctx context.Context) error { return impl.Configure(ctx, config) })
+		if err != nil {
+			go func() { _ = protect(p.name, "close", impl.Close) }()
+			return nil, fmt.Errorf("restart plugin %q: configure: %w", p.name, err)
+		}
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
+		go func() { _ = protect(p.name, "close", impl.Close) }()
 		return nil, fmt.Errorf("plugin %q is closed", p.name)
-	}
-	if p.impl != nil {
-		return p.impl, nil
-	}
-	impl := p.newFn()
-	if p.config != cty.NilVal {
-		err := protect(p.name, "configure", func() error { return impl.Configure(ctx, p.config) })
-		if err != nil {
-			_ = protect(p.name, "close", impl.Close)
-			return nil, fmt.Errorf("restart plugin %q: configure: %w", p.name, err)
-		}
 	}
 	p.impl = impl
 	return impl, nil
@@ -125,21 +136,27 @@ func (p *InProcess) discard(impl plugins.Plugin) {
 	go func() { _ = protect(p.name, "close", impl.Close) }()
 }
 
-// guard runs fn on the current instance in a goroutine of its own, with a
-// panic recovered, and waits for it; once ctx ends it waits StopGrace more
-// and then abandons it.
+// guard runs fn on the current instance (see run); an instance that
+// crashed or was abandoned is discarded.
 func (p *InProcess) guard(ctx context.Context, op string, fn func(context.Context, plugins.Plugin) error) error {
 	impl, err := p.instance(ctx)
 	if err != nil {
 		return err
 	}
+	err = p.run(ctx, op, func(ctx context.Context) error { return fn(ctx, impl) })
+	if _, crashed := errors.AsType[*CrashError](err); crashed {
+		p.discard(impl)
+	}
+	return err
+}
+
+// run calls fn in a goroutine of its own, with a panic recovered, and
+// waits for it; once ctx ends it waits StopGrace more and then abandons it.
+func (p *InProcess) run(ctx context.Context, op string, fn func(context.Context) error) error {
 	done := make(chan error, 1)
-	go func() { done <- protect(p.name, op, func() error { return fn(ctx, impl) }) }()
+	go func() { done <- protect(p.name, op, func() error { return fn(ctx) }) }()
 	select {
 	case err := <-done:
-		if _, crashed := errors.AsType[*CrashError](err); crashed {
-			p.discard(impl)
-		}
 		return err
 	case <-ctx.Done():
 	}
@@ -147,12 +164,8 @@ func (p *InProcess) guard(ctx context.Context, op string, fn func(context.Contex
 	defer grace.Stop()
 	select {
 	case err := <-done:
-		if _, crashed := errors.AsType[*CrashError](err); crashed {
-			p.discard(impl)
-		}
 		return err
 	case <-grace.C:
-		p.discard(impl)
 		return &CrashError{
 			Plugin: p.name, Op: op, Status: fmt.Sprintf("did not stop within %s of being cancelled and was abandoned", p.l.stopGrace()),
 			InProcess: true, Err: ctx.Err(),
