@@ -85,6 +85,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		// Nothing is asked in a rehearsal.
 		c.prompter = nil
 	}
+	c.pluginInfo = reportedVersions(cfg, c.pluginInfo)
 
 	if c.apply != nil {
 		if c.dryRun || c.resume != nil {
@@ -621,6 +622,27 @@ func (r *runner) interrupted(res *Result, step string) *Result {
 	return res
 }
 
+// reportedVersions is info with the version each external plugin reported
+// (schema.Config.Versions: as it was launched for its schema, or as its
+// lock file recorded it) in place of whatever the caller could say of it
+// before: the transcript and saved plans name the plugin's own version.
+func reportedVersions(cfg *schema.Config, info map[string]PluginInfo) map[string]PluginInfo {
+	if len(cfg.Versions) == 0 {
+		return info
+	}
+	out := make(map[string]PluginInfo, len(info))
+	maps.Copy(out, info)
+	for name, v := range cfg.Versions {
+		if decl := cfg.Plugins[name]; decl == nil || decl.Source == "" {
+			continue
+		}
+		pi := out[name]
+		pi.Version = v
+		out[name] = pi
+	}
+	return out
+}
+
 // startPlugins starts every plugin the runbook uses, once, and configures
 // each from its plugin block.
 func (r *runner) startPlugins(ctx context.Context) error {
@@ -649,7 +671,11 @@ func (r *runner) startPlugins(ctx context.Context) error {
 		r.remember(cfgVal)
 		cfgVal, _ = cfgVal.UnmarkDeep()
 		if err := p.Configure(ctx, cfgVal); err != nil {
-			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(err.Error()))
+			var pe *plugins.Error
+			if errors.As(err, &pe) {
+				pe.Config = true
+			}
+			return fmt.Errorf("configuring plugin %q: %s", name, r.mask.String(locateConfig(r.cfg, name, err).Error()))
 		}
 	}
 	return nil
@@ -791,6 +817,15 @@ func evalAttributes(ctx *hcl.EvalContext, schemaAttrs []*plugins.Attribute, attr
 		v, err := convert.Convert(v, a.Type)
 		if err != nil {
 			return cty.NilVal, fmt.Errorf("%s: argument %q: %s", what, a.Name, err)
+		}
+		// The validators were checked by validate where the value was
+		// known; here the rest is.
+		if errs := a.Validate(v); len(errs) > 0 {
+			msgs := make([]string, len(errs))
+			for i, e := range errs {
+				msgs[i] = e.Detail
+			}
+			return cty.NilVal, fmt.Errorf("%s: %s: argument %q: %s", attr.Expr.Range(), what, a.Name, strings.Join(msgs, " "))
 		}
 		if a.Sensitive {
 			v = v.Mark(SensitiveMark)

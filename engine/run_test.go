@@ -69,12 +69,13 @@ func TestRunSucceeds(t *testing.T) {
 	if h.res.Status != StatusSucceeded || h.res.ExitCode != 0 {
 		t.Fatalf("status %s exit %d: %s", h.res.Status, h.res.ExitCode, h.res.Reason)
 	}
-	want := []string{"configure", "apply get", "apply set", "apply get"}
+	// The mutating step is planned before its confirmation.
+	want := []string{"configure", "apply get", "plan set", "apply set", "apply get"}
 	if diff := cmp.Diff(want, h.kv.Calls()); diff != "" {
 		t.Errorf("plugin calls (-want +got):\n%s", diff)
 	}
 	wantTypes := "run_started step_started action_result step_finished " +
-		"step_started precondition confirmation action_result expectation step_finished " +
+		"step_started precondition plan confirmation action_result expectation step_finished " +
 		"step_started action_result expectation step_finished " +
 		"step_started confirmation step_finished run_finished"
 	if got := h.rec.types(); got != wantTypes {
@@ -119,21 +120,21 @@ func TestRunOutcomes(t *testing.T) {
 			opts:   []Option{WithVars(map[string]string{"value": "v2"}), WithPrompter(&answers{confirm: false})},
 			status: StatusDeclined, exit: 3, reason: "declined",
 			stepStatus: map[string]string{"write": StatusDeclined},
-			calls:      []string{"configure", "apply get"},
+			calls:      []string{"configure", "apply get", "plan set"},
 		},
 		{
 			name:   "no terminal and no --yes refuses",
 			src:    rollback,
 			opts:   []Option{WithVars(map[string]string{"value": "v2"})},
 			status: StatusDeclined, exit: 3, reason: "--yes",
-			calls: []string{"configure", "apply get"},
+			calls: []string{"configure", "apply get", "plan set"},
 		},
 		{
 			name:   "confirmed on the terminal",
 			src:    rollback,
 			opts:   []Option{WithVars(map[string]string{"value": "v2"}), WithPrompter(&answers{confirm: true})},
 			status: StatusSucceeded, exit: 0,
-			calls: []string{"configure", "apply get", "apply set", "apply get"},
+			calls: []string{"configure", "apply get", "plan set", "apply set", "apply get"},
 		},
 		{
 			name:   "expectation fails and aborts",

@@ -112,10 +112,21 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 		}
 	}
 
+	var args cty.Value
 	if s.Confirm != nil {
 		question, err := st.text(s.Confirm, nil)
 		if err != nil {
 			return st.fail(StatusFailed, "confirm: %s", err)
+		}
+		// The person confirming sees what they are asked about: the plan
+		// of the step's mutating action (a dry-run shows it after).
+		if s.Action != nil && !st.c.dryRun {
+			if args, err = st.args(); err != nil {
+				return st.fail(StatusFailed, "%s", err)
+			}
+			if res, ok := st.preview(ctx, args); !ok {
+				return res
+			}
 		}
 		if res, ok := st.confirm(ctx, question); !ok {
 			return res
@@ -125,7 +136,60 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	if s.Action == nil {
 		return st.manual(ctx)
 	}
-	return st.action(ctx)
+	return st.action(ctx, args)
+}
+
+// preview shows, in a real run, what the step's mutating action would
+// change before the step's confirmation is asked: the plugin's plan, or,
+// when the run applies a saved plan, what that plan planned for the step.
+// The plan is recorded like a dry-run's. A plan that fails fails the step,
+// as it does in a dry-run; a read-only action is not planned.
+func (st *stepRun) preview(ctx context.Context, args cty.Value) (StepResult, bool) {
+	a := st.s.Action
+	if a.Schema.IsReadOnly(args) {
+		return StepResult{}, true
+	}
+	ev := Planned{StepRef: st.ref, Action: a.FullName()}
+	if st.c.apply != nil {
+		ps, ok := st.planStep()
+		if !ok {
+			// action refuses the step, saying why.
+			return StepResult{}, true
+		}
+		ev.Changes = ps.Changes
+	} else {
+		p := st.plugins[a.Plugin]
+		if p == nil {
+			return st.fail(StatusFailed, "plugin %q is not running", a.Plugin), false
+		}
+		unmarked, _ := args.UnmarkDeep()
+		pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
+			}
+			// As in a dry-run: the whole error (a crash's stderr) recorded,
+			// its first line the step's reason.
+			full := st.mask.String(st.locate(err).Error())
+			if strings.Contains(full, "\n") && !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Error: full}) {
+				return st.fail(StatusFailed, "%s", st.hookErr), false
+			}
+			return st.fail(StatusFailed, "planning %s before asking to confirm it: %s", a.FullName(), oneLine(full)), false
+		}
+		ev.Changes = make([]string, len(res.Changes))
+		for i, c := range res.Changes {
+			ev.Changes[i] = st.mask.String(c)
+		}
+		if out, err := conform(res.Output, a.Schema.Output); err == nil && res.Output != cty.NilVal {
+			ev.Output = export(out, st.mask)
+		}
+	}
+	if !st.emit(ev) {
+		return st.fail(StatusFailed, "%s", st.hookErr), false
+	}
+	return StepResult{}, true
 }
 
 // resumed handles a step the run being resumed already took: a step that
@@ -314,11 +378,15 @@ func (st *stepRun) rememberParts(ctx *hcl.EvalContext, expr hcl.Expression) {
 	})
 }
 
-func (st *stepRun) action(ctx context.Context) StepResult {
+// action runs the step's action with args, evaluated here when they were
+// not already (cty.NilVal).
+func (st *stepRun) action(ctx context.Context, args cty.Value) StepResult {
 	a := st.s.Action
-	args, err := st.args()
-	if err != nil {
-		return st.fail(StatusFailed, "%s", err)
+	if args == cty.NilVal {
+		var err error
+		if args, err = st.args(); err != nil {
+			return st.fail(StatusFailed, "%s", err)
+		}
 	}
 	p := st.plugins[a.Plugin]
 	if p == nil {
@@ -632,11 +700,15 @@ func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
 }
 
 // locate points a plugin error about one argument at that argument's place
-// in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …".
+// in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …", and one
+// about a configuration attribute at its place in the plugin block.
 func (st *stepRun) locate(err error) error {
 	var pe *plugins.Error
 	if !errors.As(err, &pe) || len(pe.Path) == 0 {
 		return err
+	}
+	if pe.Config {
+		return locateConfig(st.cfg, st.s.Action.Plugin, err)
 	}
 	attr, ok := pe.Path[0].(cty.GetAttrStep)
 	if !ok {
@@ -647,4 +719,30 @@ func (st *stepRun) locate(err error) error {
 		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr.Name, err)
 	}
 	return fmt.Errorf("argument %s: %w", attr.Name, err)
+}
+
+// locateConfig points a plugin error about a configuration attribute at its
+// place in the plugin block: "runbooks/plugins.hcl:3,9: plugin "litellm"
+// attribute api_key: …", or at the block when the attribute is not set
+// there (a default).
+func locateConfig(cfg *schema.Config, plugin string, err error) error {
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return err
+	}
+	attr, ok := pe.Path[0].(cty.GetAttrStep)
+	if !ok {
+		return err
+	}
+	decl := cfg.Plugins[plugin]
+	if decl == nil {
+		return fmt.Errorf("plugin %q attribute %s: %w", plugin, attr.Name, err)
+	}
+	if s := cfg.Schemas[plugin]; s != nil {
+		content, _ := decl.Config.Content(schema.AttributesBodySchema(s.Config))
+		if a, ok := content.Attributes[attr.Name]; ok {
+			return fmt.Errorf("%s: plugin %q attribute %s: %w", a.Expr.Range(), plugin, attr.Name, err)
+		}
+	}
+	return fmt.Errorf("%s: plugin %q attribute %s: %w", decl.DeclRange, plugin, attr.Name, err)
 }

@@ -88,6 +88,10 @@ type Error struct {
 	Path    cty.Path
 	Summary string
 	Detail  string
+	// Config says that Path names an attribute of the plugin block, not an
+	// argument of the action, in an error from Plan or Apply. (An error
+	// from Configure is always about the configuration.)
+	Config bool
 }
 
 func (e *Error) Error() string {

@@ -47,6 +47,9 @@ type Attribute struct {
 	// Path marks a string that names a file or folder: the host resolves a
 	// relative value against the folder of the file that sets it.
 	Path bool
+	// Validators check the value without running the plugin (`runbook
+	// validate`), and again when the run reaches a value known only then.
+	Validators []*Validator
 }
 
 // Action describes one action a plugin offers.
@@ -213,6 +216,16 @@ func validateAttributes(where string, attrs []*Attribute) error {
 		}
 		if a.Required && a.Default != cty.NilVal {
 			return fmt.Errorf("%s: attribute %q is required and has a default", where, a.Name)
+		}
+		for _, v := range a.Validators {
+			if err := v.check(a.Type); err != nil {
+				return fmt.Errorf("%s: attribute %q: %w", where, a.Name, err)
+			}
+		}
+		if a.Default != cty.NilVal && len(a.Validators) > 0 {
+			if errs := a.Validate(a.Default); len(errs) > 0 {
+				return fmt.Errorf("%s: attribute %q: the default fails its validator: %s", where, a.Name, errs[0].Detail)
+			}
 		}
 	}
 	return nil

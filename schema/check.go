@@ -439,6 +439,7 @@ func (c *checker) checkArgs(sc *scope, a *ActionCall) (bool, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			vals[arg.Name] = v
+			diags = append(diags, ValidateAttribute(arg, v, attr.Expr, fmt.Sprintf("Argument %q of %s", arg.Name, a.FullName()))...)
 		}
 	}
 	for _, arg := range action.Args {
@@ -462,10 +463,53 @@ func checkPluginConfig(decl *PluginDecl, schema *plugins.Schema) hcl.Diagnostics
 		if !ok {
 			continue
 		}
-		_, d := sc.checkExpr(a.Expr, attr.Type, fmt.Sprintf("Attribute %q of plugin %q", attr.Name, decl.Name))
+		what := fmt.Sprintf("Attribute %q of plugin %q", attr.Name, decl.Name)
+		v, d := sc.checkExpr(a.Expr, attr.Type, what)
 		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, ValidateAttribute(attr, v, a.Expr, what)...)
+		}
 	}
 	return diags
+}
+
+// ValidateAttribute checks v, the value of expr, against the validators of
+// attribute attr, which what names ("Argument \"url\" of http.request"):
+// one positioned error per problem. Unknown parts pass; the run checks them
+// when they are known.
+func ValidateAttribute(attr *plugins.Attribute, v cty.Value, expr hcl.Expression, what string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, e := range attr.Validate(v) {
+		where := what
+		if len(e.Path) > 0 {
+			where += ", element " + formatIndexPath(e.Path)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid value",
+			Detail:   fmt.Sprintf("%s: %s", where, e.Detail),
+			Subject:  expr.Range().Ptr(),
+		})
+	}
+	return diags
+}
+
+// formatIndexPath writes the index steps of a path: [1], ["env"].
+func formatIndexPath(path cty.Path) string {
+	var b strings.Builder
+	for _, step := range path {
+		s, ok := step.(cty.IndexStep)
+		if !ok {
+			continue
+		}
+		switch k := s.Key; k.Type() {
+		case cty.String:
+			fmt.Fprintf(&b, "[%q]", k.AsString())
+		case cty.Number:
+			fmt.Fprintf(&b, "[%s]", k.AsBigFloat().Text('f', -1))
+		}
+	}
+	return b.String()
 }
 
 func valuesList(vals []cty.Value) string {

@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/runbookdev/runbook/plugins/pluginversion"
 )
 
 var fileSchema = &hcl.BodySchema{
@@ -21,7 +23,7 @@ var fileSchema = &hcl.BodySchema{
 }
 
 var pluginSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "sha256"}},
+	Attributes: []hcl.AttributeSchema{{Name: "source"}, {Name: "sha256"}, {Name: "version"}},
 }
 
 var runbookSchema = &hcl.BodySchema{
@@ -131,6 +133,31 @@ func decodePlugin(block *hcl.Block, filename string) (*PluginDecl, hcl.Diagnosti
 			})
 		}
 		p.SHA256 = strings.ToLower(s)
+	}
+	if attr, ok := content.Attributes["version"]; ok {
+		s, d := constString(attr)
+		diags = append(diags, d...)
+		p.VersionRange = attr.Expr.Range()
+		c, err := pluginversion.ParseConstraints(s)
+		switch {
+		case d.HasErrors():
+		case err != nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid version constraint",
+				Detail:   capitalize(err.Error()) + ". Write one like \">= 0.2, < 1.0\" or \"~> 1.2\".",
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+		case p.Source == "":
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Version constraint on a built-in plugin",
+				Detail:   fmt.Sprintf("Plugin %q has no source: it is built into runbook, whose version is the plugin's. version constrains an external plugin.", p.Name),
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+		default:
+			p.Version = c
+		}
 	}
 	return p, diags
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/pluginlock"
+	"github.com/runbookdev/runbook/plugins/pluginversion"
 	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
@@ -26,6 +27,14 @@ import (
 // other error is reported at the plugin block.
 type SchemaSource interface {
 	PluginSchema(name string, decl *PluginDecl) (*plugins.Schema, error)
+}
+
+// VersionSource is a SchemaSource that also knows the version of an
+// external plugin: the one it reported when launched, or the one its lock
+// file recorded; "" when it does not know. The loader checks it against
+// the plugin block's version constraint and records it in Config.Versions.
+type VersionSource interface {
+	PluginVersion(name string, decl *PluginDecl) string
 }
 
 // ErrUnknownPlugin is returned by a SchemaSource for a name it does not know.
@@ -321,6 +330,8 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
 	diags = append(diags, d...)
+	cfg.Versions = map[string]string{}
+	diags = append(diags, l.checkVersions(cfg, schemas, failed)...)
 	// Files a source reported problems in (a plugin lock file), for the
 	// snippets of those diagnostics.
 	if fs, ok := l.opts.Schemas.(interface{ Files() map[string]*hcl.File }); ok {
@@ -500,6 +511,49 @@ func (l *loader) resolveDeclared(decls map[string]*PluginDecl) (map[string]*plug
 		})
 	}
 	return schemas, failed, diags
+}
+
+// checkVersions records the version of each external plugin the source
+// knows, and checks it against the plugin block's constraint.
+func (l *loader) checkVersions(cfg *Config, schemas map[string]*plugins.Schema, failed map[string]bool) hcl.Diagnostics {
+	vs, ok := l.opts.Schemas.(VersionSource)
+	if !ok {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, name := range slices.Sorted(maps.Keys(cfg.Plugins)) {
+		decl := cfg.Plugins[name]
+		if decl.Source == "" || failed[name] || schemas[name] == nil {
+			continue
+		}
+		version := vs.PluginVersion(name, decl)
+		if version != "" {
+			cfg.Versions[name] = version
+		}
+		// A development override runs the author's own build, whatever
+		// its version (as Terraform's dev_overrides do).
+		if decl.Version == nil || decl.DevOverride {
+			continue
+		}
+		detail := ""
+		switch v, err := pluginversion.Parse(version); {
+		case version == "":
+			detail = fmt.Sprintf("Plugin %q reports no version, so the plugin block's version = %q cannot be checked. Remove the constraint, or use a release of the plugin that reports its version.", name, decl.Version.String())
+		case err != nil:
+			detail = fmt.Sprintf("Plugin %q reports version %q, which is not a version number, so the plugin block's version = %q cannot be checked.", name, version, decl.Version.String())
+		case !decl.Version.Allows(v):
+			detail = fmt.Sprintf("Plugin %q reports version %s, which the plugin block's version = %q does not allow. Install a version it allows (and update source and sha256, then run `runbook plugins lock`), or change the constraint.", name, version, decl.Version.String())
+		default:
+			continue
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Plugin version not allowed",
+			Detail:   detail,
+			Subject:  decl.VersionRange.Ptr(),
+		})
+	}
+	return diags
 }
 
 func missingConfig(name string, s *plugins.Schema, use hcl.Range) hcl.Diagnostics {

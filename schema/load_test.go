@@ -31,7 +31,7 @@ func testRegistry(t testing.TB) *plugins.Registry {
 				"set": {Name: "set", Output: kvOut, Args: []*plugins.Attribute{
 					{Name: "key", Type: cty.String, Required: true},
 					{Name: "value", Type: cty.String, Required: true, Sensitive: true},
-					{Name: "ttl", Type: cty.Number, Default: cty.Zero},
+					{Name: "ttl", Type: cty.Number, Default: cty.Zero, Validators: []*plugins.Validator{plugins.Between(0, 86400)}},
 				}},
 				"exec": {Name: "exec", Output: cty.Object(map[string]cty.Type{"code": cty.Number}),
 					ReadOnlyWhen: &plugins.ReadOnlyRule{Arg: "read_only", Values: []cty.Value{cty.True}},
@@ -43,8 +43,9 @@ func testRegistry(t testing.TB) *plugins.Registry {
 		}},
 		&plugins.Builtin{Name: "svc", Schema: &plugins.Schema{
 			Config: []*plugins.Attribute{
-				{Name: "url", Type: cty.String, Required: true},
+				{Name: "url", Type: cty.String, Required: true, Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
 				{Name: "token", Type: cty.String, Sensitive: true},
+				{Name: "regions", Type: cty.List(cty.String), Validators: []*plugins.Validator{plugins.OneOfStrings("eu", "us")}},
 			},
 			Actions: map[string]*plugins.Action{
 				"ping": {Name: "ping", ReadOnly: true, Output: cty.Object(map[string]cty.Type{"ok": cty.Bool})},

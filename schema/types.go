@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/pluginversion"
 )
 
 // Config is a loaded runbook directory (or set of files).
@@ -26,6 +27,10 @@ type Config struct {
 	Plugins map[string]*PluginDecl
 	// Schemas of every plugin the runbooks use, by name, where known.
 	Schemas map[string]*plugins.Schema
+	// Versions of the external plugins, by name, as each reported it
+	// (exec) or as the lock file recorded it (every other command); absent
+	// where the schema source does not say (see VersionSource).
+	Versions map[string]string
 	// Validated counts the runbooks checked, by name (Validate keeps no
 	// Runbooks).
 	Validated int
@@ -64,6 +69,10 @@ type PluginDecl struct {
 	// resolved against the declaring file's folder.
 	Source string
 	SHA256 string
+	// Version constrains the version an external plugin reports
+	// (`version = ">= 0.2, < 1.0"`); nil when the block sets none.
+	Version      *pluginversion.Constraints
+	VersionRange hcl.Range
 	// DevOverride says that Source and SHA256 come from a development
 	// override (Options.DevOverrides), not from the block.
 	DevOverride bool

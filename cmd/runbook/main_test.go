@@ -55,6 +55,7 @@ func TestScripts(t *testing.T) {
 	}
 	sampleDir := sample.Copy(t, "examples")
 	echoPlugin, echoSHA256 := buildEchoPlugin(t)
+	litellmPlugin, litellmSHA256 := buildLitellmPlugin(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
@@ -73,6 +74,8 @@ func TestScripts(t *testing.T) {
 			// The example external plugin: see plugins_cmd_test.go.
 			env.Setenv("ECHO_PLUGIN", echoPlugin)
 			env.Setenv("ECHO_PLUGIN_SHA256", echoSHA256)
+			env.Setenv("LITELLM_PLUGIN", litellmPlugin)
+			env.Setenv("LITELLM_PLUGIN_SHA256", litellmSHA256)
 			// Services a script starts: see services_test.go.
 			env.Values[scriptServicesKey{}] = &scriptServices{}
 			return nil

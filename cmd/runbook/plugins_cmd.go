@@ -246,6 +246,9 @@ func (p *pluginsWriter) attributes(indent string, attrs []*plugins.Attribute) {
 		if a.Path {
 			props = append(props, "path")
 		}
+		for _, v := range a.Validators {
+			props = append(props, v.String())
+		}
 		rows = append(rows, []string{a.Name, strings.Join(props, ", "), a.Description})
 	}
 	p.table(indent, rows)

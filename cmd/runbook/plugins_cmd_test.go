@@ -20,14 +20,29 @@ import (
 // $ECHO_PLUGIN_SHA256 (see subst).
 func buildEchoPlugin(t *testing.T) (path, sum string) {
 	t.Helper()
+	return buildPlugin(t, "echo", "github.com/runbookdev/runbook/plugins/examples/echo")
+}
+
+// buildLitellmPlugin builds testdata/litellm, a plugin whose handlers make
+// the mistakes runbook must report well, as $LITELLM_PLUGIN and
+// $LITELLM_PLUGIN_SHA256.
+func buildLitellmPlugin(t *testing.T) (path, sum string) {
+	t.Helper()
+	return buildPlugin(t, "litellm", "./testdata/litellm")
+}
+
+// buildPlugin builds the Go package pkg as runbook-plugin-NAME and returns
+// its path and sha256.
+func buildPlugin(t *testing.T, name, pkg string) (path, sum string) {
+	t.Helper()
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("building the echo plugin needs the go command: %v", err)
+		t.Fatalf("building the %s plugin needs the go command: %v", name, err)
 	}
-	path = filepath.Join(t.TempDir(), "runbook-plugin-echo")
-	out, err := exec.Command(goCmd, "build", "-o", path, "github.com/runbookdev/runbook/plugins/examples/echo").CombinedOutput()
+	path = filepath.Join(t.TempDir(), "runbook-plugin-"+name)
+	out, err := exec.Command(goCmd, "build", "-o", path, pkg).CombinedOutput()
 	if err != nil {
-		t.Fatalf("build the echo plugin: %v\n%s", err, out)
+		t.Fatalf("build the %s plugin: %v\n%s", name, err, out)
 	}
 	if sum, err = host.FileSHA256(path); err != nil {
 		t.Fatal(err)

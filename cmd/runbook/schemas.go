@@ -92,6 +92,16 @@ func (s *pluginSchemas) PluginSchema(name string, decl *schema.PluginDecl) (*plu
 	return ext.schema, ext.err
 }
 
+// PluginVersion implements schema.VersionSource: the version an external
+// plugin reported when launched (exec, `plugins lock`), or the one the lock
+// file recorded for its binary (every other command).
+func (s *pluginSchemas) PluginVersion(name string, decl *schema.PluginDecl) string {
+	if decl == nil || decl.Source == "" {
+		return ""
+	}
+	return s.describe(name, decl).version
+}
+
 // Files returns the lock files read, for the snippets of their diagnostics.
 func (s *pluginSchemas) Files() map[string]*hcl.File {
 	s.mu.Lock()

@@ -1,7 +1,12 @@
 package builtin
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/runbookdev/runbook/plugins"
 )
 
 // The built-in plugins and actions are part of the contract (README, "Built-in plugins").
@@ -48,5 +53,41 @@ func TestContract(t *testing.T) {
 		if a.ReadOnlyWhen == nil || a.ReadOnlyWhen.Arg != rule.arg {
 			t.Errorf("%s.%s should be read-only by %s", rule.plugin, rule.action, rule.arg)
 		}
+	}
+}
+
+// The validators of the built-ins, by plugin.attribute (config) and
+// plugin.action.argument: validate refuses what they refuse, so each is
+// part of the contract.
+func TestValidators(t *testing.T) {
+	want := map[string]string{
+		"prompt.backend":       "one of \"file\", \"langfuse\"",
+		"prompt.url":           "URL (http, https)",
+		"prompt.timeout":       "positive duration",
+		"http.request.url":     "URL (http, https)",
+		"http.request.timeout": "positive duration",
+		"prometheus.url":       "URL (http, https)",
+		"prometheus.timeout":   "positive duration",
+	}
+	got := map[string]string{}
+	add := func(prefix string, attrs []*plugins.Attribute) {
+		for _, a := range attrs {
+			var vs []string
+			for _, v := range a.Validators {
+				vs = append(vs, v.String())
+			}
+			if len(vs) > 0 {
+				got[prefix+a.Name] = strings.Join(vs, "; ")
+			}
+		}
+	}
+	for _, b := range Plugins() {
+		add(b.Name+".", b.Schema.Config)
+		for _, name := range b.Schema.ActionNames() {
+			add(b.Name+"."+name+".", b.Schema.Actions[name].Args)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("validators (-want +got):\n%s", diff)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	ctymsgpack "github.com/zclconf/go-cty/cty/msgpack"
@@ -122,6 +123,10 @@ func attributesToProto(attrs []*plugins.Attribute) ([]*pb.Attribute, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %s: default: %w", a.Name, err)
 		}
+		validators, err := validatorsToProto(a.Validators)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", a.Name, err)
+		}
 		out = append(out, &pb.Attribute{
 			Name:        a.Name,
 			Description: a.Description,
@@ -130,6 +135,7 @@ func attributesToProto(attrs []*plugins.Attribute) ([]*pb.Attribute, error) {
 			Sensitive:   a.Sensitive,
 			Default:     def,
 			Path:        a.Path,
+			Validators:  validators,
 		})
 	}
 	return out, nil
@@ -186,6 +192,10 @@ func attributesFromProto(attrs []*pb.Attribute) ([]*plugins.Attribute, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute %s: default: %w", pa.Name, err)
 		}
+		validators, err := validatorsFromProto(pa.Validators)
+		if err != nil {
+			return nil, fmt.Errorf("attribute %s: %w", pa.Name, err)
+		}
 		out = append(out, &plugins.Attribute{
 			Name:        pa.Name,
 			Description: pa.Description,
@@ -194,9 +204,79 @@ func attributesFromProto(attrs []*pb.Attribute) ([]*plugins.Attribute, error) {
 			Sensitive:   pa.Sensitive,
 			Default:     def,
 			Path:        pa.Path,
+			Validators:  validators,
 		})
 	}
 	return out, nil
+}
+
+func validatorsToProto(vs []*plugins.Validator) ([]*pb.Validator, error) {
+	var out []*pb.Validator
+	for _, v := range vs {
+		if v == nil {
+			return nil, errors.New("nil validator")
+		}
+		pv := &pb.Validator{Pattern: v.Pattern}
+		for _, o := range v.OneOf {
+			tv, err := encodeTyped(o)
+			if err != nil {
+				return nil, fmt.Errorf("one_of validator: %w", err)
+			}
+			pv.OneOf = append(pv.OneOf, tv)
+		}
+		if v.URL != nil {
+			pv.Url = &pb.Validator_Url{Schemes: v.URL.Schemes}
+		}
+		pv.Range = boundsToProto(v.Range)
+		pv.Length = boundsToProto(v.Length)
+		if d := v.Duration; d != nil {
+			pv.Duration = &pb.Validator_Durations{Min: int64(d.Min), Max: int64(d.Max)}
+		}
+		out = append(out, pv)
+	}
+	return out, nil
+}
+
+func boundsToProto(b *plugins.Bounds) *pb.Validator_Bounds {
+	if b == nil {
+		return nil
+	}
+	return &pb.Validator_Bounds{Min: b.Min, Max: b.Max}
+}
+
+// validatorsFromProto decodes validators; Schema.Validate checks them.
+func validatorsFromProto(pvs []*pb.Validator) ([]*plugins.Validator, error) {
+	var out []*plugins.Validator
+	for _, pv := range pvs {
+		if pv == nil {
+			continue
+		}
+		v := &plugins.Validator{Pattern: pv.Pattern}
+		for _, tv := range pv.OneOf {
+			o, err := decodeTyped(tv)
+			if err != nil {
+				return nil, fmt.Errorf("one_of validator: %w", err)
+			}
+			v.OneOf = append(v.OneOf, o)
+		}
+		if pv.Url != nil {
+			v.URL = &plugins.URLRule{Schemes: pv.Url.Schemes}
+		}
+		v.Range = boundsFromProto(pv.Range)
+		v.Length = boundsFromProto(pv.Length)
+		if d := pv.Duration; d != nil {
+			v.Duration = &plugins.DurationBounds{Min: time.Duration(d.Min), Max: time.Duration(d.Max)}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func boundsFromProto(b *pb.Validator_Bounds) *plugins.Bounds {
+	if b == nil {
+		return nil
+	}
+	return &plugins.Bounds{Min: b.Min, Max: b.Max}
 }
 
 // errorsToProto flattens err (errors.Join trees included) into wire errors,
@@ -216,7 +296,7 @@ func errorsToProto(err error) []*pb.Error {
 	}
 	var pe *plugins.Error
 	if errors.As(err, &pe) {
-		e := &pb.Error{Summary: pe.Summary, Detail: pe.Detail, Path: pathToProto(pe.Path)}
+		e := &pb.Error{Summary: pe.Summary, Detail: pe.Detail, Path: pathToProto(pe.Path), Config: pe.Config}
 		if error(pe) != err {
 			// Wrapped: keep the context the wrapping added.
 			e.Summary, e.Detail = err.Error(), ""
@@ -234,7 +314,7 @@ func errorsFromProto(pes []*pb.Error) error {
 		if e == nil {
 			continue
 		}
-		errs = append(errs, &plugins.Error{Path: pathFromProto(e.Path), Summary: e.Summary, Detail: e.Detail})
+		errs = append(errs, &plugins.Error{Path: pathFromProto(e.Path), Summary: e.Summary, Detail: e.Detail, Config: e.Config})
 	}
 	switch len(errs) {
 	case 0:

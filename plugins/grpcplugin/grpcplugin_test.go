@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
@@ -30,7 +31,7 @@ var outType = cty.Object(map[string]cty.Type{"name": cty.String, "value": cty.Nu
 func fakeSchema() *plugins.Schema {
 	return &plugins.Schema{
 		Config: []*plugins.Attribute{
-			{Name: "url", Type: cty.String, Required: true, Description: "where"},
+			{Name: "url", Type: cty.String, Required: true, Description: "where", Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
 			{Name: "token", Type: cty.String, Sensitive: true},
 			{Name: "dir", Type: cty.String, Path: true, Default: cty.StringVal(".")},
 		},
@@ -44,9 +45,9 @@ func fakeSchema() *plugins.Schema {
 				Name: "set", Description: "change it",
 				Args: []*plugins.Attribute{
 					{Name: "name", Type: cty.String, Required: true},
-					{Name: "value", Type: cty.Number, Default: cty.NumberIntVal(1)},
-					{Name: "tags", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String)},
-					{Name: "method", Type: cty.String, Default: cty.StringVal("POST")},
+					{Name: "value", Type: cty.Number, Default: cty.NumberIntVal(1), Validators: []*plugins.Validator{plugins.AtMost(100)}},
+					{Name: "tags", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String), Validators: []*plugins.Validator{plugins.LengthBetween(0, 5), plugins.MatchPattern(`[a-z]+`)}},
+					{Name: "method", Type: cty.String, Default: cty.StringVal("POST"), Validators: []*plugins.Validator{plugins.OneOfStrings("GET", "HEAD", "POST")}},
 				},
 				ReadOnlyWhen: &plugins.ReadOnlyRule{Arg: "method", Values: []cty.Value{cty.StringVal("GET"), cty.StringVal("HEAD")}},
 				Output:       outType,
@@ -54,6 +55,9 @@ func fakeSchema() *plugins.Schema {
 			"block":   {Name: "block", Output: cty.EmptyObject},
 			"dynamic": {Name: "dynamic", Output: cty.DynamicPseudoType},
 			"wrong":   {Name: "wrong", Output: cty.Number},
+			"wait": {Name: "wait", Output: cty.EmptyObject, Args: []*plugins.Attribute{
+				{Name: "for", Type: cty.String, Validators: []*plugins.Validator{plugins.DurationBetween(time.Second, time.Hour), plugins.DurationBetween(0, 0)}},
+			}},
 		},
 		ChecksPlans: true,
 	}

@@ -26,11 +26,11 @@ var Schema = &plugins.Schema{
 			Description:  "Make an HTTP request; GET and HEAD are read-only.",
 			ReadOnlyWhen: &plugins.ReadOnlyRule{Arg: "method", Values: []cty.Value{cty.StringVal("GET"), cty.StringVal("HEAD")}},
 			Args: []*plugins.Attribute{
-				{Name: "url", Type: cty.String, Required: true, Description: "The URL."},
+				{Name: "url", Type: cty.String, Required: true, Description: "The URL.", Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
 				{Name: "method", Type: cty.String, Default: cty.StringVal("GET"), Description: "The HTTP method."},
 				{Name: "headers", Type: cty.Map(cty.String), Description: "Request headers."},
 				{Name: "body", Type: cty.String, Description: "Request body."},
-				{Name: "timeout", Type: cty.String, Default: cty.StringVal("30s"), Description: "How long the whole request may take, as a duration (\"30s\"); the step's timeout applies too."},
+				{Name: "timeout", Type: cty.String, Default: cty.StringVal("30s"), Description: "How long the whole request may take, as a duration (\"30s\"); the step's timeout applies too.", Validators: []*plugins.Validator{plugins.PositiveDuration()}},
 			},
 			Output: cty.Object(map[string]cty.Type{
 				"status":  cty.Number,

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
@@ -122,9 +123,15 @@ var (
 			{Type: "action", LabelNames: []string{"name"}},
 		},
 	}
-	attributeBody = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "type", Required: true}, {Name: "description"}, {Name: "required"},
-		{Name: "sensitive"}, {Name: "path"}, {Name: "default"}, {Name: "has_default"},
+	attributeBody = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "type", Required: true}, {Name: "description"}, {Name: "required"},
+			{Name: "sensitive"}, {Name: "path"}, {Name: "default"}, {Name: "has_default"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "validator"}},
+	}
+	validatorBody = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "one_of"}, {Name: "pattern"}, {Name: "url"}, {Name: "range"}, {Name: "length"}, {Name: "duration"},
 	}}
 	actionBody = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "description"}, {Name: "read_only"}, {Name: "output", Required: true}},
@@ -221,7 +228,104 @@ func decodeAttribute(b *hcl.Block) (*plugins.Attribute, hcl.Diagnostics) {
 	if boolAttr(content.Attributes["has_default"], &diags) && a.Default == cty.NilVal && a.Type != cty.NilType {
 		a.Default = cty.UnknownVal(a.Type)
 	}
+	for _, blk := range content.Blocks {
+		v, d := decodeValidator(blk)
+		diags = append(diags, d...)
+		if v != nil {
+			a.Validators = append(a.Validators, v)
+		}
+	}
 	return a, diags
+}
+
+// decodeValidator decodes a validator block; Schema.Validate checks that
+// it has one kind that fits its attribute.
+func decodeValidator(b *hcl.Block) (*plugins.Validator, hcl.Diagnostics) {
+	content, diags := b.Body.Content(validatorBody)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	v := &plugins.Validator{}
+	if attr, ok := content.Attributes["one_of"]; ok {
+		v.OneOf = listAttr(attr, &diags)
+	}
+	v.Pattern = stringAttr(content.Attributes["pattern"], &diags)
+	if attr, ok := content.Attributes["url"]; ok {
+		v.URL = &plugins.URLRule{}
+		for _, s := range listAttr(attr, &diags) {
+			if s.Type() != cty.String {
+				diags = append(diags, invalid(attr.Expr.Range(), "url must be a list of schemes"))
+				break
+			}
+			v.URL.Schemes = append(v.URL.Schemes, s.AsString())
+		}
+	}
+	v.Range = boundsAttr(content.Attributes["range"], &diags)
+	v.Length = boundsAttr(content.Attributes["length"], &diags)
+	if attr, ok := content.Attributes["duration"]; ok {
+		v.Duration = &plugins.DurationBounds{}
+		obj := valueAttr(attr, cty.Map(cty.String), &diags)
+		if obj != cty.NilVal && !obj.IsNull() {
+			for it := obj.ElementIterator(); it.Next(); {
+				k, e := it.Element()
+				d, err := time.ParseDuration(e.AsString())
+				switch {
+				case err != nil:
+					diags = append(diags, invalid(attr.Expr.Range(), fmt.Sprintf("duration %s: %s", k.AsString(), err)))
+				case k.AsString() == "min":
+					v.Duration.Min = d
+				case k.AsString() == "max":
+					v.Duration.Max = d
+				default:
+					diags = append(diags, invalid(attr.Expr.Range(), fmt.Sprintf("duration has min and max, not %q", k.AsString())))
+				}
+			}
+		}
+	}
+	return v, diags
+}
+
+// listAttr is a literal list's elements.
+func listAttr(attr *hcl.Attribute, diags *hcl.Diagnostics) []cty.Value {
+	v := valueAttr(attr, cty.DynamicPseudoType, diags)
+	if v == cty.NilVal {
+		return nil
+	}
+	if v.IsNull() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
+		*diags = append(*diags, invalid(attr.Expr.Range(), attr.Name+" must be a list"))
+		return nil
+	}
+	out := []cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		out = append(out, e)
+	}
+	return out
+}
+
+// boundsAttr is { min = N, max = N }, either optional.
+func boundsAttr(attr *hcl.Attribute, diags *hcl.Diagnostics) *plugins.Bounds {
+	if attr == nil {
+		return nil
+	}
+	v := valueAttr(attr, cty.Map(cty.Number), diags)
+	b := &plugins.Bounds{}
+	if v == cty.NilVal || v.IsNull() {
+		return b
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		f, _ := e.AsBigFloat().Float64()
+		switch k.AsString() {
+		case "min":
+			b.Min = &f
+		case "max":
+			b.Max = &f
+		default:
+			*diags = append(*diags, invalid(attr.Expr.Range(), fmt.Sprintf("%s has min and max, not %q", attr.Name, k.AsString())))
+		}
+	}
+	return b
 }
 
 func decodeAction(b *hcl.Block) (*plugins.Action, hcl.Diagnostics) {
@@ -449,6 +553,64 @@ func encodeAttribute(body *hclwrite.Body, a *plugins.Attribute) error {
 		body.SetAttributeValue("has_default", cty.True)
 	default:
 		body.SetAttributeValue("default", def)
+	}
+	for _, v := range a.Validators {
+		if err := encodeValidator(body.AppendNewBlock("validator", nil).Body(), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func encodeValidator(body *hclwrite.Body, v *plugins.Validator) error {
+	if v == nil {
+		return errors.New("nil validator")
+	}
+	if len(v.OneOf) > 0 {
+		values := make([]cty.Value, len(v.OneOf))
+		for i, o := range v.OneOf {
+			values[i], _ = o.UnmarkDeep()
+			if !values[i].IsWhollyKnown() {
+				return errors.New("one_of validator with an unknown value")
+			}
+		}
+		body.SetAttributeValue("one_of", cty.TupleVal(values))
+	}
+	if v.Pattern != "" {
+		body.SetAttributeValue("pattern", cty.StringVal(v.Pattern))
+	}
+	if v.URL != nil {
+		schemes := make([]cty.Value, len(v.URL.Schemes))
+		for i, s := range v.URL.Schemes {
+			schemes[i] = cty.StringVal(s)
+		}
+		body.SetAttributeValue("url", cty.TupleVal(schemes))
+	}
+	for _, b := range []struct {
+		name   string
+		bounds *plugins.Bounds
+	}{{"range", v.Range}, {"length", v.Length}} {
+		if b.bounds == nil {
+			continue
+		}
+		obj := map[string]cty.Value{}
+		if b.bounds.Min != nil {
+			obj["min"] = cty.NumberFloatVal(*b.bounds.Min)
+		}
+		if b.bounds.Max != nil {
+			obj["max"] = cty.NumberFloatVal(*b.bounds.Max)
+		}
+		body.SetAttributeValue(b.name, cty.ObjectVal(obj))
+	}
+	if d := v.Duration; d != nil {
+		obj := map[string]cty.Value{}
+		if d.Min > 0 {
+			obj["min"] = cty.StringVal(d.Min.String())
+		}
+		if d.Max > 0 {
+			obj["max"] = cty.StringVal(d.Max.String())
+		}
+		body.SetAttributeValue("duration", cty.ObjectVal(obj))
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package pluginlock
 
 import (
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +26,17 @@ func TestRoundTrip(t *testing.T) {
 	for _, b := range builtin.Plugins() {
 		entries = append(entries, &Entry{Name: b.Name, Version: "1.2.3", SHA256: sum, Schema: b.Schema})
 	}
+	entries = append(entries, &Entry{Name: "validated", Version: "0.1.0", SHA256: sum, Schema: &plugins.Schema{
+		Config: []*plugins.Attribute{
+			{Name: "url", Type: cty.String, Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
+			{Name: "any_url", Type: cty.String, Validators: []*plugins.Validator{plugins.URLWithScheme()}},
+			{Name: "mode", Type: cty.String, Validators: []*plugins.Validator{plugins.OneOfStrings("a", "b"), plugins.MatchPattern(`[a-z]"+`)}},
+			{Name: "level", Type: cty.Number, Validators: []*plugins.Validator{plugins.OneOf(cty.NumberIntVal(1), cty.NumberFloatVal(2.5)), plugins.Between(0.5, 10), plugins.AtLeast(-1)}},
+			{Name: "tags", Type: cty.List(cty.String), Validators: []*plugins.Validator{plugins.LengthBetween(1, -1), plugins.LengthBetween(-1, -1)}},
+			{Name: "wait", Type: cty.String, Validators: []*plugins.Validator{plugins.DurationBetween(time.Second, 90*time.Minute), plugins.DurationBetween(0, 0), plugins.DurationBetween(time.Millisecond, 0)}},
+		},
+		Actions: map[string]*plugins.Action{},
+	}})
 	dir := t.TempDir()
 	if err := Write(dir, entries); err != nil {
 		t.Fatal(err)
@@ -103,6 +117,9 @@ func sameAttrs(t *testing.T, where string, got, want []*plugins.Attribute) {
 			}
 		case !g.Default.RawEquals(w.Default):
 			t.Errorf("%s %s: default %#v, want %#v", where, w.Name, g.Default, w.Default)
+		}
+		if diff := cmp.Diff(w.Validators, g.Validators, cmp.Comparer(func(a, b cty.Value) bool { return a.Equals(b).True() })); diff != "" {
+			t.Errorf("%s %s: validators (-want +got):\n%s", where, w.Name, diff)
 		}
 	}
 }

@@ -22,9 +22,9 @@ import (
 // Schema is the prometheus plugin's contract (README, "Built-in plugins").
 var Schema = &plugins.Schema{
 	Config: []*plugins.Attribute{
-		{Name: "url", Type: cty.String, Required: true, Description: "Base URL of the Prometheus server."},
+		{Name: "url", Type: cty.String, Required: true, Description: "Base URL of the Prometheus server.", Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
 		{Name: "bearer_token", Type: cty.String, Sensitive: true, Description: "Token sent as Authorization: Bearer."},
-		{Name: "timeout", Type: cty.String, Default: cty.StringVal("30s"), Description: "How long one query may take, as a duration (\"30s\"); the step's timeout applies too."},
+		{Name: "timeout", Type: cty.String, Default: cty.StringVal("30s"), Description: "How long one query may take, as a duration (\"30s\"); the step's timeout applies too.", Validators: []*plugins.Validator{plugins.PositiveDuration()}},
 	},
 	Actions: map[string]*plugins.Action{
 		"query": {

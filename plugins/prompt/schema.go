@@ -25,12 +25,12 @@ var Schema = &plugins.Schema{
 	Predicts:    true,
 	ChecksPlans: true,
 	Config: []*plugins.Attribute{
-		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project)."},
+		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project).", Validators: []*plugins.Validator{plugins.OneOfStrings("file", "langfuse")}},
 		{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},
-		{Name: "url", Type: cty.String, Description: "Base URL of Langfuse (\"https://cloud.langfuse.com\"), for the langfuse backend."},
+		{Name: "url", Type: cty.String, Description: "Base URL of Langfuse (\"https://cloud.langfuse.com\"), for the langfuse backend.", Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
 		{Name: "public_key", Type: cty.String, Description: "Langfuse public key (pk-lf-…), the user of HTTP basic auth, for the langfuse backend."},
 		{Name: "secret_key", Type: cty.String, Sensitive: true, Description: "Langfuse secret key (sk-lf-…), the password of HTTP basic auth, for the langfuse backend."},
-		{Name: "timeout", Type: cty.String, Description: "How long one request to Langfuse may take, as a duration; \"30s\" when unset. The step's timeout applies too."},
+		{Name: "timeout", Type: cty.String, Description: "How long one request to Langfuse may take, as a duration; \"30s\" when unset. The step's timeout applies too.", Validators: []*plugins.Validator{plugins.PositiveDuration()}},
 	},
 	Actions: map[string]*plugins.Action{
 		"status": {

@@ -20,11 +20,20 @@
 //		})
 //	}
 //
-// Build it as runbook-plugin-NAME and declare it in a runbook directory with
+// Test it with package sdktest, which serves it in process and drives it
+// with Go maps. Build it as runbook-plugin-NAME and declare it in a runbook directory with
 // plugin "NAME" { source = "PATH", sha256 = "…" }.
 //
 // Arguments arrive decoded and checked against the action's schema, with
-// defaults applied. Read-only actions are really run in dry-runs; a
+// defaults applied. What Apply returns is held to the action's Output type
+// strictly (see ToValue): a missing or unexpected attribute, or a value of
+// another type, fails the action with the attribute's path, and so does
+// nil, nil for a typed output. ArgError points at an argument or a
+// configuration attribute in the runbook's source; naming one the schema
+// does not have is an error (docs/plugins.md, "Outputs and errors").
+// Checks of a value that need no code (one of, a pattern, a URL's scheme,
+// a range, a length, a duration) are Attribute.Validators: runbook
+// validate makes them without running the plugin (see Validator). Read-only actions are really run in dry-runs; a
 // mutating action is only planned there, with its Plan handler when it has
 // one ("no prediction, output unknown" when it does not).
 //
@@ -40,14 +49,12 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"reflect"
 	"sync"
 
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/gocty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/grpcplugin"
@@ -166,9 +173,70 @@ func (r *Request) Progress(format string, args ...any) {
 }
 
 // ArgError is an error about argument (or configuration attribute) name:
-// runbook shows it at the attribute's place in the runbook's source.
+// runbook shows it at the attribute's place in the runbook's source. From
+// an Apply or Plan handler, name is an argument of the action, or else an
+// attribute of the plugin's configuration; from Configure, a configuration
+// attribute. A name that the schema does not have fails the action with an
+// error saying so: the mistake is the plugin's.
 func ArgError(name, summary, detail string) error {
 	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
+}
+
+// ConfigError is an error about configuration attribute name, from any
+// handler: runbook shows it at the attribute's place in the plugin block,
+// even when the action has an argument of the same name.
+func ConfigError(name, summary, detail string) error {
+	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail, Config: true}
+}
+
+// placeErrors checks that the errors of a handler that name an attribute
+// name one the schema has: an argument (args, nil for Configure) or a
+// configuration attribute, which it marks as such. An error naming neither
+// becomes one that says so, without a path.
+func (p *plugin) placeErrors(err error, action string, args []*Attribute) error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := joined.Unwrap()
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = p.placeErrors(e, action, args)
+		}
+		return errors.Join(out...)
+	}
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return err
+	}
+	step, ok := pe.Path[0].(cty.GetAttrStep)
+	if !ok {
+		return err
+	}
+	has := func(attrs []*Attribute) bool {
+		for _, a := range attrs {
+			if a.Name == step.Name {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case !pe.Config && has(args):
+		return err
+	case has(p.schema.Config):
+		pe.Config = true
+		return err
+	}
+	what := fmt.Sprintf("an argument of %s nor a configuration attribute of plugin %q", action, p.def.Name)
+	if args == nil {
+		what = fmt.Sprintf("a configuration attribute of plugin %q", p.def.Name)
+	} else if pe.Config {
+		what = fmt.Sprintf("a configuration attribute of plugin %q", p.def.Name)
+	}
+	// The message only: the error must not carry a path the host would
+	// place.
+	return fmt.Errorf("the plugin reported an error about %q, which is not %s (a bug in the plugin): %s", step.Name, what, err.Error())
 }
 
 // Serve serves the plugin; a plugin's main calls it and nothing else. A
@@ -184,7 +252,7 @@ func Serve(p Plugin) {
 }
 
 // New returns the plugin as a plugins.Plugin without serving it: for tests,
-// which can drive it in process or through go-plugin's TestPluginGRPCConn.
+// which drive it with package sdktest, or in process.
 func New(p Plugin) (plugins.Plugin, error) {
 	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts, ChecksPlans: p.ChecksPlans}
 	handlers := make(map[string]*Action, len(p.Actions))
@@ -239,7 +307,7 @@ func (p *plugin) Configure(ctx context.Context, config cty.Value) error {
 	cfg := Values{config}
 	if p.def.Configure != nil {
 		if err := p.def.Configure(ctx, cfg); err != nil {
-			return err
+			return p.placeErrors(err, "", nil)
 		}
 	}
 	p.mu.Lock()
@@ -281,7 +349,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	}
 	plan, err := a.Plan(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, p.placeErrors(err, a.Name, nonNil(a.Args))
 	}
 	res := &plugins.PlanResult{Output: cty.UnknownVal(a.Output)}
 	if plan == nil {
@@ -296,7 +364,7 @@ func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 	}
 	if plan.Output != nil {
 		if res.Output, err = ToValue(plan.Output, a.Output); err != nil {
-			return nil, fmt.Errorf("%s: predicted output: %w", a.Name, err)
+			return nil, fmt.Errorf("%s predicted an output that does not match its type: %w", a.Name, err)
 		}
 	}
 	return res, nil
@@ -309,11 +377,14 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	}
 	out, err := a.Apply(ctx, r)
 	if err != nil {
-		return nil, err
+		return nil, p.placeErrors(err, a.Name, nonNil(a.Args))
+	}
+	if out == nil && a.Output != cty.DynamicPseudoType {
+		return nil, fmt.Errorf("%s returned no output (nil, nil); its output must be %s", a.Name, friendly(a.Output))
 	}
 	v, err := ToValue(out, a.Output)
 	if err != nil {
-		return nil, fmt.Errorf("%s: output: %w", a.Name, err)
+		return nil, fmt.Errorf("%s returned an output that does not match its type: %w", a.Name, err)
 	}
 	r.Planned.mu.Lock()
 	predicted := r.Planned.used
@@ -323,55 +394,10 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 
 func (p *plugin) Close() error { return nil }
 
-// untaggedStruct reports a struct without `cty` tags, which gocty would
-// convert to an object of nulls: its JSON encoding is meant.
-func untaggedStruct(v any) bool {
-	t := reflect.TypeOf(v)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// nonNil is args, or an empty list: nil means "no action" to placeErrors.
+func nonNil(args []*Attribute) []*Attribute {
+	if args == nil {
+		return []*Attribute{}
 	}
-	if t == nil || t.Kind() != reflect.Struct {
-		return false
-	}
-	for i := range t.NumField() {
-		if _, ok := t.Field(i).Tag.Lookup("cty"); ok {
-			return false
-		}
-	}
-	return true
-}
-
-// ToValue converts what a handler returns to a value of type ty: a
-// cty.Value as it is, nil as null, and any other Go value with gocty (maps,
-// slices, primitives, structs with `cty:"name"` tags) or, for a dynamic
-// type, a struct without cty tags or what gocty cannot convert, through its
-// JSON encoding.
-func ToValue(v any, ty cty.Type) (cty.Value, error) {
-	switch v := v.(type) {
-	case nil:
-		return cty.NullVal(ty), nil
-	case cty.Value:
-		return v, nil
-	case Values:
-		return v.Value(), nil
-	}
-	if ty != cty.DynamicPseudoType && !untaggedStruct(v) {
-		if out, err := gocty.ToCtyValue(v, ty); err == nil {
-			return out, nil
-		}
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("convert %T: %w", v, err)
-	}
-	if ty == cty.DynamicPseudoType {
-		if ty, err = ctyjson.ImpliedType(b); err != nil {
-			return cty.NilVal, fmt.Errorf("convert %T: %w", v, err)
-		}
-	}
-	out, err := ctyjson.Unmarshal(b, ty)
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("convert %T to %s: %w", v, ty.FriendlyName(), err)
-	}
-	return out, nil
+	return args
 }

@@ -388,3 +388,131 @@ func TestSavedPlanBasisThroughTheProtocol(t *testing.T) {
 		t.Errorf("apply unchanged = %v (light %s)", err, live)
 	}
 }
+
+func TestToValueIsStrict(t *testing.T) {
+	blocked := cty.Object(map[string]cty.Type{"blocked": cty.Bool, "count": cty.Number})
+	nested := cty.Object(map[string]cty.Type{"items": cty.List(blocked), "labels": cty.Map(cty.String)})
+	type tagged struct {
+		Blocked bool `cty:"blocked"`
+	}
+	for name, tc := range map[string]struct {
+		in   any
+		ty   cty.Type
+		want string // the error; "" for none
+	}{
+		"exact":              {map[string]any{"blocked": true, "count": 3}, blocked, ""},
+		"missing":            {map[string]any{"count": 3}, blocked, "output.blocked: attribute is missing"},
+		"extra":              {map[string]any{"blocked": true, "count": 3, "by": "x"}, blocked, "output.by: unexpected attribute: the type has only blocked, count"},
+		"string for number":  {map[string]any{"blocked": true, "count": "3"}, blocked, "output.count: a number is required, got a string"},
+		"string for bool":    {map[string]any{"blocked": "true", "count": 3}, blocked, "output.blocked: a bool is required, got a string"},
+		"number for string":  {3, cty.String, "output: a string is required, got a number"},
+		"several":            {map[string]any{"by": 1}, blocked, "output.blocked: attribute is missing; output.count: attribute is missing; output.by: unexpected attribute"},
+		"nested":             {map[string]any{"items": []any{map[string]any{"blocked": true, "count": 1}, map[string]any{"blocked": 1, "count": 1}}, "labels": map[string]any{}}, nested, "output.items[1].blocked: a bool is required, got a number"},
+		"map keys are free":  {map[string]any{"items": []any{}, "labels": map[string]any{"a": "x", "b": "y"}}, nested, ""},
+		"map element":        {map[string]any{"items": []any{}, "labels": map[string]any{"env": 1}}, nested, `output.labels["env"]: a string is required, got a number`},
+		"null attribute":     {map[string]any{"blocked": nil, "count": 3}, blocked, ""},
+		"object for list":    {map[string]any{"items": map[string]any{}, "labels": nil}, nested, "output.items: a list is required, got an object"},
+		"dynamic takes all":  {map[string]any{"anything": []any{1, "x"}}, cty.DynamicPseudoType, ""},
+		"cty value checked":  {cty.ObjectVal(map[string]cty.Value{"blocked": cty.True}), blocked, "output.count: attribute is missing"},
+		"cty unknown passes": {cty.ObjectVal(map[string]cty.Value{"blocked": cty.UnknownVal(cty.Bool), "count": cty.NumberIntVal(1)}), blocked, ""},
+		"tagged struct":      {tagged{true}, blocked, "output.count: attribute is missing"},
+		"json struct": {struct {
+			Blocked bool   `json:"blocked"`
+			Count   string `json:"count"`
+		}{true, "3"}, blocked, "output.count: a number is required, got a string"},
+	} {
+		_, err := sdk.ToValue(tc.in, tc.ty)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+// What a handler returns is held to its output type, through the
+// protocol; so are the attributes its errors name.
+func TestHandlersAreHeldToTheSchema(t *testing.T) {
+	out := cty.Object(map[string]cty.Type{"blocked": cty.Bool})
+	var ret any
+	var retErr error
+	p, err := sdk.New(sdk.Plugin{
+		Name:   "litellm",
+		Config: []*sdk.Attribute{{Name: "api_key", Type: cty.String, Sensitive: true}},
+		Configure: func(context.Context, sdk.Values) error {
+			return retErr
+		},
+		Actions: []*sdk.Action{{
+			Name:   "block_model",
+			Args:   []*sdk.Attribute{{Name: "model", Type: cty.String, Required: true}},
+			Output: out,
+			Apply:  func(context.Context, *sdk.Request) (any, error) { return ret, retErr },
+			Plan: func(context.Context, *sdk.Request) (*sdk.Plan, error) {
+				return &sdk.Plan{Output: ret}, retErr
+			},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := grpcplugin.TestClient(t, p)
+	ctx := context.Background()
+	args := cty.ObjectVal(map[string]cty.Value{"model": cty.StringVal("gpt")})
+	apply := func(r any, e error) error {
+		ret, retErr = r, e
+		_, err := c.Apply(ctx, &plugins.ActionRequest{Action: "block_model", Args: args})
+		return err
+	}
+	for name, tc := range map[string]struct {
+		ret      any
+		err      error
+		want     string
+		path     string
+		isConfig bool
+	}{
+		"nil, nil":                {nil, nil, "block_model returned no output (nil, nil); its output must be an object", "", false},
+		"missing":                 {map[string]any{}, nil, "block_model returned an output that does not match its type: output.blocked: attribute is missing", "", false},
+		"argument error":          {nil, sdk.ArgError("model", "No such model", "gpt"), "No such model: gpt", "model", false},
+		"config error":            {nil, sdk.ArgError("api_key", "Rejected key", "401"), "Rejected key: 401", "api_key", true},
+		"unknown name":            {nil, sdk.ArgError("modle", "No such model", ""), `the plugin reported an error about "modle", which is not an argument of block_model nor a configuration attribute of plugin "litellm" (a bug in the plugin): No such model`, "", false},
+		"config, but an argument": {nil, sdk.ConfigError("model", "x", ""), `"model", which is not a configuration attribute`, "", false},
+		"joined":                  {nil, errors.Join(sdk.ArgError("model", "a", ""), sdk.ArgError("nope", "b", "")), `"nope"`, "", false},
+	} {
+		err := apply(tc.ret, tc.err)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
+			continue
+		}
+		var pe *plugins.Error
+		got := ""
+		if errors.As(err, &pe) && len(pe.Path) > 0 && tc.path != "" {
+			got = pe.Path[0].(cty.GetAttrStep).Name
+			if pe.Config != tc.isConfig {
+				t.Errorf("%s: config %v", name, pe.Config)
+			}
+		} else if errors.As(err, &pe) && len(pe.Path) > 0 && name != "joined" {
+			t.Errorf("%s: an error with a path: %#v", name, pe)
+		}
+		if got != tc.path {
+			t.Errorf("%s: path %q, want %q", name, got, tc.path)
+		}
+	}
+
+	ret, retErr = map[string]any{"blocked": "yes"}, nil
+	if _, err := c.Plan(ctx, &plugins.ActionRequest{Action: "block_model", Args: args}); err == nil || !strings.Contains(err.Error(), "block_model predicted an output that does not match its type: output.blocked: a bool is required, got a string") {
+		t.Errorf("plan with a mistyped output: %v", err)
+	}
+
+	retErr = sdk.ArgError("model", "Bad", "")
+	err = c.Configure(ctx, cty.ObjectVal(map[string]cty.Value{"api_key": cty.StringVal("k")}))
+	if err == nil || !strings.Contains(err.Error(), `"model", which is not a configuration attribute of plugin "litellm"`) {
+		t.Errorf("configure naming an argument: %v", err)
+	}
+	retErr = sdk.ArgError("api_key", "Bad key", "")
+	err = c.Configure(ctx, cty.ObjectVal(map[string]cty.Value{"api_key": cty.StringVal("k")}))
+	var pe *plugins.Error
+	if !errors.As(err, &pe) || !pe.Path.Equals(cty.GetAttrPath("api_key")) {
+		t.Errorf("configure: %v", err)
+	}
+}

@@ -44,6 +44,8 @@ func echo() sdk.Plugin {
 			Description: "Text put before every message.",
 			Type:        cty.String,
 			Default:     cty.StringVal(""),
+			// Checked by runbook validate, from the lock file: no run needed.
+			Validators: []*sdk.Validator{sdk.LengthBetween(-1, 16)},
 		}},
 		Actions: []*sdk.Action{{
 			Name:        "say",

@@ -173,10 +173,13 @@ func (x *AttributePath) GetSteps() []*AttributePath_Step {
 // Error is a plugins.Error: a problem, attributed to an argument or
 // configuration attribute when path is set.
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Summary       string                 `protobuf:"bytes,1,opt,name=summary,proto3" json:"summary,omitempty"`
-	Detail        string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
-	Path          *AttributePath         `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Summary string                 `protobuf:"bytes,1,opt,name=summary,proto3" json:"summary,omitempty"`
+	Detail  string                 `protobuf:"bytes,2,opt,name=detail,proto3" json:"detail,omitempty"`
+	Path    *AttributePath         `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	// The path names an attribute of the plugin block (its configuration),
+	// not an argument of the action, though the error came from Plan or Apply.
+	Config        bool `protobuf:"varint,4,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -232,6 +235,13 @@ func (x *Error) GetPath() *AttributePath {
 	return nil
 }
 
+func (x *Error) GetConfig() bool {
+	if x != nil {
+		return x.Config
+	}
+	return false
+}
+
 type Attribute struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -241,8 +251,11 @@ type Attribute struct {
 	Required  bool   `protobuf:"varint,4,opt,name=required,proto3" json:"required,omitempty"`
 	Sensitive bool   `protobuf:"varint,5,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
 	// Absent when the attribute has no default.
-	Default       *TypedValue `protobuf:"bytes,6,opt,name=default,proto3" json:"default,omitempty"`
-	Path          bool        `protobuf:"varint,7,opt,name=path,proto3" json:"path,omitempty"`
+	Default *TypedValue `protobuf:"bytes,6,opt,name=default,proto3" json:"default,omitempty"`
+	Path    bool        `protobuf:"varint,7,opt,name=path,proto3" json:"path,omitempty"`
+	// Checks of the value that the host makes without running the plugin
+	// (`runbook validate`), in order.
+	Validators    []*Validator `protobuf:"bytes,8,rep,name=validators,proto3" json:"validators,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -326,6 +339,107 @@ func (x *Attribute) GetPath() bool {
 	return false
 }
 
+func (x *Attribute) GetValidators() []*Validator {
+	if x != nil {
+		return x.Validators
+	}
+	return nil
+}
+
+// Validator is a check of an attribute's value declared as data. Exactly one
+// kind is set. On a list, set or map, every kind but length checks each
+// element; unknown and null values pass.
+type Validator struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value equals one of these.
+	OneOf []*TypedValue `protobuf:"bytes,1,rep,name=one_of,json=oneOf,proto3" json:"one_of,omitempty"`
+	// An RE2 regular expression that the whole string matches.
+	Pattern string `protobuf:"bytes,2,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	// An absolute URL with a host.
+	Url *Validator_Url `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// A number within the bounds.
+	Range *Validator_Bounds `protobuf:"bytes,4,opt,name=range,proto3" json:"range,omitempty"`
+	// A string's length in characters, or a collection's in elements, within
+	// the bounds.
+	Length *Validator_Bounds `protobuf:"bytes,5,opt,name=length,proto3" json:"length,omitempty"`
+	// A duration ("30s", "5m"), within the bounds.
+	Duration      *Validator_Durations `protobuf:"bytes,6,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Validator) Reset() {
+	*x = Validator{}
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Validator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Validator) ProtoMessage() {}
+
+func (x *Validator) ProtoReflect() protoreflect.Message {
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Validator.ProtoReflect.Descriptor instead.
+func (*Validator) Descriptor() ([]byte, []int) {
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Validator) GetOneOf() []*TypedValue {
+	if x != nil {
+		return x.OneOf
+	}
+	return nil
+}
+
+func (x *Validator) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *Validator) GetUrl() *Validator_Url {
+	if x != nil {
+		return x.Url
+	}
+	return nil
+}
+
+func (x *Validator) GetRange() *Validator_Bounds {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *Validator) GetLength() *Validator_Bounds {
+	if x != nil {
+		return x.Length
+	}
+	return nil
+}
+
+func (x *Validator) GetDuration() *Validator_Durations {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
 type ReadOnlyRule struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Arg           string                 `protobuf:"bytes,1,opt,name=arg,proto3" json:"arg,omitempty"`
@@ -336,7 +450,7 @@ type ReadOnlyRule struct {
 
 func (x *ReadOnlyRule) Reset() {
 	*x = ReadOnlyRule{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +462,7 @@ func (x *ReadOnlyRule) String() string {
 func (*ReadOnlyRule) ProtoMessage() {}
 
 func (x *ReadOnlyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +475,7 @@ func (x *ReadOnlyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadOnlyRule.ProtoReflect.Descriptor instead.
 func (*ReadOnlyRule) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReadOnlyRule) GetArg() string {
@@ -393,7 +507,7 @@ type Action struct {
 
 func (x *Action) Reset() {
 	*x = Action{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +519,7 @@ func (x *Action) String() string {
 func (*Action) ProtoMessage() {}
 
 func (x *Action) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +532,7 @@ func (x *Action) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Action.ProtoReflect.Descriptor instead.
 func (*Action) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Action) GetName() string {
@@ -481,7 +595,7 @@ type Schema struct {
 
 func (x *Schema) Reset() {
 	*x = Schema{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +607,7 @@ func (x *Schema) String() string {
 func (*Schema) ProtoMessage() {}
 
 func (x *Schema) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +620,7 @@ func (x *Schema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schema.ProtoReflect.Descriptor instead.
 func (*Schema) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Schema) GetConfig() []*Attribute {
@@ -545,7 +659,7 @@ type GetSchemaRequest struct {
 
 func (x *GetSchemaRequest) Reset() {
 	*x = GetSchemaRequest{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +671,7 @@ func (x *GetSchemaRequest) String() string {
 func (*GetSchemaRequest) ProtoMessage() {}
 
 func (x *GetSchemaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +684,7 @@ func (x *GetSchemaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSchemaRequest.ProtoReflect.Descriptor instead.
 func (*GetSchemaRequest) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type GetSchemaResponse struct {
@@ -586,7 +700,7 @@ type GetSchemaResponse struct {
 
 func (x *GetSchemaResponse) Reset() {
 	*x = GetSchemaResponse{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +712,7 @@ func (x *GetSchemaResponse) String() string {
 func (*GetSchemaResponse) ProtoMessage() {}
 
 func (x *GetSchemaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +725,7 @@ func (x *GetSchemaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSchemaResponse.ProtoReflect.Descriptor instead.
 func (*GetSchemaResponse) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetSchemaResponse) GetName() string {
@@ -652,7 +766,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -664,7 +778,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -677,7 +791,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConfigureRequest) GetConfig() *DynamicValue {
@@ -696,7 +810,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +822,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +835,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConfigureResponse) GetErrors() []*Error {
@@ -753,7 +867,7 @@ type ActionRequest struct {
 
 func (x *ActionRequest) Reset() {
 	*x = ActionRequest{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +879,7 @@ func (x *ActionRequest) String() string {
 func (*ActionRequest) ProtoMessage() {}
 
 func (x *ActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +892,7 @@ func (x *ActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionRequest.ProtoReflect.Descriptor instead.
 func (*ActionRequest) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ActionRequest) GetAction() string {
@@ -832,7 +946,7 @@ type PlanRequest struct {
 
 func (x *PlanRequest) Reset() {
 	*x = PlanRequest{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -844,7 +958,7 @@ func (x *PlanRequest) String() string {
 func (*PlanRequest) ProtoMessage() {}
 
 func (x *PlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -857,7 +971,7 @@ func (x *PlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanRequest.ProtoReflect.Descriptor instead.
 func (*PlanRequest) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlanRequest) GetRequest() *ActionRequest {
@@ -887,7 +1001,7 @@ type PlanResponse struct {
 
 func (x *PlanResponse) Reset() {
 	*x = PlanResponse{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1013,7 @@ func (x *PlanResponse) String() string {
 func (*PlanResponse) ProtoMessage() {}
 
 func (x *PlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1026,7 @@ func (x *PlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlanResponse.ProtoReflect.Descriptor instead.
 func (*PlanResponse) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PlanResponse) GetChanges() []string {
@@ -959,7 +1073,7 @@ type ApplyRequest struct {
 
 func (x *ApplyRequest) Reset() {
 	*x = ApplyRequest{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1085,7 @@ func (x *ApplyRequest) String() string {
 func (*ApplyRequest) ProtoMessage() {}
 
 func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1098,7 @@ func (x *ApplyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRequest.ProtoReflect.Descriptor instead.
 func (*ApplyRequest) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ApplyRequest) GetRequest() *ActionRequest {
@@ -1007,7 +1121,7 @@ type ApplyEvent struct {
 
 func (x *ApplyEvent) Reset() {
 	*x = ApplyEvent{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1019,7 +1133,7 @@ func (x *ApplyEvent) String() string {
 func (*ApplyEvent) ProtoMessage() {}
 
 func (x *ApplyEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1032,7 +1146,7 @@ func (x *ApplyEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyEvent.ProtoReflect.Descriptor instead.
 func (*ApplyEvent) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ApplyEvent) GetEvent() isApplyEvent_Event {
@@ -1091,7 +1205,7 @@ type ApplyResult struct {
 
 func (x *ApplyResult) Reset() {
 	*x = ApplyResult{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1217,7 @@ func (x *ApplyResult) String() string {
 func (*ApplyResult) ProtoMessage() {}
 
 func (x *ApplyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1230,7 @@ func (x *ApplyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyResult.ProtoReflect.Descriptor instead.
 func (*ApplyResult) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ApplyResult) GetOutput() *DynamicValue {
@@ -1148,7 +1262,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1274,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1287,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 type StopResponse struct {
@@ -1186,7 +1300,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1312,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1325,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StopResponse) GetError() string {
@@ -1235,7 +1349,7 @@ type AttributePath_Step struct {
 
 func (x *AttributePath_Step) Reset() {
 	*x = AttributePath_Step{}
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1361,7 @@ func (x *AttributePath_Step) String() string {
 func (*AttributePath_Step) ProtoMessage() {}
 
 func (x *AttributePath_Step) ProtoReflect() protoreflect.Message {
-	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1319,6 +1433,156 @@ func (*AttributePath_Step_ElementKeyString) isAttributePath_Step_Selector() {}
 
 func (*AttributePath_Step_ElementKeyInt) isAttributePath_Step_Selector() {}
 
+type Validator_Url struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allowed schemes, lower-case; any scheme when empty.
+	Schemes       []string `protobuf:"bytes,1,rep,name=schemes,proto3" json:"schemes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Validator_Url) Reset() {
+	*x = Validator_Url{}
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Validator_Url) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Validator_Url) ProtoMessage() {}
+
+func (x *Validator_Url) ProtoReflect() protoreflect.Message {
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Validator_Url.ProtoReflect.Descriptor instead.
+func (*Validator_Url) Descriptor() ([]byte, []int) {
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{5, 0}
+}
+
+func (x *Validator_Url) GetSchemes() []string {
+	if x != nil {
+		return x.Schemes
+	}
+	return nil
+}
+
+type Validator_Bounds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Min           *float64               `protobuf:"fixed64,1,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	Max           *float64               `protobuf:"fixed64,2,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Validator_Bounds) Reset() {
+	*x = Validator_Bounds{}
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Validator_Bounds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Validator_Bounds) ProtoMessage() {}
+
+func (x *Validator_Bounds) ProtoReflect() protoreflect.Message {
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Validator_Bounds.ProtoReflect.Descriptor instead.
+func (*Validator_Bounds) Descriptor() ([]byte, []int) {
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{5, 1}
+}
+
+func (x *Validator_Bounds) GetMin() float64 {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return 0
+}
+
+func (x *Validator_Bounds) GetMax() float64 {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return 0
+}
+
+type Validator_Durations struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Nanoseconds; zero is no bound.
+	Min           int64 `protobuf:"varint,1,opt,name=min,proto3" json:"min,omitempty"`
+	Max           int64 `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Validator_Durations) Reset() {
+	*x = Validator_Durations{}
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Validator_Durations) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Validator_Durations) ProtoMessage() {}
+
+func (x *Validator_Durations) ProtoReflect() protoreflect.Message {
+	mi := &file_runbookplugin_v1_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Validator_Durations.ProtoReflect.Descriptor instead.
+func (*Validator_Durations) Descriptor() ([]byte, []int) {
+	return file_runbookplugin_v1_plugin_proto_rawDescGZIP(), []int{5, 2}
+}
+
+func (x *Validator_Durations) GetMin() int64 {
+	if x != nil {
+		return x.Min
+	}
+	return 0
+}
+
+func (x *Validator_Durations) GetMax() int64 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
 var File_runbookplugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
@@ -1336,11 +1600,12 @@ const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
 	"\x12element_key_string\x18\x02 \x01(\tH\x00R\x10elementKeyString\x12(\n" +
 	"\x0felement_key_int\x18\x03 \x01(\x03H\x00R\relementKeyIntB\n" +
 	"\n" +
-	"\bselector\"n\n" +
+	"\bselector\"\x86\x01\n" +
 	"\x05Error\x12\x18\n" +
 	"\asummary\x18\x01 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x02 \x01(\tR\x06detail\x123\n" +
-	"\x04path\x18\x03 \x01(\v2\x1f.runbookplugin.v1.AttributePathR\x04path\"\xdb\x01\n" +
+	"\x04path\x18\x03 \x01(\v2\x1f.runbookplugin.v1.AttributePathR\x04path\x12\x16\n" +
+	"\x06config\x18\x04 \x01(\bR\x06config\"\x98\x02\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x12\n" +
@@ -1348,7 +1613,27 @@ const file_runbookplugin_v1_plugin_proto_rawDesc = "" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x1c\n" +
 	"\tsensitive\x18\x05 \x01(\bR\tsensitive\x126\n" +
 	"\adefault\x18\x06 \x01(\v2\x1c.runbookplugin.v1.TypedValueR\adefault\x12\x12\n" +
-	"\x04path\x18\a \x01(\bR\x04path\"V\n" +
+	"\x04path\x18\a \x01(\bR\x04path\x12;\n" +
+	"\n" +
+	"validators\x18\b \x03(\v2\x1b.runbookplugin.v1.ValidatorR\n" +
+	"validators\"\xe0\x03\n" +
+	"\tValidator\x123\n" +
+	"\x06one_of\x18\x01 \x03(\v2\x1c.runbookplugin.v1.TypedValueR\x05oneOf\x12\x18\n" +
+	"\apattern\x18\x02 \x01(\tR\apattern\x121\n" +
+	"\x03url\x18\x03 \x01(\v2\x1f.runbookplugin.v1.Validator.UrlR\x03url\x128\n" +
+	"\x05range\x18\x04 \x01(\v2\".runbookplugin.v1.Validator.BoundsR\x05range\x12:\n" +
+	"\x06length\x18\x05 \x01(\v2\".runbookplugin.v1.Validator.BoundsR\x06length\x12A\n" +
+	"\bduration\x18\x06 \x01(\v2%.runbookplugin.v1.Validator.DurationsR\bduration\x1a\x1f\n" +
+	"\x03Url\x12\x18\n" +
+	"\aschemes\x18\x01 \x03(\tR\aschemes\x1aF\n" +
+	"\x06Bounds\x12\x15\n" +
+	"\x03min\x18\x01 \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\x02 \x01(\x01H\x01R\x03max\x88\x01\x01B\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_max\x1a/\n" +
+	"\tDurations\x12\x10\n" +
+	"\x03min\x18\x01 \x01(\x03R\x03min\x12\x10\n" +
+	"\x03max\x18\x02 \x01(\x03R\x03max\"V\n" +
 	"\fReadOnlyRule\x12\x10\n" +
 	"\x03arg\x18\x01 \x01(\tR\x03arg\x124\n" +
 	"\x06values\x18\x02 \x03(\v2\x1c.runbookplugin.v1.TypedValueR\x06values\"\xea\x01\n" +
@@ -1422,66 +1707,76 @@ func file_runbookplugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_runbookplugin_v1_plugin_proto_rawDescData
 }
 
-var file_runbookplugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_runbookplugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_runbookplugin_v1_plugin_proto_goTypes = []any{
-	(*DynamicValue)(nil),       // 0: runbookplugin.v1.DynamicValue
-	(*TypedValue)(nil),         // 1: runbookplugin.v1.TypedValue
-	(*AttributePath)(nil),      // 2: runbookplugin.v1.AttributePath
-	(*Error)(nil),              // 3: runbookplugin.v1.Error
-	(*Attribute)(nil),          // 4: runbookplugin.v1.Attribute
-	(*ReadOnlyRule)(nil),       // 5: runbookplugin.v1.ReadOnlyRule
-	(*Action)(nil),             // 6: runbookplugin.v1.Action
-	(*Schema)(nil),             // 7: runbookplugin.v1.Schema
-	(*GetSchemaRequest)(nil),   // 8: runbookplugin.v1.GetSchemaRequest
-	(*GetSchemaResponse)(nil),  // 9: runbookplugin.v1.GetSchemaResponse
-	(*ConfigureRequest)(nil),   // 10: runbookplugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),  // 11: runbookplugin.v1.ConfigureResponse
-	(*ActionRequest)(nil),      // 12: runbookplugin.v1.ActionRequest
-	(*PlanRequest)(nil),        // 13: runbookplugin.v1.PlanRequest
-	(*PlanResponse)(nil),       // 14: runbookplugin.v1.PlanResponse
-	(*ApplyRequest)(nil),       // 15: runbookplugin.v1.ApplyRequest
-	(*ApplyEvent)(nil),         // 16: runbookplugin.v1.ApplyEvent
-	(*ApplyResult)(nil),        // 17: runbookplugin.v1.ApplyResult
-	(*StopRequest)(nil),        // 18: runbookplugin.v1.StopRequest
-	(*StopResponse)(nil),       // 19: runbookplugin.v1.StopResponse
-	(*AttributePath_Step)(nil), // 20: runbookplugin.v1.AttributePath.Step
+	(*DynamicValue)(nil),        // 0: runbookplugin.v1.DynamicValue
+	(*TypedValue)(nil),          // 1: runbookplugin.v1.TypedValue
+	(*AttributePath)(nil),       // 2: runbookplugin.v1.AttributePath
+	(*Error)(nil),               // 3: runbookplugin.v1.Error
+	(*Attribute)(nil),           // 4: runbookplugin.v1.Attribute
+	(*Validator)(nil),           // 5: runbookplugin.v1.Validator
+	(*ReadOnlyRule)(nil),        // 6: runbookplugin.v1.ReadOnlyRule
+	(*Action)(nil),              // 7: runbookplugin.v1.Action
+	(*Schema)(nil),              // 8: runbookplugin.v1.Schema
+	(*GetSchemaRequest)(nil),    // 9: runbookplugin.v1.GetSchemaRequest
+	(*GetSchemaResponse)(nil),   // 10: runbookplugin.v1.GetSchemaResponse
+	(*ConfigureRequest)(nil),    // 11: runbookplugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),   // 12: runbookplugin.v1.ConfigureResponse
+	(*ActionRequest)(nil),       // 13: runbookplugin.v1.ActionRequest
+	(*PlanRequest)(nil),         // 14: runbookplugin.v1.PlanRequest
+	(*PlanResponse)(nil),        // 15: runbookplugin.v1.PlanResponse
+	(*ApplyRequest)(nil),        // 16: runbookplugin.v1.ApplyRequest
+	(*ApplyEvent)(nil),          // 17: runbookplugin.v1.ApplyEvent
+	(*ApplyResult)(nil),         // 18: runbookplugin.v1.ApplyResult
+	(*StopRequest)(nil),         // 19: runbookplugin.v1.StopRequest
+	(*StopResponse)(nil),        // 20: runbookplugin.v1.StopResponse
+	(*AttributePath_Step)(nil),  // 21: runbookplugin.v1.AttributePath.Step
+	(*Validator_Url)(nil),       // 22: runbookplugin.v1.Validator.Url
+	(*Validator_Bounds)(nil),    // 23: runbookplugin.v1.Validator.Bounds
+	(*Validator_Durations)(nil), // 24: runbookplugin.v1.Validator.Durations
 }
 var file_runbookplugin_v1_plugin_proto_depIdxs = []int32{
-	20, // 0: runbookplugin.v1.AttributePath.steps:type_name -> runbookplugin.v1.AttributePath.Step
+	21, // 0: runbookplugin.v1.AttributePath.steps:type_name -> runbookplugin.v1.AttributePath.Step
 	2,  // 1: runbookplugin.v1.Error.path:type_name -> runbookplugin.v1.AttributePath
 	1,  // 2: runbookplugin.v1.Attribute.default:type_name -> runbookplugin.v1.TypedValue
-	1,  // 3: runbookplugin.v1.ReadOnlyRule.values:type_name -> runbookplugin.v1.TypedValue
-	5,  // 4: runbookplugin.v1.Action.read_only_when:type_name -> runbookplugin.v1.ReadOnlyRule
-	4,  // 5: runbookplugin.v1.Action.args:type_name -> runbookplugin.v1.Attribute
-	4,  // 6: runbookplugin.v1.Schema.config:type_name -> runbookplugin.v1.Attribute
-	6,  // 7: runbookplugin.v1.Schema.actions:type_name -> runbookplugin.v1.Action
-	7,  // 8: runbookplugin.v1.GetSchemaResponse.schema:type_name -> runbookplugin.v1.Schema
-	3,  // 9: runbookplugin.v1.GetSchemaResponse.errors:type_name -> runbookplugin.v1.Error
-	0,  // 10: runbookplugin.v1.ConfigureRequest.config:type_name -> runbookplugin.v1.DynamicValue
-	3,  // 11: runbookplugin.v1.ConfigureResponse.errors:type_name -> runbookplugin.v1.Error
-	0,  // 12: runbookplugin.v1.ActionRequest.args:type_name -> runbookplugin.v1.DynamicValue
-	12, // 13: runbookplugin.v1.PlanRequest.request:type_name -> runbookplugin.v1.ActionRequest
-	0,  // 14: runbookplugin.v1.PlanResponse.output:type_name -> runbookplugin.v1.DynamicValue
-	3,  // 15: runbookplugin.v1.PlanResponse.errors:type_name -> runbookplugin.v1.Error
-	12, // 16: runbookplugin.v1.ApplyRequest.request:type_name -> runbookplugin.v1.ActionRequest
-	17, // 17: runbookplugin.v1.ApplyEvent.result:type_name -> runbookplugin.v1.ApplyResult
-	0,  // 18: runbookplugin.v1.ApplyResult.output:type_name -> runbookplugin.v1.DynamicValue
-	3,  // 19: runbookplugin.v1.ApplyResult.errors:type_name -> runbookplugin.v1.Error
-	8,  // 20: runbookplugin.v1.Plugin.GetSchema:input_type -> runbookplugin.v1.GetSchemaRequest
-	10, // 21: runbookplugin.v1.Plugin.Configure:input_type -> runbookplugin.v1.ConfigureRequest
-	13, // 22: runbookplugin.v1.Plugin.Plan:input_type -> runbookplugin.v1.PlanRequest
-	15, // 23: runbookplugin.v1.Plugin.Apply:input_type -> runbookplugin.v1.ApplyRequest
-	18, // 24: runbookplugin.v1.Plugin.Stop:input_type -> runbookplugin.v1.StopRequest
-	9,  // 25: runbookplugin.v1.Plugin.GetSchema:output_type -> runbookplugin.v1.GetSchemaResponse
-	11, // 26: runbookplugin.v1.Plugin.Configure:output_type -> runbookplugin.v1.ConfigureResponse
-	14, // 27: runbookplugin.v1.Plugin.Plan:output_type -> runbookplugin.v1.PlanResponse
-	16, // 28: runbookplugin.v1.Plugin.Apply:output_type -> runbookplugin.v1.ApplyEvent
-	19, // 29: runbookplugin.v1.Plugin.Stop:output_type -> runbookplugin.v1.StopResponse
-	25, // [25:30] is the sub-list for method output_type
-	20, // [20:25] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	5,  // 3: runbookplugin.v1.Attribute.validators:type_name -> runbookplugin.v1.Validator
+	1,  // 4: runbookplugin.v1.Validator.one_of:type_name -> runbookplugin.v1.TypedValue
+	22, // 5: runbookplugin.v1.Validator.url:type_name -> runbookplugin.v1.Validator.Url
+	23, // 6: runbookplugin.v1.Validator.range:type_name -> runbookplugin.v1.Validator.Bounds
+	23, // 7: runbookplugin.v1.Validator.length:type_name -> runbookplugin.v1.Validator.Bounds
+	24, // 8: runbookplugin.v1.Validator.duration:type_name -> runbookplugin.v1.Validator.Durations
+	1,  // 9: runbookplugin.v1.ReadOnlyRule.values:type_name -> runbookplugin.v1.TypedValue
+	6,  // 10: runbookplugin.v1.Action.read_only_when:type_name -> runbookplugin.v1.ReadOnlyRule
+	4,  // 11: runbookplugin.v1.Action.args:type_name -> runbookplugin.v1.Attribute
+	4,  // 12: runbookplugin.v1.Schema.config:type_name -> runbookplugin.v1.Attribute
+	7,  // 13: runbookplugin.v1.Schema.actions:type_name -> runbookplugin.v1.Action
+	8,  // 14: runbookplugin.v1.GetSchemaResponse.schema:type_name -> runbookplugin.v1.Schema
+	3,  // 15: runbookplugin.v1.GetSchemaResponse.errors:type_name -> runbookplugin.v1.Error
+	0,  // 16: runbookplugin.v1.ConfigureRequest.config:type_name -> runbookplugin.v1.DynamicValue
+	3,  // 17: runbookplugin.v1.ConfigureResponse.errors:type_name -> runbookplugin.v1.Error
+	0,  // 18: runbookplugin.v1.ActionRequest.args:type_name -> runbookplugin.v1.DynamicValue
+	13, // 19: runbookplugin.v1.PlanRequest.request:type_name -> runbookplugin.v1.ActionRequest
+	0,  // 20: runbookplugin.v1.PlanResponse.output:type_name -> runbookplugin.v1.DynamicValue
+	3,  // 21: runbookplugin.v1.PlanResponse.errors:type_name -> runbookplugin.v1.Error
+	13, // 22: runbookplugin.v1.ApplyRequest.request:type_name -> runbookplugin.v1.ActionRequest
+	18, // 23: runbookplugin.v1.ApplyEvent.result:type_name -> runbookplugin.v1.ApplyResult
+	0,  // 24: runbookplugin.v1.ApplyResult.output:type_name -> runbookplugin.v1.DynamicValue
+	3,  // 25: runbookplugin.v1.ApplyResult.errors:type_name -> runbookplugin.v1.Error
+	9,  // 26: runbookplugin.v1.Plugin.GetSchema:input_type -> runbookplugin.v1.GetSchemaRequest
+	11, // 27: runbookplugin.v1.Plugin.Configure:input_type -> runbookplugin.v1.ConfigureRequest
+	14, // 28: runbookplugin.v1.Plugin.Plan:input_type -> runbookplugin.v1.PlanRequest
+	16, // 29: runbookplugin.v1.Plugin.Apply:input_type -> runbookplugin.v1.ApplyRequest
+	19, // 30: runbookplugin.v1.Plugin.Stop:input_type -> runbookplugin.v1.StopRequest
+	10, // 31: runbookplugin.v1.Plugin.GetSchema:output_type -> runbookplugin.v1.GetSchemaResponse
+	12, // 32: runbookplugin.v1.Plugin.Configure:output_type -> runbookplugin.v1.ConfigureResponse
+	15, // 33: runbookplugin.v1.Plugin.Plan:output_type -> runbookplugin.v1.PlanResponse
+	17, // 34: runbookplugin.v1.Plugin.Apply:output_type -> runbookplugin.v1.ApplyEvent
+	20, // 35: runbookplugin.v1.Plugin.Stop:output_type -> runbookplugin.v1.StopResponse
+	31, // [31:36] is the sub-list for method output_type
+	26, // [26:31] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_runbookplugin_v1_plugin_proto_init() }
@@ -1489,22 +1784,23 @@ func file_runbookplugin_v1_plugin_proto_init() {
 	if File_runbookplugin_v1_plugin_proto != nil {
 		return
 	}
-	file_runbookplugin_v1_plugin_proto_msgTypes[16].OneofWrappers = []any{
+	file_runbookplugin_v1_plugin_proto_msgTypes[17].OneofWrappers = []any{
 		(*ApplyEvent_Progress)(nil),
 		(*ApplyEvent_Result)(nil),
 	}
-	file_runbookplugin_v1_plugin_proto_msgTypes[20].OneofWrappers = []any{
+	file_runbookplugin_v1_plugin_proto_msgTypes[21].OneofWrappers = []any{
 		(*AttributePath_Step_AttributeName)(nil),
 		(*AttributePath_Step_ElementKeyString)(nil),
 		(*AttributePath_Step_ElementKeyInt)(nil),
 	}
+	file_runbookplugin_v1_plugin_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_runbookplugin_v1_plugin_proto_rawDesc), len(file_runbookplugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

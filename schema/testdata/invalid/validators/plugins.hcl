@@ -1,0 +1,4 @@
+plugin "svc" {
+  url     = "ftp://svc.internal"
+  regions = ["eu", "asia"]
+}
