@@ -37,8 +37,8 @@ func (faulty) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.Plan
 func (faulty) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
 	switch req.Action {
 	case "explode":
-		var m map[string]int
-		m["kaboom"]++ // a nil map: the runtime panics
+		var s []int
+		_ = s[len(req.Action)] // out of range: the runtime panics
 	case "stall":
 		select {}
 	case "leak":
@@ -131,7 +131,7 @@ runbook "crash" {
 	if code != ExitFailed {
 		t.Errorf("exit %d, want %d", code, ExitFailed)
 	}
-	for _, want := range []string{`plugin "faulty" panicked during faulty.explode`, "assignment to entry in nil map"} {
+	for _, want := range []string{`plugin "faulty" panicked during faulty.explode`, "index out of range"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -143,7 +143,7 @@ runbook "crash" {
 		t.Error("the step after the panic ran")
 	}
 	tr := transcriptText(t, dir)
-	for _, want := range []string{`"type":"action_result"`, "panic: assignment to entry in nil map", "goroutine ", "cmd/runbook.faulty.Apply", `"type":"run_finished"`} {
+	for _, want := range []string{`"type":"action_result"`, "panic: runtime error: index out of range", "goroutine ", "cmd/runbook.faulty.Apply", `"type":"run_finished"`} {
 		if !strings.Contains(tr, want) {
 			t.Errorf("transcript lacks %q", want)
 		}
