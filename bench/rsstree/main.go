@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command rsstree runs a command and reports the peak resident memory of it
 // and of the plugin processes it starts, in total: GNU time's max RSS
 // covers only the process it waits for, and the rusage of reaped children

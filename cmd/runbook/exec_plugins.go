@@ -150,7 +150,11 @@ func (a *app) pluginInfo(cfg *schema.Config) map[string]engine.PluginInfo {
 	info := map[string]engine.PluginInfo{}
 	for name := range cfg.Schemas {
 		if decl := cfg.Plugins[name]; decl != nil && decl.Source != "" {
-			info[name] = engine.PluginInfo{Version: "external", SHA256: decl.SHA256}
+			v := cfg.Versions[name] // as it reported it
+			if v == "" {
+				v = "external"
+			}
+			info[name] = engine.PluginInfo{Version: v, SHA256: decl.SHA256}
 			continue
 		}
 		info[name] = engine.PluginInfo{Version: Version(), SHA256: self}

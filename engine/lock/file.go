@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/filelock"
 )
 
 // Backoff between tries while waiting for a held lock.
@@ -113,7 +114,7 @@ func (l *fileLocker) try(name string, h Holder) (Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("acquire lock %q: %w", name, err)
 	}
-	busy, err := tryFlock(f)
+	busy, err := filelock.TryLock(f)
 	if err != nil || busy {
 		f.Close()
 		if err != nil {
@@ -168,7 +169,7 @@ func (l *fileLease) Release() error {
 	// A side file left behind is harmless: only the flock counts.
 	_ = os.Remove(hl.side)
 	var errs []error
-	if err := unflock(hl.file); err != nil {
+	if err := filelock.Unlock(hl.file); err != nil {
 		errs = append(errs, fmt.Errorf("release lock %q: %w", l.name, err))
 	}
 	if err := hl.file.Close(); err != nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/runbookdev/runbook/plugins/filelock"
 )
 
 // generous bounds a wait that is expected to end early; never asserted.
@@ -62,12 +64,12 @@ func flockHeld(t *testing.T, path string) bool {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	busy, err := tryFlock(f)
+	busy, err := filelock.TryLock(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !busy {
-		if err := unflock(f); err != nil {
+		if err := filelock.Unlock(f); err != nil {
 			t.Fatal(err)
 		}
 	}

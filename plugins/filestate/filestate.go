@@ -9,15 +9,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/runbookdev/runbook/plugins/atomicfile"
+	"github.com/runbookdev/runbook/plugins/filelock"
 	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
@@ -26,22 +24,22 @@ import (
 // state serialize on it, so neither loses the other's update. The lock is an
 // OS file lock: a killed process never leaves it behind.
 func Lock(ctx context.Context, lockPath string) (unlock func(), err error) {
-	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	f, err := safefile.OpenFileNoFollow(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock: %w", noFollowError(lockPath, err))
+		return nil, fmt.Errorf("lock: %w", err)
 	}
 	delay := 5 * time.Millisecond
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+		held, err := filelock.TryLock(f)
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+		}
+		if !held {
+			return func() {
+				_ = filelock.Unlock(f)
+				f.Close()
+			}, nil
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -67,14 +65,6 @@ func Marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// noFollowError explains the error of an O_NOFOLLOW open that met a link.
-func noFollowError(path string, err error) error {
-	if errors.Is(err, unix.ELOOP) {
-		return fmt.Errorf("%s %w", path, safefile.ErrSymlink)
-	}
-	return err
 }
 
 // WriteJSON replaces path with v as indented JSON, atomically (temp file in
@@ -118,9 +108,9 @@ func AppendHistory(path string, e HistoryEntry) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("history %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
+	f, err := safefile.OpenFileNoFollow(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("history: %w", noFollowError(path, err))
+		return fmt.Errorf("history: %w", err)
 	}
 	defer f.Close()
 	if _, err := f.Write(append(b, '\n')); err != nil {

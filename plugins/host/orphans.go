@@ -1,7 +1,6 @@
 package host
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/runbookdev/runbook/plugins/proctree"
@@ -123,8 +121,7 @@ func (l *Launcher) sweepOrphans() {
 			if !p.Zombie {
 				proctree.Kill([]proctree.ID{p.ID})
 			}
-			var ws syscall.WaitStatus
-			_, _ = syscall.Wait4(p.Pid, &ws, syscall.WNOHANG, nil)
+			reap(p.Pid)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -206,8 +203,7 @@ func parseOwner(s string) (proctree.ID, bool) {
 // known when it was written) matches any process with that pid.
 func ownerAlive(owner proctree.ID) bool {
 	if owner.Start == 0 {
-		err := syscall.Kill(owner.Pid, 0)
-		return err == nil || errors.Is(err, syscall.EPERM)
+		return pidExists(owner.Pid)
 	}
 	return proctree.Alive(owner)
 }

@@ -12,7 +12,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -91,8 +90,7 @@ func Lookup(pid int) (ID, bool) {
 // start time, not a zombie. Without /proc, whether the pid exists.
 func Alive(id ID) bool {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		err := syscall.Kill(id.Pid, 0)
-		return err == nil || err == syscall.EPERM
+		return pidExists(id.Pid)
 	}
 	p, ok := readStat(id.Pid)
 	return ok && !p.Zombie && p.Start == id.Start
@@ -211,7 +209,7 @@ func Kill(ids []ID) []ID {
 		grew := false
 		for _, pid := range roots {
 			if _, done := stopped[pid]; !done {
-				_ = syscall.Kill(pid, syscall.SIGSTOP)
+				stop(pid)
 				stopped[pid] = targets[pid]
 			}
 		}
@@ -229,7 +227,7 @@ func Kill(ids []ID) []ID {
 	}
 	killed := make([]ID, 0, len(stopped))
 	for pid, id := range stopped {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		kill(pid)
 		killed = append(killed, id)
 	}
 	return killed

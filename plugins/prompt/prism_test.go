@@ -116,7 +116,7 @@ func startPrism(bin, mode string, args ...string) (*prismProcess, error) {
 		cmd.Stdout, cmd.Stderr = logs, logs
 		// Prism's own colours and its telemetry stay off.
 		cmd.Env = append(os.Environ(), "NO_COLOR=1", "FORCE_COLOR=0", "SCARF_ANALYTICS=false", "DO_NOT_TRACK=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = diesWithTest()
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start prism: %w", err)
 		}

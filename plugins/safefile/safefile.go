@@ -14,8 +14,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // MaxStateFile is the largest state file of a file backend (labels.json,
@@ -49,16 +47,15 @@ var ErrSymlink = errors.New("is a symbolic link; runbook does not follow links i
 
 // Open opens the regular file at path for reading, following symbolic
 // links. Anything else is refused with an error that says what it is.
-func Open(path string) (*os.File, error) { return open(path, 0) }
+func Open(path string) (*os.File, error) { return open(path, false) }
 
 // OpenNoFollow is Open that refuses a symbolic link at path.
-func OpenNoFollow(path string) (*os.File, error) { return open(path, unix.O_NOFOLLOW) }
+func OpenNoFollow(path string) (*os.File, error) { return open(path, true) }
 
-func open(path string, flags int) (*os.File, error) {
-	// O_NONBLOCK: opening a named pipe must not wait for a writer.
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|flags, 0)
+func open(path string, noFollow bool) (*os.File, error) {
+	f, err := openFile(path, noFollow)
 	if err != nil {
-		if flags&unix.O_NOFOLLOW != 0 && errors.Is(err, unix.ELOOP) {
+		if noFollow && errors.Is(err, errLoop) {
 			return nil, fmt.Errorf("%s %w", path, ErrSymlink)
 		}
 		return nil, err

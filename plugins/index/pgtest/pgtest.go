@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package pgtest starts a real, private PostgreSQL server for tests: the
 // machine's server binaries (Debian's postgresql package, which .ci/run
 // installs when they are missing), a cluster made by initdb in a temporary
@@ -36,25 +38,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 )
-
-// TB is what Start needs of a test: *testing.T and *testing.B have it, and
-// a testscript command can adapt its script to it.
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Skip(args ...any)
-	Logf(format string, args ...any)
-	// Cleanup registers a function to run when the test ends.
-	Cleanup(func())
-}
-
-// ErrNoServer is returned by BinDir when the machine has no PostgreSQL
-// server binaries.
-var ErrNoServer = errors.New("no PostgreSQL server binaries (initdb, postgres) under /usr/lib/postgresql/*/bin or on $PATH (apt-get install postgresql); .ci/run installs them")
-
-// Required says whether a missing server fails a test rather than skipping
-// it: RUNBOOK_REQUIRE_SERVICES=1, as in CI.
-func Required() bool { return os.Getenv("RUNBOOK_REQUIRE_SERVICES") == "1" }
 
 // BinDir finds the folder of initdb and postgres: $RUNBOOK_PG_BINDIR, the
 // newest /usr/lib/postgresql/*/bin, or initdb's folder on $PATH. Without

@@ -1,0 +1,20 @@
+// Package filelock takes and releases an exclusive lock on an open file
+// without blocking: flock on Unix, LockFileEx on Windows. The lock belongs
+// to the open file, so a process that dies, however it dies, never leaves
+// it behind. The file backends and runbook's run locks use it.
+package filelock
+
+import (
+	"errors"
+	"os"
+)
+
+// ErrUnsupported is returned where the platform has no file locks.
+var ErrUnsupported = errors.New("file locks are not supported on this platform")
+
+// TryLock takes an exclusive lock on f without waiting; held reports that
+// another open file (of this process or another) has it.
+func TryLock(f *os.File) (held bool, err error) { return tryLock(f) }
+
+// Unlock releases the lock TryLock took on f.
+func Unlock(f *os.File) error { return unlock(f) }

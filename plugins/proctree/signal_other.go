@@ -1,0 +1,26 @@
+//go:build !unix
+
+package proctree
+
+import "os"
+
+// pidExists reports whether a process has the id pid.
+func pidExists(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	_ = p.Release()
+	return true
+}
+
+// stop cannot stop a process here; kill ends it.
+func stop(int) {}
+
+// kill ends process pid.
+func kill(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		_ = p.Kill()
+		_ = p.Release()
+	}
+}
