@@ -59,8 +59,10 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 	for _, s := range rb.Steps {
 		manual[s.Name] = s.Action == nil
 	}
+	plans := planRecorder{}
 	opts := []Option{
 		WithPlugins(provider),
+		WithHooks(plans),
 		WithPrompter(&answerPrompter{tc: tc, set: mocks, manual: manual}),
 		WithClock(NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
 		WithOperator("test@runbook"),
@@ -74,7 +76,7 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 	res.Run = run
 	var inputErr *InputError
 	if errors.As(err, &inputErr) && tc.ExpectStatus == StatusInvalid {
-		res.Passed = len(tc.ExpectSteps) == 0 && len(tc.ExpectCalls) == 0
+		res.Passed = len(tc.ExpectSteps) == 0 && len(tc.ExpectCalls) == 0 && len(tc.ExpectPlans) == 0
 		if !res.Passed {
 			res.Failures = append(res.Failures, "the run did not start ("+err.Error()+"), so no step or call can be checked")
 		}
@@ -126,8 +128,29 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 			res.Failures = append(res.Failures, fmt.Sprintf("calls of %s: want %d, got %d", name, want, got))
 		}
 	}
+	for _, s := range rb.Steps {
+		want, ok := tc.ExpectPlans[s.Name]
+		if !ok {
+			continue
+		}
+		if got := plans[s.Name]; !slices.Equal(want, got) {
+			res.Failures = append(res.Failures, fmt.Sprintf("plan of step %q: want %s, got %s", s.Name, quoteLines(want), quoteLines(got)))
+		}
+	}
 	res.Passed = len(res.Failures) == 0
 	return res
+}
+
+// quoteLines shows plan lines as a list: ["a", "b"], or "no plan".
+func quoteLines(lines []string) string {
+	if len(lines) == 0 {
+		return "no plan"
+	}
+	q := make([]string, len(lines))
+	for i, l := range lines {
+		q[i] = fmt.Sprintf("%q", l)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }
 
 func stoppedAt(run *Result) string {
@@ -206,7 +229,21 @@ func (p *mockPlugin) Configure(context.Context, cty.Value) error { return nil }
 
 func (p *mockPlugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
 	a := p.schema.Actions[req.Action]
-	return &plugins.PlanResult{Changes: []string{"(mocked " + p.name + "." + req.Action + ")"}, Output: cty.UnknownVal(a.Output)}, nil
+	changes := []string{"(mocked " + p.name + "." + req.Action + ")"}
+	if m := p.set.tc.Mocks[p.name+"."+req.Action]; m != nil && m.Plan != nil {
+		changes = m.Plan
+	}
+	return &plugins.PlanResult{Changes: changes, Output: cty.UnknownVal(a.Output)}, nil
+}
+
+// planRecorder keeps the plan lines of each step, for expect_plans.
+type planRecorder map[string][]string
+
+func (r planRecorder) Handle(e Event) error {
+	if p, ok := e.(Planned); ok && p.Error == "" {
+		r[p.Name] = append(r[p.Name], p.Changes...)
+	}
+	return nil
 }
 
 func (p *mockPlugin) Apply(_ context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {

@@ -105,6 +105,38 @@ func TestRunTest(t *testing.T) {
 			failures: []string{"run: want succeeded, got blocked", `step "write": want succeeded, got blocked`, "rb.hcl:21,23", "calls of kv.set: want 1, got 0"},
 		},
 		{
+			name: "a mock's plan lines are what the step plans before its confirmation",
+			test: `test "t" {
+  runbook = "rb"
+  mock "kv.get" {
+    output = ` + out(3, "a") + `
+  }
+  mock "kv.set" {
+    output = ` + out(4, "new") + `
+    plan   = ["k: v3 → v4"]
+  }
+  answers      = { write = true }
+  expect_plans = { write = ["k: v3 → v4"] }
+}`,
+			pass: true,
+		},
+		{
+			name: "plan lines that differ fail the test, both shown",
+			test: `test "t" {
+  runbook = "rb"
+  mock "kv.get" {
+    output = ` + out(3, "a") + `
+  }
+  mock "kv.set" {
+    output = ` + out(4, "new") + `
+    plan   = ["k: v3 → v5"]
+  }
+  answers      = { write = true }
+  expect_plans = { write = ["k: v3 → v4"], read = [] }
+}`,
+			failures: []string{`plan of step "write": want ["k: v3 → v4"], got ["k: v3 → v5"]`},
+		},
+		{
 			name: "an action without a mock fails the test",
 			test: `test "t" {
   runbook = "rb"

@@ -16,11 +16,13 @@ test "rolls back when errors are elevated" {
   }
   mock "prompt.rollback" {
     output = { name = "support-agent", label = "production", version = 6, previous_version = 7 }
+    plan   = ["production: v7 → v6"]
   }
   answers       = { rollback = true }
   expect_status = "succeeded"
   expect_steps  = { rollback = "succeeded", verify = "succeeded", error-rate-recovers = "succeeded", announce = "succeeded" }
   expect_calls  = { "prompt.rollback" = 1, "prometheus.query" = 3 }
+  expect_plans  = { rollback = ["production: v7 → v6"] }
 }
 
 test "rolls back without Prometheus" {

@@ -32,6 +32,8 @@ type TestCase struct {
 	ExpectSteps map[string]string
 	// ExpectCalls are expected call counts by "PLUGIN.ACTION".
 	ExpectCalls map[string]int
+	// ExpectPlans are the plan lines expected of steps, by step name.
+	ExpectPlans map[string][]string
 
 	Filename  string
 	DeclRange hcl.Range
@@ -42,10 +44,13 @@ type TestCase struct {
 // Mock stands in for one action: every call returns Output, or the next of
 // Outputs, or fails with Error.
 type Mock struct {
-	Action    string
-	Output    cty.Value   // cty.NilVal when unset
-	Outputs   []cty.Value // successive calls
-	Error     string
+	Action  string
+	Output  cty.Value   // cty.NilVal when unset
+	Outputs []cty.Value // successive calls
+	Error   string
+	// Plan, when set, is what the mocked action plans: its plan lines,
+	// shown and recorded as a plugin's would be.
+	Plan      []string
 	DeclRange hcl.Range
 	// outputRanges locate each output value, for shape errors.
 	outputRanges []hcl.Range
@@ -65,13 +70,13 @@ var testSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "runbook", Required: true},
 		{Name: "vars"}, {Name: "answers"}, {Name: "dry_run"},
-		{Name: "expect_status"}, {Name: "expect_steps"}, {Name: "expect_calls"},
+		{Name: "expect_status"}, {Name: "expect_steps"}, {Name: "expect_calls"}, {Name: "expect_plans"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "mock", LabelNames: []string{"plugin.action"}}},
 }
 
 var mockSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "output"}, {Name: "outputs"}, {Name: "error"}},
+	Attributes: []hcl.AttributeSchema{{Name: "output"}, {Name: "outputs"}, {Name: "error"}, {Name: "plan"}},
 }
 
 // decodeTestFile decodes the test blocks of a *.test.hcl file. Values are
@@ -100,7 +105,7 @@ func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) 
 	tc := &TestCase{
 		Name: block.Labels[0], Filename: filename, DeclRange: block.DefRange,
 		Vars: map[string]cty.Value{}, Mocks: map[string]*Mock{}, Answers: map[string]bool{},
-		ExpectSteps: map[string]string{}, ExpectCalls: map[string]int{}, attrRanges: map[string]hcl.Range{},
+		ExpectSteps: map[string]string{}, ExpectCalls: map[string]int{}, ExpectPlans: map[string][]string{}, attrRanges: map[string]hcl.Range{},
 	}
 	content, diags := block.Body.Content(testSchema)
 	for name, attr := range content.Attributes {
@@ -174,6 +179,18 @@ func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) 
 			tc.ExpectCalls[k] = int(i)
 		}
 	}
+	if attr, ok := content.Attributes["expect_plans"]; ok {
+		m, d := literalMap(attr)
+		diags = append(diags, d...)
+		for k, v := range m {
+			lines, ok := stringList(v)
+			if !ok {
+				diags = append(diags, attrError(attr, "Invalid plan lines", fmt.Sprintf("The expected plan of step %q is a list of lines (strings).", k)))
+				continue
+			}
+			tc.ExpectPlans[k] = lines
+		}
+	}
 	for _, b := range content.Blocks {
 		name := b.Labels[0]
 		if prev, dup := tc.Mocks[name]; dup {
@@ -222,6 +239,20 @@ func decodeMock(block *hcl.Block) (*Mock, hcl.Diagnostics) {
 		m.Error, d = constString(attr)
 		diags = append(diags, d...)
 	}
+	if attr, ok := content.Attributes["plan"]; ok {
+		v, d := attr.Expr.Value(nil)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			lines, ok := stringList(v)
+			if !ok {
+				diags = append(diags, attrError(attr, "Invalid plan", "plan is the list of lines the mocked action plans, as strings."))
+			}
+			m.Plan = lines
+			if m.Plan == nil {
+				m.Plan = []string{}
+			}
+		}
+	}
 	if set != 1 {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -231,6 +262,23 @@ func decodeMock(block *hcl.Block) (*Mock, hcl.Diagnostics) {
 		})
 	}
 	return m, diags
+}
+
+// stringList is v as a list of strings: a tuple or list whose elements are
+// all strings (an empty one is nil).
+func stringList(v cty.Value) ([]string, bool) {
+	if v.IsNull() || !v.IsWhollyKnown() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
+		return nil, false
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || !e.Type().Equals(cty.String) {
+			return nil, false
+		}
+		out = append(out, e.AsString())
+	}
+	return out, true
 }
 
 // elementRanges locates the elements of a tuple expression, for errors
@@ -367,6 +415,12 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 		if _, ok := info.steps[name]; !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
 				Detail: fmt.Sprintf("Runbook %q has no step %q.%s", tc.Runbook, name, didYouMean(name, info.order, "")), Subject: at("expect_steps")})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(tc.ExpectPlans)) {
+		if _, ok := info.steps[name]; !ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
+				Detail: fmt.Sprintf("Runbook %q has no step %q.%s", tc.Runbook, name, didYouMean(name, info.order, "")), Subject: at("expect_plans")})
 		}
 	}
 	used := map[string]cty.Type{}

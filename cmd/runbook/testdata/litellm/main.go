@@ -54,6 +54,11 @@ func main() {
 				Name: "block_model", Output: modelOut,
 				Args: []*sdk.Attribute{{Name: "model", Type: cty.String, Required: true}},
 				Plan: func(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
+					if model(req) == "crash" {
+						// An author's bug: a nil map written to.
+						var deployments map[string]int
+						deployments[model(req)]++
+					}
 					return &sdk.Plan{Changes: []string{fmt.Sprintf("block %s (3 deployments)", model(req))}}, nil
 				},
 				Apply: func(_ context.Context, req *sdk.Request) (any, error) {
