@@ -15,6 +15,8 @@ import (
 
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/plugins"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // PluginProvider starts the plugins a run uses. Start is called once per run
@@ -220,7 +222,7 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Msg }
 
 // ExitCode implements the CLI's exit-code interface.
-func (e *InputError) ExitCode() int { return 2 }
+func (e *InputError) ExitCode() int { return exitcode.BadInput }
 
 func inputErrorf(format string, args ...any) error {
 	return &InputError{Msg: fmt.Sprintf(format, args...)}

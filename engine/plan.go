@@ -18,6 +18,8 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/schema"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // PlanFormat is the version of the saved plan format this build writes and
@@ -141,7 +143,7 @@ type PlanRefusedError struct{ Msg string }
 func (e *PlanRefusedError) Error() string { return e.Msg }
 
 // ExitCode implements the CLI's exit-code interface.
-func (e *PlanRefusedError) ExitCode() int { return exitRefused }
+func (e *PlanRefusedError) ExitCode() int { return exitcode.Refused }
 
 func planRefusedf(format string, args ...any) error {
 	return &PlanRefusedError{Msg: fmt.Sprintf(format, args...) + "; make a new plan (runbook exec NAME --dry-run --out FILE)"}

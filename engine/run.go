@@ -25,6 +25,8 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // Result is how a run ended.
@@ -50,14 +52,6 @@ type StepResult struct {
 	// At locates the precondition or expectation that stopped the step.
 	At hcl.Range
 }
-
-// Exit codes of the run outcomes (README, "Commands").
-const (
-	exitOK          = 0
-	exitFailed      = 1
-	exitRefused     = 3
-	exitInterrupted = 130
-)
 
 // NewRunID returns a sortable, unique run id: UTC time plus randomness.
 func NewRunID(now time.Time) string {
@@ -553,14 +547,14 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 		start.Plan = &PlanRef{SHA256: ap.SHA256, DryRun: ap.Plan.DryRun}
 	}
 	if !r.emit(start) || !r.boundary() {
-		return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
+		return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())
 	}
 
 	if err := r.startPlugins(ctx); err != nil {
 		if ctx.Err() != nil {
 			return r.interrupted(res, "")
 		}
-		return r.finish(res, StatusFailed, exitFailed, err.Error())
+		return r.finish(res, StatusFailed, exitcode.Failed, err.Error())
 	}
 	defer r.c.provider.Close()
 
@@ -568,31 +562,31 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	for i, s := range r.rb.Steps {
 		ref := steps[i]
 		if err := r.checkLock(); err != nil {
-			return r.finish(res, StatusFailed, exitFailed, fmt.Sprintf("before step %q: %s", s.Name, err))
+			return r.finish(res, StatusFailed, exitcode.Failed, fmt.Sprintf("before step %q: %s", s.Name, err))
 		}
 		sr := r.step(ctx, ref, s)
 		res.Steps = append(res.Steps, sr)
 		if r.hookErr != nil {
-			return r.finish(res, StatusFailed, exitFailed, r.hookErr.Error())
+			return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())
 		}
 		switch sr.Status {
 		case StatusInterrupted:
 			return r.interrupted(res, s.Name)
 		case StatusBlocked:
-			return r.finish(res, StatusBlocked, exitFailed, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
+			return r.finish(res, StatusBlocked, exitcode.Failed, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
 		case StatusDeclined:
-			return r.finish(res, StatusDeclined, exitRefused, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
+			return r.finish(res, StatusDeclined, exitcode.Refused, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
 		case StatusFailed:
 			if s.OnFailure != schema.OnFailureContinue {
-				return r.finish(res, StatusFailed, exitFailed, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
+				return r.finish(res, StatusFailed, exitcode.Failed, fmt.Sprintf("step %q: %s", s.Name, sr.Reason))
 			}
 			failedSteps++
 		}
 	}
 	if failedSteps > 0 {
-		return r.finish(res, StatusFailed, exitFailed, fmt.Sprintf("%d step(s) failed under on_failure = \"continue\"", failedSteps))
+		return r.finish(res, StatusFailed, exitcode.Failed, fmt.Sprintf("%d step(s) failed under on_failure = \"continue\"", failedSteps))
 	}
-	return r.finish(res, StatusSucceeded, exitOK, "")
+	return r.finish(res, StatusSucceeded, exitcode.OK, "")
 }
 
 func (r *runner) finish(res *Result, status string, code int, reason string) *Result {
@@ -606,13 +600,13 @@ func (r *runner) finish(res *Result, status string, code int, reason string) *Re
 	r.emit(fin)
 	r.flush()
 	if r.hookErr != nil && res.Status == StatusSucceeded {
-		res.Status, res.ExitCode, res.Reason = StatusFailed, exitFailed, r.hookErr.Error()
+		res.Status, res.ExitCode, res.Reason = StatusFailed, exitcode.Failed, r.hookErr.Error()
 	}
 	return res
 }
 
 func (r *runner) interrupted(res *Result, step string) *Result {
-	res.Status, res.ExitCode, res.Reason = StatusInterrupted, exitInterrupted, "interrupted"
+	res.Status, res.ExitCode, res.Reason = StatusInterrupted, exitcode.Interrupted, "interrupted"
 	if step != "" {
 		res.Reason = fmt.Sprintf("interrupted during step %q", step)
 	}

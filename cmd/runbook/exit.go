@@ -1,17 +1,18 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
-// Exit codes (README, "Commands"), the same for every command.
+// Exit codes (engine/exitcode holds the table), the same for every command.
 const (
-	ExitOK          = 0
-	ExitFailed      = 1
-	ExitBadInput    = 2
-	ExitRefused     = 3
-	ExitInterrupted = 130
+	ExitOK          = exitcode.OK
+	ExitFailed      = exitcode.Failed
+	ExitBadInput    = exitcode.BadInput
+	ExitRefused     = exitcode.Refused
+	ExitInterrupted = exitcode.Interrupted
 )
 
 // exitError ends a command with a code. A nil-message exitError has already
@@ -35,14 +36,5 @@ func exitf(code int, format string, args ...any) error {
 // silentExit ends the command with code; the problem is already printed.
 func silentExit(code int) error { return &exitError{code: code} }
 
-// exitCode maps an error to the process exit code, in one place.
-func exitCode(err error) int {
-	if err == nil {
-		return ExitOK
-	}
-	var coded interface{ ExitCode() int }
-	if errors.As(err, &coded) {
-		return coded.ExitCode()
-	}
-	return ExitFailed
-}
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int { return exitcode.Of(err) }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // runE adapts a command's run function: errors that carry no exit code
@@ -25,8 +27,7 @@ import (
 func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		err := fn(cmd, args)
-		var coded interface{ ExitCode() int }
-		if err != nil && !errors.As(err, &coded) {
+		if _, coded := errors.AsType[exitcode.Coder](err); err != nil && !coded {
 			return &exitError{code: ExitFailed, msg: err.Error()}
 		}
 		return err

@@ -12,6 +12,8 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/schema"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // globalOptions are the flags every command takes.
@@ -46,8 +48,7 @@ func Main(args []string, streams *IOStreams) int {
 	if err == nil {
 		return ExitOK
 	}
-	var coded interface{ ExitCode() int }
-	if !errors.As(err, &coded) {
+	if _, coded := errors.AsType[exitcode.Coder](err); !coded {
 		// Cobra's own errors: unknown command, bad flag, wrong arguments.
 		fmt.Fprintf(streams.ErrOut, "runbook: %s\nRun 'runbook --help' for usage.\n", visible(err.Error()))
 		return ExitBadInput

@@ -13,6 +13,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // Defaults of an etcd lock URL.
@@ -90,7 +92,7 @@ func (e *UnavailableError) Error() string {
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // ExitCode is 1: the run failed before its first step.
-func (e *UnavailableError) ExitCode() int { return 1 }
+func (e *UnavailableError) ExitCode() int { return exitcode.Failed }
 
 func (l *etcdLocker) service() string {
 	return "etcd at " + strings.Join(l.cfg.Endpoints, ",")

@@ -32,6 +32,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // Holder says who holds a lock.
@@ -119,4 +121,4 @@ func (e *HeldError) Error() string {
 }
 
 // ExitCode is 3: the run is refused (README, "Commands").
-func (e *HeldError) ExitCode() int { return 3 }
+func (e *HeldError) ExitCode() int { return exitcode.Refused }

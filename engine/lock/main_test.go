@@ -3,7 +3,6 @@ package lock
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runbookdev/runbook/engine/exitcode"
 )
 
 // TestMain lets the test binary act as a helper process that holds a lock:
@@ -41,11 +42,7 @@ func helperMain() int {
 	lease, err := locker.Acquire(context.Background(), os.Getenv("LOCK_HELPER_NAME"), h, 0)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		var coded interface{ ExitCode() int }
-		if errors.As(err, &coded) {
-			return coded.ExitCode()
-		}
-		return 1
+		return exitcode.Of(err)
 	}
 	fmt.Println("locked")
 	_, _ = io.Copy(io.Discard, os.Stdin)
