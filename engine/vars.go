@@ -149,7 +149,7 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 				Diags: hcl.Diagnostics{{
 					Severity: hcl.DiagError,
 					Summary:  "Invalid value for variable",
-					Detail:   fmt.Sprintf("Variable %q is a %s: %s.", v.Name, typeName(v.Type), err),
+					Detail:   fmt.Sprintf("Variable %q is a %s: %s.", v.Name, schema.TypeNoun(v.Type), err),
 					Subject:  &rng,
 				}},
 			}
@@ -201,21 +201,21 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
 		}
-		return cty.NilVal, inputErrorf("%s: %s is not a valid %s", from, shown, typeName(v.Type))
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s", from, shown, schema.TypeNoun(v.Type))
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {
 			return cty.StringVal(raw), nil
 		}
-		return cty.NilVal, inputErrorf("%s: %s is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, shown, typeName(v.Type))
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s (give a literal: 5, true, [\"a\"], {a = 1})", from, shown, schema.TypeNoun(v.Type))
 	}
 	if err := schema.CheckInputNumbers(val, v.Type); err != nil {
 		return cty.NilVal, inputErrorf("%s: %s", from, err)
 	}
 	conv, err := convert.Convert(val, v.Type)
 	if err != nil {
-		return cty.NilVal, inputErrorf("%s: %s is not a valid %s: %s", from, shown, typeName(v.Type), err)
+		return cty.NilVal, inputErrorf("%s: %s is not a valid %s: %s", from, shown, schema.TypeNoun(v.Type), err)
 	}
 	return conv, nil
 }
@@ -292,13 +292,6 @@ func varList(rb *schema.Runbook) string {
 	}
 	sort.Strings(names)
 	return "; its variables: " + strings.Join(names, ", ")
-}
-
-func typeName(t cty.Type) string {
-	if t == cty.DynamicPseudoType {
-		return "value"
-	}
-	return t.FriendlyNameForConstraint()
 }
 
 // evalCheck evaluates a condition and, when it does not hold, its message.

@@ -529,27 +529,42 @@ func valuesList(vals []cty.Value) string {
 	return strings.Join(parts, " or ")
 }
 
-func didYouMean(name string, candidates []string, prefix string) string {
-	best, bestDist := "", 3
+// Closest is the candidate nearest to name, a likely misspelling of it
+// (at most three edits away), or "" when none is: the one rule behind every
+// "did you mean".
+func Closest(name string, candidates []string) string {
+	best, bestDist := "", 4
 	for _, c := range candidates {
 		if d := levenshtein.Distance(name, c, nil); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
+	return best
+}
+
+func didYouMean(name string, candidates []string, prefix string) string {
+	best := Closest(name, candidates)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %s%s?", prefix, best)
 }
 
+// TypeNoun names a type in a message, without an article: "number",
+// "list of string", "value" for any type.
+func TypeNoun(t cty.Type) string {
+	if t == cty.DynamicPseudoType {
+		return "value"
+	}
+	return t.FriendlyNameForConstraint()
+}
+
+// typeName names a type after "must be": "a string", "a number", "a
+// bool", else its name.
 func typeName(t cty.Type) string {
 	switch {
-	case t == cty.String:
-		return "a string"
-	case t == cty.Bool:
-		return "a bool"
-	case t == cty.Number:
-		return "a number"
+	case t == cty.String, t == cty.Bool, t == cty.Number:
+		return "a " + TypeNoun(t)
 	default:
 		return t.FriendlyName()
 	}

@@ -462,7 +462,7 @@ func decodeActionCall(block *hcl.Block) (*ActionCall, hcl.Diagnostics) {
 	label := block.Labels[0]
 	a := &ActionCall{Body: block.Body, DeclRange: block.DefRange, LabelRange: block.LabelRanges[0]}
 	plugin, action, ok := strings.Cut(label, ".")
-	if !ok || !validIdent(plugin) || !validIdent(action) {
+	if !ok || !validName(plugin) || !validName(action) {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid action name",
@@ -546,9 +546,6 @@ func validName(s string) bool {
 	}
 	return true
 }
-
-// validIdent accepts the parts of "PLUGIN.ACTION".
-func validIdent(s string) bool { return validName(s) }
 
 // IsSHA256 reports whether s is a SHA-256 in hex (64 digits, either case).
 func IsSHA256(s string) bool {

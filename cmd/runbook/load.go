@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
@@ -288,13 +287,7 @@ func suggestion(name string, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}
-	best, bestDist := "", 4
-	for _, n := range names {
-		if d := levenshtein.Distance(name, n, nil); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best != "" {
+	if best := schema.Closest(name, names); best != "" {
 		return fmt.Sprintf("; did you mean %q?", best)
 	}
 	return fmt.Sprintf("; runbooks: %s", joinMax(names, 10))

@@ -135,7 +135,6 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	if testHookVerified != nil {
 		testHookVerified()
 	}
-	p.sha256 = strings.ToLower(spec.SHA256)
 	if err := slot.start(ctx); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
@@ -245,7 +244,6 @@ func (s *procSlot) release() error {
 type Plugin struct {
 	spec   Spec
 	slot   *procSlot
-	sha256 string
 	schema *plugins.Schema
 	info   grpcplugin.Info
 
@@ -259,9 +257,6 @@ var _ plugins.Plugin = (*Plugin)(nil)
 
 // Name returns the plugin's name.
 func (p *Plugin) Name() string { return p.spec.Name }
-
-// SHA256 returns the checksum of the binary that runs.
-func (p *Plugin) SHA256() string { return p.sha256 }
 
 // Version returns the version the plugin reports ("" for one that does
 // not say).
