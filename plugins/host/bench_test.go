@@ -13,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // BenchmarkLaunch measures a plugin's launch and handshake (until its
@@ -112,4 +113,27 @@ func rssKiB(pid int) (int64, error) {
 		}
 	}
 	return 0, s.Err()
+}
+
+// BenchmarkInProcessCall measures one Apply of a built-in called in this
+// process (InProcess), to set beside BenchmarkCall's round trip to a
+// plugin process.
+func BenchmarkInProcessCall(b *testing.B) {
+	p, err := testLauncher(b).InProcess(context.Background(), "test", func() plugins.Plugin {
+		impl, err := sdk.New(testPlugin("echo"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return impl
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	req := &plugins.ActionRequest{Action: "say", Args: cty.ObjectVal(map[string]cty.Value{"message": cty.StringVal("hello")})}
+	for b.Loop() {
+		if _, err := p.Apply(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
