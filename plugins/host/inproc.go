@@ -211,41 +211,38 @@ func panicStack(stack []byte) []byte {
 	return []byte(head + "\n" + after)
 }
 
-func (p *InProcess) action(name string) (*plugins.Action, error) {
-	a := p.schema.Actions[name]
+// request is req as the plugin protocol would deliver it, with its action:
+// arguments of the action's type, without marks, and no progress after
+// the call returned (finish marks the return).
+func (p *InProcess) request(req *plugins.ActionRequest) (a *plugins.Action, r *plugins.ActionRequest, finish func(), err error) {
+	a = p.schema.Actions[req.Action]
 	if a == nil {
-		return nil, fmt.Errorf("unknown action %q", name)
+		return nil, nil, nil, fmt.Errorf("unknown action %q", req.Action)
 	}
-	return a, nil
-}
-
-// request is req as the plugin protocol would deliver it: arguments of the
-// action's type, without marks, and no progress after the call returned.
-func (p *InProcess) request(req *plugins.ActionRequest, a *plugins.Action) (*plugins.ActionRequest, func(), error) {
 	args := req.Args
 	if args == cty.NilVal {
 		args = cty.NullVal(a.ArgsType())
 	}
 	args, _ = args.UnmarkDeep()
-	args, err := convert.Convert(args, a.ArgsType())
+	args, err = convert.Convert(args, a.ArgsType())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: arguments: %w", req.Action, err)
+		return nil, nil, nil, fmt.Errorf("%s: arguments: %w", req.Action, err)
 	}
-	r := *req
-	r.Args = args
+	copied := *req
+	copied.Args = args
 	if req.Progress == nil {
-		return &r, func() {}, nil
+		return a, &copied, func() {}, nil
 	}
 	var mu sync.Mutex
 	finished := false
-	r.Progress = func(line string) {
+	copied.Progress = func(line string) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !finished {
 			req.Progress(line)
 		}
 	}
-	return &r, func() {
+	return a, &copied, func() {
 		mu.Lock()
 		finished = true
 		mu.Unlock()
@@ -277,11 +274,7 @@ func (p *InProcess) Configure(ctx context.Context, config cty.Value) error {
 
 // Plan implements plugins.Plugin.
 func (p *InProcess) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	a, err := p.action(req.Action)
-	if err != nil {
-		return nil, err
-	}
-	r, finish, err := p.request(req, a)
+	a, r, finish, err := p.request(req)
 	if err != nil {
 		return nil, err
 	}
@@ -306,11 +299,7 @@ func (p *InProcess) Plan(ctx context.Context, req *plugins.ActionRequest) (*plug
 
 // Apply implements plugins.Plugin.
 func (p *InProcess) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	a, err := p.action(req.Action)
-	if err != nil {
-		return nil, err
-	}
-	r, finish, err := p.request(req, a)
+	a, r, finish, err := p.request(req)
 	if err != nil {
 		return nil, err
 	}

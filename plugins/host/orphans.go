@@ -203,7 +203,7 @@ func parseOwner(s string) (proctree.ID, bool) {
 // known when it was written) matches any process with that pid.
 func ownerAlive(owner proctree.ID) bool {
 	if owner.Start == 0 {
-		return pidExists(owner.Pid)
+		return proctree.PidExists(owner.Pid)
 	}
 	return proctree.Alive(owner)
 }

@@ -90,7 +90,7 @@ func Lookup(pid int) (ID, bool) {
 // start time, not a zombie. Without /proc, whether the pid exists.
 func Alive(id ID) bool {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		return pidExists(id.Pid)
+		return PidExists(id.Pid)
 	}
 	p, ok := readStat(id.Pid)
 	return ok && !p.Zombie && p.Start == id.Start

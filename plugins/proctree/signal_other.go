@@ -4,8 +4,8 @@ package proctree
 
 import "os"
 
-// pidExists reports whether a process has the id pid.
-func pidExists(pid int) bool {
+// PidExists reports whether a process has the id pid.
+func PidExists(pid int) bool {
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return false

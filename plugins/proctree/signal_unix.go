@@ -4,8 +4,8 @@ package proctree
 
 import "syscall"
 
-// pidExists reports whether a process has the id pid.
-func pidExists(pid int) bool {
+// PidExists reports whether a process has the id pid.
+func PidExists(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || err == syscall.EPERM
 }
