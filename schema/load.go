@@ -303,16 +303,50 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 
 func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	cfg := &Config{
-		Files:   make(map[string]*hcl.File, len(srcs)),
-		Plugins: map[string]*PluginDecl{},
-		Schemas: map[string]*plugins.Schema{},
+		Files:    make(map[string]*hcl.File, len(srcs)),
+		Plugins:  map[string]*PluginDecl{},
+		Schemas:  map[string]*plugins.Schema{},
+		Versions: map[string]string{},
 	}
 	results := make([]fileResult, len(srcs))
 	parallel(len(srcs), func(i int) { results[i] = l.loadFile(srcs[i]) })
 
-	// Names are unique across the set: plugin blocks and runbooks.
+	diags := l.collectPlugins(cfg, results)
+	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
+	diags = append(diags, d...)
+	diags = append(diags, l.checkVersions(cfg, schemas, failed)...)
+	l.adoptSourceFiles(cfg)
+	l.recheckReplaced(srcs, results, cfg, schemas, failed)
+
+	lookup := func(name string) *plugins.Schema {
+		if s, ok := schemas[name]; ok || cfg.Plugins[name] != nil {
+			return s
+		}
+		return l.builtin(name)
+	}
+	var known []string
+	if n, ok := l.opts.Schemas.(interface{ PluginNames() []string }); ok {
+		known = n.PluginNames()
+	}
+	c := l.checker(lookup, failed)
+	c.knownPlugins = append(known, slices.Sorted(maps.Keys(cfg.Plugins))...)
+	deferred, checked := checkDeferred(c, results)
+
+	m := l.merge(cfg, srcs, results, deferred)
+	diags = append(diags, m.diags...)
+	for _, d := range checked {
+		diags = append(diags, d...)
+	}
+	diags = append(diags, checkPluginUse(cfg, m.firstUse, lookup, schemas)...)
+	diags = append(diags, checkTests(cfg, m.infos)...)
+	SortDiagnostics(diags)
+	return cfg, diags
+}
+
+// collectPlugins gathers the plugin blocks of every file, each name once,
+// with the user's development overrides applied.
+func (l *loader) collectPlugins(cfg *Config, results []fileResult) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	runbookRanges := map[string]hcl.Range{}
 	for _, r := range results {
 		if r.decl == nil {
 			continue
@@ -328,22 +362,27 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 			cfg.Plugins[p.Name] = p
 		}
 	}
-	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
-	diags = append(diags, d...)
-	cfg.Versions = map[string]string{}
-	diags = append(diags, l.checkVersions(cfg, schemas, failed)...)
-	// Files a source reported problems in (a plugin lock file), for the
-	// snippets of those diagnostics.
-	if fs, ok := l.opts.Schemas.(interface{ Files() map[string]*hcl.File }); ok {
-		for name, f := range fs.Files() {
-			if _, own := cfg.Files[name]; !own {
-				cfg.Files[name] = f
-			}
+	return diags
+}
+
+// adoptSourceFiles adds the files the schema source reported problems in
+// (a plugin lock file), for the snippets of those diagnostics.
+func (l *loader) adoptSourceFiles(cfg *Config) {
+	fs, ok := l.opts.Schemas.(interface{ Files() map[string]*hcl.File })
+	if !ok {
+		return
+	}
+	for name, f := range fs.Files() {
+		if _, own := cfg.Files[name]; !own {
+			cfg.Files[name] = f
 		}
 	}
+}
 
-	// A plugin block may replace a built-in plugin with an external one:
-	// files checked against the built-in schema are checked again.
+// recheckReplaced loads again, unchecked, the files that were checked
+// against a built-in's schema when a plugin block replaces that built-in
+// with an external plugin (or its schema could not be had).
+func (l *loader) recheckReplaced(srcs []Source, results []fileResult, cfg *Config, schemas map[string]*plugins.Schema, failed map[string]bool) {
 	for i := range results {
 		r := &results[i]
 		if !r.checked {
@@ -356,21 +395,11 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 			}
 		}
 	}
+}
 
-	lookup := func(name string) *plugins.Schema {
-		if s, ok := schemas[name]; ok || cfg.Plugins[name] != nil {
-			return s
-		}
-		return l.builtin(name)
-	}
-	var known []string
-	if n, ok := l.opts.Schemas.(interface{ PluginNames() []string }); ok {
-		known = n.PluginNames()
-	}
-	c := l.checker(lookup, failed)
-	c.knownPlugins = append(known, slices.Sorted(maps.Keys(cfg.Plugins))...)
-
-	// Deferred runbooks, now that every plugin block is known.
+// checkDeferred checks the runbooks whose files were not checked when
+// loaded, now that every plugin block is known.
+func checkDeferred(c *checker, results []fileResult) ([]*Runbook, []hcl.Diagnostics) {
 	var deferred []*Runbook
 	for _, r := range results {
 		if !r.checked && r.decl != nil {
@@ -382,35 +411,49 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 		defer recoverDiag(deferred[i].Filename, &checked[i])
 		checked[i] = c.checkRunbook(deferred[i])
 	})
+	return deferred, checked
+}
 
-	infos := map[string]*runbookInfo{}
+// merged is what the files' results add up to.
+type merged struct {
+	diags hcl.Diagnostics
+	// infos describe each runbook, by name, for the tests' checks.
+	infos map[string]*runbookInfo
+	// firstUse is where each plugin is first used.
+	firstUse map[string]hcl.Range
+}
+
+// merge puts the files' results into cfg: their files, tests and
+// (keeping them) runbooks, each runbook name once, and the summaries.
+func (l *loader) merge(cfg *Config, srcs []Source, results []fileResult, deferred []*Runbook) merged {
+	m := merged{infos: map[string]*runbookInfo{}, firstUse: map[string]hcl.Range{}}
 	for _, rb := range deferred {
-		if _, ok := infos[rb.Name]; !ok {
-			infos[rb.Name] = infoOf(rb)
+		if _, ok := m.infos[rb.Name]; !ok {
+			m.infos[rb.Name] = infoOf(rb)
 		}
 	}
-	firstUse := map[string]hcl.Range{}
+	runbookRanges := map[string]hcl.Range{}
 	for i, r := range results {
 		for name, info := range r.infos {
-			if _, ok := infos[name]; !ok {
-				infos[name] = info
+			if _, ok := m.infos[name]; !ok {
+				m.infos[name] = info
 			}
 		}
 		cfg.Tests = append(cfg.Tests, r.tests...)
-		diags = append(diags, r.diags...)
+		m.diags = append(m.diags, r.diags...)
 		if r.file != nil {
 			cfg.Files[srcs[i].Name] = r.file
 		}
 		for _, n := range r.names {
 			if prev, dup := runbookRanges[n.name]; dup {
-				diags = append(diags, duplicate("runbook", n.name, prev, n.rng))
+				m.diags = append(m.diags, duplicate("runbook", n.name, prev, n.rng))
 				continue
 			}
 			runbookRanges[n.name] = n.rng
 		}
 		for _, name := range slices.Sorted(maps.Keys(r.uses)) {
-			if _, seen := firstUse[name]; !seen {
-				firstUse[name] = r.uses[name]
+			if _, seen := m.firstUse[name]; !seen {
+				m.firstUse[name] = r.uses[name]
 			}
 		}
 		if l.keep && r.decl != nil {
@@ -421,19 +464,22 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 			}
 		}
 	}
-	for _, d := range checked {
-		diags = append(diags, d...)
-	}
 	sort.Slice(cfg.Runbooks, func(i, j int) bool { return cfg.Runbooks[i].Name < cfg.Runbooks[j].Name })
 	cfg.Validated = len(runbookRanges)
 	cfg.Declared = runbookRanges
 	for _, name := range slices.Sorted(maps.Keys(runbookRanges)) {
-		if info := infos[name]; info != nil {
+		if info := m.infos[name]; info != nil {
 			cfg.Summaries = append(cfg.Summaries, info.summary)
 		}
 	}
+	return m
+}
 
-	// A plugin that needs configuration must have a plugin block.
+// checkPluginUse records the schema of every plugin used and checks that
+// one needing configuration has a plugin block, and every block's
+// configuration.
+func checkPluginUse(cfg *Config, firstUse map[string]hcl.Range, lookup func(string) *plugins.Schema, schemas map[string]*plugins.Schema) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	for _, name := range slices.Sorted(maps.Keys(firstUse)) {
 		s := lookup(name)
 		if s != nil {
@@ -447,6 +493,12 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	for _, name := range slices.Sorted(maps.Keys(cfg.Plugins)) {
 		diags = append(diags, checkPluginConfig(cfg.Plugins[name], schemas[name])...)
 	}
+	return diags
+}
+
+// checkTests checks each test, each name once per runbook.
+func checkTests(cfg *Config, infos map[string]*runbookInfo) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	testNames := map[string]hcl.Range{}
 	for _, tc := range cfg.Tests {
 		key := tc.Runbook + "\x00" + tc.Name
@@ -457,8 +509,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 		testNames[key] = tc.DeclRange
 		diags = append(diags, checkTest(tc, infos)...)
 	}
-	SortDiagnostics(diags)
-	return cfg, diags
+	return diags
 }
 
 // loadFileUnchecked is loadFile without the early check: the file's
