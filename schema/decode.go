@@ -294,50 +294,81 @@ func decodeStep(block *hcl.Block, runbookOwner string) (*Step, hcl.Diagnostics) 
 	diags := checkName("step", s.Name, block.LabelRanges[0])
 	content, d := block.Body.Content(stepSchema)
 	diags = append(diags, d...)
+	diags = append(diags, s.decodeAttributes(content.Attributes)...)
+	actionBlocks, d := s.decodeBlocks(content.Blocks)
+	diags = append(diags, d...)
+	switch {
+	case len(actionBlocks) > 0 && s.Manual != nil:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Conflicting action and manual",
+			Detail:   fmt.Sprintf("Step %q has both an action block and manual instructions; a step either runs an action or asks a person to act.", s.Name),
+			Subject:  content.Attributes["manual"].NameRange.Ptr(),
+			Context:  block.DefRange.Ptr(),
+		})
+	case len(actionBlocks) == 0 && s.Manual == nil:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing action",
+			Detail:   fmt.Sprintf("Step %q does nothing: give it an action \"PLUGIN.ACTION\" { … } block, or manual = \"instructions for a person\".", s.Name),
+			Subject:  block.DefRange.Ptr(),
+		})
+	}
+	return s, diags
+}
 
-	if attr, ok := content.Attributes["description"]; ok {
+// decodeAttributes decodes a step's attributes into s.
+func (s *Step) decodeAttributes(attrs hcl.Attributes) hcl.Diagnostics {
+	var diags, d hcl.Diagnostics
+	if attr, ok := attrs["description"]; ok {
 		s.Description, d = constString(attr)
 		diags = append(diags, d...)
 	}
-	if attr, ok := content.Attributes["owner"]; ok {
+	if attr, ok := attrs["owner"]; ok {
 		s.Owner, d = constString(attr)
 		diags = append(diags, d...)
 		if !d.HasErrors() && strings.TrimSpace(s.Owner) == "" {
 			diags = append(diags, emptyOwner(attr))
 		}
 	}
-	if attr, ok := content.Attributes["when"]; ok {
+	if attr, ok := attrs["when"]; ok {
 		s.When = attr.Expr
 	}
-	if attr, ok := content.Attributes["confirm"]; ok {
+	if attr, ok := attrs["confirm"]; ok {
 		s.Confirm = attr.Expr
 	}
-	if attr, ok := content.Attributes["manual"]; ok {
+	if attr, ok := attrs["manual"]; ok {
 		s.Manual = attr.Expr
 	}
-	if attr, ok := content.Attributes["timeout"]; ok {
+	if attr, ok := attrs["timeout"]; ok {
 		s.Timeout, d = constDuration(attr)
 		diags = append(diags, d...)
 	}
-	if attr, ok := content.Attributes["on_failure"]; ok {
+	if attr, ok := attrs["on_failure"]; ok {
 		v, d := constString(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
-			if v != OnFailureAbort && v != OnFailureContinue {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid on_failure",
-					Detail:   fmt.Sprintf("on_failure is \"abort\" (the default: stop the run) or \"continue\" (go on to the next step), not %q.", v),
-					Subject:  attr.Expr.Range().Ptr(),
-				})
-			} else {
-				s.OnFailure = v
-			}
+		switch {
+		case d.HasErrors():
+		case v != OnFailureAbort && v != OnFailureContinue:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid on_failure",
+				Detail:   fmt.Sprintf("on_failure is \"abort\" (the default: stop the run) or \"continue\" (go on to the next step), not %q.", v),
+				Subject:  attr.Expr.Range().Ptr(),
+			})
+		default:
+			s.OnFailure = v
 		}
 	}
+	return diags
+}
 
+// decodeBlocks decodes a step's blocks into s and returns its action
+// blocks (one is right; the first is decoded).
+func (s *Step) decodeBlocks(blocks hcl.Blocks) ([]*hcl.Block, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	var actionBlocks []*hcl.Block
-	for _, b := range content.Blocks {
+	for _, b := range blocks {
 		switch b.Type {
 		case "precondition":
 			c, d := decodeCheck(b, checkSchema)
@@ -363,7 +394,6 @@ func decodeStep(block *hcl.Block, runbookOwner string) (*Step, hcl.Diagnostics) 
 			actionBlocks = append(actionBlocks, b)
 		}
 	}
-
 	for i, b := range actionBlocks {
 		if i > 0 {
 			diags = append(diags, duplicateBlock("action", actionBlocks[0].DefRange, b.DefRange))
@@ -373,24 +403,7 @@ func decodeStep(block *hcl.Block, runbookOwner string) (*Step, hcl.Diagnostics) 
 		diags = append(diags, d...)
 		s.Action = a
 	}
-	switch {
-	case len(actionBlocks) > 0 && s.Manual != nil:
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Conflicting action and manual",
-			Detail:   fmt.Sprintf("Step %q has both an action block and manual instructions; a step either runs an action or asks a person to act.", s.Name),
-			Subject:  content.Attributes["manual"].NameRange.Ptr(),
-			Context:  block.DefRange.Ptr(),
-		})
-	case len(actionBlocks) == 0 && s.Manual == nil:
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Missing action",
-			Detail:   fmt.Sprintf("Step %q does nothing: give it an action \"PLUGIN.ACTION\" { … } block, or manual = \"instructions for a person\".", s.Name),
-			Subject:  block.DefRange.Ptr(),
-		})
-	}
-	return s, diags
+	return actionBlocks, diags
 }
 
 func decodeExpect(block *hcl.Block) (*Expect, hcl.Diagnostics) {
