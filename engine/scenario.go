@@ -49,29 +49,8 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 		return res
 	}
 	mocks := &mockSet{tc: tc, calls: res.Calls}
-	provider := InProcess{}
-	for _, s := range rb.Steps {
-		if s.Action != nil && s.Action.Schema != nil {
-			provider[s.Action.Plugin] = &mockPlugin{name: s.Action.Plugin, set: mocks, schema: cfg.Schemas[s.Action.Plugin]}
-		}
-	}
-	manual := map[string]bool{}
-	for _, s := range rb.Steps {
-		manual[s.Name] = s.Action == nil
-	}
 	plans := planRecorder{}
-	opts := []Option{
-		WithPlugins(provider),
-		WithHooks(plans),
-		WithPrompter(&answerPrompter{tc: tc, set: mocks, manual: manual}),
-		WithClock(NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-		WithOperator("test@runbook"),
-		WithRunID("test"),
-		WithDryRun(tc.DryRun),
-		WithEnv(func(string) (string, bool) { return "", false }),
-		withVarValues(tc.Vars),
-	}
-	run, err := Run(ctx, cfg, rb, opts...)
+	run, err := Run(ctx, cfg, rb, testOptions(cfg, rb, tc, mocks, plans)...)
 	res.Elapsed = time.Since(started)
 	res.Run = run
 	var inputErr *InputError
@@ -91,12 +70,45 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 		return res
 	}
 	res.Failures = append(res.Failures, mocks.problems...)
+	res.Failures = append(res.Failures, compareRun(rb, tc, run, res.Calls, plans)...)
+	res.Passed = len(res.Failures) == 0
+	return res
+}
+
+// testOptions run a test's scenario: every action of rb mocked, its
+// confirmations answered from the test, on a virtual clock.
+func testOptions(cfg *schema.Config, rb *schema.Runbook, tc *schema.TestCase, mocks *mockSet, plans planRecorder) []Option {
+	provider := InProcess{}
+	manual := map[string]bool{}
+	for _, s := range rb.Steps {
+		manual[s.Name] = s.Action == nil
+		if s.Action != nil && s.Action.Schema != nil {
+			provider[s.Action.Plugin] = &mockPlugin{name: s.Action.Plugin, set: mocks, schema: cfg.Schemas[s.Action.Plugin]}
+		}
+	}
+	return []Option{
+		WithPlugins(provider),
+		WithHooks(plans),
+		WithPrompter(&answerPrompter{tc: tc, set: mocks, manual: manual}),
+		WithClock(NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
+		WithOperator("test@runbook"),
+		WithRunID("test"),
+		WithDryRun(tc.DryRun),
+		WithEnv(func(string) (string, bool) { return "", false }),
+		withVarValues(tc.Vars),
+	}
+}
+
+// compareRun says how a run differed from what its test expects: the
+// run's status, each step's, the call counts and the plan lines.
+func compareRun(rb *schema.Runbook, tc *schema.TestCase, run *Result, calls map[string]int, plans planRecorder) []string {
+	var failures []string
 	if tc.ExpectStatus != "" && run.Status != tc.ExpectStatus {
 		f := fmt.Sprintf("run: want %s, got %s", tc.ExpectStatus, run.Status)
 		if run.Reason != "" {
 			f += " (" + run.Reason + ")"
 		}
-		res.Failures = append(res.Failures, f+stoppedAt(run))
+		failures = append(failures, f+stoppedAt(run))
 	}
 	got := map[string]StepResult{}
 	for _, s := range run.Steps {
@@ -120,12 +132,12 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 			if ran && sr.At.Filename != "" {
 				f += fmt.Sprintf(" (at %s)", sr.At)
 			}
-			res.Failures = append(res.Failures, f)
+			failures = append(failures, f)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(tc.ExpectCalls)) {
-		if want, got := tc.ExpectCalls[name], res.Calls[name]; want != got {
-			res.Failures = append(res.Failures, fmt.Sprintf("calls of %s: want %d, got %d", name, want, got))
+		if want, got := tc.ExpectCalls[name], calls[name]; want != got {
+			failures = append(failures, fmt.Sprintf("calls of %s: want %d, got %d", name, want, got))
 		}
 	}
 	for _, s := range rb.Steps {
@@ -134,11 +146,10 @@ func RunTest(ctx context.Context, cfg *schema.Config, tc *schema.TestCase) *Test
 			continue
 		}
 		if got := plans[s.Name]; !slices.Equal(want, got) {
-			res.Failures = append(res.Failures, fmt.Sprintf("plan of step %q: want %s, got %s", s.Name, quoteLines(want), quoteLines(got)))
+			failures = append(failures, fmt.Sprintf("plan of step %q: want %s, got %s", s.Name, quoteLines(want), quoteLines(got)))
 		}
 	}
-	res.Passed = len(res.Failures) == 0
-	return res
+	return failures
 }
 
 // quoteLines shows plan lines as a list: ["a", "b"], or "no plan".
