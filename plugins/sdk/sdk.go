@@ -92,6 +92,9 @@ type Plugin struct {
 	// changing nothing, when the object no longer matches it (see
 	// docs/plugins.md, "Saved plans").
 	ChecksPlans bool
+	// Close, when set, releases what the plugin holds (idle connections,
+	// files) when runbook is done with it.
+	Close func() error
 }
 
 // Action describes one action and the code that carries it out.
@@ -254,17 +257,54 @@ func Serve(p Plugin) {
 // New returns the plugin as a plugins.Plugin without serving it: for tests,
 // which drive it with package sdktest, or in process.
 func New(p Plugin) (plugins.Plugin, error) {
+	s, handlers, err := describe(p)
+	if err != nil {
+		return nil, err
+	}
+	return &plugin{def: p, schema: s, handlers: handlers, config: Values{cty.NullVal(s.ConfigType())}}, nil
+}
+
+// Describe returns the schema of p, as New would serve it, without making
+// a plugin: what `runbook validate` reads for a plugin compiled into the
+// binary.
+func Describe(p Plugin) (*plugins.Schema, error) {
+	s, _, err := describe(p)
+	return s, err
+}
+
+// MustNew is New for a plugin compiled into the runbook binary, whose
+// definition is part of the binary and checked by its tests: an invalid
+// one panics.
+func MustNew(p Plugin) plugins.Plugin {
+	impl, err := New(p)
+	if err != nil {
+		panic(fmt.Sprintf("plugin %q: %s", p.Name, err))
+	}
+	return impl
+}
+
+// MustDescribe is Describe for a plugin compiled into the binary: an
+// invalid definition panics.
+func MustDescribe(p Plugin) *plugins.Schema {
+	s, err := Describe(p)
+	if err != nil {
+		panic(fmt.Sprintf("plugin %q: %s", p.Name, err))
+	}
+	return s
+}
+
+func describe(p Plugin) (*plugins.Schema, map[string]*Action, error) {
 	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts, ChecksPlans: p.ChecksPlans}
 	handlers := make(map[string]*Action, len(p.Actions))
 	for _, a := range p.Actions {
 		if a == nil {
-			return nil, fmt.Errorf("nil action")
+			return nil, nil, fmt.Errorf("nil action")
 		}
 		if a.Apply == nil {
-			return nil, fmt.Errorf("action %q has no Apply handler", a.Name)
+			return nil, nil, fmt.Errorf("action %q has no Apply handler", a.Name)
 		}
 		if _, dup := handlers[a.Name]; dup {
-			return nil, fmt.Errorf("action %q declared twice", a.Name)
+			return nil, nil, fmt.Errorf("action %q declared twice", a.Name)
 		}
 		handlers[a.Name] = a
 		s.Actions[a.Name] = &plugins.Action{
@@ -277,12 +317,11 @@ func New(p Plugin) (plugins.Plugin, error) {
 		}
 	}
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &plugin{def: p, schema: s, handlers: handlers, config: Values{cty.NullVal(s.ConfigType())}}, nil
+	return s, handlers, nil
 }
 
-// plugin is the plugins.Plugin of a Plugin description.
 type plugin struct {
 	def      Plugin
 	schema   *plugins.Schema
@@ -392,7 +431,12 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	return &plugins.ApplyResult{Output: v, Predicted: predicted}, nil
 }
 
-func (p *plugin) Close() error { return nil }
+func (p *plugin) Close() error {
+	if p.def.Close != nil {
+		return p.def.Close()
+	}
+	return nil
+}
 
 // nonNil is args, or an empty list: nil means "no action" to placeErrors.
 func nonNil(args []*Attribute) []*Attribute {
