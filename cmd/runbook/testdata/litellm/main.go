@@ -54,7 +54,7 @@ func main() {
 				Name: "block_model", Output: modelOut,
 				Args: []*sdk.Attribute{{Name: "model", Type: cty.String, Required: true}},
 				Plan: func(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
-					if model(req) == "crash" {
+					if req.Args.String("model") == "crash" {
 						// An author's bug: a nil map written to.
 						var deployments map[string]int
 						deployments[model(req)]++
