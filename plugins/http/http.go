@@ -26,7 +26,7 @@ const MaxBody = 10 << 20
 const maxRedirects = 10
 
 // New returns an http plugin.
-func New() plugins.Plugin { return sdk.MustNew(definition(newPlugin())) }
+func New() plugins.Plugin { return compiled.New() }
 
 func newPlugin() *plugin {
 	transport := http.DefaultTransport.(*http.Transport).Clone()

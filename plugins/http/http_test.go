@@ -177,7 +177,11 @@ func TestRequestHTTPSDowngradeRefused(t *testing.T) {
 	defer tls.Close()
 	p := newPlugin()
 	p.client.Transport = tls.Client().Transport
-	_, err := sdk.MustNew(definition(p)).Apply(context.Background(), &plugins.ActionRequest{Action: "request", Args: args(tls.URL)})
+	impl, err := sdk.New(definition(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = impl.Apply(context.Background(), &plugins.ActionRequest{Action: "request", Args: args(tls.URL)})
 	if err == nil || !strings.Contains(err.Error(), "refused a redirect from https to http") {
 		t.Fatalf("err = %v, want a refused downgrade", err)
 	}

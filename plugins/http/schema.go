@@ -20,10 +20,13 @@ import (
 )
 
 // Schema is the http plugin's contract (README, "Built-in plugins").
-var Schema = sdk.MustDescribe(definition(nil))
+var Schema = compiled.Schema
+
+// compiled is the http plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition(newPlugin()) })
 
 // definition declares the http plugin's action on the SDK's action table,
-// its handlers bound to p (nil when only the schema is wanted).
+// its handlers bound to p.
 func definition(p *plugin) sdk.Plugin {
 	return sdk.Plugin{
 		Name:  "http",

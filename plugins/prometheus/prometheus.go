@@ -23,7 +23,7 @@ import (
 )
 
 // New returns a prometheus plugin; it needs Configure before a query.
-func New() plugins.Plugin { return sdk.MustNew(definition(&plugin{})) }
+func New() plugins.Plugin { return compiled.New() }
 
 type plugin struct {
 	api       v1.API

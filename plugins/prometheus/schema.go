@@ -21,11 +21,13 @@ import (
 )
 
 // Schema is the prometheus plugin's contract (README, "Built-in plugins").
-var Schema = sdk.MustDescribe(definition(nil))
+var Schema = compiled.Schema
+
+// compiled is the prometheus plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition(&plugin{}) })
 
 // definition declares the prometheus plugin's configuration and action on
-// the SDK's action table, its handlers bound to p (nil when only the schema
-// is wanted).
+// the SDK's action table, its handlers bound to p.
 func definition(p *plugin) sdk.Plugin {
 	return sdk.Plugin{
 		Name:      "prometheus",

@@ -19,7 +19,7 @@ import (
 )
 
 // New returns a prompt plugin; it needs Configure before an action.
-func New() plugins.Plugin { return sdk.MustNew(definition(&plugin{})) }
+func New() plugins.Plugin { return compiled.New() }
 
 type plugin struct {
 	backend Backend

@@ -22,11 +22,13 @@ var rollbackOutput = cty.Object(map[string]cty.Type{
 })
 
 // Schema is the prompt plugin's contract (README, "Built-in plugins").
-var Schema = sdk.MustDescribe(definition(nil))
+var Schema = compiled.Schema
+
+// compiled is the prompt plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition(&plugin{}) })
 
 // definition declares the prompt plugin's configuration and actions on the
-// SDK's action table, their handlers bound to p (nil when only the schema
-// is wanted).
+// SDK's action table, their handlers bound to p.
 func definition(p *plugin) sdk.Plugin {
 	return sdk.Plugin{
 		Name:        "prompt",

@@ -264,33 +264,39 @@ func New(p Plugin) (plugins.Plugin, error) {
 	return &plugin{def: p, schema: s, handlers: handlers, config: Values{cty.NullVal(s.ConfigType())}}, nil
 }
 
-// Describe returns the schema of p, as New would serve it, without making
-// a plugin: what `runbook validate` reads for a plugin compiled into the
-// binary.
-func Describe(p Plugin) (*plugins.Schema, error) {
-	s, _, err := describe(p)
-	return s, err
+// Compiled is a plugin compiled into the runbook binary (a built-in),
+// declared on the same action table as an external one and called in
+// process: its schema is described once, for `runbook validate` to read
+// without making the plugin, and every instance New makes reports that
+// very schema.
+type Compiled struct {
+	// Schema is the plugin's schema.
+	Schema *plugins.Schema
+	define func() Plugin
 }
 
-// MustNew is New for a plugin compiled into the runbook binary, whose
-// definition is part of the binary and checked by its tests: an invalid
-// one panics.
-func MustNew(p Plugin) plugins.Plugin {
-	impl, err := New(p)
+// Compile describes the plugin that define returns. New calls define
+// again for every instance, so that each holds its own state (its
+// handlers are bound to it). A definition that does not describe a valid
+// plugin panics: it is part of the binary, and the built-ins' tests catch
+// it.
+func Compile(define func() Plugin) *Compiled {
+	def := define()
+	s, _, err := describe(def)
 	if err != nil {
-		panic(fmt.Sprintf("plugin %q: %s", p.Name, err))
+		panic(fmt.Sprintf("plugin %q: %s", def.Name, err))
 	}
-	return impl
+	return &Compiled{Schema: s, define: define}
 }
 
-// MustDescribe is Describe for a plugin compiled into the binary: an
-// invalid definition panics.
-func MustDescribe(p Plugin) *plugins.Schema {
-	s, err := Describe(p)
+// New returns a new instance of the plugin, ready to be configured.
+func (c *Compiled) New() plugins.Plugin {
+	def := c.define()
+	_, handlers, err := describe(def)
 	if err != nil {
-		panic(fmt.Sprintf("plugin %q: %s", p.Name, err))
+		panic(fmt.Sprintf("plugin %q: %s", def.Name, err))
 	}
-	return s
+	return &plugin{def: def, schema: c.Schema, handlers: handlers, config: Values{cty.NullVal(c.Schema.ConfigType())}}
 }
 
 func describe(p Plugin) (*plugins.Schema, map[string]*Action, error) {

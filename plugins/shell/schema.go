@@ -24,7 +24,10 @@ import (
 )
 
 // Schema is the shell plugin's contract (README, "Built-in plugins").
-var Schema = sdk.MustDescribe(definition)
+var Schema = compiled.Schema
+
+// compiled is the shell plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition })
 
 // readOnly makes shell.run read-only when its read_only argument is true.
 var readOnly = &plugins.ReadOnlyRule{Arg: "read_only", Values: []cty.Value{cty.True}}

@@ -35,7 +35,7 @@ var pipeGrace = 2 * time.Second
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // New returns a shell plugin.
-func New() plugins.Plugin { return sdk.MustNew(definition) }
+func New() plugins.Plugin { return compiled.New() }
 
 // runArgs are shell.run's arguments, decoded and checked.
 type runArgs struct {
