@@ -43,7 +43,14 @@
 // req.Planned first in Plan and read-only Apply handlers (see Planned, and
 // docs/plugins.md, "Predicted state"). A plugin that does not is still
 // safe: what is read after its planned changes is shown as stale and the
-// checks on it as pending.
+// checks on it as pending. A planned change that leaves every object as it
+// is (a switch to what is already active) calls req.Planned.Keep, so that
+// what is read after it is still predicted.
+//
+// The plugins compiled into runbook (package builtin) are declared on the
+// same action table: Compile describes one once, for `runbook validate`,
+// and its New makes the instances runbook calls in process, each with its
+// own state. Plugin.Close releases what an instance holds.
 package sdk
 
 import (
