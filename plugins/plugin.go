@@ -2,7 +2,6 @@ package plugins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -173,17 +172,4 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// DecodePlanned decodes a JSON planned state (ActionRequest.Planned) into
-// st, which it leaves as it is when there is none (a real run, or before
-// the plugin's first plan of a dry-run).
-func DecodePlanned(plugin string, b []byte, st any) error {
-	if len(b) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(b, st); err != nil {
-		return fmt.Errorf("%s: the planned state of this dry-run cannot be read: %w", plugin, err)
-	}
-	return nil
 }

@@ -24,8 +24,8 @@ type basis struct {
 	Variants map[string]string `json:"variants"`
 }
 
-func basisOf(r *Route) []byte {
-	return plugins.EncodeBasis(basis{Route: r.Name, Active: r.Active, Variants: r.Variants})
+func basisOf(r *Route) basis {
+	return basis{Route: r.Name, Active: r.Active, Variants: r.Variants}
 }
 
 // decodeBasis reads a saved plan's basis for a switch of route name.

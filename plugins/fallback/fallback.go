@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // The variants activate and deactivate switch to by default (README, "Built-in plugins").
@@ -54,16 +55,14 @@ type Switched struct {
 }
 
 // New returns a fallback plugin; it needs Configure before any action.
-func New() plugins.Plugin { return &plugin{} }
+func New() plugins.Plugin { return compiled.New() }
 
 type plugin struct {
 	backend Backend
 }
 
-func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
-
-func (p *plugin) Configure(_ context.Context, config cty.Value) error {
-	config, _ = config.UnmarkDeep()
+func (p *plugin) configure(_ context.Context, cfg sdk.Values) error {
+	config, _ := cfg.Value().UnmarkDeep()
 	if !config.IsWhollyKnown() {
 		return fmt.Errorf("fallback: configuration must be known")
 	}
@@ -102,7 +101,7 @@ func (p *plugin) setBackend(b Backend) {
 	p.backend = b
 }
 
-func (p *plugin) Close() error {
+func (p *plugin) close() error {
 	if p.backend == nil {
 		return nil
 	}
@@ -111,12 +110,13 @@ func (p *plugin) Close() error {
 	return err
 }
 
-// targetOf is the variant a mutating action switches to, and whether it is
-// known yet.
-func targetOf(action string, args cty.Value) (string, bool) {
-	if action == "deactivate" {
-		return primaryVariant, true
-	}
+// A target is the variant a mutating action switches to, given its
+// arguments, and whether it is known yet.
+type target func(args cty.Value) (string, bool)
+
+// activateTarget is activate's variant: its target argument, "fallback"
+// when empty.
+func activateTarget(args cty.Value) (string, bool) {
 	t := plugins.Attr(args, "target")
 	if !t.IsKnown() {
 		return "", false
@@ -127,117 +127,143 @@ func targetOf(action string, args cty.Value) (string, bool) {
 	return t.AsString(), true
 }
 
-// Plan reads the route and predicts the switch exactly; it changes nothing.
-// An unknown route or variant is an error here already.
-func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := Schema.Lookup("fallback", req.Action)
-	if err != nil {
-		return nil, err
-	}
-	res := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
-	args, _ := req.Args.UnmarkDeep()
+// primaryTarget is deactivate's variant: always the primary.
+func primaryTarget(cty.Value) (string, bool) { return primaryVariant, true }
+
+// plannedRoute reads the route a plan is about, as the changes planned so
+// far leave it, and its name; nil when the route is not known yet.
+func (p *plugin) plannedRoute(ctx context.Context, req *sdk.Request) (*Route, string, error) {
+	args, _ := req.Args.Value().UnmarkDeep()
 	route := plugins.Attr(args, "route")
 	if !args.IsKnown() || !route.IsKnown() {
-		if !action.ReadOnly {
-			res.Changes = []string{"(route known after apply)"}
-		}
-		return res, nil
+		return nil, "", nil
 	}
 	name, err := routeName(route)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if p.backend == nil {
-		return nil, fmt.Errorf("fallback.%s: the plugin is not configured", req.Action)
+	if err := p.configured(req.Action); err != nil {
+		return nil, "", err
 	}
-	st, err := decodePlanned(req.Planned)
+	r, _, err := p.route(ctx, name, plannedState{req.Planned})
 	if err != nil {
-		return nil, err
+		return nil, "", p.attribute(req.Action, err)
 	}
-	r, _, err := p.route(ctx, name, st)
-	if err != nil {
-		return nil, p.attribute(req.Action, err)
-	}
-	if action.ReadOnly {
-		res.Output = output(r)
-		return res, nil
-	}
-	variant, known := targetOf(req.Action, args)
-	if !known {
-		res.Changes = []string{fmt.Sprintf("%s: %s → (target known after apply)", name, describeActive(r))}
-		return res, nil
-	}
-	if err := r.checkVariant(variant); err != nil {
-		return nil, p.attribute(req.Action, err)
-	}
-	after := r.with(variant)
-	res.Output = output(after)
-	res.Changes = []string{describeSwitch(r, after, r.Active != variant)}
-	if note := disabledNote(r); note != "" {
-		res.Changes = append(res.Changes, note)
-	}
-	res.Basis = basisOf(r)
-	// Also when the variant is already active: the line says so, and the
-	// state the real run finds is known.
-	if r.Active != variant {
-		st.switchTo(name, variant)
-	}
-	res.Planned = st.encode()
-	return res, nil
+	return r, name, nil
 }
 
-func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	action, err := Schema.Lookup("fallback", req.Action)
-	if err != nil {
+// planStatus reads the route as the planned changes leave it.
+func (p *plugin) planStatus(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	r, _, err := p.plannedRoute(ctx, req)
+	if r == nil {
 		return nil, err
 	}
-	args, _ := req.Args.UnmarkDeep()
-	if !args.IsWhollyKnown() || args.IsNull() {
-		return nil, fmt.Errorf("fallback.%s: arguments must be known to run", req.Action)
-	}
-	name, err := routeName(plugins.Attr(args, "route"))
-	if err != nil {
-		return nil, err
-	}
-	if p.backend == nil {
-		return nil, fmt.Errorf("fallback.%s: the plugin is not configured", req.Action)
-	}
-	if action.ReadOnly {
-		// In a dry-run, as the switches planned so far leave the route.
-		st, err := decodePlanned(req.Planned)
+	return &sdk.Plan{Output: output(r)}, nil
+}
+
+// planSwitch reads the route and predicts the switch to the variant to
+// names exactly; it changes nothing. An unknown route or variant is an
+// error here already.
+func (p *plugin) planSwitch(to target) func(context.Context, *sdk.Request) (*sdk.Plan, error) {
+	return func(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+		r, name, err := p.plannedRoute(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		r, predicted, err := p.route(ctx, name, st)
-		if err != nil {
+		if r == nil {
+			return &sdk.Plan{Changes: []string{"(route known after apply)"}}, nil
+		}
+		args, _ := req.Args.Value().UnmarkDeep()
+		variant, known := to(args)
+		if !known {
+			return &sdk.Plan{Changes: []string{fmt.Sprintf("%s: %s → (target known after apply)", name, describeActive(r))}}, nil
+		}
+		if err := r.checkVariant(variant); err != nil {
 			return nil, p.attribute(req.Action, err)
 		}
-		return &plugins.ApplyResult{Output: output(r), Predicted: predicted}, nil
+		after := r.with(variant)
+		plan := &sdk.Plan{Output: output(after), Changes: []string{describeSwitch(r, after, r.Active != variant)}, Basis: basisOf(r)}
+		if note := disabledNote(r); note != "" {
+			plan.Changes = append(plan.Changes, note)
+		}
+		if r.Active == variant {
+			// Nothing moves: what is read after it is still predicted.
+			req.Planned.Keep()
+		} else if err := (plannedState{req.Planned}).switchTo(name, variant); err != nil {
+			return nil, err
+		}
+		return plan, nil
 	}
-	variant, _ := targetOf(req.Action, args)
-	c := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator}
-	b, err := decodeBasis(req.Basis, name)
+}
+
+// configured fails an action of a plugin that has no backend yet.
+func (p *plugin) configured(action string) error {
+	if p.backend == nil {
+		return fmt.Errorf("fallback.%s: the plugin is not configured", action)
+	}
+	return nil
+}
+
+// appliedRoute is the route an action is carried out on: its arguments
+// must be wholly known.
+func (p *plugin) appliedRoute(req *sdk.Request) (string, error) {
+	args, _ := req.Args.Value().UnmarkDeep()
+	if !args.IsWhollyKnown() || args.IsNull() {
+		return "", fmt.Errorf("fallback.%s: arguments must be known to run", req.Action)
+	}
+	name, err := routeName(plugins.Attr(args, "route"))
 	if err != nil {
-		return nil, fmt.Errorf("fallback.%s: %w", req.Action, err)
+		return "", err
 	}
-	if b != nil {
-		c.Check = b.check
-	}
-	sw, err := p.backend.Switch(ctx, name, variant, c)
+	return name, p.configured(req.Action)
+}
+
+// applyStatus reads the route; in a dry-run, as the planned changes leave
+// it.
+func (p *plugin) applyStatus(ctx context.Context, req *sdk.Request) (any, error) {
+	name, err := p.appliedRoute(req)
 	if err != nil {
-		return nil, p.attribute(req.Action, p.whoMoved(ctx, err))
+		return nil, err
 	}
-	if req.Progress != nil {
+	r, _, err := p.route(ctx, name, plannedState{req.Planned})
+	if err != nil {
+		return nil, p.attribute(req.Action, err)
+	}
+	return output(r), nil
+}
+
+// applySwitch switches the route to the variant to names, against the
+// saved plan's basis when there is one.
+func (p *plugin) applySwitch(to target) func(context.Context, *sdk.Request) (any, error) {
+	return func(ctx context.Context, req *sdk.Request) (any, error) {
+		name, err := p.appliedRoute(req)
+		if err != nil {
+			return nil, err
+		}
+		args, _ := req.Args.Value().UnmarkDeep()
+		variant, _ := to(args)
+		c := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator}
+		b, err := decodeBasis(req.Basis, name)
+		if err != nil {
+			return nil, fmt.Errorf("fallback.%s: %w", req.Action, err)
+		}
+		if b != nil {
+			c.Check = b.check
+		}
+		sw, err := p.backend.Switch(ctx, name, variant, c)
+		if err != nil {
+			return nil, p.attribute(req.Action, p.whoMoved(ctx, err))
+		}
 		line := describeSwitch(sw.Before, sw.After, sw.Changed)
 		if !sw.Changed {
 			line += "; nothing written"
 		}
-		req.Progress(line)
+		req.Progress("%s", line)
 		if note := disabledNote(sw.After); note != "" {
-			req.Progress(note)
+			req.Progress("%s", note)
 		}
+		return output(sw.After), nil
 	}
-	return &plugins.ApplyResult{Output: output(sw.After)}, nil
 }
 
 // routeName checks the route argument.

@@ -18,6 +18,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 var routeOutput = cty.Object(map[string]cty.Type{
@@ -32,43 +33,61 @@ func routeArg() *plugins.Attribute {
 }
 
 // Schema is the fallback plugin's contract (README, "Built-in plugins").
-var Schema = &plugins.Schema{
-	Predicts:    true,
-	ChecksPlans: true,
-	Config: []*plugins.Attribute{
-		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file) or \"etcd\" (one key per route)."},
-		{Name: "path", Type: cty.String, Path: true, Description: "The flagd flag file, for the file backend."},
-		{Name: "endpoints", Type: cty.List(cty.String), Description: "etcd client endpoints (HOST:PORT or http(s)://HOST:PORT), for the etcd backend."},
-		{Name: "prefix", Type: cty.String, Description: "etcd key prefix, for the etcd backend: route R is the key PREFIX/R, holding the flag object flagd has under flags.R."},
-		{Name: "ca_file", Type: cty.String, Path: true, Description: "PEM CA bundle that verifies the etcd servers (TLS), for the etcd backend."},
-		{Name: "cert_file", Type: cty.String, Path: true, Description: "PEM client certificate for etcd (TLS), with key_file."},
-		{Name: "key_file", Type: cty.String, Path: true, Description: "PEM private key of cert_file."},
-		{Name: "username", Type: cty.String, Description: "etcd user (etcd auth), for the etcd backend."},
-		{Name: "password", Type: cty.String, Sensitive: true, Description: "Password of the etcd user."},
-		{Name: "dial_timeout", Type: cty.String, Description: "How long to wait for the etcd cluster to answer when connecting (default \"5s\")."},
-	},
-	Actions: map[string]*plugins.Action{
-		"status": {
-			Name:        "status",
-			Description: "Read which variant a route serves.",
-			ReadOnly:    true,
-			Args:        []*plugins.Attribute{routeArg()},
-			Output:      routeOutput,
+var Schema = compiled.Schema
+
+// compiled is the fallback plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition(&plugin{}) })
+
+// definition declares the fallback plugin's configuration and actions on
+// the SDK's action table, their handlers bound to p.
+func definition(p *plugin) sdk.Plugin {
+	return sdk.Plugin{
+		Name:        "fallback",
+		Configure:   p.configure,
+		Close:       p.close,
+		Predicts:    true,
+		ChecksPlans: true,
+		Config: []*plugins.Attribute{
+			{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where routes live: \"file\" (a flagd flag file) or \"etcd\" (one key per route)."},
+			{Name: "path", Type: cty.String, Path: true, Description: "The flagd flag file, for the file backend."},
+			{Name: "endpoints", Type: cty.List(cty.String), Description: "etcd client endpoints (HOST:PORT or http(s)://HOST:PORT), for the etcd backend."},
+			{Name: "prefix", Type: cty.String, Description: "etcd key prefix, for the etcd backend: route R is the key PREFIX/R, holding the flag object flagd has under flags.R."},
+			{Name: "ca_file", Type: cty.String, Path: true, Description: "PEM CA bundle that verifies the etcd servers (TLS), for the etcd backend."},
+			{Name: "cert_file", Type: cty.String, Path: true, Description: "PEM client certificate for etcd (TLS), with key_file."},
+			{Name: "key_file", Type: cty.String, Path: true, Description: "PEM private key of cert_file."},
+			{Name: "username", Type: cty.String, Description: "etcd user (etcd auth), for the etcd backend."},
+			{Name: "password", Type: cty.String, Sensitive: true, Description: "Password of the etcd user."},
+			{Name: "dial_timeout", Type: cty.String, Description: "How long to wait for the etcd cluster to answer when connecting (default \"5s\")."},
 		},
-		"activate": {
-			Name:        "activate",
-			Description: "Switch a route to its fallback (or another) variant.",
-			Args: []*plugins.Attribute{
-				routeArg(),
-				{Name: "target", Type: cty.String, Default: cty.StringVal(""), Description: "Variant to activate; empty = \"fallback\"."},
+		Actions: []*sdk.Action{
+			{
+				Name:        "status",
+				Description: "Read which variant a route serves.",
+				ReadOnly:    true,
+				Args:        []*plugins.Attribute{routeArg()},
+				Output:      routeOutput,
+				Plan:        p.planStatus,
+				Apply:       p.applyStatus,
 			},
-			Output: routeOutput,
+			{
+				Name:        "activate",
+				Description: "Switch a route to its fallback (or another) variant.",
+				Args: []*plugins.Attribute{
+					routeArg(),
+					{Name: "target", Type: cty.String, Default: cty.StringVal(""), Description: "Variant to activate; empty = \"fallback\"."},
+				},
+				Output: routeOutput,
+				Plan:   p.planSwitch(activateTarget),
+				Apply:  p.applySwitch(activateTarget),
+			},
+			{
+				Name:        "deactivate",
+				Description: "Switch a route back to its primary variant.",
+				Args:        []*plugins.Attribute{routeArg()},
+				Output:      routeOutput,
+				Plan:        p.planSwitch(primaryTarget),
+				Apply:       p.applySwitch(primaryTarget),
+			},
 		},
-		"deactivate": {
-			Name:        "deactivate",
-			Description: "Switch a route back to its primary variant.",
-			Args:        []*plugins.Attribute{routeArg()},
-			Output:      routeOutput,
-		},
-	},
+	}
 }

@@ -16,6 +16,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // MaxBody bounds the response body kept in the output.
@@ -25,7 +26,9 @@ const MaxBody = 10 << 20
 const maxRedirects = 10
 
 // New returns an http plugin.
-func New() plugins.Plugin {
+func New() plugins.Plugin { return compiled.New() }
+
+func newPlugin() *plugin {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	return &plugin{client: &http.Client{Transport: transport, CheckRedirect: checkRedirect}}
 }
@@ -34,11 +37,7 @@ type plugin struct {
 	client *http.Client
 }
 
-func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
-
-func (*plugin) Configure(context.Context, cty.Value) error { return nil }
-
-func (p *plugin) Close() error {
+func (p *plugin) close() error {
 	p.client.CloseIdleConnections()
 	return nil
 }
@@ -52,26 +51,20 @@ type request struct {
 	timeout time.Duration
 }
 
-func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := Schema.Lookup("http", req.Action)
-	if err != nil {
-		return nil, err
-	}
-	res := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
-	args, _ := req.Args.UnmarkDeep()
+func (*plugin) plan(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	args := req.Args.Value()
 	if !args.IsKnown() || args.IsNull() {
-		res.Changes = []string{"request (known after apply)"}
-		return res, nil
+		return &sdk.Plan{Changes: []string{"request (known after apply)"}}, nil
 	}
 	method := "(method known after apply)"
-	if m := plugins.Attr(args, "method"); m.IsKnown() {
+	if m := req.Args.Get("method"); m.IsKnown() {
 		method = "GET"
 		if !m.IsNull() {
 			method = strings.ToUpper(m.AsString())
 		}
 	}
 	target := "(url known after apply)"
-	if u := plugins.Attr(args, "url"); u.IsKnown() && !u.IsNull() {
+	if u := req.Args.Get("url"); u.IsKnown() && !u.IsNull() {
 		parsed, err := parseURL(u.AsString())
 		if err != nil {
 			return nil, err
@@ -83,15 +76,11 @@ func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.Pla
 			return nil, err
 		}
 	}
-	res.Changes = []string{method + " " + target}
-	return res, nil
+	return &sdk.Plan{Changes: []string{method + " " + target}}, nil
 }
 
-func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := Schema.Lookup("http", req.Action); err != nil {
-		return nil, err
-	}
-	args, _ := req.Args.UnmarkDeep()
+func (p *plugin) apply(ctx context.Context, req *sdk.Request) (any, error) {
+	args, _ := req.Args.Value().UnmarkDeep()
 	if !args.IsWhollyKnown() || args.IsNull() {
 		return nil, fmt.Errorf("http.request: arguments must be known to send a request")
 	}
@@ -99,16 +88,17 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if err != nil {
 		return nil, err
 	}
-	out, err := p.do(ctx, r, req.Progress)
+	progress := func(line string) { req.Progress("%s", line) }
+	out, err := p.do(ctx, r, progress)
 	if err != nil {
 		return nil, err
 	}
-	if req.Progress != nil && r.method != http.MethodGet && r.method != http.MethodHead {
+	if r.method != http.MethodGet && r.method != http.MethodHead {
 		// What a mutating request did, in the words of its plan.
 		status, _ := out.GetAttr("status").AsBigFloat().Int64()
-		req.Progress(fmt.Sprintf("%s %s → %d %s", r.method, r.url.Redacted(), status, http.StatusText(int(status))))
+		req.Progress("%s %s → %d %s", r.method, r.url.Redacted(), status, http.StatusText(int(status)))
 	}
-	return &plugins.ApplyResult{Output: out}, nil
+	return out, nil
 }
 
 func parseURL(s string) (*url.URL, error) {

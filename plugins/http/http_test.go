@@ -14,6 +14,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // args builds http.request arguments with the schema's defaults.
@@ -174,9 +175,13 @@ func TestRequestHTTPSDowngradeRefused(t *testing.T) {
 		http.Redirect(w, r, plain.URL+"/x", http.StatusFound)
 	}))
 	defer tls.Close()
-	p := New().(*plugin)
+	p := newPlugin()
 	p.client.Transport = tls.Client().Transport
-	_, err := p.Apply(context.Background(), &plugins.ActionRequest{Action: "request", Args: args(tls.URL)})
+	impl, err := sdk.New(definition(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = impl.Apply(context.Background(), &plugins.ActionRequest{Action: "request", Args: args(tls.URL)})
 	if err == nil || !strings.Contains(err.Error(), "refused a redirect from https to http") {
 		t.Fatalf("err = %v, want a refused downgrade", err)
 	}

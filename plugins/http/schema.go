@@ -16,12 +16,22 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // Schema is the http plugin's contract (README, "Built-in plugins").
-var Schema = &plugins.Schema{
-	Actions: map[string]*plugins.Action{
-		"request": {
+var Schema = compiled.Schema
+
+// compiled is the http plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition(newPlugin()) })
+
+// definition declares the http plugin's action on the SDK's action table,
+// its handlers bound to p.
+func definition(p *plugin) sdk.Plugin {
+	return sdk.Plugin{
+		Name:  "http",
+		Close: p.close,
+		Actions: []*sdk.Action{{
 			Name:         "request",
 			Description:  "Make an HTTP request; GET and HEAD are read-only.",
 			ReadOnlyWhen: &plugins.ReadOnlyRule{Arg: "method", Values: []cty.Value{cty.StringVal("GET"), cty.StringVal("HEAD")}},
@@ -38,6 +48,8 @@ var Schema = &plugins.Schema{
 				"body":    cty.String,
 				"json":    cty.DynamicPseudoType,
 			}),
-		},
-	},
+			Plan:  p.plan,
+			Apply: p.apply,
+		}},
+	}
 }

@@ -25,8 +25,8 @@ type basis struct {
 	Versions []string `json:"versions"`
 }
 
-func basisOf(st *State) []byte {
-	return plugins.EncodeBasis(basis{Name: st.Name, Live: st.Live, Versions: st.Versions})
+func basisOf(st *State) basis {
+	return basis{Name: st.Name, Live: st.Live, Versions: st.Versions}
 }
 
 // decodeBasis reads a saved plan's basis for a change of index name.

@@ -32,7 +32,7 @@ func TestExampleState(t *testing.T) {
 	} else {
 		t.Chdir(sample.Copy(t, exampleIndexes, exampleCorpus))
 	}
-	p := New().(*plugin)
+	p := newTestPlugin()
 	if err := p.Configure(context.Background(), config{path: exampleIndexes}.val()); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func writeExampleState(t *testing.T) {
 	if err := os.MkdirAll(index, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := New().(*plugin)
+	p := newTestPlugin()
 	if err := p.Configure(context.Background(), config{path: exampleIndexes}.val()); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // fakeClock is a clock that moves one minute on every reading, so that each
@@ -69,10 +70,27 @@ func (c config) val() cty.Value {
 	})
 }
 
+// testPlugin is an index plugin as the host calls it (plugins.Plugin),
+// with the state its handlers share at hand.
+type testPlugin struct {
+	plugins.Plugin
+	*plugin
+}
+
+// newTestPlugin returns an unconfigured plugin.
+func newTestPlugin() *testPlugin {
+	p := &plugin{}
+	impl, err := sdk.New(definition(p))
+	if err != nil {
+		panic(err)
+	}
+	return &testPlugin{Plugin: impl, plugin: p}
+}
+
 // newPlugin returns a configured plugin over dir, with a fake clock.
-func newPlugin(t *testing.T, c config) (*plugin, *fakeClock) {
+func newPlugin(t *testing.T, c config) (*testPlugin, *fakeClock) {
 	t.Helper()
-	p := New().(*plugin)
+	p := newTestPlugin()
 	if err := p.Configure(context.Background(), c.val()); err != nil {
 		t.Fatalf("configure: %v", err)
 	}

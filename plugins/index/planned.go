@@ -2,14 +2,13 @@ package index
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // plannedMark starts the version of a build that a dry-run only planned:
@@ -20,15 +19,14 @@ const plannedMark = "\uffff"
 // plannedState is the index plugin's predicted state in a dry-run: for each
 // index that earlier steps planned to change, its builds and live build as
 // those changes leave them. The host hands it back with every later request
-// of the run (plugins.ActionRequest.Planned), so a rollback after a planned
+// of the run (plugins.ActionRequest.Planned), one sdk.Planned key per index, so a rollback after a planned
 // rebuild plans the way back to today's build, and index.status reads the
 // index as the real run will find it. A planned build's version and, with a
 // build_command, its document count are not known before it is made: they
 // stay unknown.
-type plannedState struct {
-	Indexes map[string]*plannedIndex `json:"indexes,omitempty"`
-}
+type plannedState struct{ planned *sdk.Planned }
 
+// plannedIndex is an index as the planned changes leave it.
 type plannedIndex struct {
 	Live     string   `json:"live"`
 	Versions []string `json:"versions"`
@@ -40,25 +38,19 @@ type plannedIndex struct {
 	Recovered bool `json:"recovered,omitempty"`
 }
 
-func decodePlanned(b []byte) (*plannedState, error) {
-	st := &plannedState{}
-	if err := plugins.DecodePlanned("index", b, st); err != nil {
+// index returns what planned changes did to index name, nil when none
+// touched it.
+func (st plannedState) index(name string) (*plannedIndex, error) {
+	var pi *plannedIndex
+	if _, err := st.planned.Get(name, &pi); err != nil {
 		return nil, err
 	}
-	return st, nil
-}
-
-func (st *plannedState) encode() []byte {
-	b, _ := json.Marshal(st) // strings, numbers and bools always encode
-	return b
+	return pi, nil
 }
 
 // set records the index's state after a planned change.
-func (st *plannedState) set(name string, pi *plannedIndex) {
-	if st.Indexes == nil {
-		st.Indexes = map[string]*plannedIndex{}
-	}
-	st.Indexes[name] = pi
+func (st plannedState) set(name string, pi *plannedIndex) error {
+	return st.planned.Set(name, pi)
 }
 
 func isPlanned(version string) bool { return strings.HasPrefix(version, plannedMark) }
@@ -93,12 +85,15 @@ func buildName(v string) string {
 // plannedStatus returns an index's state with the planned changes made, and
 // its planned record (nil when no planned change touched it). The live
 // manifest of a planned build has DocCount -1 when its count is unknown.
-func (p *plugin) plannedStatus(ctx context.Context, name string, pst *plannedState) (*State, *plannedIndex, error) {
+func (p *plugin) plannedStatus(ctx context.Context, name string, pst plannedState) (*State, *plannedIndex, error) {
 	st, err := p.backend.Status(ctx, name)
 	if err != nil {
 		return nil, nil, indexError(err)
 	}
-	pi := pst.Indexes[name]
+	pi, err := pst.index(name)
+	if err != nil {
+		return nil, nil, err
+	}
 	if pi == nil {
 		return st, nil, nil
 	}

@@ -15,13 +15,14 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // defaultKeep is how many builds are kept when the configuration says nothing.
 const defaultKeep = 5
 
 // New returns an index plugin; it needs Configure before any action.
-func New() plugins.Plugin { return &plugin{} }
+func New() plugins.Plugin { return compiled.New() }
 
 type plugin struct {
 	backend Backend
@@ -32,22 +33,16 @@ type plugin struct {
 	keep      int
 }
 
-func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
-
-// Close releases the backend's connections, if it holds any.
-func (p *plugin) Close() error {
+// close releases the backend's connections, if it holds any.
+func (p *plugin) close() error {
 	if c, ok := p.backend.(io.Closer); ok {
 		return c.Close()
 	}
 	return nil
 }
 
-func configError(name, summary, detail string) error {
-	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
-}
-
-func (p *plugin) Configure(_ context.Context, config cty.Value) error {
-	config, _ = config.UnmarkDeep()
+func (p *plugin) configure(_ context.Context, cfg sdk.Values) error {
+	config, _ := cfg.Value().UnmarkDeep()
 	if !config.IsWhollyKnown() {
 		return errors.New("index: configuration must be known")
 	}
@@ -70,13 +65,13 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 		}
 		backend = pg
 	default:
-		return configError("backend", "Unknown index backend", fmt.Sprintf("%q is not a backend of the index plugin; it has \"file\" (a folder of builds) and \"postgres\" (a table per build behind a view).", backendName))
+		return sdk.ConfigError("backend", "Unknown index backend", fmt.Sprintf("%q is not a backend of the index plugin; it has \"file\" (a folder of builds) and \"postgres\" (a table per build behind a view).", backendName))
 	}
 	keep := defaultKeep
 	if v := plugins.Attr(config, "keep"); !v.IsNull() {
 		n, acc := v.AsBigFloat().Int64()
 		if acc != big.Exact || n < 1 || n > 1<<20 {
-			return configError("keep", "Invalid keep", fmt.Sprintf("keep is how many builds to keep: a whole number of at least 1, not %s.", v.AsBigFloat().Text('g', -1)))
+			return sdk.ConfigError("keep", "Invalid keep", fmt.Sprintf("keep is how many builds to keep: a whole number of at least 1, not %s.", v.AsBigFloat().Text('g', -1)))
 		}
 		keep = int(n)
 	}
@@ -84,11 +79,11 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 	byCommand := false
 	if v := plugins.Attr(config, "build_command"); !v.IsNull() && strings.TrimSpace(v.AsString()) != "" {
 		if strings.ContainsRune(v.AsString(), 0) {
-			return configError("build_command", "Invalid build_command", "The command contains a NUL byte.")
+			return sdk.ConfigError("build_command", "Invalid build_command", "The command contains a NUL byte.")
 		}
 		builder, byCommand = &commandBuilder{command: v.AsString()}, true
 	}
-	if err := p.Close(); err != nil {
+	if err := p.close(); err != nil {
 		return fmt.Errorf("index: close the previous backend: %w", err)
 	}
 	p.backend, p.builder, p.byCommand, p.keep = backend, builder, byCommand, keep
@@ -100,16 +95,16 @@ func (p *plugin) Configure(_ context.Context, config cty.Value) error {
 func fileConfig(config cty.Value) (string, error) {
 	dir := plugins.Attr(config, "path")
 	if dir.IsNull() || strings.TrimSpace(dir.AsString()) == "" {
-		return "", configError("path", "Missing index folder", `The file backend needs path = "DIR", the folder that holds one folder per index.`)
+		return "", sdk.ConfigError("path", "Missing index folder", `The file backend needs path = "DIR", the folder that holds one folder per index.`)
 	}
 	abs, err := filepath.Abs(dir.AsString())
 	if err != nil {
-		return "", configError("path", "Invalid index folder", err.Error())
+		return "", sdk.ConfigError("path", "Invalid index folder", err.Error())
 	}
 	if info, err := os.Stat(abs); err != nil {
-		return "", configError("path", "Index folder not found", err.Error())
+		return "", sdk.ConfigError("path", "Index folder not found", err.Error())
 	} else if !info.IsDir() {
-		return "", configError("path", "Index folder is not a folder", abs+" is a file.")
+		return "", sdk.ConfigError("path", "Index folder is not a folder", abs+" is a file.")
 	}
 	return abs, nil
 }
@@ -124,19 +119,15 @@ type rebuildArgs struct {
 	maxShrink float64
 }
 
-func argError(name, summary, detail string) error {
-	return &plugins.Error{Path: cty.GetAttrPath(name), Summary: summary, Detail: detail}
-}
-
 // decodeName checks the index name: one folder name, not hidden.
 func decodeName(args cty.Value) (string, error) {
 	v := plugins.Attr(args, "name")
 	if v.IsNull() || v.AsString() == "" {
-		return "", argError("name", "Missing index name", "index actions need the name of an index.")
+		return "", sdk.ArgError("name", "Missing index name", "index actions need the name of an index.")
 	}
 	name := v.AsString()
 	if strings.HasPrefix(name, ".") || strings.ContainsAny(name, "/\\\x00") || filepath.Base(name) != name {
-		return "", argError("name", "Invalid index name", fmt.Sprintf("%q cannot name an index: it is one folder name, not starting with \".\".", name))
+		return "", sdk.ArgError("name", "Invalid index name", fmt.Sprintf("%q cannot name an index: it is one folder name, not starting with \".\".", name))
 	}
 	return name, nil
 }
@@ -150,30 +141,30 @@ func decodeRebuild(args cty.Value, byCommand bool) (*rebuildArgs, error) {
 	if v := plugins.Attr(args, "min_docs"); !v.IsNull() {
 		n, acc := v.AsBigFloat().Int64()
 		if acc != big.Exact || n < 0 {
-			return nil, argError("min_docs", "Invalid min_docs", fmt.Sprintf("min_docs is a whole number of at least 0, not %s.", v.AsBigFloat().Text('g', -1)))
+			return nil, sdk.ArgError("min_docs", "Invalid min_docs", fmt.Sprintf("min_docs is a whole number of at least 0, not %s.", v.AsBigFloat().Text('g', -1)))
 		}
 		ra.minDocs = n
 	}
 	if v := plugins.Attr(args, "max_shrink"); !v.IsNull() {
 		f, _ := v.AsBigFloat().Float64()
 		if f < 0 || f > 1 {
-			return nil, argError("max_shrink", "Invalid max_shrink", fmt.Sprintf("max_shrink is the fraction of the live build's documents a new build may lose, from 0 to 1, not %s.", v.AsBigFloat().Text('g', -1)))
+			return nil, sdk.ArgError("max_shrink", "Invalid max_shrink", fmt.Sprintf("max_shrink is the fraction of the live build's documents a new build may lose, from 0 to 1, not %s.", v.AsBigFloat().Text('g', -1)))
 		}
 		ra.maxShrink = f
 	}
 	v := plugins.Attr(args, "source")
 	if v.IsNull() || v.AsString() == "" {
-		return nil, argError("source", "Missing source", "index.rebuild needs the folder of documents to build from.")
+		return nil, sdk.ArgError("source", "Missing source", "index.rebuild needs the folder of documents to build from.")
 	}
 	ra.source = v.AsString()
 	info, err := os.Stat(ra.source)
 	switch {
 	case err != nil && errors.Is(err, os.ErrNotExist):
-		return nil, argError("source", "Source not found", fmt.Sprintf("%s does not exist.", ra.source))
+		return nil, sdk.ArgError("source", "Source not found", fmt.Sprintf("%s does not exist.", ra.source))
 	case err != nil:
-		return nil, argError("source", "Source unreadable", err.Error())
+		return nil, sdk.ArgError("source", "Source unreadable", err.Error())
 	case !info.IsDir() && !byCommand:
-		return nil, argError("source", "Source is not a folder", fmt.Sprintf("%s is a file; the built-in builder reads a folder of .txt, .md and .jsonl documents.", ra.source))
+		return nil, sdk.ArgError("source", "Source is not a folder", fmt.Sprintf("%s is a file; the built-in builder reads a folder of .txt, .md and .jsonl documents.", ra.source))
 	}
 	return ra, nil
 }
@@ -181,14 +172,14 @@ func decodeRebuild(args cty.Value, byCommand bool) (*rebuildArgs, error) {
 // verify is the check a new build must pass before it goes live.
 func verify(ra *rebuildArgs, docs int64, live *Manifest) error {
 	if docs < ra.minDocs {
-		return argError("min_docs", "Build refused", fmt.Sprintf("the new build of %s holds %s, fewer than min_docs = %s; the live build stays.", ra.name, plural(docs, "document"), thousands(ra.minDocs)))
+		return sdk.ArgError("min_docs", "Build refused", fmt.Sprintf("the new build of %s holds %s, fewer than min_docs = %s; the live build stays.", ra.name, plural(docs, "document"), thousands(ra.minDocs)))
 	}
 	if live == nil {
 		return nil
 	}
 	lost := float64(live.DocCount - docs)
 	if lost > ra.maxShrink*float64(live.DocCount) {
-		return argError("max_shrink", "Build refused", fmt.Sprintf("the new build of %s holds %s, %.0f%% fewer than the live build %s (%s); max_shrink = %g allows %.0f%%; the live build stays.",
+		return sdk.ArgError("max_shrink", "Build refused", fmt.Sprintf("the new build of %s holds %s, %.0f%% fewer than the live build %s (%s); max_shrink = %g allows %.0f%%; the live build stays.",
 			ra.name, plural(docs, "document"), 100*lost/float64(live.DocCount), live.Version, plural(live.DocCount, "document"), ra.maxShrink, 100*ra.maxShrink))
 	}
 	return nil
@@ -198,7 +189,7 @@ func verify(ra *rebuildArgs, docs int64, live *Manifest) error {
 func indexError(err error) error {
 	var unknown *UnknownIndexError
 	if errors.As(err, &unknown) {
-		return argError("name", "Unknown index", unknown.Error()+".")
+		return sdk.ArgError("name", "Unknown index", unknown.Error()+".")
 	}
 	return err
 }
@@ -212,41 +203,60 @@ func buildOutputVal(name, version string, docs int64, previous string) cty.Value
 	})
 }
 
-func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := Schema.Lookup("index", req.Action); err != nil {
+// applyArgs are the arguments of an action to carry out, which must be
+// wholly known.
+func (p *plugin) applyArgs(req *sdk.Request) (cty.Value, error) {
+	if p.backend == nil {
+		return cty.NilVal, errNotConfigured
+	}
+	args, _ := req.Args.Value().UnmarkDeep()
+	if !args.IsWhollyKnown() || args.IsNull() {
+		return cty.NilVal, fmt.Errorf("index.%s: arguments must be known to run", req.Action)
+	}
+	return args, nil
+}
+
+// applyStatus reads the index; in a dry-run, as the changes planned so far
+// leave it.
+func (p *plugin) applyStatus(ctx context.Context, req *sdk.Request) (any, error) {
+	args, err := p.applyArgs(req)
+	if err != nil {
 		return nil, err
 	}
-	if p.backend == nil {
-		return nil, errNotConfigured
-	}
-	args, _ := req.Args.UnmarkDeep()
-	if !args.IsWhollyKnown() || args.IsNull() {
-		return nil, fmt.Errorf("index.%s: arguments must be known to run", req.Action)
-	}
-	var out cty.Value
-	var err error
-	predicted := false
-	switch req.Action {
-	case "status":
-		// In a dry-run, as the changes planned so far leave the index.
-		var pst *plannedState
-		if pst, err = decodePlanned(req.Planned); err == nil {
-			out, predicted, err = p.status(ctx, args, pst)
-		}
-	case "rebuild":
-		out, err = p.rebuild(ctx, args, req)
-	case "rollback":
-		out, err = p.rollback(ctx, args, req)
-	}
+	out, _, err := p.status(ctx, args, plannedState{req.Planned})
 	if err != nil {
 		return nil, p.attribute(ctx, err)
 	}
-	return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
+	return out, nil
+}
+
+func (p *plugin) applyRebuild(ctx context.Context, req *sdk.Request) (any, error) {
+	args, err := p.applyArgs(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.rebuild(ctx, args, req)
+	if err != nil {
+		return nil, p.attribute(ctx, err)
+	}
+	return out, nil
+}
+
+func (p *plugin) applyRollback(ctx context.Context, req *sdk.Request) (any, error) {
+	args, err := p.applyArgs(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.rollback(ctx, args, req)
+	if err != nil {
+		return nil, p.attribute(ctx, err)
+	}
+	return out, nil
 }
 
 // status reads an index as the planned changes in pst leave it; predicted
 // reports whether they touched it.
-func (p *plugin) status(ctx context.Context, args cty.Value, pst *plannedState) (cty.Value, bool, error) {
+func (p *plugin) status(ctx context.Context, args cty.Value, pst plannedState) (cty.Value, bool, error) {
 	name, err := decodeName(args)
 	if err != nil {
 		return cty.NilVal, false, err
@@ -275,7 +285,7 @@ func (p *plugin) status(ctx context.Context, args cty.Value, pst *plannedState) 
 	}), pi != nil, nil
 }
 
-func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *plugins.ActionRequest) (cty.Value, error) {
+func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *sdk.Request) (cty.Value, error) {
 	ra, err := decodeRebuild(args, p.byCommand)
 	if err != nil {
 		return cty.NilVal, err
@@ -284,7 +294,7 @@ func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *plugins.Actio
 	if err != nil {
 		return cty.NilVal, err
 	}
-	progress := req.Progress
+	progress := func(line string) { req.Progress("%s", line) }
 	unlock, err := p.lock(ctx, ra.name, progress)
 	if err != nil {
 		return cty.NilVal, err
@@ -343,7 +353,7 @@ func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *plugins.Actio
 	return buildOutputVal(ra.name, m.Version, m.DocCount, st.Live), nil
 }
 
-func (p *plugin) rollback(ctx context.Context, args cty.Value, req *plugins.ActionRequest) (cty.Value, error) {
+func (p *plugin) rollback(ctx context.Context, args cty.Value, req *sdk.Request) (cty.Value, error) {
 	name, err := decodeName(args)
 	if err != nil {
 		return cty.NilVal, err
@@ -361,7 +371,8 @@ func (p *plugin) rollback(ctx context.Context, args cty.Value, req *plugins.Acti
 	if _, _, _, err := p.rollbackTarget(ctx, name); err != nil {
 		return cty.NilVal, err
 	}
-	unlock, err := p.lock(ctx, name, req.Progress)
+	progress := func(line string) { req.Progress("%s", line) }
+	unlock, err := p.lock(ctx, name, progress)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -377,7 +388,7 @@ func (p *plugin) rollback(ctx context.Context, args cty.Value, req *plugins.Acti
 	if err := p.backend.Activate(ctx, name, ch); err != nil {
 		return cty.NilVal, fmt.Errorf("index.rollback %s: %w", name, err)
 	}
-	say(req.Progress, "swapped current → %s (was %s)", prev, st.Live)
+	say(progress, "swapped current → %s (was %s)", prev, st.Live)
 	return buildOutputVal(name, prev, pm.DocCount, st.Live), nil
 }
 
@@ -433,11 +444,11 @@ func (p *plugin) rollbackTarget(ctx context.Context, name string) (*State, strin
 func (p *plugin) rollbackFrom(ctx context.Context, st *State, pi *plannedIndex) (string, *Manifest, error) {
 	name := st.Name
 	if st.Live == "" {
-		return "", nil, argError("name", "Nothing to roll back", fmt.Sprintf("%s has no live build yet.", name))
+		return "", nil, sdk.ArgError("name", "Nothing to roll back", fmt.Sprintf("%s has no live build yet.", name))
 	}
 	prev := previousVersion(st.Versions, st.Live)
 	if prev == "" {
-		return "", nil, argError("name", "No earlier build", fmt.Sprintf("%s has no build older than the live %s to roll back to (builds kept: %s).", name, buildName(st.Live), strings.Join(st.Versions, ", ")))
+		return "", nil, sdk.ArgError("name", "No earlier build", fmt.Sprintf("%s has no build older than the live %s to roll back to (builds kept: %s).", name, buildName(st.Live), strings.Join(st.Versions, ", ")))
 	}
 	pm, err := p.manifest(ctx, name, prev, pi)
 	if err != nil {
@@ -446,37 +457,25 @@ func (p *plugin) rollbackFrom(ctx context.Context, st *State, pi *plannedIndex) 
 	return prev, pm, nil
 }
 
-func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := Schema.Lookup("index", req.Action)
-	if err != nil {
-		return nil, err
-	}
-	unknown := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
-	if action.ReadOnly {
-		// Read-only actions are run by the host, not planned.
-		return unknown, nil
-	}
+// planArgs are the arguments of a plan of rebuild or rollback. With the
+// index not known yet, it returns the plan that says so instead.
+func (p *plugin) planArgs(req *sdk.Request) (cty.Value, *sdk.Plan, error) {
 	if p.backend == nil {
-		return nil, errNotConfigured
+		return cty.NilVal, nil, errNotConfigured
 	}
-	args, _ := req.Args.UnmarkDeep()
+	args, _ := req.Args.Value().UnmarkDeep()
 	if !args.IsKnown() || args.IsNull() || !plugins.Attr(args, "name").IsKnown() {
-		unknown.Changes = []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}
-		return unknown, nil
+		return cty.NilVal, &sdk.Plan{Changes: []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}}, nil
 	}
-	pst, err := decodePlanned(req.Planned)
-	if err != nil {
-		return nil, err
-	}
-	switch req.Action {
-	case "rebuild":
-		return p.planRebuild(ctx, args, pst)
-	default:
-		return p.planRollback(ctx, args, pst)
-	}
+	return args, nil, nil
 }
 
-func (p *plugin) planRollback(ctx context.Context, args cty.Value, pst *plannedState) (*plugins.PlanResult, error) {
+func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	args, plan, err := p.planArgs(req)
+	if plan != nil || err != nil {
+		return plan, err
+	}
+	pst := plannedState{req.Planned}
 	name, err := decodeName(args)
 	if err != nil {
 		return nil, err
@@ -491,8 +490,10 @@ func (p *plugin) planRollback(ctx context.Context, args cty.Value, pst *plannedS
 	}
 	next := record(st, pi)
 	next.Live = prev
-	pst.set(name, next)
-	return &plugins.PlanResult{
+	if err := pst.set(name, next); err != nil {
+		return nil, err
+	}
+	return &sdk.Plan{
 		Basis:   basisOf(st),
 		Changes: []string{fmt.Sprintf("%s: %s → %s", name, buildName(st.Live), buildName(prev))},
 		Output: cty.ObjectVal(map[string]cty.Value{
@@ -501,11 +502,15 @@ func (p *plugin) planRollback(ctx context.Context, args cty.Value, pst *plannedS
 			"doc_count":        docsVal(pm.DocCount),
 			"previous_version": versionVal(st.Live),
 		}),
-		Planned: pst.encode(),
 	}, nil
 }
 
-func (p *plugin) planRebuild(ctx context.Context, args cty.Value, pst *plannedState) (*plugins.PlanResult, error) {
+func (p *plugin) planRebuild(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	args, plan, err := p.planArgs(req)
+	if plan != nil || err != nil {
+		return plan, err
+	}
+	pst := plannedState{req.Planned}
 	name, err := decodeName(args)
 	if err != nil {
 		return nil, err
@@ -526,7 +531,7 @@ func (p *plugin) planRebuild(ctx context.Context, args cty.Value, pst *plannedSt
 		"doc_count":        cty.UnknownVal(cty.Number),
 		"previous_version": versionVal(st.Live),
 	}
-	res := &plugins.PlanResult{Basis: basisOf(st)}
+	res := &sdk.Plan{Basis: basisOf(st)}
 	gone := map[string]bool{}
 	if pi == nil || !pi.Recovered {
 		leftovers, err := p.backend.Leftovers(ctx, name)
@@ -556,7 +561,7 @@ func (p *plugin) planRebuild(ctx context.Context, args cty.Value, pst *plannedSt
 	} else {
 		stats, err := scanCorpus(ctx, ra.source, func(*document, int64) error { return nil })
 		if err != nil {
-			return nil, argError("source", "Unreadable source", err.Error())
+			return nil, sdk.ArgError("source", "Unreadable source", err.Error())
 		}
 		live := st.LiveManifest
 		if live != nil && live.DocCount < 0 {
@@ -582,8 +587,9 @@ func (p *plugin) planRebuild(ctx context.Context, args cty.Value, pst *plannedSt
 	next.Live, next.Recovered = newBuild, true
 	next.Versions = slices.DeleteFunc(kept, func(v string) bool { return slices.Contains(pruned, v) })
 	slices.Sort(next.Versions)
-	pst.set(name, next)
+	if err := pst.set(name, next); err != nil {
+		return nil, err
+	}
 	res.Output = cty.ObjectVal(out)
-	res.Planned = pst.encode()
 	return res, nil
 }

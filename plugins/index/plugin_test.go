@@ -80,7 +80,7 @@ func TestStatus(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		p        *plugin
+		p        *testPlugin
 		index    string
 		live     string
 		docs     int64

@@ -19,6 +19,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // The postgres backend's names (see the package doc).
@@ -84,7 +85,7 @@ type pgLock struct {
 func postgresConfig(config cty.Value) (*postgresBackend, error) {
 	v := plugins.Attr(config, "dsn")
 	if v.IsNull() || strings.TrimSpace(v.AsString()) == "" {
-		return nil, configError("dsn", "Missing PostgreSQL connection string",
+		return nil, sdk.ConfigError("dsn", "Missing PostgreSQL connection string",
 			`The postgres backend needs dsn, a connection string such as "postgres://runbook@db.internal:5432/rag"; keep its password out of files: dsn = env("RUNBOOK_INDEX_DSN").`)
 	}
 	dsn := v.AsString()
@@ -93,12 +94,12 @@ func postgresConfig(config cty.Value) (*postgresBackend, error) {
 		schema = v.AsString()
 	}
 	if strings.TrimSpace(schema) == "" || strings.ContainsRune(schema, 0) || len(schema) > pgMaxIdent {
-		return nil, configError("schema", "Invalid schema", fmt.Sprintf("%q cannot name a PostgreSQL schema: it is 1 to %d bytes, without NUL.", schema, pgMaxIdent))
+		return nil, sdk.ConfigError("schema", "Invalid schema", fmt.Sprintf("%q cannot name a PostgreSQL schema: it is 1 to %d bytes, without NUL.", schema, pgMaxIdent))
 	}
 	s := secrets{dsn}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, configError("dsn", "Invalid PostgreSQL connection string", s.mask(parseErrorText(err)))
+		return nil, sdk.ConfigError("dsn", "Invalid PostgreSQL connection string", s.mask(parseErrorText(err)))
 	}
 	if pw := cfg.ConnConfig.Password; pw != "" {
 		s = append(s, pw)
@@ -263,10 +264,10 @@ func (b *postgresBackend) change(ctx context.Context, name string, fn func(pgx.T
 // checkName refuses the index names PostgreSQL cannot hold.
 func (b *postgresBackend) checkName(name string) error {
 	if len(name) > pgMaxName {
-		return argError("name", "Invalid index name", fmt.Sprintf("%q is too long for the postgres backend: builds are tables named NAME_VERSION and PostgreSQL names hold %d bytes, so an index name holds at most %d.", name, pgMaxIdent, pgMaxName))
+		return sdk.ArgError("name", "Invalid index name", fmt.Sprintf("%q is too long for the postgres backend: builds are tables named NAME_VERSION and PostgreSQL names hold %d bytes, so an index name holds at most %d.", name, pgMaxIdent, pgMaxName))
 	}
 	if name == pgBuildsTable || name == pgHistoryTable {
-		return argError("name", "Invalid index name", fmt.Sprintf("%q is the name of one of the postgres backend's own tables.", name))
+		return sdk.ArgError("name", "Invalid index name", fmt.Sprintf("%q is the name of one of the postgres backend's own tables.", name))
 	}
 	return nil
 }

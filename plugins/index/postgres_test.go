@@ -38,9 +38,9 @@ func (c pgConfig) val() cty.Value {
 
 // newPGPlugin returns a plugin configured for the postgres backend, on the
 // given clock (a new one when nil), closed when the test ends.
-func newPGPlugin(t *testing.T, c pgConfig, clock *fakeClock) (*plugin, *postgresBackend) {
+func newPGPlugin(t *testing.T, c pgConfig, clock *fakeClock) (*testPlugin, *postgresBackend) {
 	t.Helper()
-	p := New().(*plugin)
+	p := newTestPlugin()
 	if err := p.Configure(context.Background(), c.val()); err != nil {
 		t.Fatalf("configure: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestPostgresConfigure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := New().(*plugin)
+			p := newTestPlugin()
 			err := p.Configure(context.Background(), tt.cfg.val())
 			if tt.errText == "" {
 				if err != nil {

@@ -19,10 +19,11 @@ import (
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/safefile"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // New returns a prometheus plugin; it needs Configure before a query.
-func New() plugins.Plugin { return &plugin{} }
+func New() plugins.Plugin { return compiled.New() }
 
 type plugin struct {
 	api       v1.API
@@ -31,10 +32,8 @@ type plugin struct {
 	timeout   time.Duration
 }
 
-func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
-
-func (p *plugin) Configure(_ context.Context, config cty.Value) error {
-	config, _ = config.UnmarkDeep()
+func (p *plugin) configure(_ context.Context, cfg sdk.Values) error {
+	config, _ := cfg.Value().UnmarkDeep()
 	if !config.IsWhollyKnown() {
 		return fmt.Errorf("prometheus: configuration must be known")
 	}
@@ -111,35 +110,21 @@ type limitedBody struct {
 	io.Closer
 }
 
-func (p *plugin) Close() error {
+func (p *plugin) close() error {
 	if p.transport != nil {
 		p.transport.CloseIdleConnections()
 	}
 	return nil
 }
 
-// Plan is never needed for a read-only action; should a host ask, nothing
-// changes and the output is unknown.
-func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := Schema.Lookup("prometheus", req.Action)
-	if err != nil {
-		return nil, err
-	}
-	return &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}, nil
-}
-
 // errTimeout marks the plugin's own timeout, told apart from the host's.
 var errTimeout = errors.New("timed out")
 
-func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := Schema.Lookup("prometheus", req.Action); err != nil {
-		return nil, err
-	}
+func (p *plugin) query(ctx context.Context, req *sdk.Request) (any, error) {
 	if p.api == nil {
 		return nil, fmt.Errorf("prometheus.query: the plugin is not configured (it needs a plugin \"prometheus\" block with url)")
 	}
-	args, _ := req.Args.UnmarkDeep()
-	q := plugins.Attr(args, "query")
+	q := req.Args.Get("query")
 	if !q.IsKnown() {
 		return nil, fmt.Errorf("prometheus.query: the query must be known to run")
 	}
@@ -153,13 +138,11 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	// A zero time lets the server evaluate at its own "now", immune to
 	// clock skew between this machine and Prometheus.
 	result, warnings, infos, err := p.api.Query(ctx, query, time.Time{}, v1.WithTimeout(p.timeout))
-	if req.Progress != nil {
-		for _, w := range warnings {
-			req.Progress("prometheus warning: " + w)
-		}
-		for _, i := range infos {
-			req.Progress("prometheus info: " + i)
-		}
+	for _, w := range warnings {
+		req.Progress("prometheus warning: %s", w)
+	}
+	for _, i := range infos {
+		req.Progress("prometheus info: %s", i)
 	}
 	if err != nil {
 		return nil, p.queryError(ctx, err)
@@ -168,7 +151,7 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	if err != nil {
 		return nil, &plugins.Error{Path: cty.GetAttrPath("query"), Summary: "Query result is not one number", Detail: err.Error()}
 	}
-	return &plugins.ApplyResult{Output: out}, nil
+	return out, nil
 }
 
 // queryError words a failed query so that the operator knows where to look.

@@ -28,7 +28,7 @@ type basis struct {
 	Latest int `json:"latest"`
 }
 
-func basisOf(pr *Prompt, name, label string) []byte {
+func basisOf(pr *Prompt, name, label string) basis {
 	b := basis{Name: name, Label: label}
 	if pr != nil {
 		b.Version, b.Latest = pr.Labels[label], pr.Latest()
@@ -36,7 +36,7 @@ func basisOf(pr *Prompt, name, label string) []byte {
 			b.Version = 0
 		}
 	}
-	return plugins.EncodeBasis(b)
+	return b
 }
 
 // decodeBasis reads a saved plan's basis for an action on name and label.

@@ -2,23 +2,20 @@ package prompt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
 
-	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // plannedState is the prompt plugin's predicted state in a dry-run: what
 // the changes planned so far would do to the registry, on top of what the
-// backend holds. The host hands it back with every later request of the
-// run (plugins.ActionRequest.Planned), so a second rollback of the same
-// label plans from the version the first one left, and prompt.status reads
-// the label as the real run will find it.
-type plannedState struct {
-	Prompts map[string]*plannedPrompt `json:"prompts,omitempty"`
-}
+// backend holds, one sdk.Planned key per prompt. The host hands it back
+// with every later request of the run (plugins.ActionRequest.Planned), so
+// a second rollback of the same label plans from the version the first one
+// left, and prompt.status reads the label as the real run will find it.
+type plannedState struct{ planned *sdk.Planned }
 
 // plannedPrompt is what planned changes did to one prompt.
 type plannedPrompt struct {
@@ -28,57 +25,61 @@ type plannedPrompt struct {
 	Published []int `json:"published,omitempty"`
 }
 
-// decodePlanned reads the state a request carries (none before the first
-// plan of a dry-run, and in a real run).
-func decodePlanned(b []byte) (*plannedState, error) {
-	st := &plannedState{}
-	if err := plugins.DecodePlanned("prompt", b, st); err != nil {
+// prompt returns what planned changes did to prompt name, nil when none
+// touched it.
+func (st plannedState) prompt(name string) (*plannedPrompt, error) {
+	var pp *plannedPrompt
+	if _, err := st.planned.Get(name, &pp); err != nil {
 		return nil, err
 	}
-	return st, nil
+	return pp, nil
 }
 
-func (st *plannedState) encode() []byte {
-	b, _ := json.Marshal(st) // maps of strings and ints always encode
-	return b
-}
-
-func (st *plannedState) prompt(name string) *plannedPrompt {
-	if st.Prompts == nil {
-		st.Prompts = map[string]*plannedPrompt{}
+// change records fn's change to prompt name.
+func (st plannedState) change(name string, fn func(*plannedPrompt)) error {
+	pp, err := st.prompt(name)
+	if err != nil {
+		return err
 	}
-	pp := st.Prompts[name]
 	if pp == nil {
 		pp = &plannedPrompt{}
-		st.Prompts[name] = pp
 	}
-	return pp
+	fn(pp)
+	return st.planned.Set(name, pp)
 }
 
 // moveLabel records a planned move of label to version v.
-func (st *plannedState) moveLabel(name, label string, v int) {
-	pp := st.prompt(name)
+func (st plannedState) moveLabel(name, label string, v int) error {
+	return st.change(name, func(pp *plannedPrompt) { pp.moveLabel(label, v) })
+}
+
+// publish records a planned publish of version v, labelled label unless it
+// is empty.
+func (st plannedState) publish(name string, v int, label string) error {
+	return st.change(name, func(pp *plannedPrompt) {
+		pp.Published = append(pp.Published, v)
+		if label != "" {
+			pp.moveLabel(label, v)
+		}
+	})
+}
+
+func (pp *plannedPrompt) moveLabel(label string, v int) {
 	if pp.Labels == nil {
 		pp.Labels = map[string]int{}
 	}
 	pp.Labels[label] = v
 }
 
-// publish records a planned new version v, labelled label when not empty.
-func (st *plannedState) publish(name string, v int, label string) {
-	pp := st.prompt(name)
-	pp.Published = append(pp.Published, v)
-	if label != "" {
-		st.moveLabel(name, label, v)
-	}
-}
-
 // read returns a prompt as the backend holds it with the planned changes
 // made, and whether planned changes touched it. The backend's value is not
 // modified.
-func (p *plugin) read(ctx context.Context, name string, st *plannedState) (*Prompt, bool, error) {
+func (p *plugin) read(ctx context.Context, name string, st plannedState) (*Prompt, bool, error) {
 	pr, err := p.backend.Read(ctx, name)
-	pp := st.Prompts[name]
+	pp, perr := st.prompt(name)
+	if perr != nil {
+		return nil, false, perr
+	}
 	if pp == nil {
 		return pr, false, err
 	}

@@ -15,24 +15,23 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // New returns a prompt plugin; it needs Configure before an action.
-func New() plugins.Plugin { return &plugin{} }
+func New() plugins.Plugin { return compiled.New() }
 
 type plugin struct {
 	backend Backend
 }
 
-func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
-
-func (p *plugin) Close() error {
+func (p *plugin) close() error {
 	p.closeBackend()
 	return nil
 }
 
-func (p *plugin) Configure(_ context.Context, config cty.Value) error {
-	config, _ = config.UnmarkDeep()
+func (p *plugin) configure(_ context.Context, cfg sdk.Values) error {
+	config, _ := cfg.Value().UnmarkDeep()
 	if !config.IsWhollyKnown() {
 		return errors.New("prompt: the configuration must be known")
 	}
@@ -125,19 +124,12 @@ func registryDir(config cty.Value) (string, error) {
 	return dir, nil
 }
 
-func (p *plugin) ready(req *plugins.ActionRequest) (*plugins.Action, cty.Value, error) {
-	if req == nil {
-		return nil, cty.NilVal, errors.New("prompt: no action request")
-	}
-	action, err := Schema.Lookup("prompt", req.Action)
-	if err != nil {
-		return nil, cty.NilVal, err
-	}
+// configured fails an action of a plugin that has no backend yet.
+func (p *plugin) configured(action string) error {
 	if p.backend == nil {
-		return nil, cty.NilVal, fmt.Errorf("prompt.%s: the plugin is not configured (it needs a plugin \"prompt\" block with path, or with backend = \"langfuse\" and url)", req.Action)
+		return fmt.Errorf("prompt.%s: the plugin is not configured (it needs a plugin \"prompt\" block with path, or with backend = \"langfuse\" and url)", action)
 	}
-	args, _ := req.Args.UnmarkDeep()
-	return action, args, nil
+	return nil
 }
 
 // rules returns the backend's rules for names and labels.
@@ -148,102 +140,125 @@ func (p *plugin) rules() backendRules {
 	return nil
 }
 
-// Plan predicts an action from the registry as it is, changing nothing.
-// Whatever would make Apply fail and is already known (an unknown prompt, no
-// earlier version to roll back to) fails the plan too.
-func (p *plugin) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, args, err := p.ready(req)
-	if err != nil {
-		return nil, err
+// planArgs decodes the arguments of a plan as far as they are known. With
+// none known at all, it returns the plan that says so instead.
+//
+// A plan predicts an action from the registry as it is, changing nothing.
+// Whatever would make the action fail and is already known (an unknown
+// prompt, no earlier version to roll back to) fails the plan too.
+func (p *plugin) planArgs(req *sdk.Request) (*actionArgs, *sdk.Plan, error) {
+	if err := p.configured(req.Action); err != nil {
+		return nil, nil, err
 	}
+	args, _ := req.Args.Value().UnmarkDeep()
 	if args.IsNull() || !args.IsKnown() {
-		return &plugins.PlanResult{
-			Changes: []string{req.Action + ": (arguments known after apply)"},
-			Output:  cty.UnknownVal(action.Output),
-		}, nil
+		return nil, &sdk.Plan{Changes: []string{req.Action + ": (arguments known after apply)"}}, nil
 	}
 	a, err := decode(req.Action, args, p.rules())
-	if err != nil {
-		return nil, err
-	}
-	st, err := decodePlanned(req.Planned)
-	if err != nil {
-		return nil, err
-	}
-	switch req.Action {
-	case "status":
-		if !a.nameKnown || !a.labelKnown {
-			return &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}, nil
-		}
-		out, _, err := p.status(ctx, a.name, a.label, st)
-		if err != nil {
-			return nil, err
-		}
-		return &plugins.PlanResult{Output: out}, nil
-	case "publish":
-		return p.planPublish(ctx, a, st)
-	case "rollback":
-		return p.planRollback(ctx, a, st)
-	default: // promote
-		return p.planPromote(ctx, a, st)
-	}
+	return a, nil, err
 }
 
-func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	_, args, err := p.ready(req)
-	if err != nil {
+// applyArgs decodes the arguments of an action to carry out, which must be
+// wholly known.
+func (p *plugin) applyArgs(req *sdk.Request) (*actionArgs, error) {
+	if err := p.configured(req.Action); err != nil {
 		return nil, err
 	}
+	args, _ := req.Args.Value().UnmarkDeep()
 	if args.IsNull() || !args.IsWhollyKnown() {
 		return nil, fmt.Errorf("prompt.%s: the arguments must be known to apply", req.Action)
 	}
-	a, err := decode(req.Action, args, p.rules())
+	return decode(req.Action, args, p.rules())
+}
+
+// change decodes the arguments of a publish, rollback or promote and the
+// saved plan's basis it is applied against (nil when none).
+func (p *plugin) change(req *sdk.Request) (*actionArgs, Change, *basis, error) {
+	a, err := p.applyArgs(req)
+	if err != nil {
+		return nil, Change{}, nil, err
+	}
+	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator, Progress: func(line string) { req.Progress("%s", line) }}
+	b, err := decodeBasis(req.Basis, a.name, a.label)
+	if err != nil {
+		return nil, Change{}, nil, err
+	}
+	if b != nil {
+		change.Check = b.check
+	}
+	return a, change, b, nil
+}
+
+func (p *plugin) planStatus(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	a, plan, err := p.planArgs(req)
+	if a == nil {
+		return plan, err
+	}
+	if !a.nameKnown || !a.labelKnown {
+		return &sdk.Plan{}, nil
+	}
+	out, _, err := p.status(ctx, a.name, a.label, plannedState{req.Planned})
 	if err != nil {
 		return nil, err
 	}
-	change := Change{Action: req.Action, RunID: req.RunID, Operator: req.Operator, Progress: req.Progress}
-	var b *basis
-	if req.Action != "status" {
-		if b, err = decodeBasis(req.Basis, a.name, a.label); err != nil {
-			return nil, err
-		}
-		if b != nil {
-			change.Check = b.check
-		}
+	return &sdk.Plan{Output: out}, nil
+}
+
+// applyStatus reads the label; in a dry-run, as the changes planned so far
+// leave it.
+func (p *plugin) applyStatus(ctx context.Context, req *sdk.Request) (any, error) {
+	a, err := p.applyArgs(req)
+	if err != nil {
+		return nil, err
 	}
-	var out cty.Value
-	predicted := false
-	switch req.Action {
-	case "status":
-		// In a dry-run, as the changes planned so far leave the label.
-		var st *plannedState
-		if st, err = decodePlanned(req.Planned); err == nil {
-			out, predicted, err = p.status(ctx, a.name, a.label, st)
-		}
-	case "publish":
-		var res Published
-		res, err = p.backend.Publish(ctx, a.name, a.text, a.label, change)
-		out = publishOutput(a.name, cty.NumberIntVal(int64(res.Version)))
-	case "rollback":
-		var m Move
-		m, err = p.backend.MoveLabel(ctx, a.name, a.label, b.checked(rollbackPick(a.label, a.version)), change)
-		out = moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From)))
-	default: // promote
-		var m Move
-		m, err = p.backend.MoveLabel(ctx, a.name, a.label, b.checked(promotePick(a.version)), change)
-		out = moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From)))
-	}
+	out, _, err := p.status(ctx, a.name, a.label, plannedState{req.Planned})
 	if err != nil {
 		return nil, explain(p.attribute(err))
 	}
-	return &plugins.ApplyResult{Output: out, Predicted: predicted}, nil
+	return out, nil
+}
+
+func (p *plugin) applyPublish(ctx context.Context, req *sdk.Request) (any, error) {
+	a, change, _, err := p.change(req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.backend.Publish(ctx, a.name, a.text, a.label, change)
+	if err != nil {
+		return nil, explain(p.attribute(err))
+	}
+	return publishOutput(a.name, cty.NumberIntVal(int64(res.Version))), nil
+}
+
+func (p *plugin) applyRollback(ctx context.Context, req *sdk.Request) (any, error) {
+	a, change, b, err := p.change(req)
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.backend.MoveLabel(ctx, a.name, a.label, b.checked(rollbackPick(a.label, a.version)), change)
+	if err != nil {
+		return nil, explain(p.attribute(err))
+	}
+	return moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From))), nil
+}
+
+func (p *plugin) applyPromote(ctx context.Context, req *sdk.Request) (any, error) {
+	a, change, b, err := p.change(req)
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.backend.MoveLabel(ctx, a.name, a.label, b.checked(promotePick(a.version)), change)
+	if err != nil {
+		return nil, explain(p.attribute(err))
+	}
+	return moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From))), nil
 }
 
 // status reads which version label serves, as the planned changes in st
 // leave it (predicted reports whether they touched the prompt). An unset
 // label serves version 0; a label that points at a missing version is a
 // broken registry.
-func (p *plugin) status(ctx context.Context, name, label string, st *plannedState) (out cty.Value, predicted bool, err error) {
+func (p *plugin) status(ctx context.Context, name, label string, st plannedState) (out cty.Value, predicted bool, err error) {
 	pr, predicted, err := p.read(ctx, name, st)
 	if err != nil {
 		return cty.NilVal, false, explain(err)
@@ -268,13 +283,15 @@ func (p *plugin) status(ctx context.Context, name, label string, st *plannedStat
 	}), predicted, nil
 }
 
-func (p *plugin) planPublish(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
-	if !a.nameKnown {
-		return &plugins.PlanResult{
-			Changes: []string{"(prompt known after apply): new version"},
-			Output:  cty.UnknownVal(Schema.Actions["publish"].Output),
-		}, nil
+func (p *plugin) planPublish(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	a, plan, err := p.planArgs(req)
+	if a == nil {
+		return plan, err
 	}
+	if !a.nameKnown {
+		return &sdk.Plan{Changes: []string{"(prompt known after apply): new version"}}, nil
+	}
+	st := plannedState{req.Planned}
 	next := 1
 	var changes []string
 	pr, _, err := p.read(ctx, a.name, st)
@@ -296,24 +313,30 @@ func (p *plugin) planPublish(ctx context.Context, a *actionArgs, st *plannedStat
 	case a.label != "":
 		line += " (labelled " + a.label + ")"
 	}
-	res := &plugins.PlanResult{
+	plan = &sdk.Plan{
 		Changes: append(changes, line),
 		Output:  publishOutput(a.name, cty.NumberIntVal(int64(next))),
 	}
 	if a.labelKnown {
-		res.Basis = basisOf(pr, a.name, a.label)
+		plan.Basis = basisOf(pr, a.name, a.label)
 		// Which label the new version gets is part of the prediction: with
 		// it unknown, the host treats later reads as unpredictable.
-		st.publish(a.name, next, a.label)
-		res.Planned = st.encode()
+		if err := st.publish(a.name, next, a.label); err != nil {
+			return nil, err
+		}
 	}
-	return res, nil
+	return plan, nil
 }
 
-func (p *plugin) planRollback(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
+func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	a, plan, err := p.planArgs(req)
+	if a == nil {
+		return plan, err
+	}
 	if !a.nameKnown || !a.labelKnown {
 		return unknownMove(a), nil
 	}
+	st := plannedState{req.Planned}
 	pr, _, err := p.read(ctx, a.name, st)
 	if err != nil {
 		return nil, explain(err)
@@ -326,32 +349,37 @@ func (p *plugin) planRollback(ctx context.Context, a *actionArgs, st *plannedSta
 	}
 	live := pr.Labels[a.label]
 	if !a.versionKnown {
-		return &plugins.PlanResult{
+		return &sdk.Plan{
 			Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
 			Output:  moveOutputUnknown(a.name, a.label, live),
 		}, nil
 	}
-	res := &plugins.PlanResult{
+	if err := st.moveLabel(a.name, a.label, target); err != nil {
+		return nil, err
+	}
+	return &sdk.Plan{
 		Changes: []string{fmt.Sprintf("%s: %s → v%d", a.label, versionText(live), target)},
 		Output:  moveOutput(a.name, a.label, target, cty.NumberIntVal(int64(live))),
 		Basis:   basisOf(pr, a.name, a.label),
-	}
-	st.moveLabel(a.name, a.label, target)
-	res.Planned = st.encode()
-	return res, nil
+	}, nil
 }
 
-func (p *plugin) planPromote(ctx context.Context, a *actionArgs, st *plannedState) (*plugins.PlanResult, error) {
+func (p *plugin) planPromote(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	a, plan, err := p.planArgs(req)
+	if a == nil {
+		return plan, err
+	}
 	if !a.nameKnown || !a.labelKnown {
 		return unknownMove(a), nil
 	}
+	st := plannedState{req.Planned}
 	pr, _, err := p.read(ctx, a.name, st)
 	if err != nil {
 		return nil, explain(err)
 	}
 	live := pr.Labels[a.label]
 	if !a.versionKnown {
-		return &plugins.PlanResult{
+		return &sdk.Plan{
 			Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
 			Output:  moveOutputUnknown(a.name, a.label, live),
 		}, nil
@@ -365,15 +393,16 @@ func (p *plugin) planPromote(ctx context.Context, a *actionArgs, st *plannedStat
 		}
 		note = fmt.Sprintf(" (v%d is not published yet)", a.version)
 	}
-	res := &plugins.PlanResult{Output: moveOutput(a.name, a.label, a.version, cty.NumberIntVal(int64(live))), Basis: basisOf(pr, a.name, a.label)}
+	plan = &sdk.Plan{Output: moveOutput(a.name, a.label, a.version, cty.NumberIntVal(int64(live))), Basis: basisOf(pr, a.name, a.label)}
 	if a.version != live {
-		res.Changes = []string{fmt.Sprintf("%s: %s → v%d%s", a.label, versionText(live), a.version, note)}
+		plan.Changes = []string{fmt.Sprintf("%s: %s → v%d%s", a.label, versionText(live), a.version, note)}
 		if note == "" {
-			st.moveLabel(a.name, a.label, a.version)
-			res.Planned = st.encode()
+			if err := st.moveLabel(a.name, a.label, a.version); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return res, nil
+	return plan, nil
 }
 
 // rollbackPick chooses a rollback's target: to, which must exist and be
@@ -493,15 +522,12 @@ func moveOutputUnknown(name, label string, previous int) cty.Value {
 
 // unknownMove is the plan of a rollback or promote whose prompt or label is
 // not known yet.
-func unknownMove(a *actionArgs) *plugins.PlanResult {
+func unknownMove(a *actionArgs) *sdk.Plan {
 	who := "(prompt known after apply)"
 	if a.nameKnown {
 		who = a.name
 	}
-	return &plugins.PlanResult{
-		Changes: []string{who + ": " + a.action + " (label known after apply)"},
-		Output:  cty.UnknownVal(rollbackOutput),
-	}
+	return &sdk.Plan{Changes: []string{who + ": " + a.action + " (label known after apply)"}}
 }
 
 // actionArgs are an action's arguments, decoded and checked as far as they

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 var rollbackOutput = cty.Object(map[string]cty.Type{
@@ -21,62 +22,82 @@ var rollbackOutput = cty.Object(map[string]cty.Type{
 })
 
 // Schema is the prompt plugin's contract (README, "Built-in plugins").
-var Schema = &plugins.Schema{
-	Predicts:    true,
-	ChecksPlans: true,
-	Config: []*plugins.Attribute{
-		{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project).", Validators: []*plugins.Validator{plugins.OneOfStrings("file", "langfuse")}},
-		{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},
-		{Name: "url", Type: cty.String, Description: "Base URL of Langfuse (\"https://cloud.langfuse.com\"), for the langfuse backend.", Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
-		{Name: "public_key", Type: cty.String, Description: "Langfuse public key (pk-lf-…), the user of HTTP basic auth, for the langfuse backend."},
-		{Name: "secret_key", Type: cty.String, Sensitive: true, Description: "Langfuse secret key (sk-lf-…), the password of HTTP basic auth, for the langfuse backend."},
-		{Name: "timeout", Type: cty.String, Description: "How long one request to Langfuse may take, as a duration; \"30s\" when unset. The step's timeout applies too.", Validators: []*plugins.Validator{plugins.PositiveDuration()}},
-	},
-	Actions: map[string]*plugins.Action{
-		"status": {
-			Name:        "status",
-			Description: "Read which version a label serves, and the versions that exist.",
-			ReadOnly:    true,
-			Args: []*plugins.Attribute{
-				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
-				{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to read."},
-			},
-			Output: cty.Object(map[string]cty.Type{
-				"name":     cty.String,
-				"label":    cty.String,
-				"version":  cty.Number,
-				"versions": cty.List(cty.Number),
-			}),
+var Schema = compiled.Schema
+
+// compiled is the prompt plugin as the SDK serves it in process.
+var compiled = sdk.Compile(func() sdk.Plugin { return definition(&plugin{}) })
+
+// definition declares the prompt plugin's configuration and actions on the
+// SDK's action table, their handlers bound to p.
+func definition(p *plugin) sdk.Plugin {
+	return sdk.Plugin{
+		Name:        "prompt",
+		Configure:   p.configure,
+		Close:       p.close,
+		Predicts:    true,
+		ChecksPlans: true,
+		Config: []*plugins.Attribute{
+			{Name: "backend", Type: cty.String, Default: cty.StringVal("file"), Description: "Where prompts live: \"file\" (a folder per prompt) or \"langfuse\" (a Langfuse project).", Validators: []*plugins.Validator{plugins.OneOfStrings("file", "langfuse")}},
+			{Name: "path", Type: cty.String, Path: true, Description: "The registry folder, for the file backend."},
+			{Name: "url", Type: cty.String, Description: "Base URL of Langfuse (\"https://cloud.langfuse.com\"), for the langfuse backend.", Validators: []*plugins.Validator{plugins.URLWithScheme("http", "https")}},
+			{Name: "public_key", Type: cty.String, Description: "Langfuse public key (pk-lf-…), the user of HTTP basic auth, for the langfuse backend."},
+			{Name: "secret_key", Type: cty.String, Sensitive: true, Description: "Langfuse secret key (sk-lf-…), the password of HTTP basic auth, for the langfuse backend."},
+			{Name: "timeout", Type: cty.String, Description: "How long one request to Langfuse may take, as a duration; \"30s\" when unset. The step's timeout applies too.", Validators: []*plugins.Validator{plugins.PositiveDuration()}},
 		},
-		"publish": {
-			Name:        "publish",
-			Description: "Publish a new immutable version, labelled when label is set.",
-			Args: []*plugins.Attribute{
-				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
-				{Name: "text", Type: cty.String, Required: true, Description: "The prompt text."},
-				{Name: "label", Type: cty.String, Default: cty.StringVal(""), Description: "Label to point at the new version; empty for none."},
+		Actions: []*sdk.Action{
+			{
+				Name:        "status",
+				Description: "Read which version a label serves, and the versions that exist.",
+				ReadOnly:    true,
+				Args: []*plugins.Attribute{
+					{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+					{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to read."},
+				},
+				Output: cty.Object(map[string]cty.Type{
+					"name":     cty.String,
+					"label":    cty.String,
+					"version":  cty.Number,
+					"versions": cty.List(cty.Number),
+				}),
+				Plan:  p.planStatus,
+				Apply: p.applyStatus,
 			},
-			Output: cty.Object(map[string]cty.Type{"name": cty.String, "version": cty.Number}),
-		},
-		"rollback": {
-			Name:        "rollback",
-			Description: "Move a label back to an earlier version.",
-			Args: []*plugins.Attribute{
-				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
-				{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to move."},
-				{Name: "to_version", Type: cty.Number, Default: cty.Zero, Description: "Version to roll back to; 0 = the highest version below the live one."},
+			{
+				Name:        "publish",
+				Description: "Publish a new immutable version, labelled when label is set.",
+				Args: []*plugins.Attribute{
+					{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+					{Name: "text", Type: cty.String, Required: true, Description: "The prompt text."},
+					{Name: "label", Type: cty.String, Default: cty.StringVal(""), Description: "Label to point at the new version; empty for none."},
+				},
+				Output: cty.Object(map[string]cty.Type{"name": cty.String, "version": cty.Number}),
+				Plan:   p.planPublish,
+				Apply:  p.applyPublish,
 			},
-			Output: rollbackOutput,
-		},
-		"promote": {
-			Name:        "promote",
-			Description: "Point a label at a given version.",
-			Args: []*plugins.Attribute{
-				{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
-				{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to move."},
-				{Name: "version", Type: cty.Number, Required: true, Description: "Version the label will serve."},
+			{
+				Name:        "rollback",
+				Description: "Move a label back to an earlier version.",
+				Args: []*plugins.Attribute{
+					{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+					{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to move."},
+					{Name: "to_version", Type: cty.Number, Default: cty.Zero, Description: "Version to roll back to; 0 = the highest version below the live one."},
+				},
+				Output: rollbackOutput,
+				Plan:   p.planRollback,
+				Apply:  p.applyRollback,
 			},
-			Output: rollbackOutput,
+			{
+				Name:        "promote",
+				Description: "Point a label at a given version.",
+				Args: []*plugins.Attribute{
+					{Name: "name", Type: cty.String, Required: true, Description: "Prompt name."},
+					{Name: "label", Type: cty.String, Default: cty.StringVal("production"), Description: "Label to move."},
+					{Name: "version", Type: cty.Number, Required: true, Description: "Version the label will serve."},
+				},
+				Output: rollbackOutput,
+				Plan:   p.planPromote,
+				Apply:  p.applyPromote,
+			},
 		},
-	},
+	}
 }

@@ -60,6 +60,20 @@ func (p *Planned) Get(key string, v any) (bool, error) {
 	return true, nil
 }
 
+// Keep hands the planned state back with the plan although the handler
+// set nothing: the plan's changes leave every object as it is (a switch to
+// the variant already active), so what is read after them is still
+// predicted. A plan with changes that neither sets nor keeps is taken as a
+// change the plugin could not predict.
+func (p *Planned) Keep() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.changed = true
+}
+
 // Set records the value key will have once the planned change is made.
 func (p *Planned) Set(key string, v any) error {
 	if p == nil {

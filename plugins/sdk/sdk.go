@@ -43,7 +43,14 @@
 // req.Planned first in Plan and read-only Apply handlers (see Planned, and
 // docs/plugins.md, "Predicted state"). A plugin that does not is still
 // safe: what is read after its planned changes is shown as stale and the
-// checks on it as pending.
+// checks on it as pending. A planned change that leaves every object as it
+// is (a switch to what is already active) calls req.Planned.Keep, so that
+// what is read after it is still predicted.
+//
+// The plugins compiled into runbook (package builtin) are declared on the
+// same action table: Compile describes one once, for `runbook validate`,
+// and its New makes the instances runbook calls in process, each with its
+// own state. Plugin.Close releases what an instance holds.
 package sdk
 
 import (
@@ -92,6 +99,9 @@ type Plugin struct {
 	// changing nothing, when the object no longer matches it (see
 	// docs/plugins.md, "Saved plans").
 	ChecksPlans bool
+	// Close, when set, releases what the plugin holds (idle connections,
+	// files) when runbook is done with it.
+	Close func() error
 }
 
 // Action describes one action and the code that carries it out.
@@ -254,17 +264,60 @@ func Serve(p Plugin) {
 // New returns the plugin as a plugins.Plugin without serving it: for tests,
 // which drive it with package sdktest, or in process.
 func New(p Plugin) (plugins.Plugin, error) {
+	s, handlers, err := describe(p)
+	if err != nil {
+		return nil, err
+	}
+	return &plugin{def: p, schema: s, handlers: handlers, config: Values{cty.NullVal(s.ConfigType())}}, nil
+}
+
+// Compiled is a plugin compiled into the runbook binary (a built-in),
+// declared on the same action table as an external one and called in
+// process: its schema is described once, for `runbook validate` to read
+// without making the plugin, and every instance New makes reports that
+// very schema.
+type Compiled struct {
+	// Schema is the plugin's schema.
+	Schema *plugins.Schema
+	define func() Plugin
+}
+
+// Compile describes the plugin that define returns. New calls define
+// again for every instance, so that each holds its own state (its
+// handlers are bound to it). A definition that does not describe a valid
+// plugin panics: it is part of the binary, and the built-ins' tests catch
+// it.
+func Compile(define func() Plugin) *Compiled {
+	def := define()
+	s, _, err := describe(def)
+	if err != nil {
+		panic(fmt.Sprintf("plugin %q: %s", def.Name, err))
+	}
+	return &Compiled{Schema: s, define: define}
+}
+
+// New returns a new instance of the plugin, ready to be configured.
+func (c *Compiled) New() plugins.Plugin {
+	def := c.define()
+	_, handlers, err := describe(def)
+	if err != nil {
+		panic(fmt.Sprintf("plugin %q: %s", def.Name, err))
+	}
+	return &plugin{def: def, schema: c.Schema, handlers: handlers, config: Values{cty.NullVal(c.Schema.ConfigType())}}
+}
+
+func describe(p Plugin) (*plugins.Schema, map[string]*Action, error) {
 	s := &plugins.Schema{Config: p.Config, Actions: make(map[string]*plugins.Action, len(p.Actions)), Predicts: p.Predicts, ChecksPlans: p.ChecksPlans}
 	handlers := make(map[string]*Action, len(p.Actions))
 	for _, a := range p.Actions {
 		if a == nil {
-			return nil, fmt.Errorf("nil action")
+			return nil, nil, fmt.Errorf("nil action")
 		}
 		if a.Apply == nil {
-			return nil, fmt.Errorf("action %q has no Apply handler", a.Name)
+			return nil, nil, fmt.Errorf("action %q has no Apply handler", a.Name)
 		}
 		if _, dup := handlers[a.Name]; dup {
-			return nil, fmt.Errorf("action %q declared twice", a.Name)
+			return nil, nil, fmt.Errorf("action %q declared twice", a.Name)
 		}
 		handlers[a.Name] = a
 		s.Actions[a.Name] = &plugins.Action{
@@ -277,12 +330,11 @@ func New(p Plugin) (plugins.Plugin, error) {
 		}
 	}
 	if err := s.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &plugin{def: p, schema: s, handlers: handlers, config: Values{cty.NullVal(s.ConfigType())}}, nil
+	return s, handlers, nil
 }
 
-// plugin is the plugins.Plugin of a Plugin description.
 type plugin struct {
 	def      Plugin
 	schema   *plugins.Schema
@@ -392,7 +444,12 @@ func (p *plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	return &plugins.ApplyResult{Output: v, Predicted: predicted}, nil
 }
 
-func (p *plugin) Close() error { return nil }
+func (p *plugin) Close() error {
+	if p.def.Close != nil {
+		return p.def.Close()
+	}
+	return nil
+}
 
 // nonNil is args, or an empty list: nil means "no action" to placeErrors.
 func nonNil(args []*Attribute) []*Attribute {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/procgroup"
+	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
 // MaxOutput bounds how much of each of stdout and stderr is captured in the
@@ -34,15 +35,7 @@ var pipeGrace = 2 * time.Second
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // New returns a shell plugin.
-func New() plugins.Plugin { return &plugin{} }
-
-type plugin struct{}
-
-func (*plugin) Schema(context.Context) (*plugins.Schema, error) { return Schema, nil }
-
-func (*plugin) Configure(context.Context, cty.Value) error { return nil }
-
-func (*plugin) Close() error { return nil }
+func New() plugins.Plugin { return compiled.New() }
 
 // runArgs are shell.run's arguments, decoded and checked.
 type runArgs struct {
@@ -52,38 +45,27 @@ type runArgs struct {
 	readOnly bool
 }
 
-func (*plugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	action, err := Schema.Lookup("shell", req.Action)
-	if err != nil {
-		return nil, err
-	}
-	unknown := &plugins.PlanResult{Output: cty.UnknownVal(action.Output)}
-	args, _ := req.Args.UnmarkDeep()
+func planRun(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	args, _ := req.Args.Value().UnmarkDeep()
 	if !args.IsKnown() || args.IsNull() {
-		unknown.Changes = []string{"run: (command known after apply)"}
-		return unknown, nil
+		return &sdk.Plan{Changes: []string{"run: (command known after apply)"}}, nil
 	}
-	if action.IsReadOnly(args) {
+	if readOnly.Matches(req.Args.Get("read_only")) {
 		// Read-only runs are run by the host, not planned: nothing changes.
-		return unknown, nil
+		return &sdk.Plan{}, nil
 	}
 	cmd := args.GetAttr("command")
 	if !cmd.IsKnown() {
-		unknown.Changes = []string{"run: (command known after apply)"}
-		return unknown, nil
+		return &sdk.Plan{Changes: []string{"run: (command known after apply)"}}, nil
 	}
 	if err := checkKnown(args); err != nil {
 		return nil, err
 	}
-	unknown.Changes = []string{"run: " + summarize(cmd.AsString())}
-	return unknown, nil
+	return &sdk.Plan{Changes: []string{"run: " + summarize(cmd.AsString())}}, nil
 }
 
-func (*plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
-	if _, err := Schema.Lookup("shell", req.Action); err != nil {
-		return nil, err
-	}
-	args, _ := req.Args.UnmarkDeep()
+func applyRun(ctx context.Context, req *sdk.Request) (any, error) {
+	args, _ := req.Args.Value().UnmarkDeep()
 	if !args.IsWhollyKnown() || args.IsNull() {
 		return nil, fmt.Errorf("shell.run: arguments must be known to run")
 	}
@@ -91,16 +73,12 @@ func (*plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.
 		return nil, err
 	}
 	ra := decode(args)
-	if !ra.readOnly && req.Progress != nil {
+	if !ra.readOnly {
 		// A command that changes things says so in its plan's words, as
 		// every mutating action does.
-		req.Progress("run: " + summarize(ra.command))
+		req.Progress("run: %s", summarize(ra.command))
 	}
-	out, err := run(ctx, ra, req.Progress)
-	if err != nil {
-		return nil, err
-	}
-	return &plugins.ApplyResult{Output: out}, nil
+	return run(ctx, ra, func(line string) { req.Progress("%s", line) })
 }
 
 // checkKnown validates the known parts of the arguments.
