@@ -108,87 +108,11 @@ func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) 
 		ExpectSteps: map[string]string{}, ExpectCalls: map[string]int{}, ExpectPlans: map[string][]string{}, attrRanges: map[string]hcl.Range{},
 	}
 	content, diags := block.Body.Content(testSchema)
-	for name, attr := range content.Attributes {
+	for _, name := range slices.Sorted(maps.Keys(content.Attributes)) {
+		attr := content.Attributes[name]
 		tc.attrRanges[name] = attr.Expr.Range()
-	}
-	if attr, ok := content.Attributes["runbook"]; ok {
-		var d hcl.Diagnostics
-		tc.Runbook, d = constString(attr)
-		diags = append(diags, d...)
-	}
-	if attr, ok := content.Attributes["vars"]; ok {
-		m, d := literalMap(attr)
-		diags = append(diags, d...)
-		tc.Vars = m
-	}
-	if attr, ok := content.Attributes["answers"]; ok {
-		m, d := literalMap(attr)
-		diags = append(diags, d...)
-		for k, v := range m {
-			b, err := convert.Convert(v, cty.Bool)
-			if err != nil || b.IsNull() {
-				diags = append(diags, attrError(attr, "Invalid answer", fmt.Sprintf("The answer for step %q must be true or false.", k)))
-				continue
-			}
-			tc.Answers[k] = b.True()
-		}
-	}
-	if attr, ok := content.Attributes["dry_run"]; ok {
-		v, d := attr.Expr.Value(nil)
-		diags = append(diags, d...)
-		if b, err := convert.Convert(v, cty.Bool); err == nil && !b.IsNull() && b.IsKnown() {
-			tc.DryRun = b.True()
-		} else if !d.HasErrors() {
-			diags = append(diags, attrError(attr, "Invalid dry_run", "dry_run must be true or false."))
-		}
-	}
-	if attr, ok := content.Attributes["expect_status"]; ok {
-		s, d := constString(attr)
-		diags = append(diags, d...)
-		if !d.HasErrors() && !slices.Contains(testRunStatuses, s) {
-			diags = append(diags, attrError(attr, "Invalid expect_status", fmt.Sprintf("expect_status is one of %s, not %q.", strings.Join(testRunStatuses, ", "), s)))
-		}
-		tc.ExpectStatus = s
-	}
-	if attr, ok := content.Attributes["expect_steps"]; ok {
-		m, d := literalMap(attr)
-		diags = append(diags, d...)
-		for k, v := range m {
-			s, err := convert.Convert(v, cty.String)
-			if err != nil || s.IsNull() || !slices.Contains(testStepStatuses, s.AsString()) {
-				diags = append(diags, attrError(attr, "Invalid step status", fmt.Sprintf("The expected status of step %q is one of %s.", k, strings.Join(testStepStatuses, ", "))))
-				continue
-			}
-			tc.ExpectSteps[k] = s.AsString()
-		}
-	}
-	if attr, ok := content.Attributes["expect_calls"]; ok {
-		m, d := literalMap(attr)
-		diags = append(diags, d...)
-		for k, v := range m {
-			n, err := convert.Convert(v, cty.Number)
-			if err != nil || n.IsNull() {
-				diags = append(diags, attrError(attr, "Invalid call count", fmt.Sprintf("The expected number of calls of %s must be a whole number.", k)))
-				continue
-			}
-			i, acc := n.AsBigFloat().Int64()
-			if acc != 0 || i < 0 {
-				diags = append(diags, attrError(attr, "Invalid call count", fmt.Sprintf("The expected number of calls of %s must be a whole number.", k)))
-				continue
-			}
-			tc.ExpectCalls[k] = int(i)
-		}
-	}
-	if attr, ok := content.Attributes["expect_plans"]; ok {
-		m, d := literalMap(attr)
-		diags = append(diags, d...)
-		for k, v := range m {
-			lines, ok := stringList(v)
-			if !ok {
-				diags = append(diags, attrError(attr, "Invalid plan lines", fmt.Sprintf("The expected plan of step %q is a list of lines (strings).", k)))
-				continue
-			}
-			tc.ExpectPlans[k] = lines
+		if decode := testAttrDecoders[name]; decode != nil {
+			diags = append(diags, decode(tc, attr)...)
 		}
 	}
 	for _, b := range content.Blocks {
@@ -204,6 +128,104 @@ func decodeTest(block *hcl.Block, filename string) (*TestCase, hcl.Diagnostics) 
 		}
 	}
 	return tc, diags
+}
+
+// testAttrDecoders decode each attribute of a test block into the test.
+var testAttrDecoders = map[string]func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics{
+	"runbook": func(tc *TestCase, attr *hcl.Attribute) (diags hcl.Diagnostics) {
+		tc.Runbook, diags = constString(attr)
+		return diags
+	},
+	"vars": func(tc *TestCase, attr *hcl.Attribute) (diags hcl.Diagnostics) {
+		tc.Vars, diags = literalMap(attr)
+		return diags
+	},
+	"answers": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		return eachEntry(attr, "Invalid answer", func(k string) string { return fmt.Sprintf("The answer for step %q must be true or false.", k) },
+			func(k string, v cty.Value) bool {
+				b, err := convert.Convert(v, cty.Bool)
+				if err != nil || b.IsNull() {
+					return false
+				}
+				tc.Answers[k] = b.True()
+				return true
+			})
+	},
+	"dry_run": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		v, diags := attr.Expr.Value(nil)
+		if b, err := convert.Convert(v, cty.Bool); err == nil && !b.IsNull() && b.IsKnown() {
+			tc.DryRun = b.True()
+		} else if !diags.HasErrors() {
+			diags = append(diags, attrError(attr, "Invalid dry_run", "dry_run must be true or false."))
+		}
+		return diags
+	},
+	"expect_status": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		s, diags := constString(attr)
+		if !diags.HasErrors() && !slices.Contains(testRunStatuses, s) {
+			diags = append(diags, attrError(attr, "Invalid expect_status", fmt.Sprintf("expect_status is one of %s, not %q.", strings.Join(testRunStatuses, ", "), s)))
+		}
+		tc.ExpectStatus = s
+		return diags
+	},
+	"expect_steps": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		return eachEntry(attr, "Invalid step status",
+			func(k string) string {
+				return fmt.Sprintf("The expected status of step %q is one of %s.", k, strings.Join(testStepStatuses, ", "))
+			},
+			func(k string, v cty.Value) bool {
+				s, err := convert.Convert(v, cty.String)
+				if err != nil || s.IsNull() || !slices.Contains(testStepStatuses, s.AsString()) {
+					return false
+				}
+				tc.ExpectSteps[k] = s.AsString()
+				return true
+			})
+	},
+	"expect_calls": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		return eachEntry(attr, "Invalid call count",
+			func(k string) string {
+				return fmt.Sprintf("The expected number of calls of %s must be a whole number.", k)
+			},
+			func(k string, v cty.Value) bool {
+				n, err := convert.Convert(v, cty.Number)
+				if err != nil || n.IsNull() {
+					return false
+				}
+				i, acc := n.AsBigFloat().Int64()
+				if acc != 0 || i < 0 {
+					return false
+				}
+				tc.ExpectCalls[k] = int(i)
+				return true
+			})
+	},
+	"expect_plans": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		return eachEntry(attr, "Invalid plan lines",
+			func(k string) string {
+				return fmt.Sprintf("The expected plan of step %q is a list of lines (strings).", k)
+			},
+			func(k string, v cty.Value) bool {
+				lines, ok := stringList(v)
+				if ok {
+					tc.ExpectPlans[k] = lines
+				}
+				return ok
+			})
+	},
+}
+
+// eachEntry decodes the literal map of attr and hands each entry to set,
+// which reports whether its value is right; a wrong one is an error with
+// summary and detail(key).
+func eachEntry(attr *hcl.Attribute, summary string, detail func(key string) string, set func(key string, v cty.Value) bool) hcl.Diagnostics {
+	m, diags := literalMap(attr)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !set(k, m[k]) {
+			diags = append(diags, attrError(attr, summary, detail(k)))
+		}
+	}
+	return diags
 }
 
 func decodeMock(block *hcl.Block) (*Mock, hcl.Diagnostics) {
