@@ -410,6 +410,14 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 			Subject:  at("runbook"),
 		}}
 	}
+	diags = append(diags, checkTestNames(tc, info, at)...)
+	return append(diags, checkMocks(tc, info, at)...)
+}
+
+// checkTestNames checks what a test names of its runbook: variables and
+// their values, the steps it answers for, expects and expects plans of.
+func checkTestNames(tc *TestCase, info *runbookInfo, at func(string) *hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	for _, name := range slices.Sorted(maps.Keys(tc.Vars)) {
 		ty, ok := info.vars[name]
 		if !ok {
@@ -445,6 +453,13 @@ func checkTest(tc *TestCase, runbooks map[string]*runbookInfo) hcl.Diagnostics {
 				Detail: fmt.Sprintf("Runbook %q has no step %q.%s", tc.Runbook, name, didYouMean(name, info.order, "")), Subject: at("expect_plans")})
 		}
 	}
+	return diags
+}
+
+// checkMocks checks the actions a test counts and mocks: each is one the
+// runbook calls, and every mocked output has the action's output type.
+func checkMocks(tc *TestCase, info *runbookInfo, at func(string) *hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	used := map[string]cty.Type{}
 	for _, s := range info.steps {
 		if s.action != "" {
