@@ -44,45 +44,16 @@ record the new binary's schema.`,
 const maxPinnedFile = 4 << 20
 
 func (a *app) runPluginsPin(name, binary string) error {
-	files, err := schema.ListFiles(a.opts.Dir)
+	path, file, block, err := a.findPluginBlock(name)
 	if err != nil {
-		return exitf(ExitBadInput, "cannot read runbook directory %s: %s", a.opts.Dir, err)
+		return err
 	}
-	var found []string
-	var file *hclwrite.File
-	var block *hclwrite.Block
-	for _, f := range files {
-		if schema.IsTestFile(f) {
-			continue
-		}
-		src, err := safefile.ReadFile(f, maxPinnedFile)
-		if err != nil {
-			return exitf(ExitBadInput, "%s", err)
-		}
-		wf, diags := hclwrite.ParseConfig(src, f, hcl.InitialPos)
-		if diags.HasErrors() {
-			continue // validate reports it; a block in it cannot be edited safely
-		}
-		for _, b := range wf.Body().Blocks() {
-			if b.Type() == "plugin" && len(b.Labels()) == 1 && b.Labels()[0] == name {
-				found = append(found, f)
-				file, block = wf, b
-			}
-		}
-	}
-	switch len(found) {
-	case 0:
-		return exitf(ExitBadInput, "no plugin block %q in %s: declare it first (plugin %q { source = \"…\" })", name, a.opts.Dir, name)
-	case 1:
-	default:
-		return exitf(ExitBadInput, "plugin %q is declared more than once (%s): validate says why", name, strings.Join(found, ", "))
-	}
-	dir := filepath.Dir(found[0])
+	dir := filepath.Dir(path)
 	declared := ""
 	if attr := block.Body().GetAttribute("source"); attr != nil {
 		v, ok := literalString(attr)
 		if !ok {
-			return exitf(ExitBadInput, "the source of plugin %q in %s is not a plain string: pin cannot tell which binary it is", name, found[0])
+			return exitf(ExitBadInput, "the source of plugin %q in %s is not a plain string: pin cannot tell which binary it is", name, path)
 		}
 		declared = v
 		if !filepath.IsAbs(declared) {
@@ -102,23 +73,67 @@ func (a *app) runPluginsPin(name, binary string) error {
 		return exitf(ExitBadInput, "plugin %q: %s", name, err)
 	}
 	if declared == "" {
-		rel := binary
-		if abs, err := filepath.Abs(binary); err == nil {
-			if absDir, err := filepath.Abs(dir); err == nil {
-				if r, err := filepath.Rel(absDir, abs); err == nil {
-					rel = r
-				}
-			}
-		}
-		block.Body().SetAttributeValue("source", cty.StringVal(rel))
+		block.Body().SetAttributeValue("source", cty.StringVal(pathFrom(dir, binary)))
 	}
 	block.Body().SetAttributeValue("sha256", cty.StringVal(sum))
-	out := hclwrite.Format(file.Bytes())
-	if err := atomicfile.Write(found[0], out, 0o644); err != nil {
+	if err := atomicfile.Write(path, hclwrite.Format(file.Bytes()), 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.io.Out, "Pinned plugin %q in %s: sha256 %s\nRun `runbook plugins lock` to record its schema.\n", name, found[0], sum)
+	fmt.Fprintf(a.io.Out, "Pinned plugin %q in %s: sha256 %s\nRun `runbook plugins lock` to record its schema.\n", name, path, sum)
 	return nil
+}
+
+// findPluginBlock finds the one plugin block named name in the runbook
+// directory, parsed for editing.
+func (a *app) findPluginBlock(name string) (string, *hclwrite.File, *hclwrite.Block, error) {
+	files, err := schema.ListFiles(a.opts.Dir)
+	if err != nil {
+		return "", nil, nil, exitf(ExitBadInput, "cannot read runbook directory %s: %s", a.opts.Dir, err)
+	}
+	var found []string
+	var file *hclwrite.File
+	var block *hclwrite.Block
+	for _, f := range files {
+		if schema.IsTestFile(f) {
+			continue
+		}
+		src, err := safefile.ReadFile(f, maxPinnedFile)
+		if err != nil {
+			return "", nil, nil, exitf(ExitBadInput, "%s", err)
+		}
+		wf, diags := hclwrite.ParseConfig(src, f, hcl.InitialPos)
+		if diags.HasErrors() {
+			continue // validate reports it; a block in it cannot be edited safely
+		}
+		for _, b := range wf.Body().Blocks() {
+			if b.Type() == "plugin" && len(b.Labels()) == 1 && b.Labels()[0] == name {
+				found = append(found, f)
+				file, block = wf, b
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil, nil, exitf(ExitBadInput, "no plugin block %q in %s: declare it first (plugin %q { source = \"…\" })", name, a.opts.Dir, name)
+	case 1:
+		return found[0], file, block, nil
+	default:
+		return "", nil, nil, exitf(ExitBadInput, "plugin %q is declared more than once (%s): validate says why", name, strings.Join(found, ", "))
+	}
+}
+
+// pathFrom is path relative to dir where it can be, else as given: what a
+// plugin block in dir says to name path.
+func pathFrom(dir, path string) string {
+	abs, err1 := filepath.Abs(path)
+	absDir, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return path
+	}
+	if r, err := filepath.Rel(absDir, abs); err == nil {
+		return r
+	}
+	return path
 }
 
 // literalString is the value of an attribute that is one quoted string
