@@ -61,15 +61,41 @@ func (a *app) loadDir(code pluginCode) (*schema.Config, hcl.Diagnostics) {
 	return schema.LoadPaths(runbooks, a.loadOptions(code))
 }
 
-// validatePaths checks what `validate PATH...` names: each directory is a set of
-// its own; the files named directly form one more set.
-func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[string]hcl.Range, map[string][]string, hcl.Diagnostics) {
-	files := map[string]*hcl.File{}
-	declared := map[string]hcl.Range{}
-	required := map[string][]string{}
-	var diags hcl.Diagnostics
-	runbooks := 0
-	var loose []string
+// validation is what validating a set of paths found.
+type validation struct {
+	files    map[string]*hcl.File
+	runbooks int                  // how many were validated
+	declared map[string]hcl.Range // each runbook's block
+	required map[string][]string  // each runbook's required variables
+	diags    hcl.Diagnostics
+}
+
+// add counts a loaded set in.
+func (v *validation) add(cfg *schema.Config, d hcl.Diagnostics) {
+	v.diags = append(v.diags, d...)
+	if cfg == nil {
+		return
+	}
+	for name, f := range cfg.Files {
+		v.files[name] = f
+	}
+	v.runbooks += cfg.Validated
+	for name, rng := range cfg.Declared {
+		if _, ok := v.declared[name]; !ok {
+			v.declared[name] = rng
+		}
+	}
+	for _, s := range cfg.Summaries {
+		if _, ok := v.required[s.Name]; !ok && cfg.Declared[s.Name] != (hcl.Range{}) {
+			v.required[s.Name] = s.Required
+		}
+	}
+}
+
+// validatePaths checks what `validate PATH...` names: each directory is a
+// set of its own; the files named directly are checked with their folders.
+func (a *app) validatePaths(paths []string) *validation {
+	v := &validation{files: map[string]*hcl.File{}, declared: map[string]hcl.Range{}, required: map[string][]string{}}
 	// A file named directly that is also in a named directory is checked
 	// once, with its directory.
 	inDirs := map[string]bool{}
@@ -83,34 +109,15 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 			}
 		}
 	}
-	add := func(cfg *schema.Config, d hcl.Diagnostics) {
-		diags = append(diags, d...)
-		if cfg == nil {
-			return
-		}
-		for name, f := range cfg.Files {
-			files[name] = f
-		}
-		runbooks += cfg.Validated
-		for name, rng := range cfg.Declared {
-			if _, ok := declared[name]; !ok {
-				declared[name] = rng
-			}
-		}
-		for _, s := range cfg.Summaries {
-			if _, ok := required[s.Name]; !ok && cfg.Declared[s.Name] != (hcl.Range{}) {
-				required[s.Name] = s.Required
-			}
-		}
-	}
+	var loose []string
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read path", Detail: err.Error()})
+			v.diags = append(v.diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read path", Detail: err.Error()})
 			continue
 		}
 		if fi.IsDir() {
-			add(schema.ValidateDir(p, a.loadOptions(lockedSchemas)))
+			v.add(schema.ValidateDir(p, a.loadOptions(lockedSchemas)))
 			continue
 		}
 		if abs, err := filepath.Abs(p); err == nil && inDirs[abs] {
@@ -118,10 +125,6 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		}
 		loose = append(loose, filepath.Clean(p))
 	}
-	// A file named directly is checked in the context of its folder: the
-	// plugin blocks and runbooks of the files beside it count (a plugin
-	// configured in plugins.hcl, a test's runbook), but only the named
-	// files' problems and runbooks are reported.
 	byDir := map[string][]string{}
 	var dirs []string
 	for _, name := range loose {
@@ -132,35 +135,43 @@ func (a *app) validatePaths(paths []string) (map[string]*hcl.File, int, map[stri
 		byDir[dir] = append(byDir[dir], name)
 	}
 	for _, dir := range dirs {
-		named := map[string]bool{}
-		set := slices.Clone(byDir[dir])
-		for _, n := range set {
-			named[n] = true
-		}
-		siblings, _ := schema.ListFiles(dir)
-		for _, n := range siblings {
-			if !named[n] {
-				set = append(set, n)
-			}
-		}
-		cfg, d := schema.ValidatePaths(set, a.loadOptions(lockedSchemas))
-		d = slices.DeleteFunc(d, func(diag *hcl.Diagnostic) bool {
-			return diag.Subject != nil && !named[diag.Subject.Filename]
-		})
-		if cfg != nil {
-			cfg.Validated = 0
-			for name, rng := range cfg.Declared {
-				if named[rng.Filename] {
-					cfg.Validated++
-				} else {
-					delete(cfg.Declared, name)
-				}
-			}
-		}
-		add(cfg, d)
+		v.add(a.validateNamed(dir, byDir[dir]))
 	}
-	schema.SortDiagnostics(diags)
-	return files, runbooks, declared, required, diags
+	schema.SortDiagnostics(v.diags)
+	return v
+}
+
+// validateNamed checks files named directly in the context of their
+// folder dir: the plugin blocks and runbooks of the files beside them count
+// (a plugin configured in plugins.hcl, a test's runbook), but only the
+// named files' problems and runbooks are reported.
+func (a *app) validateNamed(dir string, names []string) (*schema.Config, hcl.Diagnostics) {
+	named := map[string]bool{}
+	set := slices.Clone(names)
+	for _, n := range set {
+		named[n] = true
+	}
+	siblings, _ := schema.ListFiles(dir)
+	for _, n := range siblings {
+		if !named[n] {
+			set = append(set, n)
+		}
+	}
+	cfg, d := schema.ValidatePaths(set, a.loadOptions(lockedSchemas))
+	d = slices.DeleteFunc(d, func(diag *hcl.Diagnostic) bool {
+		return diag.Subject != nil && !named[diag.Subject.Filename]
+	})
+	if cfg != nil {
+		cfg.Validated = 0
+		for name, rng := range cfg.Declared {
+			if named[rng.Filename] {
+				cfg.Validated++
+			} else {
+				delete(cfg.Declared, name)
+			}
+		}
+	}
+	return cfg, d
 }
 
 // printDiagnostics writes diagnostics as people read them: HCL's text

@@ -62,7 +62,8 @@ func (a *app) runValidate(opts *validateOptions) error {
 	default:
 		return exitf(ExitBadInput, "unknown --format %q: use text, json or github", opts.Format)
 	}
-	files, runbooks, declared, required, diags := a.validatePaths(opts.Paths)
+	v := a.validatePaths(opts.Paths)
+	files, runbooks, declared, required, diags := v.files, v.runbooks, v.declared, v.required, v.diags
 	if opts.MaxUnrehearsed > 0 {
 		d, err := a.unrehearsed(declared, required, opts.MaxUnrehearsed, opts.Strict, time.Now())
 		if err != nil {
