@@ -102,7 +102,7 @@ func (l *Launcher) Launch(ctx context.Context, spec Spec) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("launch plugin %q: %w", spec.Name, err)
 	}
-	slot := &procSlot{l: l, label: fmt.Sprintf("plugin %q", spec.Name), dir: dir, env: spec.Env}
+	slot := &procSlot{l: l, label: fmt.Sprintf("plugin %q", spec.Name), source: spec.Source, dir: dir, env: spec.Env}
 	p := &Plugin{spec: spec, slot: slot}
 	if slot.path, err = privateCopy(spec.Name, spec.Source, spec.SHA256, dir); err != nil {
 		_ = os.RemoveAll(dir)
@@ -139,11 +139,12 @@ var testHookVerified func()
 // is a new generation, so that the plugin knows when to configure the
 // process it talks to.
 type procSlot struct {
-	l     *Launcher
-	label string // for messages: `plugin "NAME"`
-	dir   string // private folder, with the binary's copy
-	path  string
-	env   []string
+	l      *Launcher
+	label  string // for messages: `plugin "NAME"`
+	source string // the declared binary, for messages
+	dir    string // private folder, with the binary's copy
+	path   string // the copy, which runs
+	env    []string
 
 	mu     sync.Mutex
 	proc   *process
@@ -153,7 +154,7 @@ type procSlot struct {
 
 // start starts the first process.
 func (s *procSlot) start(ctx context.Context) error {
-	proc, err := s.l.startProcess(ctx, s.label, s.path, s.env)
+	proc, err := s.l.startProcess(ctx, s.label, s.path, s.source, s.env)
 	if err != nil {
 		return err
 	}
@@ -176,7 +177,7 @@ func (s *procSlot) current(ctx context.Context) (*process, int, error) {
 		s.proc.close()
 		s.proc = nil
 	}
-	proc, err := s.l.startProcess(ctx, s.label, s.path, s.env)
+	proc, err := s.l.startProcess(ctx, s.label, s.path, s.source, s.env)
 	if err != nil {
 		return nil, 0, fmt.Errorf("restart: %w", err)
 	}

@@ -350,6 +350,21 @@ func TestKilledMidApply(t *testing.T) {
 	mustSay(t, p)
 }
 
+// A plugin built for another protocol version is refused at its start,
+// naming its declared binary (not the private copy) and what to do.
+func TestProtocolMismatch(t *testing.T) {
+	spec := modeSpec(t, "protocol2")
+	_, err := testLauncher(t).Launch(context.Background(), spec)
+	if err == nil {
+		t.Fatal("a plugin of another protocol version started")
+	}
+	for _, want := range []string{"(" + spec.Source + ")", "another version of runbook's plugin protocol", "rebuild it with the SDK"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
 func TestNotAPlugin(t *testing.T) {
 	l := testLauncher(t)
 	l.StartTimeout = 2 * time.Second

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-plugin"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/plugins/grpcplugin"
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
@@ -72,6 +74,20 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	case "silent":
 		time.Sleep(time.Hour)
+	case "protocol2":
+		// A plugin built for a later protocol version.
+		impl, err := sdk.New(testPlugin("echo"))
+		if err != nil {
+			panic(err)
+		}
+		hs := grpcplugin.Handshake
+		hs.ProtocolVersion = grpcplugin.ProtocolVersion + 1
+		plugin.Serve(&plugin.ServeConfig{
+			HandshakeConfig:  hs,
+			VersionedPlugins: map[int]plugin.PluginSet{int(hs.ProtocolVersion): {grpcplugin.PluginName: &grpcplugin.GRPCPlugin{Impl: impl}}},
+			GRPCServer:       plugin.DefaultGRPCServer,
+		})
+		os.Exit(0)
 	case "initpanic":
 		panic("plugin init failed")
 	}

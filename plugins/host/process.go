@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,12 +120,13 @@ func (p *process) close() {
 	p.sweep()
 }
 
-// startProcess launches path with env and completes the go-plugin
+// startProcess launches path (a private copy of source, which messages
+// name) with env and completes the go-plugin
 // handshake, asking the plugin for its schema to prove it speaks the
 // protocol; what names the process in
 // messages (`plugin "NAME"`). ctx bounds the start: when it ends, the
 // process group is killed.
-func (l *Launcher) startProcess(ctx context.Context, what, path string, env []string) (*process, error) {
+func (l *Launcher) startProcess(ctx context.Context, what, path, source string, env []string) (*process, error) {
 	stderr := newRing(l.stderrLimit())
 	r := &procRunner{path: path, exited: make(chan struct{})}
 	logger := l.Logger
@@ -179,8 +181,10 @@ func (l *Launcher) startProcess(ctx context.Context, what, path string, env []st
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		case r.exitedByItself():
 			err = fmt.Errorf("it %s before answering the handshake. %s", describeExit(r.waitErr), r.Diagnose(ctx))
+		case strings.Contains(strings.ToLower(err.Error()), "incompatible api version"):
+			err = fmt.Errorf("%w: it was built for another version of runbook's plugin protocol (this runbook speaks version %d); rebuild it with the SDK (plugins/sdk) of this runbook's version (docs/plugins.md, \"Lifecycle\")", err, grpcplugin.Handshake.ProtocolVersion)
 		}
-		return nil, fmt.Errorf("start %s (%s): %w%s", what, path, err, p.stderrNote())
+		return nil, fmt.Errorf("start %s (%s): %w%s", what, source, err, p.stderrNote())
 	}
 	return p, nil
 }
