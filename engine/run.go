@@ -627,7 +627,7 @@ func reportedVersions(cfg *schema.Config, info map[string]PluginInfo) map[string
 	out := make(map[string]PluginInfo, len(info))
 	maps.Copy(out, info)
 	for name, v := range cfg.Versions {
-		if decl := cfg.Plugins[name]; decl == nil || decl.Source == "" {
+		if decl := cfg.Plugins[name]; !decl.External() {
 			continue
 		}
 		pi := out[name]

@@ -148,7 +148,7 @@ func decodePlugin(block *hcl.Block, filename string) (*PluginDecl, hcl.Diagnosti
 				Detail:   capitalize(err.Error()) + ". Write one like \">= 0.2, < 1.0\" or \"~> 1.2\".",
 				Subject:  attr.Expr.Range().Ptr(),
 			})
-		case p.Source == "":
+		case !p.External():
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Version constraint on a built-in plugin",

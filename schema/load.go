@@ -47,7 +47,7 @@ type RegistrySource struct {
 
 // PluginSchema implements SchemaSource.
 func (s RegistrySource) PluginSchema(name string, decl *PluginDecl) (*plugins.Schema, error) {
-	if decl != nil && decl.Source != "" {
+	if decl.External() {
 		return nil, fmt.Errorf("external plugin %q (source %s): external plugins are not supported by this build", name, decl.Source)
 	}
 	if b := s.Registry.Builtin(name); b != nil {
@@ -356,7 +356,7 @@ func (l *loader) collectPlugins(cfg *Config, results []fileResult) hcl.Diagnosti
 				diags = append(diags, duplicate("plugin", p.Name, prev.DeclRange, p.DeclRange))
 				continue
 			}
-			if o, ok := l.opts.DevOverrides[p.Name]; ok && p.Source != "" {
+			if o, ok := l.opts.DevOverrides[p.Name]; ok && p.External() {
 				p.Source, p.SHA256, p.DevOverride = o.Path, o.SHA256, true
 			}
 			cfg.Plugins[p.Name] = p
@@ -574,7 +574,7 @@ func (l *loader) checkVersions(cfg *Config, schemas map[string]*plugins.Schema, 
 	var diags hcl.Diagnostics
 	for _, name := range slices.Sorted(maps.Keys(cfg.Plugins)) {
 		decl := cfg.Plugins[name]
-		if decl.Source == "" || failed[name] || schemas[name] == nil {
+		if !decl.External() || failed[name] || schemas[name] == nil {
 			continue
 		}
 		version := vs.PluginVersion(name, decl)

@@ -76,6 +76,11 @@ type PluginDecl struct {
 	DeclRange hcl.Range
 }
 
+// External reports whether the block declares an external plugin (a
+// binary of its own, run as a process) rather than configuring a built-in:
+// the one place that tells the two apart.
+func (p *PluginDecl) External() bool { return p != nil && p.Source != "" }
+
 // Runbook is a `runbook "NAME" { … }` block.
 type Runbook struct {
 	Name        string

@@ -47,7 +47,7 @@ func (p *hostProvider) split(names []string) ([]host.Spec, []*plugins.Builtin, e
 	var specs []host.Spec
 	var builtins []*plugins.Builtin
 	for _, name := range names {
-		if decl := p.cfg.Plugins[name]; decl != nil && decl.Source != "" {
+		if decl := p.cfg.Plugins[name]; decl.External() {
 			specs = append(specs, host.Spec{Name: name, Source: decl.Source, SHA256: decl.SHA256})
 			continue
 		}
@@ -149,7 +149,7 @@ func (a *app) pluginInfo(cfg *schema.Config) map[string]engine.PluginInfo {
 	self := selfSHA256()
 	info := map[string]engine.PluginInfo{}
 	for name := range cfg.Schemas {
-		if decl := cfg.Plugins[name]; decl != nil && decl.Source != "" {
+		if decl := cfg.Plugins[name]; decl.External() {
 			v := cfg.Versions[name] // as it reported it
 			if v == "" {
 				v = "external"

@@ -115,7 +115,7 @@ func (a *app) collectPlugins() []pluginEntry {
 	src := newPluginSchemas(a.registry, lockedSchemas)
 	names := make([]string, 0, len(cfg.Plugins))
 	for name, decl := range cfg.Plugins {
-		if decl.Source != "" {
+		if decl.External() {
 			names = append(names, name)
 		}
 	}

@@ -51,7 +51,7 @@ func (a *app) runPluginsLock() error {
 	}
 	var names []string
 	for name, decl := range cfg.Plugins {
-		if decl.Source != "" {
+		if decl.External() {
 			names = append(names, name)
 		}
 	}

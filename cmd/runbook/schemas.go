@@ -85,7 +85,7 @@ func newPluginSchemas(registry *plugins.Registry, code pluginCode) *pluginSchema
 
 // PluginSchema implements schema.SchemaSource.
 func (s *pluginSchemas) PluginSchema(name string, decl *schema.PluginDecl) (*plugins.Schema, error) {
-	if decl == nil || decl.Source == "" {
+	if !decl.External() {
 		return schema.RegistrySource{Registry: s.registry}.PluginSchema(name, decl)
 	}
 	ext := s.describe(name, decl)
@@ -96,7 +96,7 @@ func (s *pluginSchemas) PluginSchema(name string, decl *schema.PluginDecl) (*plu
 // plugin reported when launched (exec, `plugins lock`), or the one the lock
 // file recorded for its binary (every other command).
 func (s *pluginSchemas) PluginVersion(name string, decl *schema.PluginDecl) string {
-	if decl == nil || decl.Source == "" {
+	if !decl.External() {
 		return ""
 	}
 	return s.describe(name, decl).version
