@@ -145,7 +145,7 @@ func (p *plugin) plannedRoute(ctx context.Context, req *sdk.Request) (*Route, st
 	if err := p.configured(req.Action); err != nil {
 		return nil, "", err
 	}
-	r, _, err := p.route(ctx, name, plannedState{req.Planned})
+	r, err := p.route(ctx, name, plannedState{req.Planned})
 	if err != nil {
 		return nil, "", p.attribute(req.Action, err)
 	}
@@ -225,7 +225,7 @@ func (p *plugin) applyStatus(ctx context.Context, req *sdk.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	r, _, err := p.route(ctx, name, plannedState{req.Planned})
+	r, err := p.route(ctx, name, plannedState{req.Planned})
 	if err != nil {
 		return nil, p.attribute(req.Action, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/runbookdev/runbook/plugins/fallback/internal/draft07"
 )
 
 // flagd's own schema for flag files, and the targeting schema it refers to
@@ -23,8 +25,8 @@ const (
 )
 
 // flagdResources are flagd's schema documents, flags.json first.
-func flagdResources() ([]schemaResource, error) {
-	var resources []schemaResource
+func flagdResources() ([]draft07.Resource, error) {
+	var resources []draft07.Resource
 	for _, res := range []struct{ file, url string }{
 		{"flagdschema/flags.json", flagsSchemaURL},
 		{"flagdschema/targeting.json", targetingSchemaURL},
@@ -33,20 +35,20 @@ func flagdResources() ([]schemaResource, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flagd schema: %w", err)
 		}
-		resources = append(resources, schemaResource{url: res.url, data: b})
+		resources = append(resources, draft07.Resource{URL: res.url, Data: b})
 	}
 	return resources, nil
 }
 
 // flagdSchema is the compiled flags.json, compiled when the first flag file
-// is read (see jsonschema.go). The schemas are part of the binary, so an
+// is read (see package draft07). The schemas are part of the binary, so an
 // error here is a bug the tests catch.
-var flagdSchema = sync.OnceValues(func() (*schema, error) {
+var flagdSchema = sync.OnceValues(func() (*draft07.Schema, error) {
 	resources, err := flagdResources()
 	if err != nil {
 		return nil, err
 	}
-	sch, err := compileSchema(resources...)
+	sch, err := draft07.Compile(resources...)
 	if err != nil {
 		return nil, fmt.Errorf("flagd schema: %w", err)
 	}
@@ -155,7 +157,7 @@ type member struct {
 // (ambiguous: readers disagree about which one counts) is an
 // *InvalidFileError.
 func parseFlagFile(data []byte) (*flagFile, error) {
-	doc, err := decodeJSON(data)
+	doc, err := draft07.DecodeJSON(data)
 	if err != nil {
 		return nil, &InvalidFileError{Complaint: "not JSON: " + err.Error()}
 	}
@@ -163,8 +165,8 @@ func parseFlagFile(data []byte) (*flagFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !sch.valid(doc) {
-		return nil, &InvalidFileError{Complaint: schemaComplaint(sch.explain(doc))}
+	if !sch.Valid(doc) {
+		return nil, &InvalidFileError{Complaint: schemaComplaint(sch.Explain(doc))}
 	}
 	top, err := objectMembers(data, 0, len(data))
 	if err != nil {
@@ -187,79 +189,13 @@ const maxComplaints = 5
 
 // schemaComplaint is the gist of the schema's failure. flags.json tries
 // each flag type in turn (anyOf), so the full failure repeats every problem
-// once per flag type; complaintLines keeps the gist.
-func schemaComplaint(err *schemaError) string {
-	lines := complaintLines(err)
+// once per flag type; Lines keeps the gist.
+func schemaComplaint(err *draft07.Error) string {
+	lines := err.Lines()
 	if len(lines) > maxComplaints {
 		lines = append(lines[:maxComplaints], fmt.Sprintf("… and %d more", len(lines)-maxComplaints))
 	}
 	return "flagd's schema (" + flagsSchemaURL + ") refuses it:\n- " + strings.Join(lines, "\n- ")
-}
-
-// complaintLines are the failures of values worth showing, each once:
-// all of them, but of the subschemas of an anyOf or oneOf only those
-// that failed least (see closest).
-func complaintLines(err *schemaError) []string {
-	var lines []string
-	seen := map[string]bool{}
-	c := complaints{failed: map[*schemaError]int{}}
-	var collect func(*schemaError)
-	collect = func(e *schemaError) {
-		if len(e.causes) == 0 {
-			if msg := e.Error(); !seen[msg] {
-				seen[msg] = true
-				lines = append(lines, msg)
-			}
-			return
-		}
-		for _, cause := range c.closest(e) {
-			collect(cause)
-		}
-	}
-	collect(err)
-	return lines
-}
-
-// complaints picks the failures of a validation worth showing.
-type complaints struct {
-	failed map[*schemaError]int // memo of failures
-}
-
-// closest returns the causes of e worth showing: all of them, but of the
-// alternatives of an anyOf or oneOf only those that failed least, the ones
-// the author most likely meant (a boolean flag with a bad state, not the
-// same flag read as a number flag).
-func (c *complaints) closest(e *schemaError) []*schemaError {
-	if e.kind != errAnyOf && e.kind != errOneOf {
-		return e.causes
-	}
-	best := -1
-	var closest []*schemaError
-	for _, cause := range e.causes {
-		switch n := c.failures(cause); {
-		case best < 0 || n < best:
-			best, closest = n, []*schemaError{cause}
-		case n == best:
-			closest = append(closest, cause)
-		}
-	}
-	return closest
-}
-
-// failures counts the failures closest would show for e.
-func (c *complaints) failures(e *schemaError) int {
-	if len(e.causes) == 0 {
-		return 1
-	}
-	if n, ok := c.failed[e]; ok {
-		return n
-	}
-	n := 0
-	for _, cause := range c.closest(e) {
-		n += c.failures(cause)
-	}
-	c.failed[e] = n
-	return n
 }
 
 // routeNames returns the flags' names in file order.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/runbookdev/runbook/plugins/fallback/internal/draft07"
 )
 
 // FuzzFlagFile feeds the flag file reader anything. It must never panic,
@@ -66,7 +68,7 @@ func FuzzFlagFile(f *testing.F) {
 	})
 }
 
-// FuzzSchemaAgreement holds the validator of jsonschema.go to the library
+// FuzzSchemaAgreement holds the validator of package draft07 to the library
 // it replaces, github.com/santhosh-tekuri/jsonschema/v6: for any input,
 // both decode it or neither does, and they give the same verdict and the
 // same complaint lines (compare, sameLines), but for the library's quirk
@@ -99,13 +101,13 @@ func FuzzSchemaAgreement(f *testing.F) {
 	}
 	sch, ref := flagdSchemas(f)
 	type pair struct {
-		sch *schema
+		sch *draft07.Schema
 		ref *jsonschema.Schema
 	}
 	var keywords []pair
 	for _, tc := range keywordCases {
 		r := keywordSchema(tc.schema)
-		s, err := compileSchema(r...)
+		s, err := draft07.Compile(r...)
 		if err != nil {
 			f.Fatal(err)
 		}

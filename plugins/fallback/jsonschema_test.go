@@ -16,9 +16,11 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/runbookdev/runbook/plugins/fallback/internal/draft07"
 )
 
-// The validator of jsonschema.go is held to github.com/santhosh-tekuri/
+// The validator of package draft07 is held to github.com/santhosh-tekuri/
 // jsonschema/v6, the library it replaces, here only: a test dependency
 // stays out of the binary. Both must give the same verdict, and the same
 // complaint lines (see sameLines), on flagd's test files, on the edge cases
@@ -26,21 +28,21 @@ import (
 
 // referenceCompile compiles the resources with the library and returns the
 // first one's schema.
-func referenceCompile(resources ...schemaResource) (*jsonschema.Schema, error) {
+func referenceCompile(resources ...draft07.Resource) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	for _, r := range resources {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.data))
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Data))
 		if err != nil {
 			return nil, err
 		}
-		if err := c.AddResource(r.url, doc); err != nil {
+		if err := c.AddResource(r.URL, doc); err != nil {
 			return nil, err
 		}
 	}
-	return c.Compile(resources[0].url)
+	return c.Compile(resources[0].URL)
 }
 
-func testFlagdResources(t testing.TB) []schemaResource {
+func testFlagdResources(t testing.TB) []draft07.Resource {
 	t.Helper()
 	resources, err := flagdResources()
 	if err != nil {
@@ -59,7 +61,7 @@ var referenceFlagdSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 })
 
 // referenceLines are the complaint lines the package made with the library:
-// complaintLines on the library's error tree.
+// Lines on the library's error tree.
 func referenceLines(err error) []string {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
@@ -159,9 +161,9 @@ type verdict struct {
 // verdict but for the library's quirk (then it returns false), or if this
 // validator's quick and full validations disagree, or it refuses without a
 // located complaint.
-func compare(t testing.TB, sch *schema, ref *jsonschema.Schema, data []byte) (verdict, bool) {
+func compare(t testing.TB, sch *draft07.Schema, ref *jsonschema.Schema, data []byte) (verdict, bool) {
 	t.Helper()
-	doc, err := decodeJSON(data)
+	doc, err := draft07.DecodeJSON(data)
 	refDoc, refErr := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if (err == nil) != (refErr == nil) {
 		t.Fatalf("decoding %q: %v; the library: %v", data, err, refErr)
@@ -169,15 +171,15 @@ func compare(t testing.TB, sch *schema, ref *jsonschema.Schema, data []byte) (ve
 	if err != nil {
 		return verdict{}, false
 	}
-	valid := sch.valid(doc)
-	explained := sch.explain(doc)
+	valid := sch.Valid(doc)
+	explained := sch.Explain(doc)
 	if valid != (explained == nil) {
 		t.Fatalf("%s: valid says %v, explain says %v", data, valid, explained)
 	}
 	refErr = ref.Validate(refDoc)
 	v := verdict{valid: valid}
 	if !valid {
-		v.lines = complaintLines(explained)
+		v.lines = explained.Lines()
 		if len(v.lines) == 0 {
 			t.Fatalf("%s: invalid without a complaint", data)
 		}
@@ -236,7 +238,7 @@ func referenceQuirk(doc any) string {
 	return ""
 }
 
-func flagdSchemas(t testing.TB) (*schema, *jsonschema.Schema) {
+func flagdSchemas(t testing.TB) (*draft07.Schema, *jsonschema.Schema) {
 	t.Helper()
 	sch, err := flagdSchema()
 	if err != nil {
@@ -532,18 +534,18 @@ var keywordCases = []struct {
 }
 
 // keywordSchema is the schema of a keyword case, a draft-07 document.
-func keywordSchema(schema string) []schemaResource {
+func keywordSchema(schema string) []draft07.Resource {
 	if strings.HasPrefix(schema, "{") && !strings.Contains(schema, `"$schema"`) {
-		schema = `{"$schema": "` + draft07 + `", ` + schema[1:]
+		schema = `{"$schema": "` + draft07.SchemaURI + `", ` + schema[1:]
 	}
-	return []schemaResource{{"https://flagd.dev/schema/v0/test.json", []byte(schema)}}
+	return []draft07.Resource{{URL: "https://flagd.dev/schema/v0/test.json", Data: []byte(schema)}}
 }
 
 // TestKeywordsAgreeWithReference validates the keyword cases with both
 // validators, and the cross-file $ref forms flagd's schema uses.
 func TestKeywordsAgreeWithReference(t *testing.T) {
-	run := func(t *testing.T, resources []schemaResource, valid, invalid []string) {
-		sch, err := compileSchema(resources...)
+	run := func(t *testing.T, resources []draft07.Resource, valid, invalid []string) {
+		sch, err := draft07.Compile(resources...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -574,13 +576,13 @@ func TestKeywordsAgreeWithReference(t *testing.T) {
 		})
 	}
 	t.Run("cross-file", func(t *testing.T) {
-		main := `{"$id": "https://flagd.dev/schema/v0/main.json", "$schema": "` + draft07 + `",
+		main := `{"$id": "https://flagd.dev/schema/v0/main.json", "$schema": "` + draft07.SchemaURI + `",
 			"properties": {"a": {"$ref": "./other.json"}, "b": {"$ref": "./other.json#/definitions/n"}, "c": {"$ref": "other.json#/definitions/n"}}}`
-		other := `{"$id": "https://flagd.dev/schema/v0/other.json", "$schema": "` + draft07 + `",
+		other := `{"$id": "https://flagd.dev/schema/v0/other.json", "$schema": "` + draft07.SchemaURI + `",
 			"type": "string", "definitions": {"n": {"type": "number", "minimum": 1}}}`
-		run(t, []schemaResource{
-			{"https://flagd.dev/schema/v0/main.json", []byte(main)},
-			{"https://flagd.dev/schema/v0/other.json", []byte(other)},
+		run(t, []draft07.Resource{
+			{URL: "https://flagd.dev/schema/v0/main.json", Data: []byte(main)},
+			{URL: "https://flagd.dev/schema/v0/other.json", Data: []byte(other)},
 		}, []string{`{}`, `{"a": "x", "b": 1, "c": 2}`}, []string{`{"a": 1}`, `{"b": "1"}`, `{"c": 0}`})
 	})
 }
@@ -591,7 +593,7 @@ func TestCompileSchemaRefuses(t *testing.T) {
 	const url = "https://flagd.dev/schema/v0/test.json"
 	tests := []struct{ schema, want string }{
 		{`{"maxLength": 3}`, `keyword "maxLength" is not implemented`},
-		{`{"type": "string"}`, `$schema: a document must declare ` + draft07},
+		{`{"type": "string"}`, `$schema: a document must declare ` + draft07.SchemaURI},
 		{`{"format": "email"}`, `keyword "format" is not implemented`},
 		{`{"const": 1}`, `keyword "const" is not implemented`},
 		{`{"if": {}, "then": {}}`, `keyword "if" is not implemented`},
@@ -632,16 +634,16 @@ func TestCompileSchemaRefuses(t *testing.T) {
 		t.Run(tt.schema, func(t *testing.T) {
 			r := keywordSchema(tt.schema)
 			if strings.Contains(tt.want, "must declare") {
-				r = []schemaResource{{url, []byte(tt.schema)}}
+				r = []draft07.Resource{{URL: url, Data: []byte(tt.schema)}}
 			}
-			_, err := compileSchema(r...)
+			_, err := draft07.Compile(r...)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
 	}
 	// A schema that applies itself to a property's value is no cycle.
-	if _, err := compileSchema(keywordSchema(`{"properties": {"a": {"$ref": "#"}}, "items": {"anyOf": [{"$ref": "#"}]}}`)...); err != nil {
+	if _, err := draft07.Compile(keywordSchema(`{"properties": {"a": {"$ref": "#"}}, "items": {"anyOf": [{"$ref": "#"}]}}`)...); err != nil {
 		t.Errorf("recursion through a property: %v", err)
 	}
 }
@@ -650,7 +652,7 @@ func TestCompileSchemaRefuses(t *testing.T) {
 // implement makes the flagd schema fail to compile, loudly.
 func TestFlagdSchemaWithNewKeywordRefused(t *testing.T) {
 	resources := testFlagdResources(t)
-	if _, err := compileSchema(resources...); err != nil {
+	if _, err := draft07.Compile(resources...); err != nil {
 		t.Fatalf("flagd's schema: %v", err)
 	}
 	for i, edit := range []struct{ old, new string }{
@@ -659,63 +661,14 @@ func TestFlagdSchemaWithNewKeywordRefused(t *testing.T) {
 	} {
 		r := slices.Clone(resources)
 		for j := range r {
-			if bytes.Contains(r[j].data, []byte(edit.old)) {
-				r[j].data = bytes.Replace(r[j].data, []byte(edit.old), []byte(edit.new), 1)
+			if bytes.Contains(r[j].Data, []byte(edit.old)) {
+				r[j].Data = bytes.Replace(r[j].Data, []byte(edit.old), []byte(edit.new), 1)
 				break
 			}
 		}
-		_, err := compileSchema(r...)
+		_, err := draft07.Compile(r...)
 		if err == nil || !strings.Contains(err.Error(), "is not implemented") {
 			t.Errorf("edit %d: err = %v, want a keyword not implemented", i, err)
-		}
-	}
-}
-
-func TestDecimal(t *testing.T) {
-	tests := []struct {
-		a, b    string
-		cmp     int
-		integer bool // a's
-	}{
-		{"0", "-0", 0, true},
-		{"0.0", "0e10", 0, true},
-		{"1", "1.0", 0, true},
-		{"10", "1e1", 0, true},
-		{"1.5", "15e-1", 0, false},
-		{"-1", "0", -1, true},
-		{"-2", "-1", -1, true},
-		{"-1", "-2", 1, true},
-		{"0.001", "0", 1, false},
-		{"-0.001", "0", -1, false},
-		{"123", "1e2", 1, true},
-		{"99.99", "1e2", -1, false},
-		{"1e1000001", "1e1000000", 1, true},
-		{"1e99999999999999999999", "1e1000000", 1, true},
-		{"1e-99999999999999999999", "0", 1, false},
-		{"-1e99999999999999999999", "-1", -1, true},
-		{"1.10", "1.1", 0, false},
-		{"1.2", "1.10", 1, false},
-		{"12345678901234567890123", "12345678901234567890124", -1, true},
-	}
-	for _, tt := range tests {
-		a, oka := parseDecimal(tt.a)
-		b, okb := parseDecimal(tt.b)
-		if !oka || !okb {
-			t.Fatalf("parse %s, %s: %v, %v", tt.a, tt.b, oka, okb)
-		}
-		if got := a.cmp(b); got != tt.cmp {
-			t.Errorf("cmp(%s, %s) = %d, want %d", tt.a, tt.b, got, tt.cmp)
-		}
-		if got := b.cmp(a); got != -tt.cmp {
-			t.Errorf("cmp(%s, %s) = %d, want %d", tt.b, tt.a, got, -tt.cmp)
-		}
-		if got := a.isInteger(); got != tt.integer {
-			t.Errorf("isInteger(%s) = %v", tt.a, got)
-		}
-	}
-	for _, bad := range []string{"", "-", "1e", "1.", ".5", "e1", "1e+", "0x1", "1.5.5", "--1", "1e1.5"} {
-		if _, ok := parseDecimal(bad); ok {
-			t.Errorf("parseDecimal(%q) ok", bad)
 		}
 	}
 }

@@ -19,17 +19,18 @@ func (st plannedState) switchTo(route, variant string) error {
 	return st.planned.Set(route, variant)
 }
 
-// route reads a route with the planned switches made, and whether one
-// touched it. The backend's value is not modified.
-func (p *plugin) route(ctx context.Context, name string, st plannedState) (*Route, bool, error) {
+// route reads a route with the planned switches made (the SDK marks the
+// answer predicted when one touched it). The backend's value is not
+// modified.
+func (p *plugin) route(ctx context.Context, name string, st plannedState) (*Route, error) {
 	r, err := p.backend.Route(ctx, name)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	var variant string
 	ok, err := st.planned.Get(name, &variant)
 	if err != nil || !ok {
-		return r, false, err
+		return r, err
 	}
-	return r.with(variant), true, nil
+	return r.with(variant), nil
 }

@@ -8,10 +8,10 @@
 // objects one per key and switches them by compare-and-swap (EtcdBackend).
 //
 // flagd's schema is checked by a validator of the package's own
-// (jsonschema.go), not by a general JSON Schema library: the one it replaces
-// cost every runbook process 16 ms of CPU at start-up, flag file or not. It
-// implements exactly the keywords flagd's schema uses, refuses to compile
-// any other, and the tests hold its verdicts to that library's.
+// (internal/draft07), not by a general JSON Schema library: the one it
+// replaces cost every runbook process 16 ms of CPU at start-up, flag file
+// or not. It implements exactly the keywords flagd's schema uses, refuses
+// to compile any other, and the tests hold its verdicts to that library's.
 package fallback
 
 import (

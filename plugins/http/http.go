@@ -52,7 +52,7 @@ type request struct {
 }
 
 func (*plugin) plan(_ context.Context, req *sdk.Request) (*sdk.Plan, error) {
-	args := req.Args.Value()
+	args, _ := req.Args.Value().UnmarkDeep()
 	if !args.IsKnown() || args.IsNull() {
 		return &sdk.Plan{Changes: []string{"request (known after apply)"}}, nil
 	}

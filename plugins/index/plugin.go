@@ -216,54 +216,37 @@ func (p *plugin) applyArgs(req *sdk.Request) (cty.Value, error) {
 	return args, nil
 }
 
-// applyStatus reads the index; in a dry-run, as the changes planned so far
+// apply is the Apply handler that carries an action out with fn, given
+// its wholly known arguments.
+func (p *plugin) apply(fn func(context.Context, cty.Value, *sdk.Request) (cty.Value, error)) func(context.Context, *sdk.Request) (any, error) {
+	return func(ctx context.Context, req *sdk.Request) (any, error) {
+		args, err := p.applyArgs(req)
+		if err != nil {
+			return nil, err
+		}
+		out, err := fn(ctx, args, req)
+		if err != nil {
+			return nil, p.attribute(ctx, err)
+		}
+		return out, nil
+	}
+}
+
+// readStatus reads the index; in a dry-run, as the changes planned so far
 // leave it.
-func (p *plugin) applyStatus(ctx context.Context, req *sdk.Request) (any, error) {
-	args, err := p.applyArgs(req)
-	if err != nil {
-		return nil, err
-	}
-	out, _, err := p.status(ctx, args, plannedState{req.Planned})
-	if err != nil {
-		return nil, p.attribute(ctx, err)
-	}
-	return out, nil
+func (p *plugin) readStatus(ctx context.Context, args cty.Value, req *sdk.Request) (cty.Value, error) {
+	return p.status(ctx, args, plannedState{req.Planned})
 }
 
-func (p *plugin) applyRebuild(ctx context.Context, req *sdk.Request) (any, error) {
-	args, err := p.applyArgs(req)
-	if err != nil {
-		return nil, err
-	}
-	out, err := p.rebuild(ctx, args, req)
-	if err != nil {
-		return nil, p.attribute(ctx, err)
-	}
-	return out, nil
-}
-
-func (p *plugin) applyRollback(ctx context.Context, req *sdk.Request) (any, error) {
-	args, err := p.applyArgs(req)
-	if err != nil {
-		return nil, err
-	}
-	out, err := p.rollback(ctx, args, req)
-	if err != nil {
-		return nil, p.attribute(ctx, err)
-	}
-	return out, nil
-}
-
-// status reads an index as the planned changes in pst leave it; predicted
-// reports whether they touched it.
-func (p *plugin) status(ctx context.Context, args cty.Value, pst plannedState) (cty.Value, bool, error) {
+// status reads an index as the planned changes in pst leave it.
+func (p *plugin) status(ctx context.Context, args cty.Value, pst plannedState) (cty.Value, error) {
 	name, err := decodeName(args)
 	if err != nil {
-		return cty.NilVal, false, err
+		return cty.NilVal, err
 	}
-	st, pi, err := p.plannedStatus(ctx, name, pst)
+	st, _, err := p.plannedStatus(ctx, name, pst)
 	if err != nil {
-		return cty.NilVal, false, err
+		return cty.NilVal, err
 	}
 	versions := cty.ListValEmpty(cty.String)
 	if len(st.Versions) > 0 {
@@ -282,7 +265,7 @@ func (p *plugin) status(ctx context.Context, args cty.Value, pst plannedState) (
 		"active_version": versionVal(st.Live),
 		"doc_count":      docsVal(docs),
 		"versions":       versions,
-	}), pi != nil, nil
+	}), nil
 }
 
 func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *sdk.Request) (cty.Value, error) {

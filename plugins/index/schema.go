@@ -53,7 +53,7 @@ func definition(p *plugin) sdk.Plugin {
 					"doc_count":      cty.Number,
 					"versions":       cty.List(cty.String),
 				}),
-				Apply: p.applyStatus,
+				Apply: p.apply(p.readStatus),
 			},
 			{
 				Name:        "rebuild",
@@ -66,7 +66,7 @@ func definition(p *plugin) sdk.Plugin {
 				},
 				Output: buildOutput,
 				Plan:   p.planRebuild,
-				Apply:  p.applyRebuild,
+				Apply:  p.apply(p.rebuild),
 			},
 			{
 				Name:        "rollback",
@@ -74,7 +74,7 @@ func definition(p *plugin) sdk.Plugin {
 				Args:        []*plugins.Attribute{nameArg()},
 				Output:      buildOutput,
 				Plan:        p.planRollback,
-				Apply:       p.applyRollback,
+				Apply:       p.apply(p.rollback),
 			},
 		},
 	}

@@ -72,16 +72,15 @@ func (pp *plannedPrompt) moveLabel(label string, v int) {
 }
 
 // read returns a prompt as the backend holds it with the planned changes
-// made, and whether planned changes touched it. The backend's value is not
-// modified.
-func (p *plugin) read(ctx context.Context, name string, st plannedState) (*Prompt, bool, error) {
+// made. The backend's value is not modified.
+func (p *plugin) read(ctx context.Context, name string, st plannedState) (*Prompt, error) {
 	pr, err := p.backend.Read(ctx, name)
 	pp, perr := st.prompt(name)
 	if perr != nil {
-		return nil, false, perr
+		return nil, perr
 	}
 	if pp == nil {
-		return pr, false, err
+		return pr, err
 	}
 	switch {
 	case err == nil:
@@ -90,7 +89,7 @@ func (p *plugin) read(ctx context.Context, name string, st plannedState) (*Promp
 		// An earlier step of this dry-run publishes its first version.
 		pr = &Prompt{Name: name, LabelsSource: "the labels a planned publish creates"}
 	default:
-		return nil, false, err
+		return nil, err
 	}
 	if pr.Labels == nil {
 		pr.Labels = map[string]int{}
@@ -101,5 +100,5 @@ func (p *plugin) read(ctx context.Context, name string, st plannedState) (*Promp
 		}
 	}
 	maps.Copy(pr.Labels, pp.Labels)
-	return pr, true, nil
+	return pr, nil
 }

@@ -197,7 +197,7 @@ func (p *plugin) planStatus(ctx context.Context, req *sdk.Request) (*sdk.Plan, e
 	if !a.nameKnown || !a.labelKnown {
 		return &sdk.Plan{}, nil
 	}
-	out, _, err := p.status(ctx, a.name, a.label, plannedState{req.Planned})
+	out, err := p.status(ctx, a.name, a.label, plannedState{req.Planned})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (p *plugin) applyStatus(ctx context.Context, req *sdk.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := p.status(ctx, a.name, a.label, plannedState{req.Planned})
+	out, err := p.status(ctx, a.name, a.label, plannedState{req.Planned})
 	if err != nil {
 		return nil, explain(p.attribute(err))
 	}
@@ -230,42 +230,40 @@ func (p *plugin) applyPublish(ctx context.Context, req *sdk.Request) (any, error
 	return publishOutput(a.name, cty.NumberIntVal(int64(res.Version))), nil
 }
 
-func (p *plugin) applyRollback(ctx context.Context, req *sdk.Request) (any, error) {
-	a, change, b, err := p.change(req)
-	if err != nil {
-		return nil, err
+// applyMove moves a label to the version pick chooses: rollback's and
+// promote's Apply.
+func (p *plugin) applyMove(pick func(a *actionArgs) func(*Prompt) (int, error)) func(context.Context, *sdk.Request) (any, error) {
+	return func(ctx context.Context, req *sdk.Request) (any, error) {
+		a, change, b, err := p.change(req)
+		if err != nil {
+			return nil, err
+		}
+		m, err := p.backend.MoveLabel(ctx, a.name, a.label, b.checked(pick(a)), change)
+		if err != nil {
+			return nil, explain(p.attribute(err))
+		}
+		return moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From))), nil
 	}
-	m, err := p.backend.MoveLabel(ctx, a.name, a.label, b.checked(rollbackPick(a.label, a.version)), change)
-	if err != nil {
-		return nil, explain(p.attribute(err))
-	}
-	return moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From))), nil
 }
 
-func (p *plugin) applyPromote(ctx context.Context, req *sdk.Request) (any, error) {
-	a, change, b, err := p.change(req)
-	if err != nil {
-		return nil, err
-	}
-	m, err := p.backend.MoveLabel(ctx, a.name, a.label, b.checked(promotePick(a.version)), change)
-	if err != nil {
-		return nil, explain(p.attribute(err))
-	}
-	return moveOutput(a.name, a.label, m.To, cty.NumberIntVal(int64(m.From))), nil
+// rollbackTarget and promoteTarget choose the target of an action's move.
+func rollbackTarget(a *actionArgs) func(*Prompt) (int, error) {
+	return rollbackPick(a.label, a.version)
 }
+
+func promoteTarget(a *actionArgs) func(*Prompt) (int, error) { return promotePick(a.version) }
 
 // status reads which version label serves, as the planned changes in st
-// leave it (predicted reports whether they touched the prompt). An unset
-// label serves version 0; a label that points at a missing version is a
-// broken registry.
-func (p *plugin) status(ctx context.Context, name, label string, st plannedState) (out cty.Value, predicted bool, err error) {
-	pr, predicted, err := p.read(ctx, name, st)
+// leave it. An unset label serves version 0; a label that points at a
+// missing version is a broken registry.
+func (p *plugin) status(ctx context.Context, name, label string, st plannedState) (cty.Value, error) {
+	pr, err := p.read(ctx, name, st)
 	if err != nil {
-		return cty.NilVal, false, explain(err)
+		return cty.NilVal, explain(err)
 	}
 	v := pr.Labels[label]
 	if v != 0 && !pr.Has(v) {
-		return cty.NilVal, false, dangling(pr, label, v)
+		return cty.NilVal, dangling(pr, label, v)
 	}
 	versions := make([]cty.Value, len(pr.Versions))
 	for i, n := range pr.Versions {
@@ -280,7 +278,7 @@ func (p *plugin) status(ctx context.Context, name, label string, st plannedState
 		"label":    cty.StringVal(label),
 		"version":  cty.NumberIntVal(int64(v)),
 		"versions": list,
-	}), predicted, nil
+	}), nil
 }
 
 func (p *plugin) planPublish(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
@@ -294,7 +292,7 @@ func (p *plugin) planPublish(ctx context.Context, req *sdk.Request) (*sdk.Plan, 
 	st := plannedState{req.Planned}
 	next := 1
 	var changes []string
-	pr, _, err := p.read(ctx, a.name, st)
+	pr, err := p.read(ctx, a.name, st)
 	switch {
 	case errors.Is(err, ErrUnknownPrompt):
 		changes = append(changes, a.name+": new prompt")
@@ -337,7 +335,7 @@ func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan,
 		return unknownMove(a), nil
 	}
 	st := plannedState{req.Planned}
-	pr, _, err := p.read(ctx, a.name, st)
+	pr, err := p.read(ctx, a.name, st)
 	if err != nil {
 		return nil, explain(err)
 	}
@@ -373,7 +371,7 @@ func (p *plugin) planPromote(ctx context.Context, req *sdk.Request) (*sdk.Plan, 
 		return unknownMove(a), nil
 	}
 	st := plannedState{req.Planned}
-	pr, _, err := p.read(ctx, a.name, st)
+	pr, err := p.read(ctx, a.name, st)
 	if err != nil {
 		return nil, explain(err)
 	}

@@ -84,7 +84,7 @@ func definition(p *plugin) sdk.Plugin {
 				},
 				Output: rollbackOutput,
 				Plan:   p.planRollback,
-				Apply:  p.applyRollback,
+				Apply:  p.applyMove(rollbackTarget),
 			},
 			{
 				Name:        "promote",
@@ -96,7 +96,7 @@ func definition(p *plugin) sdk.Plugin {
 				},
 				Output: rollbackOutput,
 				Plan:   p.planPromote,
-				Apply:  p.applyPromote,
+				Apply:  p.applyMove(promoteTarget),
 			},
 		},
 	}

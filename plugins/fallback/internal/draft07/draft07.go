@@ -1,7 +1,6 @@
-package fallback
-
-// A JSON Schema validator made for one job: checking flag files against
-// flagd's schema (flagdschema/flags.json and targeting.json, draft-07).
+// Package draft07 is a JSON Schema validator made for one job: checking
+// flag files against flagd's schema (plugins/fallback/flagdschema,
+// flags.json and targeting.json, draft-07).
 //
 // It replaces github.com/santhosh-tekuri/jsonschema/v6, whose package init
 // compiles the meta-schemas of all five drafts it supports: 16 ms of CPU of
@@ -20,6 +19,7 @@ package fallback
 // Patterns are Go regular expressions (RE2), as in the library. flagd's
 // patterns are valid RE2 and mean what they mean in ECMA 262, except that
 // RE2's "." also matches "\r", U+2028 and U+2029.
+package draft07
 
 import (
 	"bytes"
@@ -37,29 +37,29 @@ import (
 	"unicode/utf8"
 )
 
-// draft07 is the only $schema the validator implements.
-const draft07 = "http://json-schema.org/draft-07/schema#"
+// SchemaURI is the only $schema the validator implements.
+const SchemaURI = "http://json-schema.org/draft-07/schema#"
 
-// schema is one compiled schema or subschema.
-type schema struct {
+// Schema is one compiled schema or subschema.
+type Schema struct {
 	at      string // URL#pointer, for compile errors
 	boolean *bool  // the schema is true or false
 
-	ref *schema // $ref; in draft-07 its siblings are ignored
+	ref *Schema // $ref; in draft-07 its siblings are ignored
 
 	types jsonType // 0: any
 	enum  []any    // nil: any
 
-	properties        map[string]*schema
+	properties        map[string]*Schema
 	patternProperties []patternSchema
-	additional        *schema // additionalProperties as a schema
+	additional        *Schema // additionalProperties as a schema
 	noAdditional      bool    // additionalProperties: false
 	required          []string
 	minProperties     int // -1: none
 
-	items           *schema   // items as one schema
-	itemList        []*schema // items as an array
-	additionalItems *schema   // with itemList: the items after it
+	items           *Schema   // items as one schema
+	itemList        []*Schema // items as an array
+	additionalItems *Schema   // with itemList: the items after it
 	noAdditionalIt  bool      // with itemList: additionalItems: false
 	minItems        int       // -1: none
 	maxItems        int       // -1: none
@@ -69,13 +69,13 @@ type schema struct {
 
 	minimum *decimal
 
-	allOf, anyOf, oneOf []*schema
-	not                 *schema
+	allOf, anyOf, oneOf []*Schema
+	not                 *Schema
 }
 
 type patternSchema struct {
 	re     *regexp.Regexp
-	schema *schema
+	schema *Schema
 }
 
 // jsonType is a set of JSON types, as the type keyword names them.
@@ -144,9 +144,9 @@ func (t jsonType) admits(v any) bool {
 	return false
 }
 
-// decodeJSON decodes one JSON value, numbers as json.Number, and refuses
+// DecodeJSON decodes one JSON value, numbers as json.Number, and refuses
 // anything after it.
-func decodeJSON(data []byte) (any, error) {
+func DecodeJSON(data []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -159,33 +159,33 @@ func decodeJSON(data []byte) (any, error) {
 	return v, nil
 }
 
-// schemaResource is a schema document and the URL it is known by, its $id.
-type schemaResource struct {
-	url  string
-	data []byte
+// Resource is a schema document and the URL it is known by, its $id.
+type Resource struct {
+	URL  string
+	Data []byte
 }
 
 // schemaCompiler compiles schema documents that refer to each other.
 type schemaCompiler struct {
 	docs  map[string]any     // document URL → decoded document
-	nodes map[string]*schema // URL#pointer → compiled schema
+	nodes map[string]*Schema // URL#pointer → compiled schema
 }
 
-// compileSchema compiles the documents, all of each, and returns the
+// Compile compiles the documents, all of each, and returns the
 // schema of the first. Any keyword the validator does not implement is an
 // error, wherever it is.
-func compileSchema(resources ...schemaResource) (*schema, error) {
-	c := &schemaCompiler{docs: map[string]any{}, nodes: map[string]*schema{}}
+func Compile(resources ...Resource) (*Schema, error) {
+	c := &schemaCompiler{docs: map[string]any{}, nodes: map[string]*Schema{}}
 	for _, r := range resources {
-		doc, err := decodeJSON(r.data)
+		doc, err := DecodeJSON(r.Data)
 		if err != nil {
-			return nil, fmt.Errorf("schema %s: %w", r.url, err)
+			return nil, fmt.Errorf("schema %s: %w", r.URL, err)
 		}
-		c.docs[r.url] = doc
+		c.docs[r.URL] = doc
 	}
-	var roots []*schema
+	var roots []*Schema
 	for _, r := range resources {
-		s, err := c.compile(r.url, nil, c.docs[r.url])
+		s, err := c.compile(r.URL, nil, c.docs[r.URL])
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +194,7 @@ func compileSchema(resources ...schemaResource) (*schema, error) {
 	if len(roots) == 0 {
 		return nil, errors.New("no schema")
 	}
-	state := map[*schema]int{}
+	state := map[*Schema]int{}
 	for _, at := range slices.Sorted(maps.Keys(c.nodes)) {
 		if err := checkCycles(c.nodes[at], state); err != nil {
 			return nil, err
@@ -235,12 +235,12 @@ func unescapeToken(t string) (string, bool) {
 }
 
 // compile compiles the schema v found at tokens in the document docURL.
-func (c *schemaCompiler) compile(docURL string, tokens []string, v any) (*schema, error) {
+func (c *schemaCompiler) compile(docURL string, tokens []string, v any) (*Schema, error) {
 	at := docURL + "#" + pointer(tokens)
 	if s, ok := c.nodes[at]; ok {
 		return s, nil
 	}
-	s := &schema{at: at, minProperties: -1, minItems: -1, maxItems: -1, minLength: -1}
+	s := &Schema{at: at, minProperties: -1, minItems: -1, maxItems: -1, minLength: -1}
 	c.nodes[at] = s // before the subschemas: they may refer back to it
 	switch v := v.(type) {
 	case bool:
@@ -254,19 +254,19 @@ func (c *schemaCompiler) compile(docURL string, tokens []string, v any) (*schema
 	if _, ok := obj["$schema"]; !ok && len(tokens) == 0 {
 		// Without it, readers may take it for another draft: the library
 		// this validator replaces takes it for 2020-12.
-		return nil, fmt.Errorf("schema %s: $schema: a document must declare %s", at, draft07)
+		return nil, fmt.Errorf("schema %s: $schema: a document must declare %s", at, SchemaURI)
 	}
-	sub := func(v any, tok ...string) (*schema, error) {
+	sub := func(v any, tok ...string) (*Schema, error) {
 		return c.compile(docURL, append(slices.Clone(tokens), tok...), v)
 	}
 	// subs compiles an array of schemas; allOf, anyOf and oneOf want at
 	// least one.
-	subs := func(kw string, v any) ([]*schema, error) {
+	subs := func(kw string, v any) ([]*Schema, error) {
 		arr, ok := v.([]any)
 		if !ok || len(arr) == 0 {
 			return nil, fmt.Errorf("schema %s: %s is not a non-empty array of schemas", at, kw)
 		}
-		var list []*schema
+		var list []*Schema
 		for i, item := range arr {
 			s, err := sub(item, kw, strconv.Itoa(i))
 			if err != nil {
@@ -284,8 +284,8 @@ func (c *schemaCompiler) compile(docURL string, tokens []string, v any) (*schema
 		var err error
 		switch kw {
 		case "$schema":
-			if len(tokens) > 0 || val != draft07 {
-				return nil, fmt.Errorf("schema %s: $schema %v: only %s, at the root of a document, is implemented", at, val, draft07)
+			if len(tokens) > 0 || val != SchemaURI {
+				return nil, fmt.Errorf("schema %s: $schema %v: only %s, at the root of a document, is implemented", at, val, SchemaURI)
 			}
 		case "$id":
 			if len(tokens) > 0 || val != docURL {
@@ -331,7 +331,7 @@ func (c *schemaCompiler) compile(docURL string, tokens []string, v any) (*schema
 			if !ok {
 				return nil, bad("an object")
 			}
-			s.properties = map[string]*schema{}
+			s.properties = map[string]*Schema{}
 			for _, name := range sortedKeys(props) {
 				if s.properties[name], err = sub(props[name], kw, name); err != nil {
 					return nil, err
@@ -475,7 +475,7 @@ func parseTypes(v any) (jsonType, error) {
 // resolve compiles the schema a $ref in the document docURL refers to: in
 // the same or another of the compiler's documents, the whole document or a
 // JSON pointer into it.
-func (c *schemaCompiler) resolve(docURL, ref string) (*schema, error) {
+func (c *schemaCompiler) resolve(docURL, ref string) (*Schema, error) {
 	base, err := url.Parse(docURL)
 	if err != nil {
 		return nil, fmt.Errorf("$ref %q: %w", ref, err)
@@ -527,7 +527,7 @@ func (c *schemaCompiler) resolve(docURL, ref string) (*schema, error) {
 // through $ref, allOf, anyOf, oneOf or not, without stepping into a
 // property or item: validating with it would never end. state holds 1 for
 // a schema on the way, 2 for one checked.
-func checkCycles(s *schema, state map[*schema]int) error {
+func checkCycles(s *Schema, state map[*Schema]int) error {
 	switch state[s] {
 	case 1:
 		return fmt.Errorf("schema %s: applies itself to the same value", s.at)
@@ -535,9 +535,9 @@ func checkCycles(s *schema, state map[*schema]int) error {
 		return nil
 	}
 	state[s] = 1
-	in := []*schema{s.ref}
+	in := []*Schema{s.ref}
 	if s.ref == nil {
-		in = slices.Concat(s.allOf, s.anyOf, s.oneOf, []*schema{s.not})
+		in = slices.Concat(s.allOf, s.anyOf, s.oneOf, []*Schema{s.not})
 	}
 	for _, t := range in {
 		if t != nil {
@@ -577,17 +577,17 @@ const (
 	errOneOf                  // every oneOf subschema fails: causes
 )
 
-// schemaError is why a value fails a schema: a message about the value at
+// Error is why a value fails a schema: a message about the value at
 // a location, or keywords whose subschemas fail, with their errors.
-type schemaError struct {
+type Error struct {
 	kind   errorKind
 	at     *instancePath
 	msg    string
-	causes []*schemaError
+	causes []*Error
 }
 
 // Error is the message of the value's failure, "at '/flags/x': …".
-func (e *schemaError) Error() string {
+func (e *Error) Error() string {
 	if e.kind != errValue {
 		var msgs []string
 		for _, c := range e.causes {
@@ -598,17 +598,83 @@ func (e *schemaError) Error() string {
 	return "at " + quote(e.at.String()) + ": " + e.msg
 }
 
-// errInvalid is the verdict of a quick validation, without the reasons.
-var errInvalid = &schemaError{msg: "invalid"}
+// Lines are the failures of values worth showing, each once:
+// all of them, but of the subschemas of an anyOf or oneOf only those
+// that failed least (see closest).
+func (err *Error) Lines() []string {
+	var lines []string
+	seen := map[string]bool{}
+	c := complaints{failed: map[*Error]int{}}
+	var collect func(*Error)
+	collect = func(e *Error) {
+		if len(e.causes) == 0 {
+			if msg := e.Error(); !seen[msg] {
+				seen[msg] = true
+				lines = append(lines, msg)
+			}
+			return
+		}
+		for _, cause := range c.closest(e) {
+			collect(cause)
+		}
+	}
+	collect(err)
+	return lines
+}
 
-// valid reports whether v passes the schema. It stops at the first
+// complaints picks the failures of a validation worth showing.
+type complaints struct {
+	failed map[*Error]int // memo of failures
+}
+
+// closest returns the causes of e worth showing: all of them, but of the
+// alternatives of an anyOf or oneOf only those that failed least, the ones
+// the author most likely meant (a boolean flag with a bad state, not the
+// same flag read as a number flag).
+func (c *complaints) closest(e *Error) []*Error {
+	if e.kind != errAnyOf && e.kind != errOneOf {
+		return e.causes
+	}
+	best := -1
+	var closest []*Error
+	for _, cause := range e.causes {
+		switch n := c.failures(cause); {
+		case best < 0 || n < best:
+			best, closest = n, []*Error{cause}
+		case n == best:
+			closest = append(closest, cause)
+		}
+	}
+	return closest
+}
+
+// failures counts the failures closest would show for e.
+func (c *complaints) failures(e *Error) int {
+	if len(e.causes) == 0 {
+		return 1
+	}
+	if n, ok := c.failed[e]; ok {
+		return n
+	}
+	n := 0
+	for _, cause := range c.closest(e) {
+		n += c.failures(cause)
+	}
+	c.failed[e] = n
+	return n
+}
+
+// errInvalid is the verdict of a quick validation, without the reasons.
+var errInvalid = &Error{msg: "invalid"}
+
+// Valid reports whether v passes the schema. It stops at the first
 // failure and says nothing about it.
-func (s *schema) valid(v any) bool {
+func (s *Schema) Valid(v any) bool {
 	return validation{quick: true}.validate(s, v, nil) == nil
 }
 
-// explain returns why v fails the schema, every failure; nil if v passes.
-func (s *schema) explain(v any) *schemaError {
+// Explain returns why v fails the schema, every failure; nil if v passes.
+func (s *Schema) Explain(v any) *Error {
 	return validation{}.validate(s, v, nil)
 }
 
@@ -621,11 +687,11 @@ type validation struct {
 }
 
 // fail is the failure of the value at at, errInvalid if quick.
-func (vd validation) fail(at *instancePath, format string, args ...any) *schemaError {
+func (vd validation) fail(at *instancePath, format string, args ...any) *Error {
 	if vd.quick {
 		return errInvalid
 	}
-	return &schemaError{kind: errValue, at: at, msg: fmt.Sprintf(format, args...)}
+	return &Error{kind: errValue, at: at, msg: fmt.Sprintf(format, args...)}
 }
 
 // step is the location of a member or item of the value at at; nil if
@@ -637,7 +703,7 @@ func (vd validation) step(at *instancePath, token func() string) *instancePath {
 	return &instancePath{up: at, token: token()}
 }
 
-func (vd validation) validate(s *schema, v any, at *instancePath) *schemaError {
+func (vd validation) validate(s *Schema, v any, at *instancePath) *Error {
 	if s.boolean != nil {
 		if *s.boolean {
 			return nil
@@ -649,11 +715,11 @@ func (vd validation) validate(s *schema, v any, at *instancePath) *schemaError {
 		if err == nil || vd.quick {
 			return err
 		}
-		causes := []*schemaError{err}
+		causes := []*Error{err}
 		if err.kind == errGroup {
 			causes = err.causes
 		}
-		return &schemaError{kind: errRef, at: at, causes: causes}
+		return &Error{kind: errRef, at: at, causes: causes}
 	}
 	if s.types != 0 && !s.types.admits(v) {
 		return vd.fail(at, "got %s, want %s", typeOf(v), s.types)
@@ -664,7 +730,7 @@ func (vd validation) validate(s *schema, v any, at *instancePath) *schemaError {
 		}
 		return vd.fail(at, "%s", enumMessage(s.enum))
 	}
-	var errs []*schemaError
+	var errs []*Error
 	switch v := v.(type) {
 	case map[string]any:
 		errs = vd.object(s, v, at)
@@ -698,12 +764,12 @@ func (vd validation) validate(s *schema, v any, at *instancePath) *schemaError {
 	case len(errs) == 1:
 		return errs[0]
 	}
-	return &schemaError{kind: errGroup, at: at, causes: errs}
+	return &Error{kind: errGroup, at: at, causes: errs}
 }
 
 // object applies the object keywords.
-func (vd validation) object(s *schema, obj map[string]any, at *instancePath) []*schemaError {
-	var errs []*schemaError
+func (vd validation) object(s *Schema, obj map[string]any, at *instancePath) []*Error {
+	var errs []*Error
 	if s.minProperties >= 0 && len(obj) < s.minProperties {
 		errs = append(errs, vd.fail(at, "minProperties: got %d, want %d", len(obj), s.minProperties))
 	}
@@ -768,8 +834,8 @@ func (vd validation) object(s *schema, obj map[string]any, at *instancePath) []*
 }
 
 // array applies the array keywords.
-func (vd validation) array(s *schema, arr []any, at *instancePath) []*schemaError {
-	var errs []*schemaError
+func (vd validation) array(s *Schema, arr []any, at *instancePath) []*Error {
+	var errs []*Error
 	if s.minItems >= 0 && len(arr) < s.minItems {
 		errs = append(errs, vd.fail(at, "minItems: got %d, want %d", len(arr), s.minItems))
 	}
@@ -779,7 +845,7 @@ func (vd validation) array(s *schema, arr []any, at *instancePath) []*schemaErro
 	if vd.quick && len(errs) > 0 {
 		return errs
 	}
-	item := func(i int, sch *schema) bool {
+	item := func(i int, sch *Schema) bool {
 		if err := vd.validate(sch, arr[i], vd.step(at, func() string { return strconv.Itoa(i) })); err != nil {
 			errs = append(errs, err)
 			return vd.quick
@@ -816,14 +882,14 @@ func (vd validation) array(s *schema, arr []any, at *instancePath) []*schemaErro
 
 // applicators applies not, allOf, anyOf and oneOf, after the keywords
 // that failed with errs.
-func (vd validation) applicators(s *schema, v any, at *instancePath, errs []*schemaError) []*schemaError {
+func (vd validation) applicators(s *Schema, v any, at *instancePath, errs []*Error) []*Error {
 	if s.not != nil && (validation{quick: true}).validate(s.not, v, nil) == nil {
 		if errs = append(errs, vd.fail(at, "'not' failed")); vd.quick {
 			return errs
 		}
 	}
 	if s.allOf != nil {
-		var failed []*schemaError
+		var failed []*Error
 		for _, t := range s.allOf {
 			if err := vd.validate(t, v, at); err != nil {
 				if vd.quick {
@@ -833,11 +899,11 @@ func (vd validation) applicators(s *schema, v any, at *instancePath, errs []*sch
 			}
 		}
 		if failed != nil {
-			errs = append(errs, &schemaError{kind: errAllOf, at: at, causes: failed})
+			errs = append(errs, &Error{kind: errAllOf, at: at, causes: failed})
 		}
 	}
 	if s.anyOf != nil {
-		var failed []*schemaError
+		var failed []*Error
 		for _, t := range s.anyOf {
 			err := vd.validate(t, v, at)
 			if err == nil {
@@ -850,12 +916,12 @@ func (vd validation) applicators(s *schema, v any, at *instancePath, errs []*sch
 			if vd.quick {
 				return append(errs, errInvalid)
 			}
-			errs = append(errs, &schemaError{kind: errAnyOf, at: at, causes: failed})
+			errs = append(errs, &Error{kind: errAnyOf, at: at, causes: failed})
 		}
 	}
 	if s.oneOf != nil {
 		matched := -1
-		var failed []*schemaError
+		var failed []*Error
 		for i, t := range s.oneOf {
 			if matched >= 0 {
 				// Only whether a second one matches matters.
@@ -876,7 +942,7 @@ func (vd validation) applicators(s *schema, v any, at *instancePath, errs []*sch
 			if vd.quick {
 				return append(errs, errInvalid)
 			}
-			errs = append(errs, &schemaError{kind: errOneOf, at: at, causes: failed})
+			errs = append(errs, &Error{kind: errOneOf, at: at, causes: failed})
 		}
 	}
 	return errs
