@@ -5,18 +5,9 @@ import (
 	"fmt"
 )
 
-// EncodeBasis is a PlanResult.Basis as JSON, the form the built-in plugins
-// use; v must always encode (strings, numbers, maps and slices of them).
-func EncodeBasis(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("plugins: a basis that does not encode: %v", err))
-	}
-	return b
-}
-
-// DecodeBasis reads an ActionRequest.Basis that EncodeBasis made: nil when
-// raw is (the run does not apply a saved plan).
+// DecodeBasis reads an ActionRequest.Basis in JSON, the form the built-in
+// plugins give it (through the SDK): nil when raw is (the run does not
+// apply a saved plan).
 func DecodeBasis[T any](raw []byte, plugin string) (*T, error) {
 	if raw == nil {
 		return nil, nil

@@ -10,7 +10,7 @@ func TestBasisRoundTrip(t *testing.T) {
 		Name    string `json:"name"`
 		Version int    `json:"version"`
 	}
-	got, err := DecodeBasis[basis](EncodeBasis(basis{"support-agent", 7}), "prompt")
+	got, err := DecodeBasis[basis]([]byte(`{"name":"support-agent","version":7}`), "prompt")
 	if err != nil || got == nil || *got != (basis{"support-agent", 7}) {
 		t.Errorf("round trip = %+v, %v", got, err)
 	}
