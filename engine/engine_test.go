@@ -81,6 +81,9 @@ func (p *kvPlugin) out(key string) cty.Value {
 
 func (p *kvPlugin) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
 	p.record("plan " + req.Action)
+	if !req.Args.Type().HasAttribute("key") {
+		return &plugins.PlanResult{Changes: []string{req.Action}, Output: cty.UnknownVal(kvSchema.Actions[req.Action].Output)}, nil
+	}
 	key := req.Args.GetAttr("key")
 	if !key.IsKnown() {
 		return &plugins.PlanResult{Changes: []string{"(unknown key)"}, Output: cty.UnknownVal(kvOutput)}, nil

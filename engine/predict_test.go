@@ -233,8 +233,9 @@ func TestPlannedStateFlowsThroughTheDryRun(t *testing.T) {
 	}
 }
 
-// A real run never hands a plugin planned state, and its run_finished has
-// no plan summary.
+// A real run never hands a plugin planned state (not even to the plan it
+// shows before a mutating action), and its run_finished has no plan
+// summary.
 func TestRealRunCarriesNoPlannedState(t *testing.T) {
 	p := &pkv{store: map[string]string{"a": "off"}, got: map[string]string{}}
 	src := "runbook \"r\" {\n  owner = \"sre\"\n  step \"on\" {\n    action \"pkv.set\" {\n      key = \"a\"\n      value = \"on\"\n    }\n  }\n  step \"check\" {\n    action \"pkv.get\" {\n      key = \"a\"\n    }\n  }\n}\n"
@@ -244,8 +245,8 @@ func TestRealRunCarriesNoPlannedState(t *testing.T) {
 			t.Errorf("%s got planned state %q in a real run", call, planned)
 		}
 	}
-	if len(p.got) != 2 {
-		t.Errorf("calls = %v, want a set and a get", p.got)
+	if len(p.got) != 3 {
+		t.Errorf("calls = %v, want a set (planned before it runs) and a get", p.got)
 	}
 	for _, e := range rec.events {
 		if f, ok := e.(RunFinished); ok && f.Plan != nil {

@@ -186,7 +186,7 @@ func TestRunOutcomes(t *testing.T) {
   }
 }`,
 			status: StatusSucceeded, exit: 0,
-			calls: []string{"configure", "apply fail", "apply fail", "apply fail"},
+			calls: []string{"configure", "plan fail", "apply fail", "apply fail", "apply fail"},
 		},
 		{
 			name: "retries run out",

@@ -112,21 +112,24 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 		}
 	}
 
+	// A real run shows and records what a mutating action will change
+	// before it runs, and before its step's confirmation: the person
+	// confirming sees what they are asked about (a dry-run plans it in
+	// its place instead).
 	var args cty.Value
+	if s.Action != nil && !st.c.dryRun {
+		var err error
+		if args, err = st.args(); err != nil {
+			return st.fail(StatusFailed, "%s", err)
+		}
+		if res, ok := st.preview(ctx, args); !ok {
+			return res
+		}
+	}
 	if s.Confirm != nil {
 		question, err := st.text(s.Confirm, nil)
 		if err != nil {
 			return st.fail(StatusFailed, "confirm: %s", err)
-		}
-		// The person confirming sees what they are asked about: the plan
-		// of the step's mutating action (a dry-run shows it after).
-		if s.Action != nil && !st.c.dryRun {
-			if args, err = st.args(); err != nil {
-				return st.fail(StatusFailed, "%s", err)
-			}
-			if res, ok := st.preview(ctx, args); !ok {
-				return res
-			}
 		}
 		if res, ok := st.confirm(ctx, question); !ok {
 			return res
@@ -139,8 +142,9 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	return st.action(ctx, args)
 }
 
-// preview shows, in a real run, what the step's mutating action would
-// change before the step's confirmation is asked: the plugin's plan, or,
+// preview shows, in a real run, what the step's mutating action will
+// change before it runs (and before the step's confirmation is asked): the
+// plugin's plan, or,
 // when the run applies a saved plan, what that plan planned for the step.
 // The plan is recorded like a dry-run's. A plan that fails fails the step,
 // as it does in a dry-run; a read-only action is not planned.
@@ -176,7 +180,11 @@ func (st *stepRun) preview(ctx context.Context, args cty.Value) (StepResult, boo
 			if strings.Contains(full, "\n") && !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Error: full}) {
 				return st.fail(StatusFailed, "%s", st.hookErr), false
 			}
-			return st.fail(StatusFailed, "planning %s before asking to confirm it: %s", a.FullName(), oneLine(full)), false
+			when := "before it runs"
+			if st.s.Confirm != nil {
+				when = "before asking to confirm it"
+			}
+			return st.fail(StatusFailed, "planning %s %s: %s", a.FullName(), when, oneLine(full)), false
 		}
 		ev.Changes = make([]string, len(res.Changes))
 		for i, c := range res.Changes {

@@ -20,8 +20,9 @@ import (
 type faulty struct{}
 
 var faultySchema = &plugins.Schema{Actions: map[string]*plugins.Action{
-	"explode": {Name: "explode", Output: cty.String},
-	"stall":   {Name: "stall", Output: cty.String, ReadOnly: true},
+	"explode":   {Name: "explode", Output: cty.String},
+	"planpanic": {Name: "planpanic", Output: cty.String},
+	"stall":     {Name: "stall", Output: cty.String, ReadOnly: true},
 	"leak": {Name: "leak", Output: cty.Object(map[string]cty.Type{"echo": cty.String}), ReadOnly: true,
 		Args: []*plugins.Attribute{{Name: "value", Type: cty.String, Required: true, Sensitive: true}, {Name: "fail", Type: cty.Bool}}},
 }}
@@ -29,7 +30,7 @@ var faultySchema = &plugins.Schema{Actions: map[string]*plugins.Action{
 func (faulty) Schema(context.Context) (*plugins.Schema, error) { return faultySchema, nil }
 func (faulty) Configure(context.Context, cty.Value) error      { return nil }
 func (faulty) Plan(_ context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
-	if req.Action == "explode" {
+	if req.Action == "planpanic" {
 		panic("kaboom in plan")
 	}
 	return &plugins.PlanResult{}, nil
@@ -222,7 +223,7 @@ func TestBuiltinPanicInPlan(t *testing.T) {
 runbook "crash" {
   owner = "team"
   step "boom" {
-    action "faulty.explode" {}
+    action "faulty.planpanic" {}
   }
 }
 `}
@@ -230,7 +231,7 @@ runbook "crash" {
 	if code != ExitFailed {
 		t.Errorf("exit %d, want %d", code, ExitFailed)
 	}
-	for _, want := range []string{`✗ plan faulty.explode: plugin "faulty" panicked during plan of faulty.explode:`, "panic: kaboom in plan", "cmd/runbook.faulty.Plan"} {
+	for _, want := range []string{`✗ plan faulty.planpanic: plugin "faulty" panicked during plan of faulty.planpanic:`, "panic: kaboom in plan", "cmd/runbook.faulty.Plan"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -255,7 +256,7 @@ runbook "crash" {
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(sout.String(), "✗ plan faulty.explode: plugin \"faulty\" panicked") || !strings.Contains(sout.String(), "panic: kaboom in plan") {
+	if !strings.Contains(sout.String(), "✗ plan faulty.planpanic: plugin \"faulty\" panicked") || !strings.Contains(sout.String(), "panic: kaboom in plan") {
 		t.Errorf("transcript show:\n%s", sout)
 	}
 }
