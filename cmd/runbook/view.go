@@ -287,7 +287,7 @@ func (v *runView) printAction(e engine.ActionFinished) {
 	if e.Predicted {
 		predicted = " " + cyan("predicted") + faint(" (as the planned changes leave it)")
 	}
-	v.printf("      %s %s %s%s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, predicted, detail)
+	v.printf("      %s %s %s%s%s%s\n", status, e.Action, faint(formatDuration(time.Duration(e.Duration))), attempt, predicted, detail)
 	if e.Error == "" {
 		v.printOutput(e.Output)
 	}
@@ -299,7 +299,7 @@ func (v *runView) runFinished(e engine.RunFinished) {
 		v.printf("\n")
 		printPlanSummary(v.printf, e.Plan)
 	}
-	v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
+	v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(time.Duration(e.Duration)), v.summary())
 	if e.Reason != "" && e.Status != engine.StatusSucceeded {
 		v.printf("  %s\n", e.Reason)
 	}
@@ -315,7 +315,7 @@ func (v *runView) interrupted(e engine.Interrupted) {
 	if e.Step != "" {
 		v.printf(" during step %s", bold(e.Step))
 	}
-	v.printf(" after %s · %s\n", formatDuration(e.Duration), v.summary())
+	v.printf(" after %s · %s\n", formatDuration(time.Duration(e.Duration)), v.summary())
 	v.printContinued()
 	v.footer()
 	v.printResume()
