@@ -361,82 +361,81 @@ func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcri
 
 func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 	title := bold(fmt.Sprintf("%d. %s", n, s.Name))
-	if idx, ok := s.Events[0].Int("index"); ok && idx > 0 {
-		title = bold(fmt.Sprintf("%d. %s", idx, s.Name))
+	var ref transcript.StepRef
+	if r, ok, err := s.Events[0].Record(); ok && err == nil {
+		if sr, ok := r.(interface{ Ref() transcript.StepRef }); ok {
+			ref = sr.Ref()
+		}
 	}
-	if owner := s.Events[0].Str("owner"); owner != "" {
-		title += " " + faint("· "+owner)
+	if ref.Index > 0 {
+		title = bold(fmt.Sprintf("%d. %s", ref.Index, s.Name))
+	}
+	if ref.Owner != "" {
+		title += " " + faint("· "+ref.Owner)
 	}
 	v.printf("\n  %s %s\n", title, faint(s.Events[0].Time.UTC().Format("15:04:05Z07:00")))
 	const in = "       "
 	finished := false
 	for _, e := range s.Events {
-		switch e.Type {
-		case transcript.TypeStepStarted:
-			if d := e.Str("description"); d != "" {
-				v.printf("%s%s\n", in, faint(d))
+		rec, ok, err := e.Record()
+		if !ok || err != nil {
+			v.printf("%s%s\n", in, v.generic(e))
+			continue
+		}
+		switch r := rec.(type) {
+		case *transcript.StepStarted:
+			if r.Manual != "" {
+				v.printf("%s%s %s\n", in, faint("manual:"), r.Manual)
 			}
-			if m := e.Str("manual"); m != "" {
-				v.printf("%s%s %s\n", in, faint("manual:"), m)
-			}
-		case transcript.TypePrecondition:
-			v.printf("%s%s\n", in, v.checkLine(e, "requires"))
-		case transcript.TypeExpectation:
-			v.printf("%s%s\n", in, v.checkLine(e, "expect"))
-		case transcript.TypeConfirmation:
-			q, by := e.Str("question"), e.Str("by")
-			switch answer := e.Str("answer"); answer {
+		case *transcript.PreconditionChecked:
+			v.printf("%s%s\n", in, v.checkLine("requires", r.Condition, r.Result, r.Message, 0))
+		case *transcript.ExpectationChecked:
+			v.printf("%s%s\n", in, v.checkLine("expect", r.Condition, r.Result, r.Message, r.Check))
+		case *transcript.ConfirmationAnswered:
+			switch r.Answer {
 			case "not asked":
-				v.printf("%s%s %s\n", in, cyan("? would ask:"), q)
+				v.printf("%s%s %s\n", in, cyan("? would ask:"), r.Question)
 			case "refused":
-				v.printf("%s%s %s\n", in, yellow("? not asked (no terminal, no --yes):"), q)
+				v.printf("%s%s %s\n", in, yellow("? not asked (no terminal, no --yes):"), r.Question)
 			default:
-				line := fmt.Sprintf("%s%s %s → %s", in, cyan("?"), q, bold(answer))
-				if by != "" {
-					line += " " + faint("("+by+")")
+				line := fmt.Sprintf("%s%s %s → %s", in, cyan("?"), r.Question, bold(r.Answer))
+				if r.By != "" {
+					line += " " + faint("("+r.By+")")
 				}
 				v.printf("%s\n", line)
 			}
-		case transcript.TypePlan:
-			if msg := e.Str("error"); msg != "" {
-				v.printf("%s%s %s: %s\n", in, red("✗ plan"), e.Str("action"), msg)
+		case *transcript.Planned:
+			if r.Error != "" {
+				v.printf("%s%s %s: %s\n", in, red("✗ plan"), r.Action, r.Error)
 				continue
 			}
-			v.printf("%s%s %s\n", in, cyan("◇ plan"), e.Str("action"))
-			var changes []string
-			_ = e.Decode("changes", &changes)
-			for _, c := range changes {
+			v.printf("%s%s %s\n", in, cyan("◇ plan"), r.Action)
+			for _, c := range r.Changes {
 				v.printf("%s  %s\n", in, c)
 			}
-			v.renderOutput(in+"  ", e, "predicted output")
-		case transcript.TypeActionResult:
+			v.renderOutput(in+"  ", r.Output, "predicted output")
+		case *transcript.ActionFinished:
 			mark, detail := green("✓"), ""
 			if v.unverified {
 				mark = yellow("?")
 			}
-			if msg := firstStr(e, "error"); msg != "" {
-				mark, detail = red("✗"), ": "+msg
+			if r.Error != "" {
+				mark, detail = red("✗"), ": "+r.Error
 			}
-			line := fmt.Sprintf("%s%s %s", in, mark, e.Str("action"))
-			if d, ok := e.Duration(); ok {
-				line += " " + faint(formatDuration(d))
+			line := fmt.Sprintf("%s%s %s %s", in, mark, r.Action, faint(formatDuration(time.Duration(r.Duration))))
+			if r.Attempt > 1 {
+				line += faint(fmt.Sprintf(" attempt %d", r.Attempt))
 			}
-			if n, ok := e.Int("attempt"); ok && n > 1 {
-				line += faint(fmt.Sprintf(" attempt %d", n))
-			}
-			if predicted, _ := e.Bool("predicted"); predicted {
+			if r.Predicted {
 				line += " " + cyan("predicted") + faint(" (as the planned changes leave it)")
 			}
 			v.printf("%s%s\n", line, detail)
-			v.renderOutput(in+"  ", e, "")
-		case transcript.TypeStepFinished:
+			v.renderOutput(in+"  ", r.Output, "")
+		case *transcript.StepFinished:
 			finished = true
-			line := in + v.mark(e.Status())
-			if d, ok := e.Duration(); ok {
-				line += " " + faint(formatDuration(d))
-			}
-			if msg := firstStr(e, "error", "reason"); msg != "" {
-				line += ": " + msg
+			line := in + v.mark(r.Status) + " " + faint(formatDuration(time.Duration(r.Duration)))
+			if r.Reason != "" {
+				line += ": " + r.Reason
 			}
 			v.printf("%s\n", line)
 		default:
@@ -450,34 +449,20 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 
 // checkLine renders a precondition or expectation: its result, condition
 // and message.
-func (v *transcriptView) checkLine(e transcript.Event, verb string) string {
-	result := firstStr(e, "result", "status")
-	if result == "" {
-		if passed, ok := e.Bool("passed"); ok {
-			result = map[bool]string{true: "passed", false: "failed"}[passed]
-		}
+func (v *transcriptView) checkLine(verb, condition, result, message string, check int) string {
+	line := fmt.Sprintf("%s %s %s", v.mark(result), verb, condition)
+	if check > 1 {
+		line += faint(fmt.Sprintf(" (check %d)", check))
 	}
-	line := fmt.Sprintf("%s %s %s", v.mark(result), verb, e.Str("condition"))
-	if n, ok := e.Int("check"); ok && n > 1 {
-		line += faint(fmt.Sprintf(" (check %d)", n))
-	}
-	if msg := firstStr(e, "error_message", "message"); msg != "" && result != "passed" {
-		line += ": " + msg
+	if message != "" && result != "passed" {
+		line += ": " + message
 	}
 	return line
 }
 
-// renderOutput shows an event's output compactly, one line per attribute,
+// renderOutput shows a recorded output compactly, one line per attribute,
 // under label when there is one.
-func (v *transcriptView) renderOutput(indent string, e transcript.Event, label string) {
-	raw, ok := e.Fields["output"]
-	if !ok {
-		raw, ok = e.Fields["outputs"]
-	}
-	if !ok {
-		return
-	}
-	val := decodeJSON(raw)
+func (v *transcriptView) renderOutput(indent string, val any, label string) {
 	m, isMap := val.(map[string]any)
 	switch {
 	case val == nil || isMap && len(m) == 0:
@@ -513,38 +498,38 @@ func (v *transcriptView) generic(e transcript.Event) string {
 
 func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 	end, ok := tr.End()
+	var rec transcript.Record
+	if ok {
+		var err error
+		if rec, _, err = end.Record(); err != nil {
+			rec = nil
+		}
+	}
 	v.printf("\n")
-	switch {
-	case !ok:
+	switch r := rec.(type) {
+	case nil:
+		if ok {
+			v.printf("%s\n", v.generic(end))
+			break
+		}
 		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
-	case end.Type == transcript.TypeInterrupted:
+	case *transcript.Interrupted:
 		line := yellow("✗ interrupted")
-		if s := end.Step(); s != "" {
-			line += " during step " + bold(s)
+		if r.Step != "" {
+			line += " during step " + bold(r.Step)
 		}
-		if sig := end.Str("signal"); sig != "" {
-			line += " (" + sig + ")"
+		if r.Signal != "" {
+			line += " (" + r.Signal + ")"
 		}
-		if d, ok := end.Duration(); ok {
-			line += " after " + formatDuration(d)
-		}
-		v.printf("%s\n", line)
-	default:
-		var plan engine.PlanSummary
-		if raw, ok := end.Fields["plan"]; ok && json.Unmarshal(raw, &plan) == nil {
-			printPlanSummary(v.printf, &plan)
+		v.printf("%s after %s\n", line, formatDuration(time.Duration(r.Duration)))
+	case *transcript.RunFinished:
+		if r.Plan != nil {
+			printPlanSummary(v.printf, r.Plan)
 			v.printf("\n")
 		}
-		line := v.mark(end.Status())
-		if code, ok := end.Int("exit_code"); ok {
-			line += fmt.Sprintf(" (exit %d)", code)
-		}
-		if d, ok := end.Duration(); ok {
-			line += " in " + formatDuration(d)
-		}
-		v.printf("%s\n", line)
-		if msg := firstStr(end, "error", "reason"); msg != "" && end.Status() != engine.StatusSucceeded {
-			v.printf("  %s\n", msg)
+		v.printf("%s (exit %d) in %s\n", v.mark(r.Status), r.ExitCode, formatDuration(time.Duration(r.Duration)))
+		if r.Reason != "" && r.Status != engine.StatusSucceeded {
+			v.printf("  %s\n", r.Reason)
 		}
 	}
 	if tr.Torn != nil {
@@ -560,16 +545,6 @@ func chainText(r *transcript.Report) string {
 		return yellow(fmt.Sprintf("%s intact, then a torn last line", plural(r.Events, "event")))
 	}
 	return green("✓ intact") + ", " + plural(r.Events, "event")
-}
-
-// firstStr returns the first of keys that e has as a non-empty string.
-func firstStr(e transcript.Event, keys ...string) string {
-	for _, k := range keys {
-		if s := e.Str(k); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // literal renders a recorded value as HCL would write it; the sensitive

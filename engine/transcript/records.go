@@ -374,3 +374,7 @@ func (e Event) Record() (r Record, ok bool, err error) {
 	}
 	return r, true, nil
 }
+
+// Ref is the step a step record is about; every record but run_started,
+// run_finished and interrupted has it.
+func (r StepRef) Ref() StepRef { return r }
