@@ -105,6 +105,7 @@ func recordRun(t *testing.T, cfg *schema.Config, rb *schema.Runbook, opts ...Opt
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSchema(t, w.Path())
 	var events strings.Builder
 	for _, e := range rec.events {
 		fmt.Fprintf(&events, "%+v\n", e)
