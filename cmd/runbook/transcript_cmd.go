@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,15 +254,19 @@ type transcriptView struct {
 	// unverified is set when the chain does not verify: nothing recorded
 	// is shown as a success, since any record may have been changed.
 	unverified bool
+	// finished is set once the step being shown has its step_finished.
+	finished bool
 }
+
+var _, _ engine.Hook = (*transcriptView)(nil), (*runView)(nil)
 
 // mark is statusMark, except that a transcript that fails verification
 // shows no success as one.
-func (v *transcriptView) mark(status string) string {
-	if v.unverified && (status == engine.StatusSucceeded || status == "passed") {
-		return yellow("? " + status + " (unverified)")
-	}
-	return statusMark(status)
+func (v *transcriptView) mark(status string) string { return v.lines().mark(status) }
+
+// lines renders the events transcript show shares with the live view.
+func (v *transcriptView) lines() eventLines {
+	return eventLines{printf: v.printf, replay: true, unverified: v.unverified}
 }
 
 func (v *transcriptView) printf(format string, args ...any) {
@@ -375,112 +378,43 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 	}
 	v.printf("\n  %s %s\n", title, faint(s.Events[0].Time.UTC().Format("15:04:05Z07:00")))
 	const in = "       "
-	finished := false
+	v.finished = false
 	for _, e := range s.Events {
 		rec, ok, err := e.Record()
 		if !ok || err != nil {
 			v.printf("%s%s\n", in, v.generic(e))
 			continue
 		}
-		switch r := rec.(type) {
-		case *transcript.StepStarted:
-			if r.Manual != "" {
-				v.printf("%s%s %s\n", in, faint("manual:"), r.Manual)
-			}
-		case *transcript.PreconditionChecked:
-			v.printf("%s%s\n", in, v.checkLine("requires", r.Condition, r.Result, r.Message, 0))
-		case *transcript.ExpectationChecked:
-			v.printf("%s%s\n", in, v.checkLine("expect", r.Condition, r.Result, r.Message, r.Check))
-		case *transcript.ConfirmationAnswered:
-			switch r.Answer {
-			case "not asked":
-				v.printf("%s%s %s\n", in, cyan("? would ask:"), r.Question)
-			case "refused":
-				v.printf("%s%s %s\n", in, yellow("? not asked (no terminal, no --yes):"), r.Question)
-			default:
-				line := fmt.Sprintf("%s%s %s → %s", in, cyan("?"), r.Question, bold(r.Answer))
-				if r.By != "" {
-					line += " " + faint("("+r.By+")")
-				}
-				v.printf("%s\n", line)
-			}
-		case *transcript.Planned:
-			if r.Error != "" {
-				v.printf("%s%s %s: %s\n", in, red("✗ plan"), r.Action, r.Error)
-				continue
-			}
-			v.printf("%s%s %s\n", in, cyan("◇ plan"), r.Action)
-			for _, c := range r.Changes {
-				v.printf("%s  %s\n", in, c)
-			}
-			v.renderOutput(in+"  ", r.Output, "predicted output")
-		case *transcript.ActionFinished:
-			mark, detail := green("✓"), ""
-			if v.unverified {
-				mark = yellow("?")
-			}
-			if r.Error != "" {
-				mark, detail = red("✗"), ": "+r.Error
-			}
-			line := fmt.Sprintf("%s%s %s %s", in, mark, r.Action, faint(formatDuration(time.Duration(r.Duration))))
-			if r.Attempt > 1 {
-				line += faint(fmt.Sprintf(" attempt %d", r.Attempt))
-			}
-			if r.Predicted {
-				line += " " + cyan("predicted") + faint(" (as the planned changes leave it)")
-			}
-			v.printf("%s%s\n", line, detail)
-			v.renderOutput(in+"  ", r.Output, "")
-		case *transcript.StepFinished:
-			finished = true
-			line := in + v.mark(r.Status) + " " + faint(formatDuration(time.Duration(r.Duration)))
-			if r.Reason != "" {
-				line += ": " + r.Reason
-			}
-			v.printf("%s\n", line)
-		default:
-			v.printf("%s%s\n", in, v.generic(e))
-		}
+		_ = v.Handle(rec)
 	}
-	if !finished {
+	if !v.finished {
 		v.printf("%s%s\n", in, yellow("? "+transcript.StepStatusUnknown+": no step_finished record (the run stopped during this step)"))
 	}
 }
 
-// checkLine renders a precondition or expectation: its result, condition
-// and message.
-func (v *transcriptView) checkLine(verb, condition, result, message string, check int) string {
-	line := fmt.Sprintf("%s %s %s", v.mark(result), verb, condition)
-	if check > 1 {
-		line += faint(fmt.Sprintf(" (check %d)", check))
-	}
-	if message != "" && result != "passed" {
-		line += ": " + message
-	}
-	return line
-}
-
-// renderOutput shows a recorded output compactly, one line per attribute,
-// under label when there is one.
-func (v *transcriptView) renderOutput(indent string, val any, label string) {
-	m, isMap := val.(map[string]any)
-	switch {
-	case val == nil || isMap && len(m) == 0:
-		return
-	case !isMap:
-		v.printf("%s%s %s\n", indent, faint(cmp.Or(label, "output")+":"), compact(val, 100))
-		return
-	case label != "":
-		v.printf("%s%s\n", indent, faint(label+":"))
-		indent += "  "
-	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		text := compact(m[k], 100)
-		if text == "" {
-			text = faint(`""`)
+// Handle implements engine.Hook, as the live view does: transcript show
+// replays the records of a step through it.
+func (v *transcriptView) Handle(e engine.Event) error {
+	switch r := e.(type) {
+	case transcript.StepStarted:
+		if r.Manual != "" {
+			v.printf("%s%s %s\n", v.lines().indent(), faint("manual:"), r.Manual)
 		}
-		v.printf("%s%s %s\n", indent, faint(k+":"), text)
+	case transcript.PreconditionChecked:
+		v.lines().check("requires", r.Condition, r.Result, r.Message, 0)
+	case transcript.ExpectationChecked:
+		v.lines().check("expect", r.Condition, r.Result, r.Message, r.Check)
+	case transcript.ConfirmationAnswered:
+		v.lines().confirmation(r)
+	case transcript.Planned:
+		v.lines().plan(r)
+	case transcript.ActionFinished:
+		v.lines().action(r, false)
+	case transcript.StepFinished:
+		v.finished = true
+		v.lines().stepFinished(r)
 	}
+	return v.err
 }
 
 // generic renders an event this view has no layout for: its type and
@@ -513,7 +447,7 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 			break
 		}
 		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
-	case *transcript.Interrupted:
+	case transcript.Interrupted:
 		line := yellow("✗ interrupted")
 		if r.Step != "" {
 			line += " during step " + bold(r.Step)
@@ -522,7 +456,7 @@ func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
 			line += " (" + r.Signal + ")"
 		}
 		v.printf("%s after %s\n", line, formatDuration(time.Duration(r.Duration)))
-	case *transcript.RunFinished:
+	case transcript.RunFinished:
 		if r.Plan != nil {
 			printPlanSummary(v.printf, r.Plan)
 			v.printf("\n")

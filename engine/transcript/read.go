@@ -118,7 +118,7 @@ func (t *Transcript) RunStarted() (RunStarted, error) {
 	if err != nil {
 		return RunStarted{}, fmt.Errorf("run_started: %w", err)
 	}
-	return *r.(*RunStarted), nil
+	return r.(RunStarted), nil
 }
 
 // End returns the run_finished or interrupted event that ends the run.

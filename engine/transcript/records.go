@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -354,25 +355,26 @@ func newRecord(typ string) Record {
 	return nil
 }
 
-// Record decodes the event's fields into its typed record (a pointer, *StepStarted
-// for a step_started line); numbers in outputs and variables keep the form
+// Record decodes the event's fields into its typed record, the value the
+// engine emitted (StepStarted for a step_started line; RunStarted, its
+// variables as written, for run_started); numbers in outputs keep the form
 // they were written in (json.Number). ok is false for a type no writer
 // writes; err says what is wrong with a known type's members.
 func (e Event) Record() (r Record, ok bool, err error) {
-	r = newRecord(e.Type)
-	if r == nil {
+	ptr := newRecord(e.Type)
+	if ptr == nil {
 		return nil, false, nil
 	}
 	obj, err := json.Marshal(e.Fields)
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(obj))
+		dec.UseNumber()
+		err = dec.Decode(ptr)
+	}
 	if err != nil {
-		return r, true, fmt.Errorf("event %d (%s): %w", e.Seq, e.Type, err)
+		return nil, true, fmt.Errorf("event %d (%s): %w", e.Seq, e.Type, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	dec.UseNumber()
-	if err := dec.Decode(r); err != nil {
-		return r, true, fmt.Errorf("event %d (%s): %w", e.Seq, e.Type, err)
-	}
-	return r, true, nil
+	return reflect.ValueOf(ptr).Elem().Interface().(Record), true, nil
 }
 
 // Ref is the step a step record is about; every record but run_started,
