@@ -1,52 +1,21 @@
 package engine
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/engine/transcript/transcripttest"
 )
 
 // The transcript format's JSON Schema (docs/transcript.schema.json) holds
 // every record the engine writes: each transcript a test run through run
 // or recordRun writes is checked against it, and so are the testdata
 // transcripts.
-
-var transcriptSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	return c.Compile(filepath.Join("..", "docs", "transcript.schema.json"))
-})
-
-// checkSchema fails t for every line of the transcript at path the schema
-// rejects.
-func checkSchema(t testing.TB, path string) {
-	t.Helper()
-	sch, err := transcriptSchema()
-	if err != nil {
-		t.Fatalf("compile the transcript schema: %v", err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, line := range bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
-		if err != nil {
-			t.Errorf("%s:%d: %v", path, i+1, err)
-			continue
-		}
-		if err := sch.Validate(v); err != nil {
-			t.Errorf("%s:%d: not a transcript record: %v\n%s", path, i+1, err, line)
-		}
-	}
-}
 
 // schemaChecked is a transcript writer whose transcript is checked against
 // the schema when the test ends.
@@ -59,7 +28,7 @@ func schemaChecked(t testing.TB) *transcript.Writer {
 	t.Cleanup(func() {
 		w.Close()
 		if data, err := os.ReadFile(w.Path()); err == nil && len(data) > 0 {
-			checkSchema(t, w.Path())
+			transcripttest.CheckSchema(t, w.Path())
 		}
 	})
 	return w
@@ -71,13 +40,13 @@ func TestTestdataTranscriptsMatchTheSchema(t *testing.T) {
 		t.Fatalf("no testdata transcripts: %v", err)
 	}
 	for _, p := range paths {
-		checkSchema(t, p)
+		transcripttest.CheckSchema(t, p)
 	}
 }
 
 // The schema is not a formality: it rejects what no writer writes.
 func TestSchemaRejectsWhatNoWriterWrites(t *testing.T) {
-	sch, err := transcriptSchema()
+	sch, err := transcripttest.Schema()
 	if err != nil {
 		t.Fatal(err)
 	}
