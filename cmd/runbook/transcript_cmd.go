@@ -254,6 +254,9 @@ type transcriptView struct {
 	// unverified is set when the chain does not verify: nothing recorded
 	// is shown as a success, since any record may have been changed.
 	unverified bool
+	// id is the run's; at is the time of the record being shown.
+	id string
+	at time.Time
 	// finished is set once the step being shown has its step_finished.
 	finished bool
 }
@@ -280,15 +283,15 @@ func (v *transcriptView) field(indent, name, value string) {
 }
 
 func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript.Report) error {
-	v := &transcriptView{w: w, unverified: report.Problem != nil}
 	id := runIDOf(tr.Path)
+	v := &transcriptView{w: w, id: id, unverified: report.Problem != nil}
 	if v.unverified {
 		v.printf("%s\n%s\n\n", red("✗ This transcript fails verification: "+report.Problem.Error()+"."),
 			red("  Any record below may have been changed after it was written; none of it is evidence."))
 	}
-	rs, rsErr := tr.RunStarted()
-	if rsErr == nil {
-		v.renderHeader(id, tr.Events[0], rs)
+	if rs, err := tr.RunStarted(); err == nil {
+		v.at = tr.Events[0].Time
+		_ = v.Handle(rs)
 	} else {
 		v.printf("%s %s\n", bold("run "+id), yellow("(no run_started record)"))
 	}
@@ -305,7 +308,17 @@ func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript
 			v.printf("\n  %s\n", v.generic(e))
 		}
 	}
-	v.renderEnd(tr)
+	v.printf("\n")
+	if end, ok := tr.End(); !ok {
+		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
+	} else if rec, _, err := end.Record(); err != nil {
+		v.printf("%s\n", v.generic(end))
+	} else {
+		_ = v.Handle(rec)
+	}
+	if tr.Torn != nil {
+		v.printf("%s\n", yellow(fmt.Sprintf("  the last line is torn (%s; a crash mid-write?)", plural(len(tr.Torn), "byte"))))
+	}
 	v.field("  ", "run", id)
 	if head := tr.Head(); head != "" {
 		v.field("  ", "head", "sha256:"+head)
@@ -314,15 +327,15 @@ func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript
 	return v.err
 }
 
-func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcript.RunStarted) {
-	title := bold(rs.Runbook) + " " + faint("run "+id)
+func (v *transcriptView) renderHeader(rs transcript.RunStarted) {
+	title := bold(rs.Runbook) + " " + faint("run "+v.id)
 	if rs.Mode == engine.ModeDryRun {
 		title += yellow(" (dry-run: nothing was changed)")
 	}
 	v.printf("%s\n\n", title)
 	v.field("  ", "mode", rs.Mode)
 	v.field("  ", "operator", rs.Operator)
-	v.field("  ", "started", formatTime(e.Time))
+	v.field("  ", "started", formatTime(v.at))
 	v.field("  ", "version", rs.Version)
 	src := rs.Source.Path
 	if rs.Source.SHA256 != "" {
@@ -393,9 +406,15 @@ func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 }
 
 // Handle implements engine.Hook, as the live view does: transcript show
-// replays the records of a step through it.
+// replays the records of a transcript through it.
 func (v *transcriptView) Handle(e engine.Event) error {
 	switch r := e.(type) {
+	case transcript.RunStarted:
+		v.renderHeader(r)
+	case transcript.RunFinished:
+		v.runFinished(r)
+	case transcript.Interrupted:
+		v.interrupted(r)
 	case transcript.StepStarted:
 		if r.Manual != "" {
 			v.printf("%s%s %s\n", v.lines().indent(), faint("manual:"), r.Manual)
@@ -430,44 +449,25 @@ func (v *transcriptView) generic(e transcript.Event) string {
 	return faint("• "+e.Type) + " " + strings.Join(parts, " ")
 }
 
-func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
-	end, ok := tr.End()
-	var rec transcript.Record
-	if ok {
-		var err error
-		if rec, _, err = end.Record(); err != nil {
-			rec = nil
-		}
+func (v *transcriptView) interrupted(r transcript.Interrupted) {
+	line := yellow("✗ interrupted")
+	if r.Step != "" {
+		line += " during step " + bold(r.Step)
 	}
-	v.printf("\n")
-	switch r := rec.(type) {
-	case nil:
-		if ok {
-			v.printf("%s\n", v.generic(end))
-			break
-		}
-		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
-	case transcript.Interrupted:
-		line := yellow("✗ interrupted")
-		if r.Step != "" {
-			line += " during step " + bold(r.Step)
-		}
-		if r.Signal != "" {
-			line += " (" + r.Signal + ")"
-		}
-		v.printf("%s after %s\n", line, formatDuration(time.Duration(r.Duration)))
-	case transcript.RunFinished:
-		if r.Plan != nil {
-			printPlanSummary(v.printf, r.Plan)
-			v.printf("\n")
-		}
-		v.printf("%s (exit %d) in %s\n", v.mark(r.Status), r.ExitCode, formatDuration(time.Duration(r.Duration)))
-		if r.Reason != "" && r.Status != engine.StatusSucceeded {
-			v.printf("  %s\n", r.Reason)
-		}
+	if r.Signal != "" {
+		line += " (" + r.Signal + ")"
 	}
-	if tr.Torn != nil {
-		v.printf("%s\n", yellow(fmt.Sprintf("  the last line is torn (%s; a crash mid-write?)", plural(len(tr.Torn), "byte"))))
+	v.printf("%s after %s\n", line, formatDuration(time.Duration(r.Duration)))
+}
+
+func (v *transcriptView) runFinished(r transcript.RunFinished) {
+	if r.Plan != nil {
+		printPlanSummary(v.printf, r.Plan)
+		v.printf("\n")
+	}
+	v.printf("%s (exit %d) in %s\n", v.mark(r.Status), r.ExitCode, formatDuration(time.Duration(r.Duration)))
+	if r.Reason != "" && r.Status != engine.StatusSucceeded {
+		v.printf("  %s\n", r.Reason)
 	}
 }
 
