@@ -175,22 +175,7 @@ func (v *runView) Handle(e engine.Event) error {
 	}
 	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
-		v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
-		v.appliesPlan = e.Plan != nil
-		mode := ""
-		if e.Mode == engine.ModeDryRun {
-			mode = yellow(" (dry-run: nothing will be changed)")
-		}
-		v.printf("%s %s%s\n", bold("▶ "+e.Runbook), faint("run "+e.RunID), mode)
-		if v.transcript != "" {
-			v.printf("  %s %s\n", faint("transcript"), v.transcript)
-		}
-		if e.Resumes != "" {
-			v.printf("  %s %s\n", faint("resumes"), e.Resumes)
-		}
-		if e.Plan != nil {
-			v.printf("  %s %s %s\n", faint("applies plan"), "sha256:"+short(e.Plan.SHA256), faint("of dry-run "+e.Plan.DryRun))
-		}
+		v.runStarted(e)
 	case engine.StepStarted:
 		if n := len(v.failed); n > 0 {
 			v.failed[n-1].continued = true
@@ -240,6 +225,27 @@ func (v *runView) Handle(e engine.Event) error {
 		v.interrupted(e)
 	}
 	return nil
+}
+
+// runStarted shows the run's title, its transcript and what it resumes or
+// applies.
+func (v *runView) runStarted(e engine.RunStarted) {
+	v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
+	v.appliesPlan = e.Plan != nil
+	mode := ""
+	if e.Mode == engine.ModeDryRun {
+		mode = yellow(" (dry-run: nothing will be changed)")
+	}
+	v.printf("%s %s%s\n", bold("▶ "+e.Runbook), faint("run "+e.RunID), mode)
+	if v.transcript != "" {
+		v.printf("  %s %s\n", faint("transcript"), v.transcript)
+	}
+	if e.Resumes != "" {
+		v.printf("  %s %s\n", faint("resumes"), e.Resumes)
+	}
+	if e.Plan != nil {
+		v.printf("  %s %s %s\n", faint("applies plan"), "sha256:"+short(e.Plan.SHA256), faint("of dry-run "+e.Plan.DryRun))
+	}
 }
 
 // printAction shows an action's result and, when it succeeded, its output.
