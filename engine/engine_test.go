@@ -221,6 +221,7 @@ func run(t *testing.T, src string, opts ...Option) *harness {
 	base := []Option{
 		WithPlugins(InProcess{"kv": h.kv}), WithHooks(h.rec), WithClock(h.clock),
 		WithOperator("alice@host"), WithRunID("run-1"), WithEnv(func(string) (string, bool) { return "", false }),
+		WithHooks(TranscriptHook(schemaChecked(t))),
 	}
 	h.res, h.err = Run(context.Background(), cfg, rb, append(base, opts...)...)
 	return h

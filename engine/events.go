@@ -1,6 +1,6 @@
 package engine
 
-import "time"
+import "github.com/runbookdev/runbook/engine/transcript"
 
 // Hook receives what happens during a run. The terminal view and the
 // transcript writer are hooks; the engine itself never prints. An error from
@@ -61,101 +61,29 @@ const (
 	ModeDryRun = "dry-run"
 )
 
-// StepRef names the step an event is about.
-type StepRef struct {
-	Index int    `json:"index"` // 1-based
-	Name  string `json:"step"`
-	Owner string `json:"owner"`
-}
+// The recorded events are the transcript's typed records
+// (engine/transcript, docs/transcript.md): one type per event, written and
+// read by the same code.
+type (
+	StepRef    = transcript.StepRef
+	RunStarted = transcript.RunStartedOf[any]
+	SourceInfo = transcript.Source
+	PluginInfo = transcript.PluginInfo
+	PlanRef    = transcript.PlanRef
+	Duration   = transcript.Duration
 
-// RunStarted opens the run.
-type RunStarted struct {
-	RunID    string                `json:"run_id"`
-	Runbook  string                `json:"runbook"`
-	Source   SourceInfo            `json:"source"`
-	Mode     string                `json:"mode"`
-	Operator string                `json:"operator"`
-	Version  string                `json:"version"`
-	Plugins  map[string]PluginInfo `json:"plugins"`
-	Vars     map[string]any        `json:"vars"`
-	Resumes  string                `json:"resumes,omitempty"`
-	// Plan names the saved plan the run applies.
-	Plan    *PlanRef  `json:"plan,omitempty"`
-	Lock    string    `json:"lock,omitempty"`
-	Steps   []StepRef `json:"steps"`
-	Started time.Time `json:"-"`
-}
-
-// SourceInfo identifies the runbook's source file.
-type SourceInfo struct {
-	Path   string `json:"path"`
-	SHA256 string `json:"sha256"`
-}
-
-// PluginInfo identifies a plugin a run used.
-type PluginInfo struct {
-	Version string `json:"version"`
-	SHA256  string `json:"sha256"`
-	// Config is the SHA-256 of the plugin's configuration, its secrets
-	// left out (engine.PluginConfigSHA256); "" when it could not be had.
-	Config string `json:"config,omitempty"`
-}
-
-// Type implements Event.
-func (RunStarted) Type() string { return "run_started" }
-
-// StepStarted opens a step.
-type StepStarted struct {
-	StepRef
-	Description string `json:"description,omitempty"`
-	Action      string `json:"action,omitempty"`
-	Manual      string `json:"manual,omitempty"`
-}
-
-// Type implements Event.
-func (StepStarted) Type() string { return "step_started" }
-
-// PreconditionChecked reports one precondition.
-type PreconditionChecked struct {
-	StepRef
-	Condition string `json:"condition"`
-	// Result is "passed", "failed" or "pending" (dry-run, unknown inputs).
-	Result  string `json:"result"`
-	Message string `json:"message,omitempty"`
-}
-
-// Type implements Event.
-func (PreconditionChecked) Type() string { return "precondition" }
-
-// ConfirmationAnswered reports a confirmation or a manual step's sign-off.
-type ConfirmationAnswered struct {
-	StepRef
-	Question string `json:"question"`
-	// Answer is "yes", "no", "refused" (no terminal and no --yes) or
-	// "not asked" (dry-run).
-	Answer string `json:"answer"`
-	// By names who answered: the operator, or "--yes".
-	By string `json:"by,omitempty"`
-}
-
-// Type implements Event.
-func (ConfirmationAnswered) Type() string { return "confirmation" }
-
-// Planned reports what a mutating action would change (dry-run).
-type Planned struct {
-	StepRef
-	Action  string   `json:"action"`
-	Changes []string `json:"changes"`
-	// Output is the predicted output; unknown parts are "(known after run)".
-	Output any `json:"output"`
-	// Error, when planning failed, is the whole error, masked: several
-	// lines for a plugin that crashed (its stderr), where the step's
-	// reason keeps only the first.
-	Error string `json:"error,omitempty"`
-}
-
-// Type implements Event.
-func (Planned) Type() string { return "plan" }
+	StepStarted          = transcript.StepStarted
+	PreconditionChecked  = transcript.PreconditionChecked
+	ConfirmationAnswered = transcript.ConfirmationAnswered
+	Planned              = transcript.Planned
+	ActionFinished       = transcript.ActionFinished
+	ExpectationChecked   = transcript.ExpectationChecked
+	StepFinished         = transcript.StepFinished
+	RunFinished          = transcript.RunFinished
+	PlanSummary          = transcript.PlanSummary
+	PlannedChange        = transcript.PlannedChange
+	Interrupted          = transcript.Interrupted
+)
 
 // Progress is a line a long action reports while it runs. It is shown, not
 // recorded.
@@ -166,97 +94,3 @@ type Progress struct {
 
 // Type implements Event.
 func (Progress) Type() string { return "progress" }
-
-// ActionFinished reports one attempt of an action.
-type ActionFinished struct {
-	StepRef
-	Action   string        `json:"action"`
-	Attempt  int           `json:"attempt"`
-	Duration time.Duration `json:"-"`
-	Millis   int64         `json:"duration_ms"`
-	Output   any           `json:"outputs,omitempty"`
-	Error    string        `json:"error,omitempty"`
-	// ReadOnly actions run for real in dry-runs too.
-	ReadOnly bool `json:"read_only"`
-	// Predicted: in a dry-run, the output was computed from the changes
-	// earlier steps planned, not only read from the system.
-	Predicted bool `json:"predicted,omitempty"`
-}
-
-// Type implements Event.
-func (ActionFinished) Type() string { return "action_result" }
-
-// ExpectationChecked reports one expectation, once per evaluation.
-type ExpectationChecked struct {
-	StepRef
-	Condition string `json:"condition"`
-	// Result is "passed", "failed", "waiting" (within is still running) or
-	// "pending" (dry-run, unknown inputs).
-	Result  string `json:"result"`
-	Message string `json:"message,omitempty"`
-	Check   int    `json:"check"`
-	// For a "waiting" result: the action runs again in NextIn, and the
-	// check is made at most Checks times in all. Views use them; the
-	// transcript's times already tell.
-	NextIn time.Duration `json:"-"`
-	Checks int           `json:"-"`
-}
-
-// Type implements Event.
-func (ExpectationChecked) Type() string { return "expectation" }
-
-// StepFinished closes a step.
-type StepFinished struct {
-	StepRef
-	Status   string        `json:"status"`
-	Reason   string        `json:"reason,omitempty"`
-	Duration time.Duration `json:"-"`
-	Millis   int64         `json:"duration_ms"`
-	Output   any           `json:"output,omitempty"`
-}
-
-// Type implements Event.
-func (StepFinished) Type() string { return "step_finished" }
-
-// RunFinished closes the run.
-type RunFinished struct {
-	Status   string        `json:"status"`
-	ExitCode int           `json:"exit_code"`
-	Reason   string        `json:"reason,omitempty"`
-	Duration time.Duration `json:"-"`
-	Millis   int64         `json:"duration_ms"`
-	// Plan sums up a dry-run: every change it planned and how many checks
-	// it could not judge. Nil for a real run.
-	Plan *PlanSummary `json:"plan,omitempty"`
-}
-
-// PlanSummary is what a dry-run would do, like the last lines of
-// `terraform plan`.
-type PlanSummary struct {
-	Changes []PlannedChange `json:"changes"`
-	// PendingChecks counts the preconditions and expectations a rehearsal
-	// could not judge: they depend on values known only once the real run
-	// has made its changes.
-	PendingChecks int `json:"pending_checks"`
-}
-
-// PlannedChange is one line of a plan, with the step that plans it.
-type PlannedChange struct {
-	Step   string `json:"step"`
-	Action string `json:"action"`
-	Change string `json:"change"`
-}
-
-// Type implements Event.
-func (RunFinished) Type() string { return "run_finished" }
-
-// Interrupted closes a run stopped by a signal.
-type Interrupted struct {
-	Step     string        `json:"step,omitempty"`
-	Signal   string        `json:"signal,omitempty"`
-	Duration time.Duration `json:"-"`
-	Millis   int64         `json:"duration_ms"`
-}
-
-// Type implements Event.
-func (Interrupted) Type() string { return "interrupted" }

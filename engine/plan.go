@@ -124,12 +124,6 @@ type ApplyPlan struct {
 	MaxAge time.Duration
 }
 
-// PlanRef names, in the applying run's run_started, the plan it applies.
-type PlanRef struct {
-	SHA256 string `json:"sha256"`
-	DryRun string `json:"dry_run"`
-}
-
 // WithPlan applies a saved plan: the run is refused (*PlanRefusedError,
 // exit 3) unless the runbook, its plugins and its variables are those the
 // plan was made with, the plan is recent enough and every planned mutating

@@ -592,7 +592,7 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 func (r *runner) finish(res *Result, status string, code int, reason string) *Result {
 	res.Status, res.ExitCode, res.Reason = status, code, r.mask.String(reason)
 	d := r.c.clock.Now().Sub(r.started)
-	fin := RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: d, Millis: d.Milliseconds()}
+	fin := RunFinished{Status: status, ExitCode: code, Reason: res.Reason, Duration: Duration(d)}
 	if r.c.dryRun {
 		fin.Plan = r.planSummary()
 		res.Plan = r.savedPlan()
@@ -611,7 +611,7 @@ func (r *runner) interrupted(res *Result, step string) *Result {
 		res.Reason = fmt.Sprintf("interrupted during step %q", step)
 	}
 	d := r.c.clock.Now().Sub(r.started)
-	r.emit(Interrupted{Step: step, Duration: d, Millis: d.Milliseconds()})
+	r.emit(Interrupted{Step: step, Duration: Duration(d)})
 	r.flush()
 	return res
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/engine/transcript/transcripttest"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -105,6 +106,7 @@ func recordRun(t *testing.T, cfg *schema.Config, rb *schema.Runbook, opts ...Opt
 	if err != nil {
 		t.Fatal(err)
 	}
+	transcripttest.CheckSchema(t, w.Path())
 	var events strings.Builder
 	for _, e := range rec.events {
 		fmt.Fprintf(&events, "%+v\n", e)

@@ -52,7 +52,7 @@ func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResu
 	if res.Status == StatusSucceeded || res.Status == StatusPlanned || res.Status == StatusFailed {
 		out = export(res.Output, r.mask)
 	}
-	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: d, Millis: d.Milliseconds(), Output: out})
+	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: Duration(d), Output: out})
 	r.boundary()
 	return res
 }
@@ -541,7 +541,7 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 		cancel()
 		d := st.c.clock.Now().Sub(began)
-		ev := ActionFinished{StepRef: st.ref, Action: a.FullName(), Attempt: st.attempt, Duration: d, Millis: d.Milliseconds(), ReadOnly: readOnly}
+		ev := ActionFinished{StepRef: st.ref, Action: a.FullName(), Attempt: st.attempt, Duration: Duration(d), ReadOnly: readOnly}
 		var out cty.Value
 		if err == nil {
 			out, err = conform(res.Output, a.Schema.Output)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/runbookdev/runbook/engine/transcript/transcripttest"
 	"github.com/runbookdev/runbook/examples/sample"
 )
 
@@ -78,6 +79,13 @@ func TestScripts(t *testing.T) {
 			env.Setenv("LITELLM_PLUGIN_SHA256", litellmSHA256)
 			// Services a script starts: see services_test.go.
 			env.Values[scriptServicesKey{}] = &scriptServices{}
+			// Every transcript a script leaves intact holds to the
+			// format's schema (docs/transcript.md).
+			env.Defer(func() {
+				if problems := transcripttest.ProblemsUnder(env.WorkDir); len(problems) > 0 {
+					env.T().Fatal(strings.Join(problems, "\n"))
+				}
+			})
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,15 +254,22 @@ type transcriptView struct {
 	// unverified is set when the chain does not verify: nothing recorded
 	// is shown as a success, since any record may have been changed.
 	unverified bool
+	// id is the run's; at is the time of the record being shown.
+	id string
+	at time.Time
+	// finished is set once the step being shown has its step_finished.
+	finished bool
 }
+
+var _, _ engine.Hook = (*transcriptView)(nil), (*runView)(nil)
 
 // mark is statusMark, except that a transcript that fails verification
 // shows no success as one.
-func (v *transcriptView) mark(status string) string {
-	if v.unverified && (status == engine.StatusSucceeded || status == "passed") {
-		return yellow("? " + status + " (unverified)")
-	}
-	return statusMark(status)
+func (v *transcriptView) mark(status string) string { return v.lines().mark(status) }
+
+// lines renders the events transcript show shares with the live view.
+func (v *transcriptView) lines() eventLines {
+	return eventLines{printf: v.printf, replay: true, unverified: v.unverified}
 }
 
 func (v *transcriptView) printf(format string, args ...any) {
@@ -277,15 +283,15 @@ func (v *transcriptView) field(indent, name, value string) {
 }
 
 func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript.Report) error {
-	v := &transcriptView{w: w, unverified: report.Problem != nil}
 	id := runIDOf(tr.Path)
+	v := &transcriptView{w: w, id: id, unverified: report.Problem != nil}
 	if v.unverified {
 		v.printf("%s\n%s\n\n", red("✗ This transcript fails verification: "+report.Problem.Error()+"."),
 			red("  Any record below may have been changed after it was written; none of it is evidence."))
 	}
-	rs, rsErr := tr.RunStarted()
-	if rsErr == nil {
-		v.renderHeader(id, tr.Events[0], rs)
+	if rs, err := tr.RunStarted(); err == nil {
+		v.at = tr.Events[0].Time
+		_ = v.Handle(rs)
 	} else {
 		v.printf("%s %s\n", bold("run "+id), yellow("(no run_started record)"))
 	}
@@ -302,7 +308,17 @@ func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript
 			v.printf("\n  %s\n", v.generic(e))
 		}
 	}
-	v.renderEnd(tr)
+	v.printf("\n")
+	if end, ok := tr.End(); !ok {
+		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
+	} else if rec, _, err := end.Record(); err != nil {
+		v.printf("%s\n", v.generic(end))
+	} else {
+		_ = v.Handle(rec)
+	}
+	if tr.Torn != nil {
+		v.printf("%s\n", yellow(fmt.Sprintf("  the last line is torn (%s; a crash mid-write?)", plural(len(tr.Torn), "byte"))))
+	}
 	v.field("  ", "run", id)
 	if head := tr.Head(); head != "" {
 		v.field("  ", "head", "sha256:"+head)
@@ -311,15 +327,15 @@ func renderTranscript(w io.Writer, tr *transcript.Transcript, report *transcript
 	return v.err
 }
 
-func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcript.RunStarted) {
-	title := bold(rs.Runbook) + " " + faint("run "+id)
+func (v *transcriptView) renderHeader(rs transcript.RunStarted) {
+	title := bold(rs.Runbook) + " " + faint("run "+v.id)
 	if rs.Mode == engine.ModeDryRun {
 		title += yellow(" (dry-run: nothing was changed)")
 	}
 	v.printf("%s\n\n", title)
 	v.field("  ", "mode", rs.Mode)
 	v.field("  ", "operator", rs.Operator)
-	v.field("  ", "started", formatTime(e.Time))
+	v.field("  ", "started", formatTime(v.at))
 	v.field("  ", "version", rs.Version)
 	src := rs.Source.Path
 	if rs.Source.SHA256 != "" {
@@ -361,141 +377,63 @@ func (v *transcriptView) renderHeader(id string, e transcript.Event, rs transcri
 
 func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
 	title := bold(fmt.Sprintf("%d. %s", n, s.Name))
-	if idx, ok := s.Events[0].Int("index"); ok && idx > 0 {
-		title = bold(fmt.Sprintf("%d. %s", idx, s.Name))
+	var ref transcript.StepRef
+	if r, ok, err := s.Events[0].Record(); ok && err == nil {
+		if sr, ok := r.(interface{ Ref() transcript.StepRef }); ok {
+			ref = sr.Ref()
+		}
 	}
-	if owner := s.Events[0].Str("owner"); owner != "" {
-		title += " " + faint("· "+owner)
+	if ref.Index > 0 {
+		title = bold(fmt.Sprintf("%d. %s", ref.Index, s.Name))
+	}
+	if ref.Owner != "" {
+		title += " " + faint("· "+ref.Owner)
 	}
 	v.printf("\n  %s %s\n", title, faint(s.Events[0].Time.UTC().Format("15:04:05Z07:00")))
 	const in = "       "
-	finished := false
+	v.finished = false
 	for _, e := range s.Events {
-		switch e.Type {
-		case transcript.TypeStepStarted:
-			if d := e.Str("description"); d != "" {
-				v.printf("%s%s\n", in, faint(d))
-			}
-			if m := e.Str("manual"); m != "" {
-				v.printf("%s%s %s\n", in, faint("manual:"), m)
-			}
-		case transcript.TypePrecondition:
-			v.printf("%s%s\n", in, v.checkLine(e, "requires"))
-		case transcript.TypeExpectation:
-			v.printf("%s%s\n", in, v.checkLine(e, "expect"))
-		case transcript.TypeConfirmation:
-			q, by := e.Str("question"), e.Str("by")
-			switch answer := e.Str("answer"); answer {
-			case "not asked":
-				v.printf("%s%s %s\n", in, cyan("? would ask:"), q)
-			case "refused":
-				v.printf("%s%s %s\n", in, yellow("? not asked (no terminal, no --yes):"), q)
-			default:
-				line := fmt.Sprintf("%s%s %s → %s", in, cyan("?"), q, bold(answer))
-				if by != "" {
-					line += " " + faint("("+by+")")
-				}
-				v.printf("%s\n", line)
-			}
-		case transcript.TypePlan:
-			if msg := e.Str("error"); msg != "" {
-				v.printf("%s%s %s: %s\n", in, red("✗ plan"), e.Str("action"), msg)
-				continue
-			}
-			v.printf("%s%s %s\n", in, cyan("◇ plan"), e.Str("action"))
-			var changes []string
-			_ = e.Decode("changes", &changes)
-			for _, c := range changes {
-				v.printf("%s  %s\n", in, c)
-			}
-			v.renderOutput(in+"  ", e, "predicted output")
-		case transcript.TypeActionResult:
-			mark, detail := green("✓"), ""
-			if v.unverified {
-				mark = yellow("?")
-			}
-			if msg := firstStr(e, "error"); msg != "" {
-				mark, detail = red("✗"), ": "+msg
-			}
-			line := fmt.Sprintf("%s%s %s", in, mark, e.Str("action"))
-			if d, ok := e.Duration(); ok {
-				line += " " + faint(formatDuration(d))
-			}
-			if n, ok := e.Int("attempt"); ok && n > 1 {
-				line += faint(fmt.Sprintf(" attempt %d", n))
-			}
-			if predicted, _ := e.Bool("predicted"); predicted {
-				line += " " + cyan("predicted") + faint(" (as the planned changes leave it)")
-			}
-			v.printf("%s%s\n", line, detail)
-			v.renderOutput(in+"  ", e, "")
-		case transcript.TypeStepFinished:
-			finished = true
-			line := in + v.mark(e.Status())
-			if d, ok := e.Duration(); ok {
-				line += " " + faint(formatDuration(d))
-			}
-			if msg := firstStr(e, "error", "reason"); msg != "" {
-				line += ": " + msg
-			}
-			v.printf("%s\n", line)
-		default:
+		rec, ok, err := e.Record()
+		if !ok || err != nil {
 			v.printf("%s%s\n", in, v.generic(e))
+			continue
 		}
+		_ = v.Handle(rec)
 	}
-	if !finished {
+	if !v.finished {
 		v.printf("%s%s\n", in, yellow("? "+transcript.StepStatusUnknown+": no step_finished record (the run stopped during this step)"))
 	}
 }
 
-// checkLine renders a precondition or expectation: its result, condition
-// and message.
-func (v *transcriptView) checkLine(e transcript.Event, verb string) string {
-	result := firstStr(e, "result", "status")
-	if result == "" {
-		if passed, ok := e.Bool("passed"); ok {
-			result = map[bool]string{true: "passed", false: "failed"}[passed]
+// Handle implements engine.Hook, as the live view does: transcript show
+// replays the records of a transcript through it.
+func (v *transcriptView) Handle(e engine.Event) error {
+	switch r := e.(type) {
+	case transcript.RunStarted:
+		v.renderHeader(r)
+	case transcript.RunFinished:
+		v.runFinished(r)
+	case transcript.Interrupted:
+		v.interrupted(r)
+	case transcript.StepStarted:
+		if r.Manual != "" {
+			v.printf("%s%s %s\n", v.lines().indent(), faint("manual:"), r.Manual)
 		}
+	case transcript.PreconditionChecked:
+		v.lines().check("requires", r.Condition, r.Result, r.Message, 0)
+	case transcript.ExpectationChecked:
+		v.lines().check("expect", r.Condition, r.Result, r.Message, r.Check)
+	case transcript.ConfirmationAnswered:
+		v.lines().confirmation(r)
+	case transcript.Planned:
+		v.lines().plan(r)
+	case transcript.ActionFinished:
+		v.lines().action(r, false)
+	case transcript.StepFinished:
+		v.finished = true
+		v.lines().stepFinished(r)
 	}
-	line := fmt.Sprintf("%s %s %s", v.mark(result), verb, e.Str("condition"))
-	if n, ok := e.Int("check"); ok && n > 1 {
-		line += faint(fmt.Sprintf(" (check %d)", n))
-	}
-	if msg := firstStr(e, "error_message", "message"); msg != "" && result != "passed" {
-		line += ": " + msg
-	}
-	return line
-}
-
-// renderOutput shows an event's output compactly, one line per attribute,
-// under label when there is one.
-func (v *transcriptView) renderOutput(indent string, e transcript.Event, label string) {
-	raw, ok := e.Fields["output"]
-	if !ok {
-		raw, ok = e.Fields["outputs"]
-	}
-	if !ok {
-		return
-	}
-	val := decodeJSON(raw)
-	m, isMap := val.(map[string]any)
-	switch {
-	case val == nil || isMap && len(m) == 0:
-		return
-	case !isMap:
-		v.printf("%s%s %s\n", indent, faint(cmp.Or(label, "output")+":"), compact(val, 100))
-		return
-	case label != "":
-		v.printf("%s%s\n", indent, faint(label+":"))
-		indent += "  "
-	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		text := compact(m[k], 100)
-		if text == "" {
-			text = faint(`""`)
-		}
-		v.printf("%s%s %s\n", indent, faint(k+":"), text)
-	}
+	return v.err
 }
 
 // generic renders an event this view has no layout for: its type and
@@ -511,44 +449,25 @@ func (v *transcriptView) generic(e transcript.Event) string {
 	return faint("• "+e.Type) + " " + strings.Join(parts, " ")
 }
 
-func (v *transcriptView) renderEnd(tr *transcript.Transcript) {
-	end, ok := tr.End()
-	v.printf("\n")
-	switch {
-	case !ok:
-		v.printf("%s\n", yellow("… unfinished: no run_finished record (the run crashed, is still running, or the file was cut short)"))
-	case end.Type == transcript.TypeInterrupted:
-		line := yellow("✗ interrupted")
-		if s := end.Step(); s != "" {
-			line += " during step " + bold(s)
-		}
-		if sig := end.Str("signal"); sig != "" {
-			line += " (" + sig + ")"
-		}
-		if d, ok := end.Duration(); ok {
-			line += " after " + formatDuration(d)
-		}
-		v.printf("%s\n", line)
-	default:
-		var plan engine.PlanSummary
-		if raw, ok := end.Fields["plan"]; ok && json.Unmarshal(raw, &plan) == nil {
-			printPlanSummary(v.printf, &plan)
-			v.printf("\n")
-		}
-		line := v.mark(end.Status())
-		if code, ok := end.Int("exit_code"); ok {
-			line += fmt.Sprintf(" (exit %d)", code)
-		}
-		if d, ok := end.Duration(); ok {
-			line += " in " + formatDuration(d)
-		}
-		v.printf("%s\n", line)
-		if msg := firstStr(end, "error", "reason"); msg != "" && end.Status() != engine.StatusSucceeded {
-			v.printf("  %s\n", msg)
-		}
+func (v *transcriptView) interrupted(r transcript.Interrupted) {
+	line := yellow("✗ interrupted")
+	if r.Step != "" {
+		line += " during step " + bold(r.Step)
 	}
-	if tr.Torn != nil {
-		v.printf("%s\n", yellow(fmt.Sprintf("  the last line is torn (%s; a crash mid-write?)", plural(len(tr.Torn), "byte"))))
+	if r.Signal != "" {
+		line += " (" + r.Signal + ")"
+	}
+	v.printf("%s after %s\n", line, formatDuration(time.Duration(r.Duration)))
+}
+
+func (v *transcriptView) runFinished(r transcript.RunFinished) {
+	if r.Plan != nil {
+		printPlanSummary(v.printf, r.Plan)
+		v.printf("\n")
+	}
+	v.printf("%s (exit %d) in %s\n", v.mark(r.Status), r.ExitCode, formatDuration(time.Duration(r.Duration)))
+	if r.Reason != "" && r.Status != engine.StatusSucceeded {
+		v.printf("  %s\n", r.Reason)
 	}
 }
 
@@ -560,16 +479,6 @@ func chainText(r *transcript.Report) string {
 		return yellow(fmt.Sprintf("%s intact, then a torn last line", plural(r.Events, "event")))
 	}
 	return green("✓ intact") + ", " + plural(r.Events, "event")
-}
-
-// firstStr returns the first of keys that e has as a non-empty string.
-func firstStr(e transcript.Event, keys ...string) string {
-	for _, k := range keys {
-		if s := e.Str(k); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // literal renders a recorded value as HCL would write it; the sensitive

@@ -14,9 +14,9 @@ import (
 )
 
 // mkTranscript writes a transcript of a rollback-prompt-like run through the
-// real Writer, with a clock that starts at start and ticks a second per
-// event. kind chooses how the run goes: succeeded, failed, dry-run,
-// interrupted or unfinished.
+// real Writer, each record with the members the engine writes, with a clock
+// that starts at start and ticks a second per event. kind chooses how the
+// run goes: succeeded, failed, dry-run, interrupted or unfinished.
 func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, error) {
 	now := start.Add(-time.Second)
 	w, err := transcript.Create(dir, runID, transcript.WithClock(func() time.Time { now = now.Add(time.Second); return now }))
@@ -48,7 +48,7 @@ func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, er
 			"lock":    "prompt/support",
 		}},
 		{transcript.TypeStepStarted, step(1, "current", "action", "prompt.status")},
-		{transcript.TypeActionResult, step(1, "current", "action", "prompt.status", "attempt", 1, "duration", "120ms",
+		{transcript.TypeActionResult, step(1, "current", "action", "prompt.status", "attempt", 1, "read_only", true, "duration", "120ms",
 			"output", map[string]any{"name": "support", "label": "production", "version": 7})},
 		{transcript.TypeStepFinished, step(1, "current", "status", "succeeded", "duration", "130ms")},
 		{transcript.TypeStepStarted, step(2, "rollback", "action", "prompt.rollback")},
@@ -61,7 +61,7 @@ func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, er
 	case "succeeded":
 		events = append(events, rollback...)
 		events = append(events,
-			ev{transcript.TypeActionResult, step(2, "rollback", "action", "prompt.rollback", "attempt", 1, "duration", "1.5s",
+			ev{transcript.TypeActionResult, step(2, "rollback", "action", "prompt.rollback", "attempt", 1, "read_only", false, "duration", "1.5s",
 				"output", map[string]any{"name": "support", "label": "production", "version": 6, "previous_version": 7, "token": "(sensitive)"})},
 			ev{transcript.TypeExpectation, step(2, "rollback", "condition", "output.version < step.current.output.version", "status", "passed", "check", 1)},
 			ev{transcript.TypeStepFinished, step(2, "rollback", "status", "succeeded", "duration", "1.6s")},
@@ -70,8 +70,8 @@ func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, er
 	case "failed":
 		events = append(events, rollback...)
 		events = append(events,
-			ev{transcript.TypeActionResult, step(2, "rollback", "action", "prompt.rollback", "attempt", 1, "duration", "2s", "error", "registry unavailable")},
-			ev{transcript.TypeActionResult, step(2, "rollback", "action", "prompt.rollback", "attempt", 2, "duration", "2s",
+			ev{transcript.TypeActionResult, step(2, "rollback", "action", "prompt.rollback", "attempt", 1, "read_only", false, "duration", "2s", "error", "registry unavailable")},
+			ev{transcript.TypeActionResult, step(2, "rollback", "action", "prompt.rollback", "attempt", 2, "read_only", false, "duration", "2s",
 				"output", map[string]any{"version": 7})},
 			ev{transcript.TypeExpectation, step(2, "rollback", "condition", "output.version < step.current.output.version", "status", "failed",
 				"error_message", "The registry still serves the old version.", "check", 1)},
@@ -83,10 +83,10 @@ func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, er
 	case "dry-run":
 		events = append(events,
 			ev{transcript.TypePrecondition, step(2, "rollback", "condition", "step.current.output.version > 1", "status", "passed", "passed", true)},
-			ev{transcript.TypeConfirmation, step(2, "rollback", "question", "Roll support back from v7?", "answer", "not asked")},
+			ev{transcript.TypeConfirmation, step(2, "rollback", "question", "Roll support back from v7?", "answer", "not asked", "by", "")},
 			ev{transcript.TypePlan, step(2, "rollback", "action", "prompt.rollback", "changes", []string{"production: v7 → v6"},
 				"output", map[string]any{"version": 6, "previous_version": 7})},
-			ev{transcript.TypeExpectation, step(2, "rollback", "condition", "output.version < step.current.output.version", "status", "pending")},
+			ev{transcript.TypeExpectation, step(2, "rollback", "condition", "output.version < step.current.output.version", "status", "pending", "check", 1)},
 			ev{transcript.TypeStepFinished, step(2, "rollback", "status", "planned", "duration", "40ms")},
 			ev{transcript.TypeRunFinished, map[string]any{"status": "succeeded", "exit_code": 0, "duration": "3s"}},
 		)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -176,22 +175,7 @@ func (v *runView) Handle(e engine.Event) error {
 	}
 	switch e := visibleEvent(e).(type) {
 	case engine.RunStarted:
-		v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
-		v.appliesPlan = e.Plan != nil
-		mode := ""
-		if e.Mode == engine.ModeDryRun {
-			mode = yellow(" (dry-run: nothing will be changed)")
-		}
-		v.printf("%s %s%s\n", bold("▶ "+e.Runbook), faint("run "+e.RunID), mode)
-		if v.transcript != "" {
-			v.printf("  %s %s\n", faint("transcript"), v.transcript)
-		}
-		if e.Resumes != "" {
-			v.printf("  %s %s\n", faint("resumes"), e.Resumes)
-		}
-		if e.Plan != nil {
-			v.printf("  %s %s %s\n", faint("applies plan"), "sha256:"+short(e.Plan.SHA256), faint("of dry-run "+e.Plan.DryRun))
-		}
+		v.runStarted(e)
 	case engine.StepStarted:
 		if n := len(v.failed); n > 0 {
 			v.failed[n-1].continued = true
@@ -201,32 +185,15 @@ func (v *runView) Handle(e engine.Event) error {
 			v.printf("      %s\n", faint(e.Description))
 		}
 	case engine.PreconditionChecked:
-		line := fmt.Sprintf("      %s requires %s", statusMark(e.Result), e.Condition)
-		if e.Message != "" {
-			line += ": " + e.Message
-		}
-		v.printf("%s\n", line)
+		v.lines().check("requires", e.Condition, e.Result, e.Message, 0)
 	case engine.ConfirmationAnswered:
-		switch e.Answer {
-		case "not asked":
-			v.printf("      %s %s\n", cyan("? would ask:"), e.Question)
-		case "refused":
-			v.printf("      %s %s\n", yellow("? not asked (no terminal, no --yes):"), e.Question)
-		default:
-			if v.askedHere && e.By != "--yes" {
-				return nil
-			}
-			v.printf("      %s %s → %s %s\n", cyan("?"), e.Question, bold(e.Answer), faint("("+e.By+")"))
-		}
-	case engine.Planned:
-		if e.Error != "" {
-			v.printf("      %s %s: %s\n", red("✗ plan"), e.Action, e.Error)
+		if v.askedHere && e.Answer != "not asked" && e.Answer != "refused" && e.By != "--yes" {
+			// The question and the typed answer are already on screen.
 			return nil
 		}
-		v.printf("      %s %s\n", cyan("◇ plan"), e.Action)
-		for _, c := range e.Changes {
-			v.printf("        %s\n", c)
-		}
+		v.lines().confirmation(e)
+	case engine.Planned:
+		v.lines().plan(e)
 	case engine.Progress:
 		v.streamed = true
 		v.printf("      %s %s\n", faint("│"), e.Line)
@@ -245,24 +212,13 @@ func (v *runView) Handle(e engine.Event) error {
 			return nil
 		}
 		v.flushHeld()
-		line := fmt.Sprintf("      %s expect %s", statusMark(e.Result), e.Condition)
-		if e.Message != "" {
-			line += ": " + e.Message
-		}
-		v.printf("%s\n", line)
+		v.lines().check("expect", e.Condition, e.Result, e.Message, e.Check)
 	case engine.StepFinished:
 		v.counts[e.Status]++
 		if e.Status == engine.StatusFailed {
 			v.failed = append(v.failed, failedStep{name: e.Name, reason: e.Reason})
 		}
-		if e.Status == engine.StatusSucceeded && e.Reason == "" {
-			return nil
-		}
-		line := "      " + statusMark(e.Status)
-		if e.Reason != "" {
-			line += ": " + e.Reason
-		}
-		v.printf("%s\n", line)
+		v.lines().stepFinished(e)
 	case engine.RunFinished:
 		v.runFinished(e)
 	case engine.Interrupted:
@@ -271,35 +227,42 @@ func (v *runView) Handle(e engine.Event) error {
 	return nil
 }
 
+// runStarted shows the run's title, its transcript and what it resumes or
+// applies.
+func (v *runView) runStarted(e engine.RunStarted) {
+	v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
+	v.appliesPlan = e.Plan != nil
+	mode := ""
+	if e.Mode == engine.ModeDryRun {
+		mode = yellow(" (dry-run: nothing will be changed)")
+	}
+	v.printf("%s %s%s\n", bold("▶ "+e.Runbook), faint("run "+e.RunID), mode)
+	if v.transcript != "" {
+		v.printf("  %s %s\n", faint("transcript"), v.transcript)
+	}
+	if e.Resumes != "" {
+		v.printf("  %s %s\n", faint("resumes"), e.Resumes)
+	}
+	if e.Plan != nil {
+		v.printf("  %s %s %s\n", faint("applies plan"), "sha256:"+short(e.Plan.SHA256), faint("of dry-run "+e.Plan.DryRun))
+	}
+}
+
 // printAction shows an action's result and, when it succeeded, its output.
 func (v *runView) printAction(e engine.ActionFinished) {
-	status := green("✓")
-	detail := ""
-	if e.Error != "" {
-		status = red("✗")
-		detail = ": " + e.Error
-	}
-	attempt := ""
-	if e.Attempt > 1 {
-		attempt = faint(fmt.Sprintf(" attempt %d", e.Attempt))
-	}
-	predicted := ""
-	if e.Predicted {
-		predicted = " " + cyan("predicted") + faint(" (as the planned changes leave it)")
-	}
-	v.printf("      %s %s %s%s%s%s\n", status, e.Action, faint(formatDuration(e.Duration)), attempt, predicted, detail)
-	if e.Error == "" {
-		v.printOutput(e.Output)
-	}
+	v.lines().action(e, v.streamed)
 	v.streamed = false
 }
+
+// lines renders the events the live view shares with transcript show.
+func (v *runView) lines() eventLines { return eventLines{printf: v.printf} }
 
 func (v *runView) runFinished(e engine.RunFinished) {
 	if e.Plan != nil {
 		v.printf("\n")
 		printPlanSummary(v.printf, e.Plan)
 	}
-	v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(e.Duration), v.summary())
+	v.printf("\n%s in %s · %s\n", statusMark(e.Status), formatDuration(time.Duration(e.Duration)), v.summary())
 	if e.Reason != "" && e.Status != engine.StatusSucceeded {
 		v.printf("  %s\n", e.Reason)
 	}
@@ -315,7 +278,7 @@ func (v *runView) interrupted(e engine.Interrupted) {
 	if e.Step != "" {
 		v.printf(" during step %s", bold(e.Step))
 	}
-	v.printf(" after %s · %s\n", formatDuration(e.Duration), v.summary())
+	v.printf(" after %s · %s\n", formatDuration(time.Duration(e.Duration)), v.summary())
 	v.printContinued()
 	v.footer()
 	v.printResume()
@@ -394,26 +357,6 @@ func (v *runView) summary() string {
 		parts = append(parts, fmt.Sprintf("%d not run", left))
 	}
 	return fmt.Sprintf("%s: %s", plural(v.total, "step"), strings.Join(parts, ", "))
-}
-
-// printOutput shows an action's output compactly, one line per attribute.
-func (v *runView) printOutput(out any) {
-	m, ok := out.(map[string]any)
-	if !ok || len(m) == 0 {
-		return
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if s, ok := m[k].(string); ok && (s == "" || v.streamed && (k == "stdout" || k == "stderr")) {
-			// Empty, or already shown line by line as it streamed.
-			continue
-		}
-		v.printf("        %s %s\n", faint(k+":"), compact(m[k], 100))
-	}
 }
 
 // compact renders a value on one line, at most max runes.

@@ -111,18 +111,14 @@ func parseEvent(raw []byte, lineNo int) (Event, string) {
 
 // RunStarted decodes the first event.
 func (t *Transcript) RunStarted() (RunStarted, error) {
-	var rs RunStarted
 	if len(t.Events) == 0 || t.Events[0].Type != TypeRunStarted {
-		return rs, errors.New("transcript does not start with run_started")
+		return RunStarted{}, errors.New("transcript does not start with run_started")
 	}
-	raw, err := json.Marshal(t.Events[0].Fields)
+	r, _, err := t.Events[0].Record()
 	if err != nil {
-		return rs, fmt.Errorf("run_started: %w", err)
+		return RunStarted{}, fmt.Errorf("run_started: %w", err)
 	}
-	if err := json.Unmarshal(raw, &rs); err != nil {
-		return rs, fmt.Errorf("run_started: %w", err)
-	}
-	return rs, nil
+	return r.(RunStarted), nil
 }
 
 // End returns the run_finished or interrupted event that ends the run.
