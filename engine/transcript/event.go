@@ -62,39 +62,13 @@ func (e Event) Str(key string) string {
 	return s
 }
 
-// Int returns field key as an integer and whether it is one.
-func (e Event) Int(key string) (int64, bool) {
-	var n int64
-	if e.Decode(key, &n) != nil {
+// Duration returns the event's duration and whether it has one.
+func (e Event) Duration() (time.Duration, bool) {
+	var d Duration
+	if e.Decode("duration", &d) != nil {
 		return 0, false
 	}
-	return n, true
-}
-
-// Bool returns field key as a bool and whether it is one.
-func (e Event) Bool(key string) (value, ok bool) {
-	if e.Decode(key, &value) != nil {
-		return false, false
-	}
-	return value, true
-}
-
-// Duration returns the event's duration: "duration_ms" (milliseconds, as
-// the engine records it) or "duration" (a Go duration string or seconds).
-func (e Event) Duration() (time.Duration, bool) {
-	if ms, ok := e.Int("duration_ms"); ok {
-		return time.Duration(ms) * time.Millisecond, true
-	}
-	var s string
-	if e.Decode("duration", &s) == nil {
-		d, err := time.ParseDuration(s)
-		return d, err == nil
-	}
-	var secs float64
-	if e.Decode("duration", &secs) == nil {
-		return time.Duration(secs * float64(time.Second)), true
-	}
-	return 0, false
+	return time.Duration(d), true
 }
 
 // Step is the name of the step the event belongs to ("" for run events).

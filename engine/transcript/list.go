@@ -77,6 +77,12 @@ func List(dir string) ([]Summary, error) {
 	return out, nil
 }
 
+// header is the members of a line a summary needs besides its record's.
+type header struct {
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
+}
+
 func summarize(path string) (Summary, bool) {
 	f, err := safefile.Open(path)
 	if err != nil {
@@ -87,37 +93,35 @@ func summarize(path string) (Summary, bool) {
 	if err != nil {
 		return Summary{}, false
 	}
-	var first struct {
-		Type     string    `json:"type"`
-		Time     time.Time `json:"time"`
-		RunID    string    `json:"run_id"`
-		Runbook  string    `json:"runbook"`
-		Mode     string    `json:"mode"`
-		Operator string    `json:"operator"`
-	}
-	if json.Unmarshal(line, &first) != nil || first.Type != TypeRunStarted || first.Runbook == "" {
+	// Read leniently: a summary needs no chain, and a member of another
+	// type than the engine writes only leaves its field empty.
+	var first header
+	if json.Unmarshal(line, &first) != nil || first.Type != TypeRunStarted {
 		return Summary{}, false
 	}
-	if first.RunID == "" {
-		first.RunID = strings.TrimSuffix(filepath.Base(path), ".jsonl")
+	var started RunStarted
+	_ = json.Unmarshal(line, &started)
+	if started.Runbook == "" {
+		return Summary{}, false
+	}
+	if started.RunID == "" {
+		started.RunID = strings.TrimSuffix(filepath.Base(path), ".jsonl")
 	}
 	s := Summary{
-		RunID: first.RunID, Runbook: first.Runbook, Mode: first.Mode, Operator: first.Operator,
+		RunID: started.RunID, Runbook: started.Runbook, Mode: started.Mode, Operator: started.Operator,
 		Started: first.Time, Status: StatusUnfinished, Path: path,
 	}
-	var last struct {
-		Type   string    `json:"type"`
-		Time   time.Time `json:"time"`
-		Status string    `json:"status"`
-	}
-	if json.Unmarshal(lastLine(f), &last) == nil {
+	end := lastLine(f)
+	var last header
+	if json.Unmarshal(end, &last) == nil {
 		if !last.Time.IsZero() {
 			s.Duration = max(0, last.Time.Sub(first.Time))
 		}
+		var fin RunFinished
 		switch last.Type {
 		case TypeRunFinished:
-			if last.Status != "" {
-				s.Status = last.Status
+			if json.Unmarshal(end, &fin) == nil && fin.Status != "" {
+				s.Status = fin.Status
 			}
 		case TypeInterrupted:
 			s.Status = StatusInterrupted

@@ -208,10 +208,6 @@ func (t *Transcript) Steps() []*StepRecord {
 }
 
 func outputOf(e Event) (json.RawMessage, bool) {
-	for _, k := range []string{"output", "outputs"} {
-		if raw, ok := e.Fields[k]; ok {
-			return raw, true
-		}
-	}
-	return nil, false
+	raw, ok := e.Fields["output"]
+	return raw, ok
 }

@@ -150,7 +150,8 @@ type ConfirmationAnswered struct {
 func (ConfirmationAnswered) Type() string { return TypeConfirmation }
 func (ConfirmationAnswered) record()      {}
 
-// Planned reports what a mutating action would change (dry-run).
+// Planned reports what a mutating action would change: in a dry-run, and in
+// a real run before it runs.
 type Planned struct {
 	StepRef
 	Action  string   `json:"action"`

@@ -33,9 +33,9 @@ func sampleRun(t testing.TB, w *Writer) {
 			"vars":    map[string]any{"prompt": "support", "token": "(sensitive)"},
 		}},
 		{TypeStepStarted, map[string]any{"step": "current", "index": 1, "owner": "ml"}},
-		{TypeActionResult, map[string]any{"step": "current", "action": "prompt.status", "attempt": 1, "duration_ms": 12, "outputs": map[string]any{"version": 7}}},
-		{TypeStepFinished, map[string]any{"step": "current", "status": "succeeded", "duration_ms": 13}},
-		{TypeRunFinished, map[string]any{"status": "succeeded", "exit_code": 0, "duration_ms": 20}},
+		{TypeActionResult, map[string]any{"step": "current", "index": 1, "owner": "ml", "action": "prompt.status", "attempt": 1, "duration": "12ms", "read_only": true, "output": map[string]any{"version": 7}}},
+		{TypeStepFinished, map[string]any{"step": "current", "index": 1, "owner": "ml", "status": "succeeded", "duration": "13ms"}},
+		{TypeRunFinished, map[string]any{"status": "succeeded", "exit_code": 0, "duration": "20ms"}},
 	}
 	for _, e := range events {
 		if _, err := w.Append(e.typ, e.fields); err != nil {

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -17,10 +16,21 @@ import (
 	"github.com/runbookdev/runbook/engine/transcript"
 )
 
-// SchemaPath is the schema's file.
+// SchemaPath is the schema's file, found from the working directory (a
+// test's is its package's folder) up to the module's root.
 func SchemaPath() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "docs", "transcript.schema.json")
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return filepath.Join(dir, "docs", "transcript.schema.json")
 }
 
 // Schema is the compiled schema.
