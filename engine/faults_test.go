@@ -79,7 +79,7 @@ func TestDiskFullStopsTheRun(t *testing.T) {
 				ran = ran || c == "apply set"
 			}
 			if ran != (budget >= 7) {
-				t.Fatalf("kv.set ran = %v with %d events on disk (%v)", ran, w.Seq(), kv.Calls())
+				t.Fatalf("kv.set ran = %v with room for %d events on disk (%v)", ran, budget, kv.Calls())
 			}
 		})
 	}

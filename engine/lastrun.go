@@ -9,9 +9,6 @@ import (
 // RunSummary is what `runbook list` shows of a run.
 type RunSummary = transcript.Summary
 
-// TranscriptDir is where transcripts live under a state folder.
-func TranscriptDir(stateDir string) string { return transcript.Dir(stateDir) }
-
 // Exercise is how recently a runbook was run and rehearsed.
 type Exercise struct {
 	// LastRun and LastDryRun are the latest of each mode; nil when none.
@@ -24,7 +21,7 @@ type Exercise struct {
 // Exercises reads every transcript under stateDir and says, for each
 // runbook, when it last ran, was last rehearsed, and last succeeded.
 func Exercises(stateDir string) (map[string]*Exercise, error) {
-	runs, err := transcript.List(TranscriptDir(stateDir))
+	runs, err := transcript.List(transcript.Dir(stateDir))
 	if err != nil {
 		return nil, err
 	}

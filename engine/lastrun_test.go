@@ -5,11 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/runbookdev/runbook/engine/transcript"
 )
 
 func TestExercises(t *testing.T) {
 	state := t.TempDir()
-	dir := TranscriptDir(state)
+	dir := transcript.Dir(state)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -147,7 +147,7 @@ func (a *app) runExec(parent context.Context, opts *execOptions) error {
 	if opts.Transcript != "" {
 		topts = append(topts, transcript.WithCopy(opts.Transcript))
 	}
-	tw, err := transcript.Create(engine.TranscriptDir(a.opts.StateDir), runID, topts...)
+	tw, err := transcript.Create(transcript.Dir(a.opts.StateDir), runID, topts...)
 	if err != nil {
 		return fmt.Errorf("cannot write the transcript, so nothing will run: %w", err)
 	}
@@ -359,7 +359,7 @@ func (p *termPrompter) readSecret(ctx context.Context, fd int, name string) (str
 // safely: another runbook, a dry-run, a finished run, a tampered transcript,
 // or a runbook or plugin that changed since.
 func (a *app) resumeFrom(cfg *schema.Config, rb *schema.Runbook, id string) (*engine.Resume, error) {
-	dir := engine.TranscriptDir(a.opts.StateDir)
+	dir := transcript.Dir(a.opts.StateDir)
 	path, err := transcript.Find(dir, id)
 	if err != nil {
 		return nil, exitf(ExitBadInput, "--resume: %s", err)

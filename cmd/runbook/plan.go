@@ -58,7 +58,7 @@ func readPlan(path string) (*engine.ApplyPlan, error) {
 // another machine has none there): it must verify, and its last event must
 // be the one the plan names.
 func checkDryRun(stateDir string, p *engine.SavedPlan) error {
-	path, err := transcript.Find(engine.TranscriptDir(stateDir), p.DryRun)
+	path, err := transcript.Find(transcript.Dir(stateDir), p.DryRun)
 	if errors.Is(err, transcript.ErrNotFound) || (err == nil && p.TranscriptHead == "") {
 		return nil
 	}

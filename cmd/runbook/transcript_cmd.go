@@ -36,7 +36,7 @@ Commands that take an ID accept the run id or a unique prefix of it.`,
 	return cmd
 }
 
-func (a *app) transcriptDir() string { return engine.TranscriptDir(a.opts.StateDir) }
+func (a *app) transcriptDir() string { return transcript.Dir(a.opts.StateDir) }
 
 // findTranscript resolves a run id or unique prefix; an unknown or
 // ambiguous one is bad input.

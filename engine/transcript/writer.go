@@ -216,23 +216,6 @@ func (w *Writer) Head() string {
 	return w.head
 }
 
-// Seq is the sequence number of the last event written, 0 before the first.
-func (w *Writer) Seq() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.seq
-}
-
-// Err is the error that broke the writer, nil while it works.
-func (w *Writer) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if errors.Is(w.err, ErrClosed) {
-		return nil
-	}
-	return w.err
-}
-
 // Append writes one event of type typ and fsyncs it before returning:
 // Write, then Sync.
 func (w *Writer) Append(typ string, fields any) (Event, error) {
