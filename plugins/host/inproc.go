@@ -72,14 +72,25 @@ func (l *Launcher) InProcess(ctx context.Context, name string, newFn func() plug
 		sc, err = impl.Schema(ctx)
 		return err
 	})
+	switch {
+	case err != nil:
+		err = fmt.Errorf("plugin %q: %w", name, err)
+	case sc == nil:
+		err = fmt.Errorf("plugin %q reported no schema", name)
+	default:
+		if verr := sc.Validate(); verr != nil {
+			err = fmt.Errorf("plugin %q reported an invalid schema: %w", name, verr)
+		}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("plugin %q: %w", name, err)
-	}
-	if sc == nil {
-		return nil, fmt.Errorf("plugin %q reported no schema", name)
-	}
-	if err := sc.Validate(); err != nil {
-		return nil, fmt.Errorf("plugin %q reported an invalid schema: %w", name, err)
+		p.mu.Lock()
+		impl := p.impl
+		p.impl, p.closed = nil, true
+		p.mu.Unlock()
+		if impl != nil {
+			_ = protect(name, "close", impl.Close)
+		}
+		return nil, err
 	}
 	p.schema = sc
 	children.mu.Lock()

@@ -219,3 +219,28 @@ func TestInProcessOrphansSweptAtClose(t *testing.T) {
 	}
 	waitGone(t, orphan, "a daemon a closed built-in orphaned")
 }
+
+// badSchema reports a schema that does not validate, and says when it is
+// closed.
+type badSchema struct {
+	rawPlugin
+	closed bool
+}
+
+func (b *badSchema) Schema(context.Context) (*plugins.Schema, error) {
+	return &plugins.Schema{Actions: map[string]*plugins.Action{"x": {Name: "y"}}}, nil
+}
+func (b *badSchema) Close() error { b.closed = true; return nil }
+
+// A built-in whose schema does not validate is refused, and the instance
+// made to ask it is closed.
+func TestInProcessInvalidSchema(t *testing.T) {
+	b := &badSchema{}
+	_, err := testLauncher(t).InProcess(context.Background(), "bad", func() plugins.Plugin { return b })
+	if err == nil || !strings.Contains(err.Error(), `plugin "bad" reported an invalid schema`) {
+		t.Fatalf("err = %v", err)
+	}
+	if !b.closed {
+		t.Error("the instance made for the schema was not closed")
+	}
+}
