@@ -110,7 +110,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 				return err
 			}
 			switch cmd.Name() {
-			case "version", "help", "completion", "fmt":
+			case "version", "help", "completion", "fmt", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 				return nil
 			}
 			return a.loadDevOverrides()
