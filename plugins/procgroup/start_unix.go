@@ -40,6 +40,7 @@ func (c *Cmd) Start() error {
 	// A backstop should signalling the group fail: bash itself is killed.
 	cmd.WaitDelay = c.Grace + time.Second
 
+	dog.ready()
 	startErr := cmd.Start()
 	// The child has its own copies of the write ends; ours must go, or the
 	// readers never see the end of the streams.

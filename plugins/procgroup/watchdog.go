@@ -110,6 +110,21 @@ func (d *watchdog) watch(pgid int) {
 	d.update(d.groups.add(pgid))
 }
 
+// ready starts the watchdog if none runs, so that telling it of a command's
+// group right after the command starts is one write to a pipe rather than
+// the start of a process: the moment in which this process could die with
+// the command's group unknown to the watchdog stays as short as it can be.
+func (d *watchdog) ready() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.proc != nil || d.start() != nil {
+		return
+	}
+	if len(d.groups) > 0 && d.send(d.groups.lines()) != nil {
+		d.stop()
+	}
+}
+
 // forget takes group pgid back from the watchdog: this process deals with
 // it, or has let it be.
 func (d *watchdog) forget(pgid int) {
