@@ -15,6 +15,12 @@ import (
 // Start starts the command in a process group of its own, led by bash,
 // and has the watchdog kill that group should this process die before
 // Wait returns.
+// gateScript goes before the command's script, on its first line so that
+// bash's line numbers stay the script's: it waits for the line Start writes
+// on descriptor 3 once the watchdog knows the group, exits (129, as if hung
+// up) when the pipe ends without it, and closes the descriptor.
+const gateScript = "IFS= read -r -u 3 _ || exit 129; exec 3<&-; "
+
 func (c *Cmd) Start() error {
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -40,13 +46,32 @@ func (c *Cmd) Start() error {
 	// A backstop should signalling the group fail: bash itself is killed.
 	cmd.WaitDelay = c.Grace + time.Second
 
+	// The gate: bash waits, before the script runs, until the watchdog
+	// knows the command's group, so that nothing of it can outlive this
+	// process even if it dies at the command's first instant; if this
+	// process dies first, the gate reads the end of its pipe and bash
+	// exits without running the script.
+	gateR, gateW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return fmt.Errorf("gate pipe: %w", err)
+	}
+	cmd.ExtraFiles = []*os.File{gateR} // fd 3
+	if len(cmd.Args) > 2 && cmd.Args[1] == "-c" {
+		cmd.Args[2] = gateScript + cmd.Args[2]
+	}
 	dog.ready()
 	startErr := cmd.Start()
-	// The child has its own copies of the write ends; ours must go, or the
-	// readers never see the end of the streams.
+	// The child has its own copies of the pipes' ends it uses; ours must
+	// go, or the readers never see the end of the streams.
 	outW.Close()
 	errW.Close()
+	gateR.Close()
 	if startErr != nil {
+		gateW.Close()
 		outR.Close()
 		errR.Close()
 		return fmt.Errorf("start bash: %w", startErr)
@@ -54,6 +79,8 @@ func (c *Cmd) Start() error {
 	c.outR, c.errR = outR, errR
 	c.started = true
 	dog.watch(cmd.Process.Pid)
+	_, _ = gateW.Write([]byte("\n"))
+	gateW.Close()
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stdout), outR) })
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stderr), errR) })
 	return nil
