@@ -8,7 +8,10 @@
 // command, that reads a pipe only this process holds. It is told each
 // group as its command starts and again once Wait is done with it; when
 // the pipe closes because this process died, it kills with SIGKILL every
-// group it still knows. The package also reads the command's output
-// through pipes, so that waiting ends when bash exits, not when the last
-// process holding its output does.
+// group it still knows. bash runs the command's script only once the
+// watchdog knows its group (a gate on a pipe of its own), so a death of
+// this process at the command's first instant leaves nothing running
+// either. The package also reads the command's output through pipes, so
+// that waiting ends when bash exits, not when the last process holding its
+// output does.
 package procgroup
