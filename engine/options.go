@@ -140,6 +140,12 @@ type config struct {
 // WithVars sets variables from the command line (--var NAME=VALUE), raw.
 func WithVars(vars map[string]string) Option { return func(c *config) { c.vars = vars } }
 
+// WithVarValues gives variables as typed values, as a `runbook test`
+// scenario's vars do; --var flags take precedence over them.
+func WithVarValues(vals map[string]cty.Value) Option {
+	return func(c *config) { c.varValues = vals }
+}
+
 // WithVarFiles sets variable files (--var-file), .hcl or .json.
 func WithVarFiles(paths ...string) Option {
 	return func(c *config) { c.varFiles = append(c.varFiles, paths...) }

@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/scenario"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -72,7 +72,7 @@ func (a *app) runTests(ctx context.Context, opts *testOptions) error {
 		ctx = context.Background()
 	}
 
-	var results []*engine.TestResult
+	var results []*scenario.TestResult
 	for _, p := range opts.Paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -101,7 +101,7 @@ func (a *app) runTests(ctx context.Context, opts *testOptions) error {
 			if filter != nil && !filter.MatchString(tc.Name) {
 				continue
 			}
-			results = append(results, engine.RunTest(ctx, cfg, tc))
+			results = append(results, scenario.RunTest(ctx, cfg, tc))
 		}
 	}
 
@@ -124,7 +124,7 @@ func (a *app) runTests(ctx context.Context, opts *testOptions) error {
 	return nil
 }
 
-func writeTestText(w io.Writer, results []*engine.TestResult) {
+func writeTestText(w io.Writer, results []*scenario.TestResult) {
 	if len(results) == 0 {
 		fmt.Fprintln(w, faint("no tests found"))
 		return
@@ -178,7 +178,7 @@ type junitFailure struct {
 }
 
 // writeJUnit writes JUnit XML, one suite per runbook, for CI systems.
-func writeJUnit(w io.Writer, results []*engine.TestResult) error {
+func writeJUnit(w io.Writer, results []*scenario.TestResult) error {
 	var suites []junitSuite
 	index := map[string]int{}
 	for _, r := range results {
