@@ -773,7 +773,7 @@ func PluginConfigSHA256(cfg *schema.Config, name string) (string, error) {
 	for it := v.ElementIterator(); it.Next(); {
 		k, av := it.Element()
 		if raw, _ := av.UnmarkDeep(); !raw.IsNull() && (sensitive[k.AsString()] || av.ContainsMarked()) {
-			av = cty.StringVal(Redacted)
+			av = cty.StringVal(redact.Marker)
 		}
 		redacted[k.AsString()] = av
 	}

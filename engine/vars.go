@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -106,7 +107,7 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 
 func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map[string]fileValue, lookupEnv func(string) (string, bool)) (cty.Value, error) {
 	if c.resume != nil {
-		if raw, ok := c.resume.Vars[v.Name]; ok && string(raw) != `"`+Redacted+`"` {
+		if raw, ok := c.resume.Vars[v.Name]; ok && string(raw) != `"`+redact.Marker+`"` {
 			// A resumed run has the inputs of the run it continues.
 			val, err := ctyjson.Unmarshal(raw, v.Type)
 			if err != nil {
@@ -188,7 +189,7 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	}
 	shown := fmt.Sprintf("%q", raw)
 	if v.Sensitive {
-		shown = Redacted
+		shown = redact.Marker
 	}
 	if diags := schema.CheckHCLSource([]byte(raw), from); diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {

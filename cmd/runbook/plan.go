@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins/atomicfile"
 	"github.com/runbookdev/runbook/plugins/safefile"
@@ -127,7 +128,7 @@ func (a *app) showPlan(path string) error {
 	names := slices.Sorted(maps.Keys(p.Vars))
 	names = append(names, slices.Sorted(maps.Keys(p.SensitiveVars))...)
 	for _, name := range names {
-		val := engine.Redacted + " (give it again when applying)"
+		val := redact.Marker + " (give it again when applying)"
 		if raw, ok := p.Vars[name]; ok {
 			val = string(raw)
 		}

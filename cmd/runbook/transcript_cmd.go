@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -486,7 +487,7 @@ func chainText(r *transcript.Report) string {
 func literal(raw json.RawMessage) string {
 	val := decodeJSON(raw)
 	if s, ok := val.(string); ok {
-		if s == transcript.Sensitive {
+		if s == redact.Marker {
 			return s
 		}
 		return strconv.Quote(s)
