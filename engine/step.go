@@ -763,22 +763,31 @@ func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
 // in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …", and one
 // about a configuration attribute at its place in the plugin block.
 func (st *stepRun) locate(err error) error {
-	var pe *plugins.Error
-	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+	pe, attr, ok := errorAttribute(err)
+	if !ok {
 		return err
 	}
 	if pe.Config {
 		return locateConfig(st.cfg, st.s.Action.Plugin, err)
 	}
-	attr, ok := pe.Path[0].(cty.GetAttrStep)
-	if !ok {
-		return err
-	}
 	attrs, _ := st.s.Action.Body.JustAttributes()
-	if a, ok := attrs[attr.Name]; ok {
-		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr.Name, err)
+	if a, ok := attrs[attr]; ok {
+		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr, err)
 	}
-	return fmt.Errorf("argument %s: %w", attr.Name, err)
+	return fmt.Errorf("argument %s: %w", attr, err)
+}
+
+// errorAttribute finds the plugin error in err and the attribute its path
+// starts at; ok is false when there is none.
+func errorAttribute(err error) (pe *plugins.Error, attr string, ok bool) {
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return nil, "", false
+	}
+	step, ok := pe.Path[0].(cty.GetAttrStep)
+	if !ok {
+		return nil, "", false
+	}
+	return pe, step.Name, true
 }
 
 // locateConfig points a plugin error about a configuration attribute at its
@@ -786,23 +795,19 @@ func (st *stepRun) locate(err error) error {
 // attribute api_key: …", or at the block when the attribute is not set
 // there (a default).
 func locateConfig(cfg *schema.Config, plugin string, err error) error {
-	var pe *plugins.Error
-	if !errors.As(err, &pe) || len(pe.Path) == 0 {
-		return err
-	}
-	attr, ok := pe.Path[0].(cty.GetAttrStep)
+	_, attr, ok := errorAttribute(err)
 	if !ok {
 		return err
 	}
 	decl := cfg.Plugins[plugin]
 	if decl == nil {
-		return fmt.Errorf("plugin %q attribute %s: %w", plugin, attr.Name, err)
+		return fmt.Errorf("plugin %q attribute %s: %w", plugin, attr, err)
 	}
 	if s := cfg.Schemas[plugin]; s != nil {
 		content, _ := decl.Config.Content(schema.AttributesBodySchema(s.Config))
-		if a, ok := content.Attributes[attr.Name]; ok {
-			return fmt.Errorf("%s: plugin %q attribute %s: %w", a.Expr.Range(), plugin, attr.Name, err)
+		if a, ok := content.Attributes[attr]; ok {
+			return fmt.Errorf("%s: plugin %q attribute %s: %w", a.Expr.Range(), plugin, attr, err)
 		}
 	}
-	return fmt.Errorf("%s: plugin %q attribute %s: %w", decl.DeclRange, plugin, attr.Name, err)
+	return fmt.Errorf("%s: plugin %q attribute %s: %w", decl.DeclRange, plugin, attr, err)
 }

@@ -188,11 +188,8 @@ func (rb *Runbook) decodeAttributes(attrs hcl.Attributes) hcl.Diagnostics {
 		diags = append(diags, d...)
 	}
 	if attr, ok := attrs["owner"]; ok {
-		rb.Owner, d = constString(attr)
+		rb.Owner, d = decodeOwner(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() && strings.TrimSpace(rb.Owner) == "" {
-			diags = append(diags, emptyOwner(attr))
-		}
 	} else {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -338,11 +335,8 @@ func (s *Step) decodeAttributes(attrs hcl.Attributes) hcl.Diagnostics {
 		diags = append(diags, d...)
 	}
 	if attr, ok := attrs["owner"]; ok {
-		s.Owner, d = constString(attr)
+		s.Owner, d = decodeOwner(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() && strings.TrimSpace(s.Owner) == "" {
-			diags = append(diags, emptyOwner(attr))
-		}
 	}
 	if attr, ok := attrs["when"]; ok {
 		s.When = attr.Expr
@@ -586,13 +580,18 @@ func IsSHA256(s string) bool {
 	return true
 }
 
-func emptyOwner(attr *hcl.Attribute) *hcl.Diagnostic {
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Empty owner",
-		Detail:   "owner names the team or person who answers for this; it cannot be empty.",
-		Subject:  attr.Expr.Range().Ptr(),
+// decodeOwner decodes an owner attribute: a string that is not blank.
+func decodeOwner(attr *hcl.Attribute) (string, hcl.Diagnostics) {
+	owner, diags := constString(attr)
+	if !diags.HasErrors() && strings.TrimSpace(owner) == "" {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Empty owner",
+			Detail:   "owner names the team or person who answers for this; it cannot be empty.",
+			Subject:  attr.Expr.Range().Ptr(),
+		})
 	}
+	return owner, diags
 }
 
 func duplicate(kind, name string, prev, this hcl.Range) *hcl.Diagnostic {
