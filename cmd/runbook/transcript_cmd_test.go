@@ -101,7 +101,7 @@ func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, er
 		return "", strconv.ErrSyntax
 	}
 	for _, e := range events {
-		if _, err := w.Append(e.typ, e.fields); err != nil {
+		if _, err := w.Write(e.typ, e.fields); err != nil {
 			return "", err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/engine/transcript"
 )
 
@@ -258,7 +259,7 @@ func ChainText(cs *iostreams.ColorScheme, r *transcript.Report) string {
 func literal(raw json.RawMessage) string {
 	val := decodeJSON(raw)
 	if s, ok := val.(string); ok {
-		if s == transcript.Sensitive {
+		if s == redact.Marker {
 			return s
 		}
 		return strconv.Quote(s)

@@ -21,6 +21,7 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/view"
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/exitcode"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -303,7 +304,7 @@ func showPlan(opts *Options, path string) error {
 	names := slices.Sorted(maps.Keys(p.Vars))
 	names = append(names, slices.Sorted(maps.Keys(p.SensitiveVars))...)
 	for _, name := range names {
-		val := engine.Redacted + " (give it again when applying)"
+		val := redact.Marker + " (give it again when applying)"
 		if raw, ok := p.Vars[name]; ok {
 			val = string(raw)
 		}

@@ -18,8 +18,8 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
-	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/exitcode"
+	"github.com/runbookdev/runbook/engine/scenario"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -84,7 +84,7 @@ func runTests(ctx context.Context, opts *Options) error {
 		ctx = context.Background()
 	}
 
-	var results []*engine.TestResult
+	var results []*scenario.TestResult
 	for _, p := range opts.Paths {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -113,7 +113,7 @@ func runTests(ctx context.Context, opts *Options) error {
 			if filter != nil && !filter.MatchString(tc.Name) {
 				continue
 			}
-			results = append(results, engine.RunTest(ctx, cfg, tc))
+			results = append(results, scenario.RunTest(ctx, cfg, tc))
 		}
 	}
 
@@ -136,7 +136,7 @@ func runTests(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-func writeTestText(w io.Writer, cs *iostreams.ColorScheme, results []*engine.TestResult) {
+func writeTestText(w io.Writer, cs *iostreams.ColorScheme, results []*scenario.TestResult) {
 	if len(results) == 0 {
 		fmt.Fprintln(w, cs.Faint("no tests found"))
 		return
@@ -190,7 +190,7 @@ type junitFailure struct {
 }
 
 // writeJUnit writes JUnit XML, one suite per runbook, for CI systems.
-func writeJUnit(w io.Writer, results []*engine.TestResult) error {
+func writeJUnit(w io.Writer, results []*scenario.TestResult) error {
 	var suites []junitSuite
 	index := map[string]int{}
 	for _, r := range results {

@@ -1,4 +1,4 @@
-package engine
+package scenario
 
 import (
 	"context"
@@ -6,10 +6,24 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
+
+var kvOutput = cty.Object(map[string]cty.Type{"key": cty.String, "value": cty.String, "version": cty.Number})
+
+var kvSchema = &plugins.Schema{
+	Actions: map[string]*plugins.Action{
+		"get": {Name: "get", ReadOnly: true, Output: kvOutput,
+			Args: []*plugins.Attribute{{Name: "key", Type: cty.String, Required: true}}},
+		"set": {Name: "set", Output: kvOutput, Args: []*plugins.Attribute{
+			{Name: "key", Type: cty.String, Required: true},
+			{Name: "value", Type: cty.String, Required: true},
+		}},
+	},
+}
 
 const scenarioRunbook = `
 runbook "rb" {
