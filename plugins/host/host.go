@@ -197,15 +197,10 @@ func (s *procSlot) running() *process {
 // force, with everything in its process group) and removes the private
 // folder.
 func (s *procSlot) release() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	proc, first := closeOnce(&s.mu, &s.closed, &s.proc)
+	if !first {
 		return nil
 	}
-	s.closed = true
-	proc := s.proc
-	s.proc = nil
-	s.mu.Unlock()
 	if proc != nil {
 		proc.close()
 	}
@@ -391,6 +386,20 @@ func (p *Plugin) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	return p.slot.release()
+}
+
+// closeOnce marks a thing closed under mu and takes what it holds, leaving
+// the zero value: first is false, and nothing is taken, when it was closed
+// already.
+func closeOnce[T any](mu *sync.Mutex, closed *bool, held *T) (v T, first bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	if *closed {
+		return v, false
+	}
+	*closed = true
+	v, *held = *held, v
+	return v, true
 }
 
 // CrashError is a call that failed because the plugin process died or
