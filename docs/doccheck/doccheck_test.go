@@ -1,0 +1,51 @@
+package doccheck
+
+import "testing"
+
+func TestMentions(t *testing.T) {
+	tests := []struct {
+		text, name string
+		want       bool
+	}{
+		{"the `owner` attribute", "owner", true},
+		{"`owner = \"x\"`", "owner", true},
+		{"`length(s)`", "length", true},
+		{"`retry { attempts }`", "retry", true},
+		{"`owners`", "owner", false},
+		{"owner, in prose only", "owner", false},
+		{"```hcl\nowner = `x`\n```", "x", false},
+		{"`a` and `b`", "b", true},
+	}
+	for _, tt := range tests {
+		if got := Mentions(tt.text, tt.name); got != tt.want {
+			t.Errorf("Mentions(%q, %q) = %v, want %v", tt.text, tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSections(t *testing.T) {
+	p := Parse("x.md", "# Top\nintro\n## `step \"NAME\"`\nstep text\n### `expect`\nexpect text\n```\n# not a heading\n```\n## `retry`\nretry text\n")
+	tests := []struct {
+		find, want string
+	}{
+		{"step", "step text\n### `expect`\nexpect text\n```\n# not a heading\n```"},
+		{"expect", "expect text\n```\n# not a heading\n```"},
+		{"retry", "retry text\n"},
+	}
+	for _, tt := range tests {
+		s, ok := p.Find(tt.find)
+		if !ok {
+			t.Errorf("no section for %q", tt.find)
+			continue
+		}
+		if s.Body != tt.want {
+			t.Errorf("section %q = %q, want %q", tt.find, s.Body, tt.want)
+		}
+	}
+	if _, ok := p.Find("not a heading"); ok {
+		t.Error("a line in a code block was taken for a heading")
+	}
+	if len(p.Sections) != 4 {
+		t.Errorf("%d sections, want 4", len(p.Sections))
+	}
+}
