@@ -144,7 +144,7 @@ func (s *showWriter) renderVariable(v *schema.Variable, width int) {
 	case v.Required():
 		parts = append(parts, s.cs.Yellow("required"))
 	case v.Sensitive:
-		parts = append(parts, "default (sensitive)")
+		parts = append(parts, "default "+redact.Marker)
 	default:
 		parts = append(parts, "default "+s.expr(v.Default))
 	}
@@ -243,7 +243,7 @@ func (s *showWriter) actionArgs(a *schema.ActionCall) []string {
 		val := s.expr(attr.Expr)
 		if a.Schema != nil {
 			if arg := a.Schema.Arg(attr.Name); arg != nil && arg.Sensitive && len(attr.Expr.Variables()) == 0 {
-				val = "(sensitive)"
+				val = redact.Marker
 			}
 		}
 		out = append(out, attr.Name+" = "+val)
