@@ -199,13 +199,7 @@ func (v *runView) Handle(e engine.Event) error {
 	case engine.RunStarted:
 		v.runStarted(e)
 	case engine.StepStarted:
-		if n := len(v.failed); n > 0 {
-			v.failed[n-1].continued = true
-		}
-		v.printf("\n%s %s %s\n", v.cs.Faint(fmt.Sprintf("[%d/%d]", e.Index, v.total)), v.cs.Bold(e.Name), v.cs.Faint("· "+e.Owner))
-		if e.Description != "" {
-			v.printf("      %s\n", v.cs.Faint(e.Description))
-		}
+		v.stepStarted(e)
 	case engine.PreconditionChecked:
 		v.lines().check("requires", e.Condition, e.Result, e.Message, 0)
 	case engine.ConfirmationAnswered:
@@ -236,17 +230,34 @@ func (v *runView) Handle(e engine.Event) error {
 		v.flushHeld()
 		v.lines().check("expect", e.Condition, e.Result, e.Message, e.Check)
 	case engine.StepFinished:
-		v.counts[e.Status]++
-		if e.Status == engine.StatusFailed {
-			v.failed = append(v.failed, failedStep{name: e.Name, reason: e.Reason})
-		}
-		v.lines().stepFinished(e)
+		v.stepFinished(e)
 	case engine.RunFinished:
 		v.runFinished(e)
 	case engine.Interrupted:
 		v.interrupted(e)
 	}
 	return nil
+}
+
+// stepStarted shows a step's title; a step that starts after one failed
+// means the run went on after it.
+func (v *runView) stepStarted(e engine.StepStarted) {
+	if n := len(v.failed); n > 0 {
+		v.failed[n-1].continued = true
+	}
+	v.printf("\n%s %s %s\n", v.cs.Faint(fmt.Sprintf("[%d/%d]", e.Index, v.total)), v.cs.Bold(e.Name), v.cs.Faint("· "+e.Owner))
+	if e.Description != "" {
+		v.printf("      %s\n", v.cs.Faint(e.Description))
+	}
+}
+
+// stepFinished counts a step's status and closes it.
+func (v *runView) stepFinished(e engine.StepFinished) {
+	v.counts[e.Status]++
+	if e.Status == engine.StatusFailed {
+		v.failed = append(v.failed, failedStep{name: e.Name, reason: e.Reason})
+	}
+	v.lines().stepFinished(e)
 }
 
 // runStarted shows the run's title, its transcript and what it resumes or

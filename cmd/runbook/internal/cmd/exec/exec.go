@@ -105,41 +105,10 @@ func runExec(parent context.Context, opts *Options) error {
 	// long as loading the runbooks, so both happen at once (pluginInfo
 	// waits for the result).
 	go resolver.SelfSHA256()
-	cfg, err := opts.LoadValid(resolver.Launch)
+	in, err := prepare(opts)
 	if err != nil {
 		return err
 	}
-	var applied *engine.ApplyPlan
-	if opts.Plan != "" {
-		if applied, err = cmdutil.ReadPlan(opts.Plan); err != nil {
-			return err
-		}
-		applied.MaxAge = opts.MaxPlanAge
-		opts.Name = applied.Plan.Runbook
-		if err := checkDryRun(opts.Global.StateDir, applied.Plan); err != nil {
-			return err
-		}
-	}
-	rb, err := cmdutil.FindRunbook(cfg, opts.Global.Dir, opts.Name)
-	if err != nil {
-		return err
-	}
-	vars := map[string]string{}
-	for _, arg := range opts.Vars {
-		name, value, err := engine.ParseVarFlag(arg)
-		if err != nil {
-			return err
-		}
-		vars[name] = value
-	}
-
-	var resume *engine.Resume
-	if opts.Resume != "" {
-		if resume, err = resumeFrom(opts, cfg, rb, opts.Resume); err != nil {
-			return err
-		}
-	}
-
 	locker, err := lock.FromURL(opts.Global.LockURL, lockDir(opts.Global.StateDir))
 	if err != nil {
 		return cmdutil.Exitf(exitcode.BadInput, "--lock-url: %s", err)
@@ -151,18 +120,14 @@ func runExec(parent context.Context, opts *Options) error {
 	// External plugin processes start now, while the run is prepared,
 	// rather than after run_started; a run that never starts (bad
 	// variables, the lock held) closes them again.
-	provider := opts.Resolver.Provider(cfg)
+	provider := opts.Resolver.Provider(in.cfg)
 	defer provider.Close()
-	provider.Prestart(ctx, engine.UsedPlugins(rb))
+	provider.Prestart(ctx, engine.UsedPlugins(in.rb))
 
 	runID := engine.NewRunID(time.Now())
-	var topts []transcript.Option
-	if opts.Transcript != "" {
-		topts = append(topts, transcript.WithCopy(opts.Transcript))
-	}
-	tw, err := transcript.Create(transcript.Dir(opts.Global.StateDir), runID, topts...)
+	tw, err := createTranscript(opts, runID)
 	if err != nil {
-		return fmt.Errorf("cannot write the transcript, so nothing will run: %w", err)
+		return err
 	}
 	defer tw.Close()
 
@@ -172,43 +137,18 @@ func runExec(parent context.Context, opts *Options) error {
 		AskedHere:  opts.IO.CanPrompt() && opts.IO.IsStdoutTTY() && opts.IO.IsStderrTTY(),
 		TTY:        opts.IO.IsStdoutTTY(),
 	})
-
-	engineOpts := []engine.Option{
+	engineOpts := append(in.engineOptions(opts),
 		engine.WithRunID(runID),
-		engine.WithVars(vars),
-		engine.WithVarFiles(opts.VarFiles...),
-		engine.WithDryRun(opts.DryRun),
-		engine.WithYes(opts.Yes),
 		engine.WithHooks(engine.TranscriptHook(tw), runView),
 		engine.WithPlugins(provider),
 		engine.WithLocker(locker, opts.LockTimeout),
-		engine.WithVersion(build.Version()),
-		engine.WithPluginInfo(opts.Resolver.Info(cfg)),
-	}
-	if resume != nil {
-		engineOpts = append(engineOpts, engine.WithResume(resume))
-	}
-	if applied != nil {
-		engineOpts = append(engineOpts, engine.WithPlan(applied))
-	}
-	if opts.IO.CanPrompt() {
-		engineOpts = append(engineOpts, engine.WithPrompter(&termPrompter{io: opts.IO}))
-	}
-	res, err := engine.Run(ctx, cfg, rb, engineOpts...)
+	)
+	res, err := engine.Run(ctx, in.cfg, in.rb, engineOpts...)
 	if err != nil {
 		// The run never started: nothing to record.
 		tw.Close()
 		os.Remove(tw.Path())
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return cmdutil.Exitf(exitcode.Interrupted, "interrupted before the run started: nothing ran")
-		}
-		var input *engine.InputError
-		if errors.As(err, &input) && len(input.Diags) > 0 {
-			// A var file's problems, each with its source line.
-			opts.PrintDiagnostics(input.Files, input.Diags)
-			return cmdutil.SilentExit(exitcode.BadInput)
-		}
-		return err
+		return notStarted(ctx, opts, err)
 	}
 	if opts.Out != "" {
 		if err := savePlan(opts, opts.Out, res, tw.Head()); err != nil {
@@ -219,6 +159,102 @@ func runExec(parent context.Context, opts *Options) error {
 		return cmdutil.SilentExit(res.ExitCode)
 	}
 	return nil
+}
+
+// createTranscript creates the run's transcript under the state directory
+// (and its copy, --transcript): nothing runs unless it can be written.
+func createTranscript(opts *Options, runID string) (*transcript.Writer, error) {
+	var topts []transcript.Option
+	if opts.Transcript != "" {
+		topts = append(topts, transcript.WithCopy(opts.Transcript))
+	}
+	tw, err := transcript.Create(transcript.Dir(opts.Global.StateDir), runID, topts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the transcript, so nothing will run: %w", err)
+	}
+	return tw, nil
+}
+
+// inputs are what a run is made of, read before anything starts: the
+// runbooks, the one to run, its variables, and the plan or the run it
+// continues.
+type inputs struct {
+	cfg     *schema.Config
+	rb      *schema.Runbook
+	vars    map[string]string
+	applied *engine.ApplyPlan
+	resume  *engine.Resume
+}
+
+// prepare reads the inputs of a run and refuses bad ones.
+func prepare(opts *Options) (*inputs, error) {
+	cfg, err := opts.LoadValid(resolver.Launch)
+	if err != nil {
+		return nil, err
+	}
+	in := &inputs{cfg: cfg, vars: map[string]string{}}
+	if opts.Plan != "" {
+		if in.applied, err = cmdutil.ReadPlan(opts.Plan); err != nil {
+			return nil, err
+		}
+		in.applied.MaxAge = opts.MaxPlanAge
+		opts.Name = in.applied.Plan.Runbook
+		if err := checkDryRun(opts.Global.StateDir, in.applied.Plan); err != nil {
+			return nil, err
+		}
+	}
+	if in.rb, err = cmdutil.FindRunbook(cfg, opts.Global.Dir, opts.Name); err != nil {
+		return nil, err
+	}
+	for _, arg := range opts.Vars {
+		name, value, err := engine.ParseVarFlag(arg)
+		if err != nil {
+			return nil, err
+		}
+		in.vars[name] = value
+	}
+	if opts.Resume != "" {
+		if in.resume, err = resumeFrom(opts, cfg, in.rb, opts.Resume); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// engineOptions are the run's options that follow from its inputs and flags.
+func (in *inputs) engineOptions(opts *Options) []engine.Option {
+	o := []engine.Option{
+		engine.WithVars(in.vars),
+		engine.WithVarFiles(opts.VarFiles...),
+		engine.WithDryRun(opts.DryRun),
+		engine.WithYes(opts.Yes),
+		engine.WithVersion(build.Version()),
+		engine.WithPluginInfo(opts.Resolver.Info(in.cfg)),
+	}
+	if in.resume != nil {
+		o = append(o, engine.WithResume(in.resume))
+	}
+	if in.applied != nil {
+		o = append(o, engine.WithPlan(in.applied))
+	}
+	if opts.IO.CanPrompt() {
+		o = append(o, engine.WithPrompter(&termPrompter{io: opts.IO}))
+	}
+	return o
+}
+
+// notStarted is the error of a run that never started.
+func notStarted(ctx context.Context, opts *Options, err error) error {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return cmdutil.Exitf(exitcode.Interrupted, "interrupted before the run started: nothing ran")
+	}
+	var input *engine.InputError
+	if errors.As(err, &input) && len(input.Diags) > 0 {
+		// A var file's problems, each with its source line.
+		opts.PrintDiagnostics(input.Files, input.Diags)
+		return cmdutil.SilentExit(exitcode.BadInput)
+	}
+	return err
 }
 
 func lockDir(stateDir string) string { return stateDir + string(os.PathSeparator) + "locks" }
@@ -407,11 +443,25 @@ func resumeFrom(opts *Options, cfg *schema.Config, rb *schema.Runbook, id string
 	if now := engine.SourceSHA256(rb.Filename); now != started.Source.SHA256 {
 		return nil, cmdutil.Exitf(exitcode.BadInput, "--resume: %s changed since run %s (sha256 %s, now %s); resuming would run a different procedure — start a new run", rb.Filename, started.RunID, text.Short(started.Source.SHA256), text.Short(now))
 	}
+	if err := pluginsUnchanged(opts, cfg, started); err != nil {
+		return nil, err
+	}
+	r := &engine.Resume{RunID: started.RunID, Vars: started.Vars, Steps: map[string]engine.ResumedStep{}}
+	for _, s := range t.Steps() {
+		r.Steps[s.Name] = engine.ResumedStep{Status: s.Status, Output: s.Output}
+	}
+	return r, nil
+}
+
+// pluginsUnchanged refuses to resume when a plugin the run used, or its
+// configuration, changed since: the steps that succeeded acted through
+// what was there then.
+func pluginsUnchanged(opts *Options, cfg *schema.Config, started transcript.RunStarted) error {
 	current := opts.Resolver.Info(cfg)
 	for _, name := range slices.Sorted(maps.Keys(started.Plugins)) {
 		was := started.Plugins[name]
 		if now := current[name]; now.SHA256 != was.SHA256 {
-			return nil, cmdutil.Exitf(exitcode.BadInput, "--resume: plugin %q changed since run %s (sha256 %s, now %s); start a new run", name, started.RunID, text.Short(was.SHA256), text.Short(now.SHA256))
+			return cmdutil.Exitf(exitcode.BadInput, "--resume: plugin %q changed since run %s (sha256 %s, now %s); start a new run", name, started.RunID, text.Short(was.SHA256), text.Short(now.SHA256))
 		}
 		// A transcript from before configurations were recorded has none
 		// to compare.
@@ -420,19 +470,15 @@ func resumeFrom(opts *Options, cfg *schema.Config, rb *schema.Runbook, id string
 		}
 		now, err := engine.PluginConfigSHA256(cfg, name)
 		if err != nil {
-			return nil, cmdutil.Exitf(exitcode.BadInput, "--resume: %s", err)
+			return cmdutil.Exitf(exitcode.BadInput, "--resume: %s", err)
 		}
 		if now != was.Config {
 			where := "its plugin block"
 			if decl := cfg.Plugins[name]; decl != nil {
 				where = fmt.Sprintf("its plugin block (%s:%d)", decl.DeclRange.Filename, decl.DeclRange.Start.Line)
 			}
-			return nil, cmdutil.Exitf(exitcode.BadInput, "--resume: the configuration of plugin %q changed since run %s: %s now points it elsewhere (its paths, URLs or backend differ), so the steps that succeeded acted on other state than this run would; start a new run, or restore the configuration to resume", name, started.RunID, where)
+			return cmdutil.Exitf(exitcode.BadInput, "--resume: the configuration of plugin %q changed since run %s: %s now points it elsewhere (its paths, URLs or backend differ), so the steps that succeeded acted on other state than this run would; start a new run, or restore the configuration to resume", name, started.RunID, where)
 		}
 	}
-	r := &engine.Resume{RunID: started.RunID, Vars: started.Vars, Steps: map[string]engine.ResumedStep{}}
-	for _, s := range t.Steps() {
-		r.Steps[s.Name] = engine.ResumedStep{Status: s.Status, Output: s.Output}
-	}
-	return r, nil
+	return nil
 }

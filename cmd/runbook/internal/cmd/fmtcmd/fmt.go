@@ -60,21 +60,9 @@ diff. A file with a syntax error is never rewritten (exit 2).`,
 }
 
 func runFmt(opts *Options) error {
-	var names []string
-	for _, p := range opts.Paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return cmdutil.Exitf(exitcode.BadInput, "%s", err)
-		}
-		if !fi.IsDir() {
-			names = append(names, filepath.Clean(p))
-			continue
-		}
-		found, err := schema.ListFiles(p)
-		if err != nil {
-			return cmdutil.Exitf(exitcode.BadInput, "%s", err)
-		}
-		names = append(names, found...)
+	names, err := hclFiles(opts.Paths)
+	if err != nil {
+		return err
 	}
 
 	files := map[string]*hcl.File{}
@@ -121,4 +109,26 @@ func runFmt(opts *Options) error {
 		return cmdutil.SilentExit(exitcode.Failed)
 	}
 	return nil
+}
+
+// hclFiles lists the files paths name: each file, and the *.hcl files of
+// each folder.
+func hclFiles(paths []string) ([]string, error) {
+	var names []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, cmdutil.Exitf(exitcode.BadInput, "%s", err)
+		}
+		if !fi.IsDir() {
+			names = append(names, filepath.Clean(p))
+			continue
+		}
+		found, err := schema.ListFiles(p)
+		if err != nil {
+			return nil, cmdutil.Exitf(exitcode.BadInput, "%s", err)
+		}
+		names = append(names, found...)
+	}
+	return names, nil
 }

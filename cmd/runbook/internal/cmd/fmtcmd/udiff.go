@@ -10,7 +10,35 @@ import (
 // "" when they are equal. Runbook files are small, so a longest-common-
 // subsequence table over their lines is fast enough.
 func unifiedDiff(oldName, newName string, old, new []byte) string {
-	a, b := splitLines(string(old)), splitLines(string(new))
+	ops := editScript(splitLines(string(old)), splitLines(string(new)))
+	const context = 3
+	var sb strings.Builder
+	for k := 0; k < len(ops); {
+		if ops[k].kind == ' ' {
+			k++
+			continue
+		}
+		start, end := hunk(ops, k, context)
+		if sb.Len() == 0 {
+			fmt.Fprintf(&sb, "--- %s\n+++ %s\n", oldName, newName)
+		}
+		writeHunk(&sb, ops[start:end])
+		k = end
+	}
+	return sb.String()
+}
+
+// op is one line of an edit script: ' ' kept, '-' removed, '+' added, with
+// its line number in the old text (ai) and the new (bi).
+type op struct {
+	kind   byte
+	text   string
+	ai, bi int
+}
+
+// editScript is the shortest edit script from a to b, from their longest
+// common subsequence, removals before additions as diff -u orders them.
+func editScript(a, b []string) []op {
 	// lcs[i][j] is the length of the longest common subsequence of a[i:]
 	// and b[j:].
 	lcs := make([][]int, len(a)+1)
@@ -26,13 +54,6 @@ func unifiedDiff(oldName, newName string, old, new []byte) string {
 			}
 		}
 	}
-	// The edit script: one op per line, ' ' kept, '-' removed, '+' added,
-	// with each op's line number in a and in b.
-	type op struct {
-		kind   byte
-		text   string
-		ai, bi int
-	}
 	var ops []op
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
@@ -42,7 +63,6 @@ func unifiedDiff(oldName, newName string, old, new []byte) string {
 			i++
 			j++
 		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
-			// Removals before additions, as diff -u orders them.
 			ops = append(ops, op{'-', a[i], i, j})
 			i++
 		default:
@@ -50,55 +70,50 @@ func unifiedDiff(oldName, newName string, old, new []byte) string {
 			j++
 		}
 	}
-	const context = 3
-	var sb strings.Builder
-	for k := 0; k < len(ops); {
-		if ops[k].kind == ' ' {
-			k++
+	return ops
+}
+
+// hunk returns the ops of the hunk whose first change is ops[k]: from
+// context lines before it to context lines after the last change that is
+// within 2*context of the next.
+func hunk(ops []op, k, context int) (start, end int) {
+	start, end = max(k-context, 0), k
+	for end < len(ops) {
+		if ops[end].kind != ' ' {
+			end++
 			continue
 		}
-		// A hunk: from context lines before this change to context lines
-		// after the last change that is within 2*context of the next.
-		start := max(k-context, 0)
-		end := k
-		for end < len(ops) {
-			if ops[end].kind != ' ' {
-				end++
-				continue
-			}
-			run := end
-			for run < len(ops) && ops[run].kind == ' ' {
-				run++
-			}
-			if run == len(ops) || run-end > 2*context {
-				end = min(end+context, len(ops))
-				break
-			}
-			end = run
+		run := end
+		for run < len(ops) && ops[run].kind == ' ' {
+			run++
 		}
-		aStart, bStart, aLen, bLen := ops[start].ai, ops[start].bi, 0, 0
-		for _, o := range ops[start:end] {
-			if o.kind != '+' {
-				aLen++
-			}
-			if o.kind != '-' {
-				bLen++
-			}
+		if run == len(ops) || run-end > 2*context {
+			return start, min(end+context, len(ops))
 		}
-		if sb.Len() == 0 {
-			fmt.Fprintf(&sb, "--- %s\n+++ %s\n", oldName, newName)
-		}
-		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(aStart, aLen), hunkRange(bStart, bLen))
-		for _, o := range ops[start:end] {
-			sb.WriteByte(o.kind)
-			sb.WriteString(o.text)
-			if !strings.HasSuffix(o.text, "\n") {
-				sb.WriteString("\n\\ No newline at end of file\n")
-			}
-		}
-		k = end
+		end = run
 	}
-	return sb.String()
+	return start, end
+}
+
+// writeHunk writes one hunk: its header, then its lines.
+func writeHunk(sb *strings.Builder, ops []op) {
+	aLen, bLen := 0, 0
+	for _, o := range ops {
+		if o.kind != '+' {
+			aLen++
+		}
+		if o.kind != '-' {
+			bLen++
+		}
+	}
+	fmt.Fprintf(sb, "@@ -%s +%s @@\n", hunkRange(ops[0].ai, aLen), hunkRange(ops[0].bi, bLen))
+	for _, o := range ops {
+		sb.WriteByte(o.kind)
+		sb.WriteString(o.text)
+		if !strings.HasSuffix(o.text, "\n") {
+			sb.WriteString("\n\\ No newline at end of file\n")
+		}
+	}
 }
 
 // hunkRange is a hunk header's "start,length" (1-based; an empty range

@@ -207,20 +207,7 @@ func (s *showWriter) renderStep(n int, st *schema.Step) {
 			field("", "re-checked every %s for up to %s", text.ShortDuration(e.Every), text.ShortDuration(e.Within))
 		}
 	}
-	var limits []string
-	if st.Timeout != schema.DefaultTimeout {
-		limits = append(limits, "timeout "+text.ShortDuration(st.Timeout))
-	}
-	if st.Retry != nil && st.Retry.Attempts > 1 {
-		r := fmt.Sprintf("%d attempts", st.Retry.Attempts)
-		if st.Retry.Delay > 0 {
-			r += ", " + text.ShortDuration(st.Retry.Delay) + " apart"
-		}
-		limits = append(limits, r)
-	}
-	if st.OnFailure == schema.OnFailureContinue {
-		limits = append(limits, "on failure: continue")
-	}
+	limits := stepLimits(st)
 	if len(limits) > 0 {
 		field("limits", "%s", strings.Join(limits, " · "))
 	}
@@ -330,4 +317,24 @@ func planSummary(p *engine.SavedPlan) *engine.PlanSummary {
 		}
 	}
 	return sum
+}
+
+// stepLimits lists what bounds a step beyond the defaults: its timeout, its
+// retries, and whether the run goes on when it fails.
+func stepLimits(st *schema.Step) []string {
+	var limits []string
+	if st.Timeout != schema.DefaultTimeout {
+		limits = append(limits, "timeout "+text.ShortDuration(st.Timeout))
+	}
+	if st.Retry != nil && st.Retry.Attempts > 1 {
+		r := fmt.Sprintf("%d attempts", st.Retry.Attempts)
+		if st.Retry.Delay > 0 {
+			r += ", " + text.ShortDuration(st.Retry.Delay) + " apart"
+		}
+		limits = append(limits, r)
+	}
+	if st.OnFailure == schema.OnFailureContinue {
+		limits = append(limits, "on failure: continue")
+	}
+	return limits
 }

@@ -86,35 +86,11 @@ func runTests(ctx context.Context, opts *Options) error {
 
 	var results []*scenario.TestResult
 	for _, p := range opts.Paths {
-		fi, err := os.Stat(p)
+		rs, err := runPath(ctx, opts, p, filter)
 		if err != nil {
-			return cmdutil.Exitf(exitcode.BadInput, "%s", err)
+			return err
 		}
-		dir, only := p, ""
-		if !fi.IsDir() {
-			if !schema.IsTestFile(p) {
-				return cmdutil.Exitf(exitcode.BadInput, "%s is not a test file (*.test.hcl)", p)
-			}
-			dir, only = filepath.Dir(p), filepath.Clean(p)
-		}
-		cfg, diags := schema.LoadDir(dir, opts.Resolver.LoadOptions(resolver.Locked))
-		if diags.HasErrors() {
-			var files map[string]*hcl.File
-			if cfg != nil {
-				files = cfg.Files
-			}
-			opts.PrintDiagnostics(files, diags)
-			return cmdutil.SilentExit(exitcode.BadInput)
-		}
-		for _, tc := range cfg.Tests {
-			if only != "" && filepath.Clean(tc.Filename) != only {
-				continue
-			}
-			if filter != nil && !filter.MatchString(tc.Name) {
-				continue
-			}
-			results = append(results, scenario.RunTest(ctx, cfg, tc))
-		}
+		results = append(results, rs...)
 	}
 
 	failed := 0
@@ -231,3 +207,39 @@ func writeJUnit(w io.Writer, results []*scenario.TestResult) error {
 }
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+// runPath runs the tests of one PATH: a folder's test files, or one test
+// file in the context of its folder.
+func runPath(ctx context.Context, opts *Options, p string, filter *regexp.Regexp) ([]*scenario.TestResult, error) {
+	var results []*scenario.TestResult
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, cmdutil.Exitf(exitcode.BadInput, "%s", err)
+	}
+	dir, only := p, ""
+	if !fi.IsDir() {
+		if !schema.IsTestFile(p) {
+			return nil, cmdutil.Exitf(exitcode.BadInput, "%s is not a test file (*.test.hcl)", p)
+		}
+		dir, only = filepath.Dir(p), filepath.Clean(p)
+	}
+	cfg, diags := schema.LoadDir(dir, opts.Resolver.LoadOptions(resolver.Locked))
+	if diags.HasErrors() {
+		var files map[string]*hcl.File
+		if cfg != nil {
+			files = cfg.Files
+		}
+		opts.PrintDiagnostics(files, diags)
+		return nil, cmdutil.SilentExit(exitcode.BadInput)
+	}
+	for _, tc := range cfg.Tests {
+		if only != "" && filepath.Clean(tc.Filename) != only {
+			continue
+		}
+		if filter != nil && !filter.MatchString(tc.Name) {
+			continue
+		}
+		results = append(results, scenario.RunTest(ctx, cfg, tc))
+	}
+	return results, nil
+}

@@ -209,25 +209,8 @@ func runVerify(opts *VerifyOptions) error {
 		return err
 	}
 	id := view.RunIDOf(path)
-	var r *transcript.Report
-	if opts.Repair {
-		before, err := transcript.Verify(path)
-		if err != nil {
-			return err
-		}
-		r, err = transcript.Repair(path)
-		switch {
-		case errors.Is(err, transcript.ErrRunning):
-			return cmdutil.Exitf(exitcode.Refused, "transcript %s is still being written by its run; not repairing it", id)
-		case errors.Is(err, transcript.ErrTampered):
-			// Reported below; the file is left as it is, as evidence.
-		case err != nil:
-			return err
-		}
-		if err == nil && before.Torn != nil {
-			fmt.Fprintf(opts.IO.Out, "repaired: removed the torn last line %d (%s)\n", before.Torn.Line, text.Plural(before.Torn.Bytes, "byte"))
-		}
-	} else if r, err = transcript.Verify(path); err != nil {
+	r, err := verifyOrRepair(opts, path, id)
+	if err != nil {
 		return err
 	}
 	switch {
@@ -269,4 +252,30 @@ func runVerify(opts *VerifyOptions) error {
 		return nil
 	}
 	return cmdutil.Exitf(exitcode.Failed, "transcript %s is incomplete: %s (--allow-incomplete accepts it)", id, why)
+}
+
+// verifyOrRepair verifies the transcript at path and, with --repair,
+// truncates a torn last line when everything before it verifies.
+func verifyOrRepair(opts *VerifyOptions, path, id string) (*transcript.Report, error) {
+	if !opts.Repair {
+		return transcript.Verify(path)
+	}
+	before, err := transcript.Verify(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := transcript.Repair(path)
+	switch {
+	case errors.Is(err, transcript.ErrRunning):
+		return nil, cmdutil.Exitf(exitcode.Refused, "transcript %s is still being written by its run; not repairing it", id)
+	case errors.Is(err, transcript.ErrTampered):
+		// Reported by the caller; the file is left as it is, as evidence.
+		return r, nil
+	case err != nil:
+		return nil, err
+	}
+	if before.Torn != nil {
+		fmt.Fprintf(opts.IO.Out, "repaired: removed the torn last line %d (%s)\n", before.Torn.Line, text.Plural(before.Torn.Bytes, "byte"))
+	}
+	return r, nil
 }
