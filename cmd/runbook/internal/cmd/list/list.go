@@ -21,13 +21,15 @@ type Options struct {
 	*cmdutil.Factory
 	// Now is when the catalogue is shown, for "2h ago".
 	Now func() time.Time
+	// Format is text or json.
+	Format string
 }
 
 // NewCmdList makes `runbook list`; runF, when not nil, runs instead of the
 // command (for tests of the flags).
 func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Factory: f, Now: time.Now}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Catalogue: name, owner, steps, last run, description",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
@@ -38,11 +40,14 @@ func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 			return runList(opts)
 		}),
 	}
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
+	return cmd
 }
 
 func runList(opts *Options) error {
-	now := opts.Now()
-	cs := opts.IO.ColorScheme()
+	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
+		return err
+	}
 	if err := opts.NeedDir(); err != nil {
 		return err
 	}
@@ -57,9 +62,28 @@ func runList(opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("read transcripts in %s: %w", opts.Global.StateDir, err)
 	}
+	if opts.Format == "json" {
+		err = cmdutil.WriteJSON(opts.IO.Out, catalogue(cfg.Summaries, exercised))
+	} else {
+		err = writeTable(opts, cfg.Summaries, exercised)
+	}
+	if err != nil {
+		return err
+	}
+	if diags.HasErrors() {
+		opts.PrintDiagnostics(cfg.Files, diags)
+		return cmdutil.SilentExit(exitcode.BadInput)
+	}
+	return nil
+}
+
+// writeTable writes the catalogue for people.
+func writeTable(opts *Options, summaries []schema.RunbookSummary, exercised map[string]*engine.Exercise) error {
+	now := opts.Now()
+	cs := opts.IO.ColorScheme()
 	var t text.Table
 	t.Row(cs.Bold("NAME"), cs.Bold("OWNER"), cs.Bold("STEPS"), cs.Bold("LAST RUN"), cs.Bold("LAST DRY-RUN"), cs.Bold("DESCRIPTION"))
-	for _, rb := range cfg.Summaries {
+	for _, rb := range summaries {
 		lastRun, lastDry := cs.Faint("never"), cs.Faint("never")
 		if e := exercised[rb.Name]; e != nil {
 			if e.LastRun != nil {
@@ -71,14 +95,42 @@ func runList(opts *Options) error {
 		}
 		t.Row(text.VisibleLine(rb.Name), text.VisibleLine(rb.Owner), strconv.Itoa(rb.Steps), lastRun, lastDry, text.VisibleLine(firstLine(rb.Description)))
 	}
-	if err := t.Write(opts.IO.Out, ""); err != nil {
-		return err
+	return t.Write(opts.IO.Out, "")
+}
+
+// catalogueJSON is `list --format json` (docs/commands.md, "JSON output").
+type catalogueJSON struct {
+	Runbooks []runbookJSON `json:"runbooks"`
+}
+
+type runbookJSON struct {
+	Name        string `json:"name"`
+	Owner       string `json:"owner"`
+	Description string `json:"description"`
+	File        string `json:"file"`
+	Steps       int    `json:"steps"`
+	// Required names the variables without a default.
+	Required      []string         `json:"required"`
+	LastRun       *cmdutil.RunJSON `json:"last_run"`
+	LastDryRun    *cmdutil.RunJSON `json:"last_dry_run"`
+	LastSucceeded *time.Time       `json:"last_succeeded"`
+}
+
+func catalogue(summaries []schema.RunbookSummary, exercised map[string]*engine.Exercise) catalogueJSON {
+	out := catalogueJSON{Runbooks: []runbookJSON{}}
+	for _, rb := range summaries {
+		j := runbookJSON{Name: rb.Name, Owner: rb.Owner, Description: rb.Description, File: rb.Filename,
+			Steps: rb.Steps, Required: append([]string{}, rb.Required...)}
+		if e := exercised[rb.Name]; e != nil {
+			j.LastRun, j.LastDryRun = cmdutil.Run(e.LastRun), cmdutil.Run(e.LastDryRun)
+			if !e.LastSucceeded.IsZero() {
+				t := e.LastSucceeded.UTC()
+				j.LastSucceeded = &t
+			}
+		}
+		out.Runbooks = append(out.Runbooks, j)
 	}
-	if diags.HasErrors() {
-		opts.PrintDiagnostics(cfg.Files, diags)
-		return cmdutil.SilentExit(exitcode.BadInput)
-	}
-	return nil
+	return out
 }
 
 // runCell is a run in a table cell: when, how it ended, who ran it.

@@ -20,6 +20,7 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/engine/exitcode"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -29,6 +30,8 @@ type Options struct {
 	*cmdutil.Factory
 	// Names restricts the listing; empty lists every plugin.
 	Names []string
+	// Format is text or json.
+	Format string
 }
 
 // NewCmdPlugins makes `runbook plugins` and its subcommands; runF, when not
@@ -53,6 +56,7 @@ whether it is read-only, its arguments and its output.`,
 			return runPlugins(opts)
 		}),
 	}
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
 	cmd.AddCommand(NewCmdLock(f, nil), NewCmdPin(f, nil))
 	return cmd
 }
@@ -74,6 +78,9 @@ type pluginEntry struct {
 }
 
 func runPlugins(opts *Options) error {
+	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
+		return err
+	}
 	entries := collectPlugins(opts.Factory)
 	if len(opts.Names) > 0 {
 		byName := map[string][]pluginEntry{}
@@ -93,7 +100,13 @@ func runPlugins(opts *Options) error {
 		}
 		entries = picked
 	}
-	if err := renderPlugins(opts.IO.Out, opts.IO.ColorScheme(), entries); err != nil {
+	var err error
+	if opts.Format == "json" {
+		err = cmdutil.WriteJSON(opts.IO.Out, pluginsJSONOf(entries))
+	} else {
+		err = renderPlugins(opts.IO.Out, opts.IO.ColorScheme(), entries)
+	}
+	if err != nil {
 		return err
 	}
 	failed := 0
@@ -320,4 +333,109 @@ func pluginSuggestion(name string, names []string) string {
 		return s
 	}
 	return "; plugins: " + cmdutil.JoinMax(names, 10)
+}
+
+// pluginsJSON is `plugins --format json` (docs/commands.md, "JSON output").
+type pluginsJSON struct {
+	Plugins []pluginJSON `json:"plugins"`
+}
+
+type pluginJSON struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Kind is "built-in" or "external"; Source, SHA256 and Declared are
+	// an external plugin's binary and the place of its plugin block.
+	Kind     string `json:"kind"`
+	Source   string `json:"source,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	Declared string `json:"declared,omitempty"`
+	// Error is why an external plugin's schema could not be had; the
+	// configuration and actions are then empty.
+	Error   string          `json:"error,omitempty"`
+	Warning string          `json:"warning,omitempty"`
+	Config  []attributeJSON `json:"config"`
+	Actions []actionJSON    `json:"actions"`
+}
+
+type actionJSON struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	ReadOnly    bool   `json:"read_only"`
+	// ReadOnlyWhen is the argument values that make a mutating action
+	// read-only (HCL literals), when there are such.
+	ReadOnlyWhen *readOnlyWhenJSON `json:"read_only_when,omitempty"`
+	Args         []attributeJSON   `json:"args"`
+	// Output is the type of the action's result, as the language writes it.
+	Output string `json:"output"`
+}
+
+type readOnlyWhenJSON struct {
+	Arg    string   `json:"arg"`
+	Values []string `json:"values"`
+}
+
+type attributeJSON struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Description string `json:"description"`
+	Required    bool   `json:"required"`
+	// Default is the default as an HCL literal; the sensitive marker for a
+	// sensitive one; absent when there is none.
+	Default    *string  `json:"default,omitempty"`
+	Sensitive  bool     `json:"sensitive"`
+	Path       bool     `json:"path"`
+	Validators []string `json:"validators"`
+}
+
+func pluginsJSONOf(entries []pluginEntry) pluginsJSON {
+	out := pluginsJSON{Plugins: []pluginJSON{}}
+	for _, e := range entries {
+		j := pluginJSON{Name: e.Name, Version: e.Version, Kind: "built-in", Source: e.Source, SHA256: e.SHA256,
+			Declared: e.Declared, Warning: e.Warning, Config: []attributeJSON{}, Actions: []actionJSON{}}
+		if e.Source != "" {
+			j.Kind = "external"
+		}
+		if e.Err != nil {
+			j.Error = e.Err.Error()
+		}
+		if e.Schema != nil && e.Err == nil {
+			j.Config = attributesJSON(e.Schema.Config)
+			for _, name := range e.Schema.ActionNames() {
+				j.Actions = append(j.Actions, actionJSONOf(e.Schema.Actions[name]))
+			}
+		}
+		out.Plugins = append(out.Plugins, j)
+	}
+	return out
+}
+
+func actionJSONOf(a *plugins.Action) actionJSON {
+	j := actionJSON{Name: a.Name, Description: a.Description, ReadOnly: a.ReadOnly, Args: attributesJSON(a.Args), Output: typeText(a.Output)}
+	if r := a.ReadOnlyWhen; r != nil {
+		j.ReadOnlyWhen = &readOnlyWhenJSON{Arg: r.Arg, Values: []string{}}
+		for _, v := range r.Values {
+			j.ReadOnlyWhen.Values = append(j.ReadOnlyWhen.Values, valueText(v))
+		}
+	}
+	return j
+}
+
+func attributesJSON(attrs []*plugins.Attribute) []attributeJSON {
+	out := []attributeJSON{}
+	for _, a := range attrs {
+		j := attributeJSON{Name: a.Name, Type: typeText(a.Type), Description: a.Description, Required: a.Required,
+			Sensitive: a.Sensitive, Path: a.Path, Validators: []string{}}
+		if a.Default != cty.NilVal {
+			d := redact.Marker
+			if !a.Sensitive {
+				d = valueText(a.Default)
+			}
+			j.Default = &d
+		}
+		for _, v := range a.Validators {
+			j.Validators = append(j.Validators, v.String())
+		}
+		out = append(out, j)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package transcriptcmd
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -69,13 +70,15 @@ func runIDs(f *cmdutil.Factory, args []string, toComplete string) ([]cobra.Compl
 // ListOptions are the inputs of `runbook transcript list`.
 type ListOptions struct {
 	*cmdutil.Factory
+	// Format is text or json.
+	Format string
 }
 
 // NewCmdList makes `runbook transcript list`; runF, when not nil, runs
 // instead of the command (for tests of the flags).
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{Factory: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Recorded runs, newest first",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
@@ -86,13 +89,25 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 			return runList(opts)
 		}),
 	}
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
+	return cmd
 }
 
 func runList(opts *ListOptions) error {
+	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
+		return err
+	}
 	cs := opts.IO.ColorScheme()
 	runs, err := transcript.List(transcript.Dir(opts.Global.StateDir))
 	if err != nil {
 		return err
+	}
+	if opts.Format == "json" {
+		out := runsJSON{Runs: []*cmdutil.RunJSON{}}
+		for i := range runs {
+			out.Runs = append(out.Runs, cmdutil.Run(&runs[i]))
+		}
+		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
 	if len(runs) == 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "No runs recorded in %s.\n", transcript.Dir(opts.Global.StateDir))
@@ -106,17 +121,25 @@ func runList(opts *ListOptions) error {
 	return t.Write(opts.IO.Out, "")
 }
 
+// runsJSON is `transcript list --format json` (docs/commands.md, "JSON
+// output"), newest first.
+type runsJSON struct {
+	Runs []*cmdutil.RunJSON `json:"runs"`
+}
+
 // ShowOptions are the inputs of `runbook transcript show`.
 type ShowOptions struct {
 	*cmdutil.Factory
 	ID string
+	// Format is text or json.
+	Format string
 }
 
 // NewCmdShow makes `runbook transcript show`; runF, when not nil, runs
 // instead of the command (for tests of the flags).
 func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
 	opts := &ShowOptions{Factory: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:               "show ID",
 		Short:             "Show a run's transcript as a person reads it",
 		Args:              cmdutil.UsageArgs(cobra.ExactArgs(1)),
@@ -129,9 +152,14 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 			return runShow(opts)
 		}),
 	}
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
+	return cmd
 }
 
 func runShow(opts *ShowOptions) error {
+	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
+		return err
+	}
 	path, err := findTranscript(opts.Factory, opts.ID)
 	if err != nil {
 		return err
@@ -144,9 +172,15 @@ func runShow(opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	view.VisibleTranscript(tr)
-	if err := view.RenderTranscript(opts.IO.Out, opts.IO.ColorScheme(), tr, report); err != nil {
-		return err
+	if opts.Format == "json" {
+		if err := cmdutil.WriteJSON(opts.IO.Out, transcriptJSONOf(tr, report)); err != nil {
+			return err
+		}
+	} else {
+		view.VisibleTranscript(tr)
+		if err := view.RenderTranscript(opts.IO.Out, opts.IO.ColorScheme(), tr, report); err != nil {
+			return err
+		}
 	}
 	if report.Problem != nil {
 		return cmdutil.SilentExit(exitcode.Failed)
@@ -278,4 +312,42 @@ func verifyOrRepair(opts *VerifyOptions, path, id string) (*transcript.Report, e
 		fmt.Fprintf(opts.IO.Out, "repaired: removed the torn last line %d (%s)\n", before.Torn.Line, text.Plural(before.Torn.Bytes, "byte"))
 	}
 	return r, nil
+}
+
+// transcriptJSON is `transcript show --format json` (docs/commands.md,
+// "JSON output"): the state of the chain and every event as recorded
+// (docs/transcript.md). A transcript that fails verification is written
+// too, with chain.intact false, and the command exits 1.
+type transcriptJSON struct {
+	RunID  string            `json:"run_id"`
+	Path   string            `json:"path"`
+	Chain  chainJSON         `json:"chain"`
+	Events []json.RawMessage `json:"events"`
+}
+
+type chainJSON struct {
+	Intact bool `json:"intact"`
+	// Problem says why the chain does not verify; "" when it does.
+	Problem string `json:"problem"`
+	// Events counts the events that verify; Head is the hash of the last.
+	Events int    `json:"events"`
+	Head   string `json:"head"`
+	// Torn is set when the last line is incomplete (a crash mid-write);
+	// Finished when the run's last event ends it.
+	Torn     bool `json:"torn"`
+	Finished bool `json:"finished"`
+}
+
+func transcriptJSONOf(tr *transcript.Transcript, r *transcript.Report) transcriptJSON {
+	out := transcriptJSON{RunID: view.RunIDOf(tr.Path), Path: tr.Path, Events: []json.RawMessage{},
+		Chain: chainJSON{Intact: r.Problem == nil, Events: r.Events, Head: r.Head, Torn: r.Torn != nil, Finished: r.Finished}}
+	if r.Problem != nil {
+		out.Chain.Problem = r.Problem.Error()
+	}
+	for _, e := range tr.Events {
+		if json.Valid(e.Raw) {
+			out.Events = append(out.Events, json.RawMessage(e.Raw))
+		}
+	}
+	return out
 }
