@@ -201,10 +201,9 @@ func (a *Attribute) Validate(v cty.Value) []*Error {
 	return out
 }
 
-// Validate checks v against the validator. A problem with a marked
-// (sensitive) value does not show it.
-func (vd *Validator) Validate(v cty.Value) []*Error { return vd.validate(v, false) }
-
+// validate checks v against the validator; secret hides the value in the
+// problem's text. A problem with a marked (sensitive) value does not show
+// it either.
 func (vd *Validator) validate(v cty.Value, secret bool) []*Error {
 	if v == cty.NilVal {
 		return nil

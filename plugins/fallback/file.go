@@ -45,15 +45,21 @@ func (b *FileBackend) Route(ctx context.Context, name string) (*Route, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	_, r, err := b.readRoute(name)
+	return r, err
+}
+
+// readRoute reads the flag file and its route name.
+func (b *FileBackend) readRoute(name string) (*flagFile, *Route, error) {
 	f, err := b.read()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := f.route(name)
 	if err != nil {
-		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
+		return nil, nil, fmt.Errorf("flag file %s: %w", b.path, err)
 	}
-	return r, nil
+	return f, r, nil
 }
 
 // Switch implements Backend: under the lock it reads the file, changes the
@@ -66,13 +72,9 @@ func (b *FileBackend) Switch(ctx context.Context, name, variant string, c Change
 	}
 	defer unlock()
 
-	f, err := b.read()
+	f, before, err := b.readRoute(name)
 	if err != nil {
 		return nil, err
-	}
-	before, err := f.route(name)
-	if err != nil {
-		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
 	}
 	edit, err := editSwitch(f, name, variant, before, c, "flag file "+b.path, "file")
 	if err != nil {

@@ -234,8 +234,8 @@ func (p *Plugin) Name() string { return p.spec.Name }
 // not say).
 func (p *Plugin) Version() string { return p.info.Version }
 
-// Pid returns the id of the plugin's current process, 0 when there is none.
-func (p *Plugin) Pid() int {
+// pid returns the id of the plugin's current process, 0 when there is none.
+func (p *Plugin) pid() int {
 	proc := p.slot.running()
 	if proc == nil {
 		return 0
@@ -363,15 +363,6 @@ func (p *Plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 		return err
 	})
 	return res, err
-}
-
-// Stop asks the plugin to cancel its calls in flight (on SIGINT, say),
-// killing its process if they have not returned within StopGrace.
-func (p *Plugin) Stop() {
-	proc := p.slot.running()
-	if proc != nil && proc.usable() {
-		p.settle(proc)
-	}
 }
 
 // Close implements plugins.Plugin. It ends the process (gracefully, then

@@ -735,19 +735,10 @@ func (b *postgresBackend) Build(ctx context.Context, name string, req BuildReque
 	}
 	defer os.RemoveAll(out)
 	say(req.Progress, "building %s %s from %s into %s", name, version, req.Source, b.display(table))
-	m, err = req.Builder.Build(ctx, BuilderRequest{Name: name, Version: version, Source: req.Source, Out: out, Progress: req.Progress})
+	m, err = runBuilder(ctx, name, version, out, req, b.now)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("build %s: %w", version, err)
-	}
-	sum, err := contentDigest(out)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", version, err)
-	}
-	m.Version, m.Source, m.SHA256 = version, req.Source, sum
-	m.BuiltAt = b.now().UTC().Truncate(time.Second)
 	count, err := b.load(ctx, name, table, out, m, req.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", version, err)

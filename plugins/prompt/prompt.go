@@ -662,23 +662,22 @@ func versionArg(obj cty.Value, name string, lowest int) (int, bool, error) {
 // checkName accepts a prompt name that is one safe folder name: letters,
 // digits, '.', '_' and '-', starting with a letter or digit, at most 128.
 func checkName(name string) error {
-	if !validIdent(name, 128) {
-		return &plugins.Error{
-			Path:    cty.GetAttrPath("name"),
-			Summary: "Invalid prompt name",
-			Detail:  fmt.Sprintf("%q: a prompt name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.", name),
-		}
-	}
-	return nil
+	return checkIdent("name", "Invalid prompt name", "a prompt name", name, 128)
 }
 
 // checkLabel accepts a label by the same rules as a prompt name, at most 64.
 func checkLabel(label string) error {
-	if !validIdent(label, 64) {
+	return checkIdent("label", "Invalid label", "a label", label, 64)
+}
+
+// checkIdent accepts the value of attribute attr, what it is, when it is
+// one safe folder name of at most maxLen; else the error is summary's.
+func checkIdent(attr, summary, what, value string, maxLen int) error {
+	if !validIdent(value, maxLen) {
 		return &plugins.Error{
-			Path:    cty.GetAttrPath("label"),
-			Summary: "Invalid label",
-			Detail:  fmt.Sprintf("%q: a label is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.", label),
+			Path:    cty.GetAttrPath(attr),
+			Summary: summary,
+			Detail:  fmt.Sprintf("%q: %s is 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit.", value, what, maxLen),
 		}
 	}
 	return nil
