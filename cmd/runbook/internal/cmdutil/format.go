@@ -20,9 +20,10 @@ func AddFormatFlag(cmd *cobra.Command, p *string, formats ...string) {
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// CheckFormat refuses a --format that is not one of formats.
+// CheckFormat refuses a --format that is not one of formats ("" is the
+// default, text).
 func CheckFormat(format string, formats ...string) error {
-	if slices.Contains(formats, format) {
+	if format == "" || slices.Contains(formats, format) {
 		return nil
 	}
 	return Exitf(exitcode.BadInput, "unknown --format %q: use %s", format, strings.Join(formats, " or "))
