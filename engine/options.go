@@ -190,7 +190,7 @@ func WithPluginInfo(info map[string]PluginInfo) Option {
 // WithResume continues an earlier run (--resume).
 func WithResume(r *Resume) Option { return func(c *config) { c.resume = r } }
 
-// Resume is what a resumed run takes from the run it continues (README, "Transcripts").
+// Resume is what a resumed run takes from the run it continues (docs/execution.md, "Resume").
 type Resume struct {
 	// RunID of the earlier run.
 	RunID string

@@ -21,7 +21,7 @@ type globalOptions struct {
 	Dir      string
 	StateDir string
 	NoColor  bool
-	// LockURL says where run locks live: file:// or etcd://… (README, "Commands").
+	// LockURL says where run locks live: file:// or etcd://… (docs/commands.md, "Global flags").
 	LockURL string
 }
 
