@@ -9,6 +9,12 @@ import (
 	"time"
 )
 
+// hookFunc adapts a function to a Hook.
+type hookFunc func(e Event) error
+
+// Handle implements Hook.
+func (f hookFunc) Handle(e Event) error { return f(e) }
+
 // BenchmarkStepOverhead measures what the engine itself costs per step:
 // evaluation, events, expectations, with an in-process plugin that does no
 // work. Reported as ns/step.
@@ -36,7 +42,7 @@ func BenchmarkStepOverhead(b *testing.B) {
 	sb.WriteString("}\n")
 	cfg, rb := load(b, sb.String())
 	kv := newKV()
-	hook := HookFunc(func(Event) error { return nil })
+	hook := hookFunc(func(Event) error { return nil })
 	b.ReportAllocs()
 	for b.Loop() {
 		kv.calls = kv.calls[:0]
@@ -57,7 +63,7 @@ func BenchmarkManualSteps(b *testing.B) {
 	for _, steps := range []int{1000, 3000, 10000} {
 		b.Run(fmt.Sprintf("steps=%d", steps), func(b *testing.B) {
 			cfg, rb := load(b, manualRunbook(steps))
-			hook := HookFunc(func(Event) error { return nil })
+			hook := hookFunc(func(Event) error { return nil })
 			for b.Loop() {
 				res, err := Run(context.Background(), cfg, rb, WithHooks(hook), WithYes(true),
 					WithOperator("bench@host"), WithRunID("bench"), WithEnv(func(string) (string, bool) { return "", false }),
@@ -93,7 +99,7 @@ func manualRunbook(n int) string {
 func TestManualStepsLinear(t *testing.T) {
 	allocated := func(n int) uint64 {
 		cfg, rb := load(t, manualRunbook(n))
-		hook := HookFunc(func(Event) error { return nil })
+		hook := hookFunc(func(Event) error { return nil })
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)

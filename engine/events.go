@@ -25,12 +25,6 @@ type Flusher interface {
 	Flush() error
 }
 
-// HookFunc adapts a function to a Hook.
-type HookFunc func(e Event) error
-
-// Handle implements Hook.
-func (f HookFunc) Handle(e Event) error { return f(e) }
-
 // Event is one of the event types below.
 type Event interface {
 	// Type is the event's transcript type ("run_started", "step_started", …).

@@ -19,6 +19,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/engine/lock"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins"
 )
@@ -135,7 +136,7 @@ func TestSecretsInEveryForm(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(tr, Redacted) {
+	if !strings.Contains(tr, redact.Marker) {
 		t.Error("the transcript shows no redaction at all")
 	}
 }

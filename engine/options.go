@@ -1,117 +1,15 @@
 package engine
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/user"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/engine/lock"
-	"github.com/runbookdev/runbook/plugins"
-
-	"github.com/runbookdev/runbook/engine/exitcode"
 )
-
-// PluginProvider starts the plugins a run uses. Start is called once per run
-// with every plugin name the runbook's actions use; it starts them (in
-// parallel, for processes) and returns them by name. Close ends them all.
-type PluginProvider interface {
-	Start(ctx context.Context, names []string) (map[string]plugins.Plugin, error)
-	Close() error
-}
-
-// InProcess is a PluginProvider over plugins that are already running, as in
-// tests and `runbook test`.
-type InProcess map[string]plugins.Plugin
-
-// Start implements PluginProvider.
-func (p InProcess) Start(_ context.Context, names []string) (map[string]plugins.Plugin, error) {
-	out := make(map[string]plugins.Plugin, len(names))
-	for _, name := range names {
-		pl, ok := p[name]
-		if !ok {
-			return nil, fmt.Errorf("plugin %q is not available", name)
-		}
-		out[name] = pl
-	}
-	return out, nil
-}
-
-// Close implements PluginProvider; in-process plugins belong to their owner.
-func (p InProcess) Close() error { return nil }
-
-// Prompter asks the operator. The CLI implements it on the terminal; it is
-// nil when nobody can be asked, and then confirmations are refused unless
-// the run was started with --yes.
-type Prompter interface {
-	// Confirm asks a yes/no question; false means no.
-	Confirm(ctx context.Context, question string) (bool, error)
-	// Ask asks for a variable's value; sensitive input is not echoed.
-	Ask(ctx context.Context, name, description string, sensitive bool) (string, error)
-}
-
-// StepPrompter is a Prompter that also wants to know which step asks, as
-// `runbook test` does to answer from a test's answers map.
-type StepPrompter interface {
-	ConfirmStep(ctx context.Context, step, question string) (bool, error)
-}
-
-// VirtualClock is a Clock whose Sleep returns at once, moving the clock on:
-// a test of a ten-minute `within` takes no time.
-type VirtualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewVirtualClock returns a virtual clock starting at start.
-func NewVirtualClock(start time.Time) *VirtualClock { return &VirtualClock{now: start} }
-
-// Now implements Clock.
-func (c *VirtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Sleep implements Clock.
-func (c *VirtualClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return nil
-}
-
-// Clock is the engine's notion of time, virtual in tests.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits for d or until ctx is done.
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // Option configures a run.
 type Option func(*config)
@@ -139,6 +37,12 @@ type config struct {
 
 // WithVars sets variables from the command line (--var NAME=VALUE), raw.
 func WithVars(vars map[string]string) Option { return func(c *config) { c.vars = vars } }
+
+// WithVarValues gives variables as typed values, as a `runbook test`
+// scenario's vars do; --var flags take precedence over them.
+func WithVarValues(vals map[string]cty.Value) Option {
+	return func(c *config) { c.varValues = vals }
+}
 
 // WithVarFiles sets variable files (--var-file), .hcl or .json.
 func WithVarFiles(paths ...string) Option {
@@ -189,48 +93,6 @@ func WithPluginInfo(info map[string]PluginInfo) Option {
 
 // WithResume continues an earlier run (--resume).
 func WithResume(r *Resume) Option { return func(c *config) { c.resume = r } }
-
-// Resume is what a resumed run takes from the run it continues (docs/execution.md, "Resume").
-type Resume struct {
-	// RunID of the earlier run.
-	RunID string
-	// Steps the earlier run recorded, by step name.
-	Steps map[string]ResumedStep
-	// Vars are the earlier run's recorded variable values; sensitive ones
-	// were recorded as "(sensitive)" and must be given again.
-	Vars map[string]json.RawMessage
-}
-
-// ResumedStep is what the earlier run recorded of a step.
-type ResumedStep struct {
-	// Status is the recorded status, or "unknown": the step started and
-	// its result was never recorded.
-	Status string
-	// Output is the recorded output, as JSON.
-	Output json.RawMessage
-}
-
-// InputError is bad input: variables that are missing, malformed or fail
-// their validation. Exit code 2. Problems in a var file also come as HCL
-// diagnostics (file, line, column), with the files for their snippets.
-type InputError struct {
-	Msg   string
-	Diags hcl.Diagnostics
-	Files map[string]*hcl.File
-}
-
-func (e *InputError) Error() string { return e.Msg }
-
-// ExitCode implements the CLI's exit-code interface.
-func (e *InputError) ExitCode() int { return exitcode.BadInput }
-
-func inputErrorf(format string, args ...any) error {
-	return &InputError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// ErrNoOperator is returned when a confirmation is needed and nobody can
-// answer it.
-var ErrNoOperator = errors.New("a confirmation is needed, but there is no terminal to ask on; re-run on a terminal, or with --yes to approve every confirmation")
 
 func defaultOperator() string {
 	name := os.Getenv("USER")

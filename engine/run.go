@@ -65,6 +65,47 @@ func NewRunID(now time.Time) string {
 // lock is held: *lock.HeldError, exit 3); once started, the Result says how
 // it ended.
 func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Option) (*Result, error) {
+	c := newConfig(cfg, opts)
+	if c.apply != nil {
+		if c.dryRun || c.resume != nil {
+			return nil, inputErrorf("a saved plan is applied by a real run that resumes nothing")
+		}
+		if err := checkPlan(cfg, rb, c); err != nil {
+			return nil, err
+		}
+	}
+	vars, err := resolveVars(ctx, rb, c)
+	if err != nil {
+		return nil, err
+	}
+	r := newRunner(cfg, rb, c, vars)
+	if c.apply != nil {
+		if err := r.checkPlanVars(); err != nil {
+			return nil, err
+		}
+	}
+	lockName, err := r.lockName()
+	if err != nil {
+		return nil, err
+	}
+	if !c.dryRun && c.locker != nil {
+		lease, err := c.locker.Acquire(ctx, lockName, lock.Holder{
+			RunID: c.runID, Operator: c.operator, PID: os.Getpid(), Since: r.started,
+		}, c.lockWait)
+		if err != nil {
+			return nil, err
+		}
+		defer lease.Release()
+		if l, ok := lease.(lock.Losable); ok {
+			r.lockLost, r.held = l.Lost(), lockName
+		}
+	}
+	return r.run(ctx, lockName), nil
+}
+
+// newConfig applies opts over the defaults: the operator, a new run id,
+// nobody asked in a rehearsal.
+func newConfig(cfg *schema.Config, opts []Option) *config {
 	c := &config{clock: realClock{}}
 	for _, o := range opts {
 		o(c)
@@ -80,19 +121,13 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		c.prompter = nil
 	}
 	c.pluginInfo = reportedVersions(cfg, c.pluginInfo)
+	return c
+}
 
-	if c.apply != nil {
-		if c.dryRun || c.resume != nil {
-			return nil, inputErrorf("a saved plan is applied by a real run that resumes nothing")
-		}
-		if err := checkPlan(cfg, rb, c); err != nil {
-			return nil, err
-		}
-	}
-	vars, err := resolveVars(ctx, rb, c)
-	if err != nil {
-		return nil, err
-	}
+// newRunner prepares a run of rb with its resolved variables: its masker
+// knows every sensitive variable's secrets, what functions compute from
+// them, and the plugins' sensitive configuration.
+func newRunner(cfg *schema.Config, rb *schema.Runbook, c *config, vars cty.Value) *runner {
 	m := redact.New()
 	for _, v := range rb.Variables {
 		if v.Sensitive {
@@ -121,28 +156,7 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		}
 	})
 	r.rememberPluginSecrets()
-	if c.apply != nil {
-		if err := r.checkPlanVars(); err != nil {
-			return nil, err
-		}
-	}
-	lockName, err := r.lockName()
-	if err != nil {
-		return nil, err
-	}
-	if !c.dryRun && c.locker != nil {
-		lease, err := c.locker.Acquire(ctx, lockName, lock.Holder{
-			RunID: c.runID, Operator: c.operator, PID: os.Getpid(), Since: r.started,
-		}, c.lockWait)
-		if err != nil {
-			return nil, err
-		}
-		defer lease.Release()
-		if l, ok := lease.(lock.Losable); ok {
-			r.lockLost, r.held = l.Lost(), lockName
-		}
-	}
-	return r.run(ctx, lockName), nil
+	return r
 }
 
 type runner struct {
@@ -515,6 +529,25 @@ func UsedPlugins(rb *schema.Runbook) []string {
 
 func (r *runner) run(ctx context.Context, lockName string) *Result {
 	res := &Result{RunID: r.c.runID}
+	start := r.startEvent(lockName)
+	if !r.emit(start) || !r.boundary() {
+		return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())
+	}
+
+	if err := r.startPlugins(ctx); err != nil {
+		if ctx.Err() != nil {
+			return r.interrupted(res, "")
+		}
+		return r.finish(res, StatusFailed, exitcode.Failed, err.Error())
+	}
+	defer r.c.provider.Close()
+	return r.runSteps(ctx, res, start.Steps)
+}
+
+// startEvent is the event that opens the run: what runs, by whom, with
+// which plugins and variables (sensitive ones masked), and its steps. It
+// keeps the plugins' information for the run.
+func (r *runner) startEvent(lockName string) RunStarted {
 	steps := make([]StepRef, len(r.rb.Steps))
 	for i, s := range r.rb.Steps {
 		steps[i] = StepRef{Index: i + 1, Name: s.Name, Owner: s.Owner}
@@ -546,18 +579,12 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	if ap := r.c.apply; ap != nil {
 		start.Plan = &PlanRef{SHA256: ap.SHA256, DryRun: ap.Plan.DryRun}
 	}
-	if !r.emit(start) || !r.boundary() {
-		return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())
-	}
+	return start
+}
 
-	if err := r.startPlugins(ctx); err != nil {
-		if ctx.Err() != nil {
-			return r.interrupted(res, "")
-		}
-		return r.finish(res, StatusFailed, exitcode.Failed, err.Error())
-	}
-	defer r.c.provider.Close()
-
+// runSteps runs the steps in order until one ends the run; steps under
+// on_failure = "continue" fail without ending it, and fail it at the end.
+func (r *runner) runSteps(ctx context.Context, res *Result, steps []StepRef) *Result {
 	failedSteps := 0
 	for i, s := range r.rb.Steps {
 		ref := steps[i]
@@ -773,7 +800,7 @@ func PluginConfigSHA256(cfg *schema.Config, name string) (string, error) {
 	for it := v.ElementIterator(); it.Next(); {
 		k, av := it.Element()
 		if raw, _ := av.UnmarkDeep(); !raw.IsNull() && (sensitive[k.AsString()] || av.ContainsMarked()) {
-			av = cty.StringVal(Redacted)
+			av = cty.StringVal(redact.Marker)
 		}
 		redacted[k.AsString()] = av
 	}

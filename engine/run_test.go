@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/plugins"
 )
 
@@ -383,7 +384,7 @@ func TestSensitiveValuesNeverLeave(t *testing.T) {
 		t.Errorf("secret in reason %q", h.res.Reason)
 	}
 	started := h.rec.events[0].(RunStarted)
-	if started.Vars["token"] != Redacted {
+	if started.Vars["token"] != redact.Marker {
 		t.Errorf("vars %v", started.Vars)
 	}
 }

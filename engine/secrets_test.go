@@ -164,7 +164,7 @@ runbook "rb" {
 			if !dry && res.Status != StatusFailed {
 				t.Errorf("status %s, want failed", res.Status)
 			}
-			if !strings.Contains(tr, Redacted) {
+			if !strings.Contains(tr, redact.Marker) {
 				t.Error("nothing was masked")
 			}
 			assertHidden(t, map[string]string{"transcript": tr, "events": events, "reason": res.Reason}, key, password)

@@ -63,53 +63,17 @@ func (st *stepRun) fail(status, format string, args ...any) StepResult {
 
 func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 	s := st.s
-	start := StepStarted{StepRef: st.ref, Description: s.Description}
-	if s.Action != nil {
-		start.Action = s.Action.FullName()
-	}
-	if s.Manual != nil {
-		if text, err := st.text(s.Manual, nil); err == nil {
-			start.Manual = text
-		}
-	}
-	if !st.emit(start) {
+	if !st.emit(st.startEvent()) {
 		return st.fail(StatusFailed, "%s", st.hookErr)
 	}
 	if res, done := st.resumed(ctx); done {
 		return res
 	}
-
-	if s.When != nil {
-		val, diags := s.When.Value(st.evalCtx(nil, s.When))
-		if diags.HasErrors() {
-			return st.fail(StatusFailed, "when: %s", diags.Error())
-		}
-		val, _ = val.UnmarkDeep()
-		if val.IsKnown() {
-			b, err := convert.Convert(val, cty.Bool)
-			if err != nil || b.IsNull() {
-				return st.fail(StatusFailed, "when at %s is not a bool", s.When.Range())
-			}
-			if b.False() {
-				return StepResult{Name: s.Name, Status: StatusSkipped, Reason: "when " + st.cfg.Source(s.When.Range()) + " is false"}
-			}
-		}
-		// Unknown in a dry-run: rehearse the step as if it runs.
+	if res, ok := st.when(); !ok {
+		return res
 	}
-
-	for _, p := range s.Preconditions {
-		result, msg, err := st.condition(p, nil)
-		if err != nil {
-			return st.fail(StatusFailed, "precondition: %s", err)
-		}
-		if !st.emit(PreconditionChecked{StepRef: st.ref, Condition: st.cfg.Source(p.Condition.Range()), Result: result, Message: msg}) {
-			return st.fail(StatusFailed, "%s", st.hookErr)
-		}
-		if result == "failed" {
-			res := st.fail(StatusBlocked, "precondition failed: %s", msg)
-			res.At = p.Condition.Range()
-			return res
-		}
+	if res, ok := st.preconditions(); !ok {
+		return res
 	}
 
 	// A real run shows and records what a mutating action will change
@@ -140,6 +104,69 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 		return st.manual(ctx)
 	}
 	return st.action(ctx, args)
+}
+
+// startEvent is the event that opens the step: its action, or its manual
+// text when that can be rendered already.
+func (st *stepRun) startEvent() StepStarted {
+	s := st.s
+	start := StepStarted{StepRef: st.ref, Description: s.Description}
+	if s.Action != nil {
+		start.Action = s.Action.FullName()
+	}
+	if s.Manual != nil {
+		if text, err := st.text(s.Manual, nil); err == nil {
+			start.Manual = text
+		}
+	}
+	return start
+}
+
+// when evaluates the step's `when`; false ends the step as skipped
+// (ok=false, with the result to return).
+func (st *stepRun) when() (StepResult, bool) {
+	s := st.s
+	if s.When == nil {
+		return StepResult{}, true
+	}
+	val, diags := s.When.Value(st.evalCtx(nil, s.When))
+	if diags.HasErrors() {
+		return st.fail(StatusFailed, "when: %s", diags.Error()), false
+	}
+	val, _ = val.UnmarkDeep()
+	if !val.IsKnown() {
+		// Unknown in a dry-run: rehearse the step as if it runs.
+		return StepResult{}, true
+	}
+	b, err := convert.Convert(val, cty.Bool)
+	if err != nil || b.IsNull() {
+		return st.fail(StatusFailed, "when at %s is not a bool", s.When.Range()), false
+	}
+	if b.False() {
+		return StepResult{Name: s.Name, Status: StatusSkipped, Reason: "when " + st.cfg.Source(s.When.Range()) + " is false"}, false
+	}
+	return StepResult{}, true
+}
+
+// preconditions checks the step's preconditions in order, recording each;
+// the first that fails blocks the step (ok=false, with the result to
+// return).
+func (st *stepRun) preconditions() (StepResult, bool) {
+	for _, p := range st.s.Preconditions {
+		result, msg, err := st.condition(p, nil)
+		if err != nil {
+			return st.fail(StatusFailed, "precondition: %s", err), false
+		}
+		if !st.emit(PreconditionChecked{StepRef: st.ref, Condition: st.cfg.Source(p.Condition.Range()), Result: result, Message: msg}) {
+			return st.fail(StatusFailed, "%s", st.hookErr), false
+		}
+		if result == "failed" {
+			res := st.fail(StatusBlocked, "precondition failed: %s", msg)
+			res.At = p.Condition.Range()
+			return res, false
+		}
+	}
+	return StepResult{}, true
 }
 
 // preview shows, in a real run, what the step's mutating action will
@@ -505,7 +532,6 @@ func (st *stepRun) readsUnpredicted() bool {
 
 // apply runs the action with the step's timeout, retrying as configured.
 func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, readOnly bool) (cty.Value, error) {
-	a := st.s.Action
 	unmarked, _ := args.UnmarkDeep()
 	attempts, delay := 1, time.Duration(0)
 	if st.s.Retry != nil {
@@ -513,61 +539,14 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 	}
 	var lastErr error
 	for try := 1; try <= attempts; try++ {
-		st.attempt++
-		// The step's record so far (started, checked, confirmed, earlier
-		// attempts) is on disk before the action changes anything.
-		if !readOnly && !st.flush() {
-			return cty.NilVal, st.hookErr
+		out, failed, stop := st.tryAction(ctx, p, unmarked, readOnly)
+		if stop != nil {
+			return cty.NilVal, stop
 		}
-		if !readOnly {
-			st.changed = true
-		}
-		if !readOnly {
-			if err := st.checkLock(); err != nil {
-				return cty.NilVal, err
-			}
-		}
-		began := st.c.clock.Now()
-		actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
-		// Lines are masked as one text: a secret may be wrapped over several.
-		progress := st.mask.Lines(func(line string) {
-			st.emit(Progress{StepRef: st.ref, Line: line})
-		}, "stderr: ")
-		res, err := p.Apply(actx, &plugins.ActionRequest{
-			Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
-			Basis: st.basis, Progress: progress.Line,
-		})
-		progress.Flush()
-		timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
-		cancel()
-		d := st.c.clock.Now().Sub(began)
-		ev := ActionFinished{StepRef: st.ref, Action: a.FullName(), Attempt: st.attempt, Duration: Duration(d), ReadOnly: readOnly}
-		var out cty.Value
-		if err == nil {
-			out, err = conform(res.Output, a.Schema.Output)
-			if err != nil {
-				err = fmt.Errorf("%s returned an output that does not match its schema: %w", a.FullName(), err)
-			}
-		}
-		switch {
-		case timedOut:
-			err = fmt.Errorf("%s timed out after %s", a.FullName(), st.s.Timeout)
-		case err != nil && ctx.Err() != nil:
-			err = errInterrupted
-		}
-		if err != nil {
-			ev.Error = st.mask.String(st.locate(err).Error())
-		} else {
-			ev.Output = export(out, st.mask)
-			ev.Predicted = res.Predicted && st.c.dryRun
-		}
-		if !st.emit(ev) {
-			return cty.NilVal, st.hookErr
-		}
-		if err == nil {
+		if failed == nil {
 			return out, nil
 		}
-		lastErr = errors.New(ev.Error)
+		lastErr = failed
 		if ctx.Err() != nil {
 			return cty.NilVal, errInterrupted
 		}
@@ -583,34 +562,78 @@ func (st *stepRun) apply(ctx context.Context, p plugins.Plugin, args cty.Value, 
 	return cty.NilVal, lastErr
 }
 
+// tryAction is one attempt of the step's action, recorded as an
+// ActionFinished event. It returns the action's output, or in failed the
+// attempt's error as recorded (masked, located); stop is an error that ends
+// the step at once, without a retry (a hook failed, or the lock was lost).
+func (st *stepRun) tryAction(ctx context.Context, p plugins.Plugin, args cty.Value, readOnly bool) (out cty.Value, failed, stop error) {
+	a := st.s.Action
+	st.attempt++
+	if !readOnly {
+		// The step's record so far (started, checked, confirmed, earlier
+		// attempts) is on disk before the action changes anything.
+		if !st.flush() {
+			return cty.NilVal, nil, st.hookErr
+		}
+		st.changed = true
+		if err := st.checkLock(); err != nil {
+			return cty.NilVal, nil, err
+		}
+	}
+	began := st.c.clock.Now()
+	actx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+	// Lines are masked as one text: a secret may be wrapped over several.
+	progress := st.mask.Lines(func(line string) {
+		st.emit(Progress{StepRef: st.ref, Line: line})
+	}, "stderr: ")
+	res, err := p.Apply(actx, &plugins.ActionRequest{
+		Action: a.Name, Args: args, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
+		Basis: st.basis, Progress: progress.Line,
+	})
+	progress.Flush()
+	timedOut := actx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	cancel()
+	d := st.c.clock.Now().Sub(began)
+	ev := ActionFinished{StepRef: st.ref, Action: a.FullName(), Attempt: st.attempt, Duration: Duration(d), ReadOnly: readOnly}
+	if err == nil {
+		out, err = conform(res.Output, a.Schema.Output)
+		if err != nil {
+			err = fmt.Errorf("%s returned an output that does not match its schema: %w", a.FullName(), err)
+		}
+	}
+	switch {
+	case timedOut:
+		err = fmt.Errorf("%s timed out after %s", a.FullName(), st.s.Timeout)
+	case err != nil && ctx.Err() != nil:
+		err = errInterrupted
+	}
+	if err != nil {
+		ev.Error = st.mask.String(st.locate(err).Error())
+	} else {
+		ev.Output = export(out, st.mask)
+		ev.Predicted = res.Predicted && st.c.dryRun
+	}
+	if !st.emit(ev) {
+		return cty.NilVal, nil, st.hookErr
+	}
+	if err != nil {
+		return cty.NilVal, errors.New(ev.Error), nil
+	}
+	return out, nil, nil
+}
+
 // expectPolling evaluates the step's expectations and, while some fail
 // that have `within` (on a read-only action), re-runs the action every
 // `every` until they hold or time runs out.
 func (st *stepRun) expectPolling(ctx context.Context, p plugins.Plugin, args cty.Value, readOnly bool, out cty.Value) StepResult {
-	var deadline time.Time
-	for _, e := range st.s.Expects {
-		if e.Within > 0 {
-			if d := st.c.clock.Now().Add(e.Within); d.After(deadline) {
-				deadline = d
-			}
-		}
-	}
+	deadline := st.expectDeadline()
 	for check := 1; ; check++ {
 		results, failed, pollable, every, res := st.evalExpects(out, check)
 		if res != nil {
 			return *res
 		}
 		if len(failed) == 0 {
-			status := StatusSucceeded
-			for _, r := range results {
-				if !st.emit(*r) {
-					return st.fail(StatusFailed, "%s", st.hookErr)
-				}
-				if r.Result == StatusPending {
-					status = StatusPending
-				}
-			}
-			return StepResult{Name: st.s.Name, Status: status, Output: out}
+			return st.expectsMet(results, out)
 		}
 		now := st.c.clock.Now()
 		canPoll := pollable && readOnly && !st.c.dryRun && now.Before(deadline)
@@ -651,6 +674,35 @@ func (st *stepRun) expectPolling(ctx context.Context, p plugins.Plugin, args cty
 		}
 		out = next
 	}
+}
+
+// expectDeadline is when the longest `within` of the step's expectations
+// runs out, from now; zero when none waits.
+func (st *stepRun) expectDeadline() time.Time {
+	var deadline time.Time
+	for _, e := range st.s.Expects {
+		if e.Within > 0 {
+			if d := st.c.clock.Now().Add(e.Within); d.After(deadline) {
+				deadline = d
+			}
+		}
+	}
+	return deadline
+}
+
+// expectsMet records the checks of expectations that all held: the step
+// succeeded, or is pending when a check could not be decided yet.
+func (st *stepRun) expectsMet(results []*ExpectationChecked, out cty.Value) StepResult {
+	status := StatusSucceeded
+	for _, r := range results {
+		if !st.emit(*r) {
+			return st.fail(StatusFailed, "%s", st.hookErr)
+		}
+		if r.Result == StatusPending {
+			status = StatusPending
+		}
+	}
+	return StepResult{Name: st.s.Name, Status: status, Output: out}
 }
 
 // expect evaluates expectations once (manual steps and plans).
@@ -711,22 +763,31 @@ func conform(v cty.Value, ty cty.Type) (cty.Value, error) {
 // in the runbook: "runbooks/x.hcl:12,7: name: no prompt named …", and one
 // about a configuration attribute at its place in the plugin block.
 func (st *stepRun) locate(err error) error {
-	var pe *plugins.Error
-	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+	pe, attr, ok := errorAttribute(err)
+	if !ok {
 		return err
 	}
 	if pe.Config {
 		return locateConfig(st.cfg, st.s.Action.Plugin, err)
 	}
-	attr, ok := pe.Path[0].(cty.GetAttrStep)
-	if !ok {
-		return err
-	}
 	attrs, _ := st.s.Action.Body.JustAttributes()
-	if a, ok := attrs[attr.Name]; ok {
-		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr.Name, err)
+	if a, ok := attrs[attr]; ok {
+		return fmt.Errorf("%s: argument %s: %w", a.Expr.Range(), attr, err)
 	}
-	return fmt.Errorf("argument %s: %w", attr.Name, err)
+	return fmt.Errorf("argument %s: %w", attr, err)
+}
+
+// errorAttribute finds the plugin error in err and the attribute its path
+// starts at; ok is false when there is none.
+func errorAttribute(err error) (pe *plugins.Error, attr string, ok bool) {
+	if !errors.As(err, &pe) || len(pe.Path) == 0 {
+		return nil, "", false
+	}
+	step, ok := pe.Path[0].(cty.GetAttrStep)
+	if !ok {
+		return nil, "", false
+	}
+	return pe, step.Name, true
 }
 
 // locateConfig points a plugin error about a configuration attribute at its
@@ -734,23 +795,19 @@ func (st *stepRun) locate(err error) error {
 // attribute api_key: …", or at the block when the attribute is not set
 // there (a default).
 func locateConfig(cfg *schema.Config, plugin string, err error) error {
-	var pe *plugins.Error
-	if !errors.As(err, &pe) || len(pe.Path) == 0 {
-		return err
-	}
-	attr, ok := pe.Path[0].(cty.GetAttrStep)
+	_, attr, ok := errorAttribute(err)
 	if !ok {
 		return err
 	}
 	decl := cfg.Plugins[plugin]
 	if decl == nil {
-		return fmt.Errorf("plugin %q attribute %s: %w", plugin, attr.Name, err)
+		return fmt.Errorf("plugin %q attribute %s: %w", plugin, attr, err)
 	}
 	if s := cfg.Schemas[plugin]; s != nil {
 		content, _ := decl.Config.Content(schema.AttributesBodySchema(s.Config))
-		if a, ok := content.Attributes[attr.Name]; ok {
-			return fmt.Errorf("%s: plugin %q attribute %s: %w", a.Expr.Range(), plugin, attr.Name, err)
+		if a, ok := content.Attributes[attr]; ok {
+			return fmt.Errorf("%s: plugin %q attribute %s: %w", a.Expr.Range(), plugin, attr, err)
 		}
 	}
-	return fmt.Errorf("%s: plugin %q attribute %s: %w", decl.DeclRange, plugin, attr.Name, err)
+	return fmt.Errorf("%s: plugin %q attribute %s: %w", decl.DeclRange, plugin, attr, err)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -57,7 +58,7 @@ func plainString(val cty.Value, expr hcl.Expression) (string, error) {
 // placeholder is what a value that cannot be shown shows as.
 func placeholder(v cty.Value) string {
 	if v.ContainsMarked() {
-		return Redacted
+		return redact.Marker
 	}
 	return Unknown
 }

@@ -6,15 +6,13 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// Redacted and Unknown are how hidden and not-yet-known values are shown and
-// recorded.
-const (
-	Redacted = "(sensitive)"
-	Unknown  = "(known after run)"
-)
+// Unknown is how a not-yet-known value is shown and recorded; hidden ones
+// are redact.Marker.
+const Unknown = "(known after run)"
 
 // masker hides literal secrets inside strings; engine/redact implements it.
 type masker interface {
@@ -29,7 +27,7 @@ func export(v cty.Value, m masker) any {
 		return nil
 	}
 	if v.IsMarked() {
-		return Redacted
+		return redact.Marker
 	}
 	if !v.IsKnown() {
 		return Unknown

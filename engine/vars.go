@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/runbookdev/runbook/engine/redact"
 	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -47,27 +48,9 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 			return cty.NilVal, inputErrorf("runbook %q has no variable %q%s", rb.Name, name, varList(rb))
 		}
 	}
-	fileVals := map[string]fileValue{}
-	for _, path := range c.varFiles {
-		vals, err := readVarFile(path)
-		if err != nil {
-			return cty.NilVal, err
-		}
-		for name, v := range vals {
-			if rb.Variable(name) == nil {
-				rng := v.nameRng
-				return cty.NilVal, &InputError{
-					Msg: fmt.Sprintf("%s:%d,%d: runbook %q has no variable %q%s", path, rng.Start.Line, rng.Start.Column, rb.Name, name, varList(rb)),
-					Diags: hcl.Diagnostics{{
-						Severity: hcl.DiagError,
-						Summary:  "Unknown variable",
-						Detail:   fmt.Sprintf("Runbook %q has no variable %q%s.", rb.Name, name, varList(rb)),
-						Subject:  &rng,
-					}},
-				}
-			}
-			fileVals[name] = v
-		}
+	fileVals, err := readVarFiles(rb, c.varFiles)
+	if err != nil {
+		return cty.NilVal, err
 	}
 	lookupEnv := c.env
 	if lookupEnv == nil {
@@ -89,36 +72,65 @@ func resolveVars(ctx context.Context, rb *schema.Runbook, c *config) (cty.Value,
 	if len(vals) > 0 {
 		obj = cty.ObjectVal(vals)
 	}
+	if err := validateVars(rb, obj); err != nil {
+		return cty.NilVal, err
+	}
+	return obj, nil
+}
+
+// readVarFiles reads every var file, later files over earlier ones; a name
+// rb does not declare is an error positioned on it.
+func readVarFiles(rb *schema.Runbook, paths []string) (map[string]fileValue, error) {
+	fileVals := map[string]fileValue{}
+	for _, path := range paths {
+		vals, err := readVarFile(path)
+		if err != nil {
+			return nil, err
+		}
+		for name, v := range vals {
+			if rb.Variable(name) == nil {
+				rng := v.nameRng
+				return nil, &InputError{
+					Msg: fmt.Sprintf("%s:%d,%d: runbook %q has no variable %q%s", path, rng.Start.Line, rng.Start.Column, rb.Name, name, varList(rb)),
+					Diags: hcl.Diagnostics{{
+						Severity: hcl.DiagError,
+						Summary:  "Unknown variable",
+						Detail:   fmt.Sprintf("Runbook %q has no variable %q%s.", rb.Name, name, varList(rb)),
+						Subject:  &rng,
+					}},
+				}
+			}
+			fileVals[name] = v
+		}
+	}
+	return fileVals, nil
+}
+
+// validateVars checks every variable's validation blocks against the
+// resolved variables, obj.
+func validateVars(rb *schema.Runbook, obj cty.Value) error {
 	evalCtx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": obj}, Functions: schema.Functions(schema.FunctionsLive)}
 	for _, v := range rb.Variables {
 		for _, check := range v.Validations {
 			ok, msg, err := evalCheck(evalCtx, check)
 			if err != nil {
-				return cty.NilVal, inputErrorf("variable %q: %s", v.Name, err)
+				return inputErrorf("variable %q: %s", v.Name, err)
 			}
 			if !ok {
-				return cty.NilVal, inputErrorf("invalid value for variable %q: %s", v.Name, msg)
+				return inputErrorf("invalid value for variable %q: %s", v.Name, msg)
 			}
 		}
 	}
-	return obj, nil
+	return nil
 }
 
+// resolveVar finds one variable's value, the first source that has it
+// winning: the resumed run's record, the applied plan, --var, a test's
+// values, var files, the environment, the default, then the prompter.
 func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map[string]fileValue, lookupEnv func(string) (string, bool)) (cty.Value, error) {
 	if c.resume != nil {
-		if raw, ok := c.resume.Vars[v.Name]; ok && string(raw) != `"`+Redacted+`"` {
-			// A resumed run has the inputs of the run it continues.
-			val, err := ctyjson.Unmarshal(raw, v.Type)
-			if err != nil {
-				return cty.NilVal, inputErrorf("variable %q as recorded in run %s: %s", v.Name, c.resume.RunID, err)
-			}
-			if given, ok := c.vars[v.Name]; ok {
-				gv, err := parseRaw(v, given, "--var "+v.Name)
-				if err != nil || !gv.Equals(val).True() {
-					return cty.NilVal, inputErrorf("--var %s: a resumed run keeps the inputs of run %s, where %s was %s", v.Name, c.resume.RunID, v.Name, raw)
-				}
-			}
-			return val, nil
+		if raw, ok := c.resume.Vars[v.Name]; ok && string(raw) != `"`+redact.Marker+`"` {
+			return resumedVar(v, c, raw)
 		}
 	}
 	if c.apply != nil && !v.Sensitive {
@@ -138,37 +150,13 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 		return conv, nil
 	}
 	if fv, ok := fileVals[v.Name]; ok {
-		if err := schema.CheckInputNumbers(fv.val, v.Type); err != nil {
-			return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
-		}
-		conv, err := convert.Convert(fv.val, v.Type)
-		if err != nil {
-			rng := fv.rng
-			return cty.NilVal, &InputError{
-				Msg: fmt.Sprintf("%s:%d,%d: invalid value for variable %q: %s", rng.Filename, rng.Start.Line, rng.Start.Column, v.Name, err),
-				Diags: hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Invalid value for variable",
-					Detail:   fmt.Sprintf("Variable %q is a %s: %s.", v.Name, schema.TypeNoun(v.Type), err),
-					Subject:  &rng,
-				}},
-			}
-		}
-		return conv, nil
+		return fileVar(v, fv)
 	}
 	if raw, ok := lookupEnv(EnvPrefix + v.Name); ok {
 		return parseRaw(v, raw, EnvPrefix+v.Name)
 	}
 	if v.Default != nil {
-		val, diags := v.Default.Value(&hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)})
-		if diags.HasErrors() {
-			return cty.NilVal, inputErrorf("default of variable %q: %s", v.Name, diags.Error())
-		}
-		conv, err := convert.Convert(val, v.Type)
-		if err != nil {
-			return cty.NilVal, inputErrorf("default of variable %q: %s", v.Name, err)
-		}
-		return conv, nil
+		return defaultVar(v)
 	}
 	if c.prompter != nil {
 		raw, err := c.prompter.Ask(ctx, v.Name, v.Description, v.Sensitive)
@@ -180,6 +168,58 @@ func resolveVar(ctx context.Context, v *schema.Variable, c *config, fileVals map
 	return cty.NilVal, inputErrorf("variable %q is required: give it with --var %s=VALUE, a --var-file, or %s%s", v.Name, v.Name, EnvPrefix, v.Name)
 }
 
+// resumedVar is a variable as the resumed run recorded it (raw): a resumed
+// run has the inputs of the run it continues, and a --var that differs is
+// an error.
+func resumedVar(v *schema.Variable, c *config, raw []byte) (cty.Value, error) {
+	val, err := ctyjson.Unmarshal(raw, v.Type)
+	if err != nil {
+		return cty.NilVal, inputErrorf("variable %q as recorded in run %s: %s", v.Name, c.resume.RunID, err)
+	}
+	if given, ok := c.vars[v.Name]; ok {
+		gv, err := parseRaw(v, given, "--var "+v.Name)
+		if err != nil || !gv.Equals(val).True() {
+			return cty.NilVal, inputErrorf("--var %s: a resumed run keeps the inputs of run %s, where %s was %s", v.Name, c.resume.RunID, v.Name, raw)
+		}
+	}
+	return val, nil
+}
+
+// fileVar converts a value from a var file to the variable's type; an
+// error is positioned on the value.
+func fileVar(v *schema.Variable, fv fileValue) (cty.Value, error) {
+	if err := schema.CheckInputNumbers(fv.val, v.Type); err != nil {
+		return cty.NilVal, inputErrorf("variable %q from a var file: %s", v.Name, err)
+	}
+	conv, err := convert.Convert(fv.val, v.Type)
+	if err != nil {
+		rng := fv.rng
+		return cty.NilVal, &InputError{
+			Msg: fmt.Sprintf("%s:%d,%d: invalid value for variable %q: %s", rng.Filename, rng.Start.Line, rng.Start.Column, v.Name, err),
+			Diags: hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid value for variable",
+				Detail:   fmt.Sprintf("Variable %q is a %s: %s.", v.Name, schema.TypeNoun(v.Type), err),
+				Subject:  &rng,
+			}},
+		}
+	}
+	return conv, nil
+}
+
+// defaultVar evaluates a variable's default and converts it to its type.
+func defaultVar(v *schema.Variable) (cty.Value, error) {
+	val, diags := v.Default.Value(&hcl.EvalContext{Functions: schema.Functions(schema.FunctionsLive)})
+	if diags.HasErrors() {
+		return cty.NilVal, inputErrorf("default of variable %q: %s", v.Name, diags.Error())
+	}
+	conv, err := convert.Convert(val, v.Type)
+	if err != nil {
+		return cty.NilVal, inputErrorf("default of variable %q: %s", v.Name, err)
+	}
+	return conv, nil
+}
+
 // parseRaw converts a value given as text: strings are taken as they are,
 // other types are parsed as HCL literals (5, true, ["a", "b"], {a = 1}).
 func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
@@ -188,7 +228,7 @@ func parseRaw(v *schema.Variable, raw, from string) (cty.Value, error) {
 	}
 	shown := fmt.Sprintf("%q", raw)
 	if v.Sensitive {
-		shown = Redacted
+		shown = redact.Marker
 	}
 	if diags := schema.CheckHCLSource([]byte(raw), from); diags.HasErrors() {
 		if v.Type == cty.DynamicPseudoType {

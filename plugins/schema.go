@@ -165,16 +165,6 @@ func (s *Schema) ActionNames() []string {
 	return names
 }
 
-// Lookup returns the action called name, or an error that names plugin
-// (the plugin the schema belongs to) and the action it does not have.
-func (s *Schema) Lookup(plugin, name string) (*Action, error) {
-	a := s.Actions[name]
-	if a == nil {
-		return nil, fmt.Errorf("%s: unknown action %q", plugin, name)
-	}
-	return a, nil
-}
-
 // Validate reports a schema that the host cannot use: it guards the host
 // against a plugin that reports nonsense.
 func (s *Schema) Validate() error {

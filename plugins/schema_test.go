@@ -141,14 +141,3 @@ func TestErrorMessage(t *testing.T) {
 		t.Error("summary-only error")
 	}
 }
-
-func TestLookup(t *testing.T) {
-	s := &Schema{Actions: map[string]*Action{"status": {Name: "status", ReadOnly: true}}}
-	a, err := s.Lookup("prompt", "status")
-	if err != nil || a != s.Actions["status"] {
-		t.Fatalf("Lookup(status) = %v, %v", a, err)
-	}
-	if _, err := s.Lookup("prompt", "nope"); err == nil || err.Error() != `prompt: unknown action "nope"` {
-		t.Errorf("Lookup(nope): err = %v", err)
-	}
-}

@@ -201,10 +201,9 @@ func (a *Attribute) Validate(v cty.Value) []*Error {
 	return out
 }
 
-// Validate checks v against the validator. A problem with a marked
-// (sensitive) value does not show it.
-func (vd *Validator) Validate(v cty.Value) []*Error { return vd.validate(v, false) }
-
+// validate checks v against the validator; secret hides the value in the
+// problem's text. A problem with a marked (sensitive) value does not show
+// it either.
 func (vd *Validator) validate(v cty.Value, secret bool) []*Error {
 	if v == cty.NilVal {
 		return nil
@@ -251,44 +250,11 @@ const hidden = "The value (sensitive)"
 func (vd *Validator) problem(v cty.Value, shown string) string {
 	switch {
 	case len(vd.OneOf) > 0:
-		for _, o := range vd.OneOf {
-			if c, err := convert.Convert(o, v.Type()); err == nil && c.Equals(v).True() {
-				return ""
-			}
-		}
-		return fmt.Sprintf("%s is not one of %s.", shown, showAll(vd.OneOf))
+		return vd.oneOfProblem(v, shown)
 	case vd.Pattern != "":
-		s, ok := str(v)
-		if !ok {
-			return ""
-		}
-		re, err := regexp.Compile(`^(?:` + vd.Pattern + `)$`)
-		if err != nil {
-			return fmt.Sprintf("the plugin's pattern %q does not compile: %s.", vd.Pattern, err)
-		}
-		if !re.MatchString(s) {
-			return fmt.Sprintf("%s does not match the pattern %s.", shown, vd.Pattern)
-		}
+		return vd.patternProblem(v, shown)
 	case vd.URL != nil:
-		s, ok := str(v)
-		if !ok {
-			return ""
-		}
-		u, err := url.Parse(s)
-		if err != nil {
-			return fmt.Sprintf("%s is not a URL: %s.", shown, strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(s)+": "))
-		}
-		schemes := vd.URL.Schemes
-		switch {
-		case u.Scheme == "" || u.Host == "":
-			want := "an absolute URL"
-			if len(schemes) > 0 {
-				want = fmt.Sprintf("an absolute URL (%s://HOST/…)", schemes[0])
-			}
-			return fmt.Sprintf("%s is not %s.", shown, want)
-		case len(schemes) > 0 && !slices.Contains(schemes, strings.ToLower(u.Scheme)):
-			return fmt.Sprintf("the URL's scheme is %q; it must be %s.", u.Scheme, orList(schemes))
-		}
+		return vd.urlProblem(v, shown)
 	case vd.Range != nil:
 		if v.Type() != cty.Number {
 			return ""
@@ -299,49 +265,108 @@ func (vd *Validator) problem(v cty.Value, shown string) string {
 		}
 		return vd.Range.problem(v.AsBigFloat(), what, "")
 	case vd.Length != nil:
-		var n int
-		switch ty := v.Type(); {
-		case ty == cty.String:
-			n = utf8.RuneCountInString(v.AsString())
-		case ty.IsCollectionType() || ty.IsTupleType() || ty.IsObjectType():
-			n = v.LengthInt()
-		default:
-			return ""
-		}
-		unit := "characters"
-		if v.Type() != cty.String {
-			unit = "elements"
-		}
-		what := fmt.Sprintf("%d %s", n, unit)
-		if shown == hidden {
-			what = "The value's length"
-		}
-		return vd.Length.problem(new(big.Float).SetInt64(int64(n)), what, " "+unit)
+		return vd.lengthProblem(v, shown)
 	case vd.Duration != nil:
-		s, ok := str(v)
-		if !ok {
-			return ""
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Sprintf("%s is not a duration; write one like \"30s\", \"5m\" or \"1h30m\".", shown)
-		}
-		b := vd.Duration
-		if b.Min > 0 && d <= 0 {
-			return fmt.Sprintf("%s is not a positive duration such as \"30s\".", shown)
-		}
-		if b.Min > 0 && d < b.Min {
-			return fmt.Sprintf("%s is less than %s.", shown, b.Min)
-		}
-		if b.Max > 0 && d > b.Max {
-			return fmt.Sprintf("%s is more than %s.", shown, b.Max)
-		}
+		return vd.durationProblem(v, shown)
 	}
 	return ""
 }
 
-// problem says how n, which what names ("3 characters"), is out of the
-// bounds, in units of unit.
+// oneOfProblem is problem for OneOf.
+func (vd *Validator) oneOfProblem(v cty.Value, shown string) string {
+	for _, o := range vd.OneOf {
+		if c, err := convert.Convert(o, v.Type()); err == nil && c.Equals(v).True() {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s is not one of %s.", shown, showAll(vd.OneOf))
+}
+
+// patternProblem is problem for Pattern.
+func (vd *Validator) patternProblem(v cty.Value, shown string) string {
+	s, ok := str(v)
+	if !ok {
+		return ""
+	}
+	re, err := regexp.Compile(`^(?:` + vd.Pattern + `)$`)
+	if err != nil {
+		return fmt.Sprintf("the plugin's pattern %q does not compile: %s.", vd.Pattern, err)
+	}
+	if !re.MatchString(s) {
+		return fmt.Sprintf("%s does not match the pattern %s.", shown, vd.Pattern)
+	}
+	return ""
+}
+
+// urlProblem is problem for URL.
+func (vd *Validator) urlProblem(v cty.Value, shown string) string {
+	s, ok := str(v)
+	if !ok {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Sprintf("%s is not a URL: %s.", shown, strings.TrimPrefix(err.Error(), "parse "+strconv.Quote(s)+": "))
+	}
+	schemes := vd.URL.Schemes
+	switch {
+	case u.Scheme == "" || u.Host == "":
+		want := "an absolute URL"
+		if len(schemes) > 0 {
+			want = fmt.Sprintf("an absolute URL (%s://HOST/…)", schemes[0])
+		}
+		return fmt.Sprintf("%s is not %s.", shown, want)
+	case len(schemes) > 0 && !slices.Contains(schemes, strings.ToLower(u.Scheme)):
+		return fmt.Sprintf("the URL's scheme is %q; it must be %s.", u.Scheme, orList(schemes))
+	}
+	return ""
+}
+
+// lengthProblem is problem for Length.
+func (vd *Validator) lengthProblem(v cty.Value, shown string) string {
+	var n int
+	switch ty := v.Type(); {
+	case ty == cty.String:
+		n = utf8.RuneCountInString(v.AsString())
+	case ty.IsCollectionType() || ty.IsTupleType() || ty.IsObjectType():
+		n = v.LengthInt()
+	default:
+		return ""
+	}
+	unit := "characters"
+	if v.Type() != cty.String {
+		unit = "elements"
+	}
+	what := fmt.Sprintf("%d %s", n, unit)
+	if shown == hidden {
+		what = "The value's length"
+	}
+	return vd.Length.problem(new(big.Float).SetInt64(int64(n)), what, " "+unit)
+}
+
+// durationProblem is problem for Duration.
+func (vd *Validator) durationProblem(v cty.Value, shown string) string {
+	s, ok := str(v)
+	if !ok {
+		return ""
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Sprintf("%s is not a duration; write one like \"30s\", \"5m\" or \"1h30m\".", shown)
+	}
+	b := vd.Duration
+	if b.Min > 0 && d <= 0 {
+		return fmt.Sprintf("%s is not a positive duration such as \"30s\".", shown)
+	}
+	if b.Min > 0 && d < b.Min {
+		return fmt.Sprintf("%s is less than %s.", shown, b.Min)
+	}
+	if b.Max > 0 && d > b.Max {
+		return fmt.Sprintf("%s is more than %s.", shown, b.Max)
+	}
+	return ""
+}
+
 func (b *Bounds) problem(n *big.Float, what, unit string) string {
 	if b.Min != nil && n.Cmp(big.NewFloat(*b.Min)) < 0 {
 		return fmt.Sprintf("%s is less than the minimum, %s%s.", what, strconv.FormatFloat(*b.Min, 'g', -1, 64), unit)

@@ -52,7 +52,7 @@ func TestValidators(t *testing.T) {
 		{"marked length", LengthBetween(-1, 2), str("secret").Mark("sensitive"), `The value's length is more than the maximum, 2 characters.`, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := tt.v.Validate(tt.val)
+			errs := tt.v.validate(tt.val, false)
 			if tt.want == "" {
 				if len(errs) > 0 {
 					t.Errorf("problem: %s", errs[0].Detail)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/scenario"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -59,7 +59,7 @@ func TestShippedRunbookTests(t *testing.T) {
 	for _, tc := range cfg.Tests {
 		covered[tc.Runbook]++
 		t.Run(tc.Runbook+"/"+tc.Name, func(t *testing.T) {
-			res := engine.RunTest(context.Background(), cfg, tc)
+			res := scenario.RunTest(context.Background(), cfg, tc)
 			if !res.Passed {
 				t.Errorf("%s", strings.Join(res.Failures, "\n"))
 			}

@@ -34,46 +34,12 @@ type scope struct {
 // evaluates it with unknown inputs and converts the result to want (unless
 // want is cty.NilType). It returns the value, unknown where inputs are.
 func (sc *scope) checkExpr(expr hcl.Expression, want cty.Type, name string) (cty.Value, hcl.Diagnostics) {
-	traversals := expr.Variables()
-	var diags hcl.Diagnostics
-	for _, t := range traversals {
-		ref, d := parseRef(t)
-		if d == nil {
-			d = sc.checkRef(&ref)
-		}
-		diags = append(diags, d...)
-	}
-	if diags.HasErrors() {
-		return cty.DynamicVal, diags
-	}
-	// Each reference is traversed on its own first: evaluation with unknown
-	// inputs short-circuits `a && b`, which would hide a typo in b.
-	for _, t := range traversals {
-		_, d := t.TraverseAbs(sc.ctx)
-		for _, diag := range d {
-			if diag.Summary == "Unsupported attribute" && !strings.Contains(diag.Detail, "Did you mean") {
-				diag.Detail += attrSuggestion(t, sc.ctx)
-			}
-		}
-		diags = append(diags, d...)
-	}
+	diags := sc.checkTraversals(expr.Variables())
 	if diags.HasErrors() {
 		return cty.DynamicVal, diags
 	}
 	val, d := expr.Value(sc.ctx)
-	for _, diag := range d {
-		// HCL suggests only the functions of the innermost context, and
-		// an expect block's context is a child that has none.
-		if m := unknownFunction.FindStringSubmatch(diag.Detail); m != nil && diag.Summary == "Call to unknown function" {
-			fns := sc.ctx
-			for fns != nil && fns.Functions == nil {
-				fns = fns.Parent()
-			}
-			if fns != nil {
-				diag.Detail += didYouMean(m[1], slices.Sorted(maps.Keys(fns.Functions)), "")
-			}
-		}
-	}
+	sc.suggestFunctions(d)
 	diags = append(diags, d...)
 	if d.HasErrors() || want == cty.NilType {
 		return val, diags
@@ -102,6 +68,50 @@ func (sc *scope) checkExpr(expr hcl.Expression, want cty.Type, name string) (cty
 		})
 	}
 	return conv, diags
+}
+
+// checkTraversals checks an expression's references against its scope,
+// then traverses each on its own: evaluation with unknown inputs
+// short-circuits `a && b`, which would hide a typo in b.
+func (sc *scope) checkTraversals(traversals []hcl.Traversal) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, t := range traversals {
+		ref, d := parseRef(t)
+		if d == nil {
+			d = sc.checkRef(&ref)
+		}
+		diags = append(diags, d...)
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, t := range traversals {
+		_, d := t.TraverseAbs(sc.ctx)
+		for _, diag := range d {
+			if diag.Summary == "Unsupported attribute" && !strings.Contains(diag.Detail, "Did you mean") {
+				diag.Detail += attrSuggestion(t, sc.ctx)
+			}
+		}
+		diags = append(diags, d...)
+	}
+	return diags
+}
+
+// suggestFunctions adds " Did you mean …?" to each call to an unknown
+// function in diags: HCL suggests only the functions of the innermost
+// context, and an expect block's context is a child that has none.
+func (sc *scope) suggestFunctions(diags hcl.Diagnostics) {
+	for _, diag := range diags {
+		if m := unknownFunction.FindStringSubmatch(diag.Detail); m != nil && diag.Summary == "Call to unknown function" {
+			fns := sc.ctx
+			for fns != nil && fns.Functions == nil {
+				fns = fns.Parent()
+			}
+			if fns != nil {
+				diag.Detail += didYouMean(m[1], slices.Sorted(maps.Keys(fns.Functions)), "")
+			}
+		}
+	}
 }
 
 // unknownFunction matches HCL's detail for a call to an unknown function
@@ -136,6 +146,8 @@ func attrSuggestion(t hcl.Traversal, ctx *hcl.EvalContext) string {
 	return ""
 }
 
+// checkRef checks that a reference is allowed in its scope and names
+// something that exists there.
 func (sc *scope) checkRef(ref *Reference) hcl.Diagnostics {
 	notHere := func(what string) hcl.Diagnostics {
 		return hcl.Diagnostics{{
@@ -150,50 +162,12 @@ func (sc *scope) checkRef(ref *Reference) hcl.Diagnostics {
 		if !sc.vars {
 			return notHere("variables")
 		}
-		if sc.rb.Variable(ref.Name) == nil {
-			names := make([]string, len(sc.rb.Variables))
-			for i, v := range sc.rb.Variables {
-				names[i] = v.Name
-			}
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Reference to undeclared variable",
-				Detail:   fmt.Sprintf("Runbook %q declares no variable %q.%s", sc.rb.Name, ref.Name, didYouMean(ref.Name, names, "var.")),
-				Subject:  ref.Range.Ptr(),
-			}}
-		}
+		return sc.checkVarRef(ref)
 	case RefStep:
 		if !sc.steps {
 			return notHere("steps")
 		}
-		pos, ok := sc.stepPos[ref.Name]
-		switch {
-		case !ok:
-			names := make([]string, 0, sc.stepIndex)
-			for _, s := range sc.rb.Steps[:sc.stepIndex] {
-				names = append(names, s.Name)
-			}
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Reference to unknown step",
-				Detail:   fmt.Sprintf("Runbook %q has no step %q.%s", sc.rb.Name, ref.Name, didYouMean(ref.Name, names, "step.")),
-				Subject:  ref.Range.Ptr(),
-			}}
-		case pos == sc.stepIndex:
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Self-referencing step",
-				Detail:   fmt.Sprintf("Step %q cannot refer to its own output here; inside an expect block, use output.", ref.Name),
-				Subject:  ref.Range.Ptr(),
-			}}
-		case pos > sc.stepIndex:
-			return hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Reference to a later step",
-				Detail:   fmt.Sprintf("Step %q runs after this one, so its output does not exist yet. Steps run in the order they are written.", ref.Name),
-				Subject:  ref.Range.Ptr(),
-			}}
-		}
+		return sc.checkStepRef(ref)
 	case RefRun:
 		if !sc.run {
 			return notHere("run")
@@ -207,6 +181,57 @@ func (sc *scope) checkRef(ref *Reference) hcl.Diagnostics {
 				Subject:  ref.Range.Ptr(),
 			}}
 		}
+	}
+	return nil
+}
+
+// checkVarRef checks that a var.NAME reference names a declared variable.
+func (sc *scope) checkVarRef(ref *Reference) hcl.Diagnostics {
+	if sc.rb.Variable(ref.Name) != nil {
+		return nil
+	}
+	names := make([]string, len(sc.rb.Variables))
+	for i, v := range sc.rb.Variables {
+		names[i] = v.Name
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Reference to undeclared variable",
+		Detail:   fmt.Sprintf("Runbook %q declares no variable %q.%s", sc.rb.Name, ref.Name, didYouMean(ref.Name, names, "var.")),
+		Subject:  ref.Range.Ptr(),
+	}}
+}
+
+// checkStepRef checks that a step.NAME reference names a step that runs
+// before the one being checked.
+func (sc *scope) checkStepRef(ref *Reference) hcl.Diagnostics {
+	pos, ok := sc.stepPos[ref.Name]
+	switch {
+	case !ok:
+		names := make([]string, 0, sc.stepIndex)
+		for _, s := range sc.rb.Steps[:sc.stepIndex] {
+			names = append(names, s.Name)
+		}
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to unknown step",
+			Detail:   fmt.Sprintf("Runbook %q has no step %q.%s", sc.rb.Name, ref.Name, didYouMean(ref.Name, names, "step.")),
+			Subject:  ref.Range.Ptr(),
+		}}
+	case pos == sc.stepIndex:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Self-referencing step",
+			Detail:   fmt.Sprintf("Step %q cannot refer to its own output here; inside an expect block, use output.", ref.Name),
+			Subject:  ref.Range.Ptr(),
+		}}
+	case pos > sc.stepIndex:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to a later step",
+			Detail:   fmt.Sprintf("Step %q runs after this one, so its output does not exist yet. Steps run in the order they are written.", ref.Name),
+			Subject:  ref.Range.Ptr(),
+		}}
 	}
 	return nil
 }
@@ -376,9 +401,16 @@ func (c *checker) checkStep(sc *scope, s *Step) hcl.Diagnostics {
 		diags = append(diags, d...)
 	}
 
-	outType := StepOutputType(s)
+	return append(diags, checkExpects(sc, s, readOnly)...)
+}
+
+// checkExpects checks a step's expectations, where output is the step's
+// output; `within` re-runs the action, so it needs a read-only one, and
+// `every` must fit in it.
+func checkExpects(sc *scope, s *Step, readOnly bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	expectCtx := sc.ctx.NewChild()
-	expectCtx.Variables = map[string]cty.Value{"output": cty.UnknownVal(outType)}
+	expectCtx.Variables = map[string]cty.Value{"output": cty.UnknownVal(StepOutputType(s))}
 	expectScope := *sc
 	expectScope.output = true
 	expectScope.ctx = expectCtx

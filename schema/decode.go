@@ -167,36 +167,54 @@ func decodeRunbook(block *hcl.Block, filename string) (*Runbook, hcl.Diagnostics
 	diags := checkName("runbook", rb.Name, block.LabelRanges[0])
 	content, d := block.Body.Content(runbookSchema)
 	diags = append(diags, d...)
+	diags = append(diags, rb.decodeAttributes(content.Attributes)...)
+	diags = append(diags, rb.decodeBlocks(content.Blocks)...)
+	if len(rb.Steps) == 0 && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Runbook without steps",
+			Detail:   fmt.Sprintf("Runbook %q has no step blocks, so running it does nothing.", rb.Name),
+			Subject:  block.DefRange.Ptr(),
+		})
+	}
+	return rb, diags
+}
 
-	if attr, ok := content.Attributes["description"]; ok {
+// decodeAttributes decodes a runbook's attributes; its owner is required.
+func (rb *Runbook) decodeAttributes(attrs hcl.Attributes) hcl.Diagnostics {
+	var diags, d hcl.Diagnostics
+	if attr, ok := attrs["description"]; ok {
 		rb.Description, d = constString(attr)
 		diags = append(diags, d...)
 	}
-	if attr, ok := content.Attributes["owner"]; ok {
-		rb.Owner, d = constString(attr)
+	if attr, ok := attrs["owner"]; ok {
+		rb.Owner, d = decodeOwner(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() && strings.TrimSpace(rb.Owner) == "" {
-			diags = append(diags, emptyOwner(attr))
-		}
 	} else {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing owner",
 			Detail:   fmt.Sprintf("Runbook %q names no owner. Every runbook names the team that answers for it: owner = \"ml-platform\".", rb.Name),
-			Subject:  block.DefRange.Ptr(),
+			Subject:  rb.DeclRange.Ptr(),
 		})
 	}
-	if attr, ok := content.Attributes["tags"]; ok {
+	if attr, ok := attrs["tags"]; ok {
 		d := gohcl.DecodeExpression(attr.Expr, nil, &rb.Tags)
 		diags = append(diags, d...)
 	}
-	if attr, ok := content.Attributes["lock"]; ok {
+	if attr, ok := attrs["lock"]; ok {
 		rb.Lock = attr.Expr
 	}
+	return diags
+}
 
+// decodeBlocks decodes a runbook's variables and steps, each name once; its
+// steps inherit its owner, so the attributes are decoded first.
+func (rb *Runbook) decodeBlocks(blocks hcl.Blocks) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	seenVars := map[string]hcl.Range{}
 	seenSteps := map[string]hcl.Range{}
-	for _, b := range content.Blocks {
+	for _, b := range blocks {
 		switch b.Type {
 		case "variable":
 			if prev, dup := seenVars[b.Labels[0]]; dup {
@@ -218,15 +236,7 @@ func decodeRunbook(block *hcl.Block, filename string) (*Runbook, hcl.Diagnostics
 			rb.Steps = append(rb.Steps, s)
 		}
 	}
-	if len(rb.Steps) == 0 && !diags.HasErrors() {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagWarning,
-			Summary:  "Runbook without steps",
-			Detail:   fmt.Sprintf("Runbook %q has no step blocks, so running it does nothing.", rb.Name),
-			Subject:  block.DefRange.Ptr(),
-		})
-	}
-	return rb, diags
+	return diags
 }
 
 func decodeVariable(block *hcl.Block) (*Variable, hcl.Diagnostics) {
@@ -325,11 +335,8 @@ func (s *Step) decodeAttributes(attrs hcl.Attributes) hcl.Diagnostics {
 		diags = append(diags, d...)
 	}
 	if attr, ok := attrs["owner"]; ok {
-		s.Owner, d = constString(attr)
+		s.Owner, d = decodeOwner(attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() && strings.TrimSpace(s.Owner) == "" {
-			diags = append(diags, emptyOwner(attr))
-		}
 	}
 	if attr, ok := attrs["when"]; ok {
 		s.When = attr.Expr
@@ -573,13 +580,18 @@ func IsSHA256(s string) bool {
 	return true
 }
 
-func emptyOwner(attr *hcl.Attribute) *hcl.Diagnostic {
-	return &hcl.Diagnostic{
-		Severity: hcl.DiagError,
-		Summary:  "Empty owner",
-		Detail:   "owner names the team or person who answers for this; it cannot be empty.",
-		Subject:  attr.Expr.Range().Ptr(),
+// decodeOwner decodes an owner attribute: a string that is not blank.
+func decodeOwner(attr *hcl.Attribute) (string, hcl.Diagnostics) {
+	owner, diags := constString(attr)
+	if !diags.HasErrors() && strings.TrimSpace(owner) == "" {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Empty owner",
+			Detail:   "owner names the team or person who answers for this; it cannot be empty.",
+			Subject:  attr.Expr.Range().Ptr(),
+		})
 	}
+	return owner, diags
 }
 
 func duplicate(kind, name string, prev, this hcl.Range) *hcl.Diagnostic {

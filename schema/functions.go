@@ -118,6 +118,7 @@ func hideIfMarked(err error, args []cty.Value) error {
 	return err
 }
 
+// buildFunctions is left long: it is one table, every function of the language by name.
 func buildFunctions(mode FunctionMode) map[string]function.Function {
 	fns := map[string]function.Function{
 		"abs":             stdlib.AbsoluteFunc,

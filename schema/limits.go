@@ -360,30 +360,7 @@ func (s *scanner) hcl() {
 // codeByte handles one byte (or token) of expressions and blocks.
 func (s *scanner) codeByte() bool {
 	c := s.src[s.pos]
-	switch {
-	case c == '\n':
-		s.newline()
-		if f := s.top(); f == nil || f.open == '{' {
-			s.extra, s.unary = 0, 0
-		}
-		return true
-	case c == ' ' || c == '\t' || c == '\r':
-		return true
-	case c == '#' || (c == '/' && s.peek(1) == '/'):
-		for s.pos < len(s.src) && s.src[s.pos] != '\n' {
-			s.pos++
-		}
-		s.pos-- // the newline is handled by the loop
-		return true
-	case c == '/' && s.peek(1) == '*' && s.pos+2 <= s.lastClose:
-		// A comment; without a */ after it, the lexer reads / and *.
-		end := s.pos + 2 + bytes.Index(s.src[s.pos+2:], []byte("*/"))
-		for ; s.pos < end; s.pos++ {
-			if s.src[s.pos] == '\n' {
-				s.newline()
-			}
-		}
-		s.pos++ // on the '/'
+	if s.layout(c) {
 		return true
 	}
 	prev := s.lastSig
@@ -413,21 +390,7 @@ func (s *scanner) codeByte() bool {
 		}
 		return true // an assignment or =>, not an operator
 	case c == '<' && s.peek(1) == '<':
-		m, n := heredocMarker(s.src[s.pos+2:])
-		if m == "\x80" {
-			s.fail("Unsupported heredoc marker", "A heredoc's marker is made of ASCII letters, digits, underscores and dashes, like EOT.")
-			return false
-		}
-		if m != "" {
-			s.unary = 0
-			if !s.push(frame{open: 'h', marker: m}) {
-				return false
-			}
-			s.pos += 2 + n // on the newline
-			s.heredocLine(s.top())
-			return true
-		}
-		return s.deepen(false)
+		return s.heredoc()
 	case c == '"':
 		s.unary = 0
 		return s.push(frame{open: '"'})
@@ -452,6 +415,59 @@ func (s *scanner) codeByte() bool {
 	default:
 		return true
 	}
+}
+
+// layout skips what separates tokens at s.pos: a newline (which ends an
+// expression outside brackets), blanks and comments. It reports whether c
+// was one of them.
+func (s *scanner) layout(c byte) bool {
+	switch {
+	case c == '\n':
+		s.newline()
+		if f := s.top(); f == nil || f.open == '{' {
+			s.extra, s.unary = 0, 0
+		}
+		return true
+	case c == ' ' || c == '\t' || c == '\r':
+		return true
+	case c == '#' || (c == '/' && s.peek(1) == '/'):
+		for s.pos < len(s.src) && s.src[s.pos] != '\n' {
+			s.pos++
+		}
+		s.pos-- // the newline is handled by the loop
+		return true
+	case c == '/' && s.peek(1) == '*' && s.pos+2 <= s.lastClose:
+		// A comment; without a */ after it, the lexer reads / and *.
+		end := s.pos + 2 + bytes.Index(s.src[s.pos+2:], []byte("*/"))
+		for ; s.pos < end; s.pos++ {
+			if s.src[s.pos] == '\n' {
+				s.newline()
+			}
+		}
+		s.pos++ // on the '/'
+		return true
+	}
+	return false
+}
+
+// heredoc handles << at s.pos: the start of a heredoc when a marker
+// follows, a shift operator otherwise.
+func (s *scanner) heredoc() bool {
+	m, n := heredocMarker(s.src[s.pos+2:])
+	if m == "\x80" {
+		s.fail("Unsupported heredoc marker", "A heredoc's marker is made of ASCII letters, digits, underscores and dashes, like EOT.")
+		return false
+	}
+	if m != "" {
+		s.unary = 0
+		if !s.push(frame{open: 'h', marker: m}) {
+			return false
+		}
+		s.pos += 2 + n // on the newline
+		s.heredocLine(s.top())
+		return true
+	}
+	return s.deepen(false)
 }
 
 // closes reports whether the closing byte c ends a frame opened by open.

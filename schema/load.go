@@ -240,14 +240,9 @@ type namedRange struct {
 func (l *loader) loadFile(src Source) (res fileResult) {
 	defer recoverDiag(src.Name, &res.diags)
 	if l.fromDisk {
-		b, err := safefile.ReadFile(src.Name, MaxSourceSize)
-		if err != nil {
-			res.diags = hcl.Diagnostics{{
-				Severity: hcl.DiagError,
-				Summary:  "Cannot read file",
-				Detail:   err.Error(),
-				Subject:  &hcl.Range{Filename: src.Name, Start: hcl.InitialPos, End: hcl.InitialPos},
-			}}
+		b, diags := readSource(src.Name)
+		if diags != nil {
+			res.diags = diags
 			return res
 		}
 		src.Bytes = b
@@ -267,21 +262,7 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 	decl, d := decodeFile(file, src.Name)
 	res.decl = decl
 	res.diags = append(res.diags, d...)
-	res.uses = map[string]hcl.Range{}
-	resolvable := true
-	for _, rb := range decl.runbooks {
-		res.names = append(res.names, namedRange{rb.Name, rb.DeclRange})
-		for _, s := range rb.Steps {
-			if s.Action == nil {
-				continue
-			}
-			if _, seen := res.uses[s.Action.Plugin]; !seen {
-				res.uses[s.Action.Plugin] = s.Action.LabelRange
-				resolvable = resolvable && l.builtin(s.Action.Plugin) != nil
-			}
-		}
-	}
-	if resolvable {
+	if l.noteUses(&res, decl) {
 		c := l.checker(l.builtin, nil)
 		for _, rb := range decl.runbooks {
 			res.diags = append(res.diags, c.checkRunbook(rb)...)
@@ -299,6 +280,41 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 		res.decl = &fileDecl{plugins: decl.plugins}
 	}
 	return res
+}
+
+// readSource reads a source file, at most MaxSourceSize bytes.
+func readSource(name string) ([]byte, hcl.Diagnostics) {
+	b, err := safefile.ReadFile(name, MaxSourceSize)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read file",
+			Detail:   err.Error(),
+			Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
+		}}
+	}
+	return b, nil
+}
+
+// noteUses records the names of decl's runbooks and the first use of each
+// plugin in res; it says whether every plugin used is known without a
+// plugin block, so that the file can be checked at once.
+func (l *loader) noteUses(res *fileResult, decl *fileDecl) (resolvable bool) {
+	res.uses = map[string]hcl.Range{}
+	resolvable = true
+	for _, rb := range decl.runbooks {
+		res.names = append(res.names, namedRange{rb.Name, rb.DeclRange})
+		for _, s := range rb.Steps {
+			if s.Action == nil {
+				continue
+			}
+			if _, seen := res.uses[s.Action.Plugin]; !seen {
+				res.uses[s.Action.Plugin] = s.Action.LabelRange
+				resolvable = resolvable && l.builtin(s.Action.Plugin) != nil
+			}
+		}
+	}
+	return resolvable
 }
 
 func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {

@@ -32,18 +32,9 @@ type Reference struct {
 
 var runAttrs = map[string]bool{"id": true, "operator": true, "dry_run": true}
 
-// ParseRef turns a traversal found by Expression.Variables into a typed
-// reference, or explains why it is not one.
-func ParseRef(t hcl.Traversal) (*Reference, hcl.Diagnostics) {
-	ref, diags := parseRef(t)
-	if diags != nil {
-		return nil, diags
-	}
-	return &ref, nil
-}
-
-// parseRef is ParseRef without the allocation: validation parses every
-// reference of every expression.
+// parseRef turns a traversal found by Expression.Variables into a typed
+// reference, or explains why it is not one. It returns a value, not a
+// pointer: validation parses every reference of every expression.
 func parseRef(t hcl.Traversal) (Reference, hcl.Diagnostics) {
 	root := t.RootName()
 	rng := t.SourceRange()
@@ -122,21 +113,4 @@ func traversalAttr(t hcl.Traversal, i int, prefix, want string) (string, hcl.Ran
 		Detail:   fmt.Sprintf("%s must be followed by %s.", prefix, want),
 		Subject:  t[i].SourceRange().Ptr(),
 	}}
-}
-
-// References parses every reference an expression makes.
-func References(expr hcl.Expression) ([]*Reference, hcl.Diagnostics) {
-	if expr == nil {
-		return nil, nil
-	}
-	var refs []*Reference
-	var diags hcl.Diagnostics
-	for _, t := range expr.Variables() {
-		ref, d := ParseRef(t)
-		diags = append(diags, d...)
-		if ref != nil {
-			refs = append(refs, ref)
-		}
-	}
-	return refs, diags
 }

@@ -37,7 +37,7 @@ func TestParseRef(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
-			ref, diags := ParseRef(trav)
+			ref, diags := parseRef(trav)
 			if tt.summary != "" {
 				if len(diags) != 1 || diags[0].Summary != tt.summary || diags[0].Subject == nil {
 					t.Fatalf("got %v, want one %q with a range", diags, tt.summary)
@@ -51,16 +51,5 @@ func TestParseRef(t *testing.T) {
 				t.Errorf("got kind %d name %q remaining %d, want %d %q %d", ref.Kind, ref.Name, len(ref.Remaining), tt.kind, tt.name, tt.remaining)
 			}
 		})
-	}
-}
-
-func TestReferences(t *testing.T) {
-	expr, diags := hclsyntax.ParseTemplate([]byte("${var.a} ${step.b.output.c} ${local.x} ${upper(run.id)}"), "t.hcl", hcl.InitialPos)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	refs, diags := References(expr)
-	if len(refs) != 3 || len(diags) != 1 || diags[0].Summary != "Unknown reference" {
-		t.Fatalf("refs %d diags %v", len(refs), diags)
 	}
 }

@@ -23,30 +23,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: rsstree [-every D] [-o FILE] -- COMMAND [ARG...]")
 		os.Exit(2)
 	}
-	exe, err := exec.LookPath(flag.Arg(0))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rsstree:", err)
-		os.Exit(2)
-	}
-	exe, _ = filepath.Abs(exe)
-	if real, err := filepath.EvalSymlinks(exe); err == nil {
-		exe = real
-	}
+	exe := binary(flag.Arg(0))
 	cmd := exec.Command(exe, flag.Args()[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "rsstree:", err)
-		os.Exit(2)
+		fail(err)
 	}
-	root := cmd.Process.Pid
-	rootCmdline := strings.Join(append([]string{exe}, flag.Args()[1:]...), "\x00") + "\x00"
-
-	// Peaks by pid and by whether the process ran the command's binary
-	// then: a child forked to run a shell command runs it until its execve.
-	// A process is classified by its last sample.
-	peaks := map[int]*[2]int64{} // pid -> VmHWM KiB: [other, same exe]
-	sameExe := map[int]bool{}
-	var maxPSS int64
+	s := &sampler{
+		exe:         exe,
+		root:        cmd.Process.Pid,
+		rootCmdline: strings.Join(append([]string{exe}, flag.Args()[1:]...), "\x00") + "\x00",
+		peaks:       map[int]*[2]int64{},
+		sameExe:     map[int]bool{},
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	tick := time.NewTicker(*every)
@@ -58,58 +47,17 @@ loop:
 		case werr = <-done:
 			break loop
 		case <-tick.C:
-			pss, _ := pssOf(root)
-			for _, pid := range descendants(root) {
-				hwm, ok := vmHWM(pid)
-				if !ok {
-					continue
-				}
-				link, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-				if err != nil {
-					continue
-				}
-				// A child forked to exec something else still shows the
-				// host's binary and command line until its execve.
-				cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				same := link == exe && string(cl) != rootCmdline
-				sameExe[pid] = same
-				p := peaks[pid]
-				if p == nil {
-					p = new([2]int64)
-					peaks[pid] = p
-				}
-				i := 0
-				if same {
-					i = 1
-				}
-				p[i] = max(p[i], hwm)
-				if same {
-					v, _ := pssOf(pid)
-					pss += v
-				}
-			}
-			maxPSS = max(maxPSS, pss)
+			s.sample()
 		}
 	}
 	var host int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		host = ru.Maxrss
 	}
-	var plugins, others int64
-	n := 0
-	for pid, p := range peaks {
-		if sameExe[pid] {
-			plugins += p[1]
-			n++
-		} else {
-			others += p[0]
-		}
-	}
-	line := fmt.Sprintf("%d %d %d %d %d %d\n", host+plugins, host, plugins, n, others, maxPSS)
+	line := s.figures(host)
 	if *out != "" {
 		if err := os.WriteFile(*out, []byte(line), 0o644); err != nil {
-			fmt.Fprintln(os.Stderr, "rsstree:", err)
-			os.Exit(2)
+			fail(err)
 		}
 	} else {
 		fmt.Fprint(os.Stderr, line)
@@ -120,6 +68,93 @@ loop:
 		}
 		os.Exit(1)
 	}
+}
+
+// binary is the file the command name runs, absolute, links resolved.
+func binary(name string) string {
+	exe, err := exec.LookPath(name)
+	if err != nil {
+		fail(err)
+	}
+	exe, _ = filepath.Abs(exe)
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	return exe
+}
+
+// fail reports err and exits with status 2.
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "rsstree:", err)
+	os.Exit(2)
+}
+
+// sampler samples the memory of the process tree under root.
+type sampler struct {
+	exe         string // the command's binary
+	root        int
+	rootCmdline string // the command's /proc/PID/cmdline
+
+	// Peaks by pid and by whether the process ran the command's binary
+	// then: a child forked to run a shell command runs it until its execve.
+	// A process is classified by its last sample.
+	peaks   map[int]*[2]int64 // pid -> VmHWM KiB: [other, same exe]
+	sameExe map[int]bool
+	maxPSS  int64
+}
+
+// sample reads the peaks of every process in the tree, and the tree's
+// proportional set size.
+func (s *sampler) sample() {
+	pss, _ := pssOf(s.root)
+	for _, pid := range descendants(s.root) {
+		hwm, ok := vmHWM(pid)
+		if !ok {
+			continue
+		}
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if err != nil {
+			continue
+		}
+		// A child forked to exec something else still shows the
+		// host's binary and command line until its execve.
+		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		same := link == s.exe && string(cl) != s.rootCmdline
+		s.sameExe[pid] = same
+		p := s.peaks[pid]
+		if p == nil {
+			p = new([2]int64)
+			s.peaks[pid] = p
+		}
+		i := 0
+		if same {
+			i = 1
+		}
+		p[i] = max(p[i], hwm)
+		if same {
+			v, _ := pssOf(pid)
+			pss += v
+		}
+	}
+	s.maxPSS = max(s.maxPSS, pss)
+}
+
+// figures is the line rsstree writes, host being the command's own peak
+// in KiB: the total of the host and the processes running its binary, the
+// host, those processes, their number, the other processes, and the peak
+// proportional set size.
+func (s *sampler) figures(host int64) string {
+	var plugins, others int64
+	n := 0
+	for pid, p := range s.peaks {
+		if s.sameExe[pid] {
+			plugins += p[1]
+			n++
+		} else {
+			others += p[0]
+		}
+	}
+	return fmt.Sprintf("%d %d %d %d %d %d\n", host+plugins, host, plugins, n, others, s.maxPSS)
 }
 
 // descendants lists the processes under pid, depth first.

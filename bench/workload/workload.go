@@ -88,7 +88,16 @@ func (g *gen) header() {
 	g.line(0, "")
 }
 
+// variables writes the runbook's variables: those of the prompt and the
+// route, then those of the gateway.
 func (g *gen) variables() {
+	g.routeVariables()
+	g.gatewayVariables()
+}
+
+// routeVariables writes the variables naming the prompt, its label and
+// version, the route and its target.
+func (g *gen) routeVariables() {
 	g.line(1, `variable "prompt" {`)
 	g.line(2, "type        = string")
 	g.line(2, `description = "Prompt name in the registry"`)
@@ -134,6 +143,11 @@ func (g *gen) variables() {
 	g.line(2, `description = "Variant to switch the route to"`)
 	g.line(1, "}")
 	g.line(0, "")
+}
+
+// gatewayVariables writes the variables of the gateway and the run's
+// options.
+func (g *gen) gatewayVariables() {
 	g.line(1, `variable "endpoint" {`)
 	g.line(2, "type        = string")
 	g.line(2, "default     = %q", fmt.Sprintf("https://llm-gateway-%d.internal.example.com", g.i%5))
@@ -165,187 +179,220 @@ func (g *gen) variables() {
 	g.line(1, "}")
 }
 
-// step writes step s (0-based). Steps cycle through ten kinds; each kind
-// refers only to kinds that come before it in the cycle, so any number of
-// steps yields a valid runbook.
+// stepKinds are the kinds of step, in the order steps cycle through them;
+// each kind refers only to kinds that come before it.
+var stepKinds = [...]struct {
+	name  string
+	write func(g *gen, name string)
+}{
+	{"prompt_status", (*gen).promptStatusStep},
+	{"route_status", (*gen).routeStatusStep},
+	{"gateway_health", (*gen).gatewayHealthStep},
+	{"pods_ready", (*gen).podsReadyStep},
+	{"rollback", (*gen).rollbackStep},
+	{"failover", (*gen).failoverStep},
+	{"announce", (*gen).announceStep},
+	{"notify", (*gen).notifyStep},
+	{"restart", (*gen).restartStep},
+	{"sign_off", (*gen).signOffStep},
+}
+
+// step writes step s (0-based). Steps cycle through stepKinds, so any
+// number of steps yields a valid runbook.
 func (g *gen) step(s int) {
-	kind := s % 10
-	names := [...]string{
-		"prompt_status", "route_status", "gateway_health", "pods_ready", "rollback",
-		"failover", "announce", "notify", "restart", "sign_off",
-	}
-	name := fmt.Sprintf("%s_%02d", names[kind], s+1)
+	kind := stepKinds[s%len(stepKinds)]
+	name := fmt.Sprintf("%s_%02d", kind.name, s+1)
 	g.line(0, "")
 	g.line(1, "step %q {", name)
-	switch kind {
-	case 0: // read the live prompt version
-		g.line(2, "description = %q", "Read which version the label serves")
-		g.line(2, `action "prompt.status" {`)
-		g.line(3, "name  = var.prompt")
-		g.line(3, "label = var.label")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, "condition     = output.version > 0 && length(output.versions) > 0")
-		g.line(3, `error_message = "The registry serves no version of ${var.prompt} under ${var.label}."`)
-		g.line(2, "}")
-		g.promptStatus = name
-
-	case 1: // read the route, polling until the target variant exists
-		g.line(2, "description = %q", "Read which variant the route serves")
-		g.line(2, "owner       = %q", "oncall-ml")
-		g.line(2, `action "fallback.status" {`)
-		g.line(3, "route = var.route")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, "condition     = contains(keys(output.variants), var.target)")
-		g.line(3, `error_message = "Route ${var.route} has no variant ${var.target}; its variants: ${join(", ", keys(output.variants))}."`)
-		g.line(3, `within        = "2m"`)
-		g.line(3, `every         = "10s"`)
-		g.line(2, "}")
-		g.fallbackStatus = name
-
-	case 2: // GET the gateway's health, with retries
-		g.line(2, "description = %q", "Check the gateway answers")
-		g.line(2, `action "http.request" {`)
-		g.line(3, `url     = "${var.endpoint}/healthz?prompt=${var.prompt}"`)
-		g.line(3, "headers = {")
-		g.line(4, `Authorization = "Bearer ${var.token}"`)
-		g.line(4, `Accept        = "application/json"`)
-		g.line(3, "}")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, "condition     = output.status == 200")
-		g.line(3, `error_message = "The gateway answered ${output.status}: ${substr(output.body, 0, 200)}"`)
-		g.line(2, "}")
-		g.line(2, `timeout = "20s"`)
-		g.line(2, "retry {")
-		g.line(3, "attempts = 3")
-		g.line(3, `delay    = "2s"`)
-		g.line(2, "}")
-		g.health = name
-
-	case 3: // read-only shell check
-		g.line(2, "description = %q", "Check the serving pods are ready")
-		g.line(2, "owner       = %q", "sre")
-		g.line(2, `action "shell.run" {`)
-		g.line(3, `command   = "kubectl -n ${join(",", var.namespaces)} get pods -l prompt=${var.prompt} -o name | wc -l"`)
-		g.line(3, "read_only = true")
-		g.line(3, "env = {")
-		g.line(4, "PROMPT = var.prompt")
-		g.line(4, "ROUTE  = var.route")
-		g.line(3, "}")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, `condition     = output.exit_code == 0 && tonumber(trimspace(output.stdout)) > 0`)
-		g.line(3, `error_message = "No ready pod serves ${var.prompt}: ${output.stderr}"`)
-		g.line(3, `within        = "1m"`)
-		g.line(2, "}")
-		g.shellCheck = name
-
-	case 4: // roll the prompt back
-		cur := "step." + g.promptStatus + ".output"
-		g.line(2, "description = %q", "Move the label to the earlier version")
-		g.line(2, "confirm     = %q", fmt.Sprintf("Roll ${var.prompt} (${var.label}) back from v${%s.version}?", cur))
-		g.line(2, "precondition {")
-		g.line(3, "condition     = length([for v in %s.versions : v if v < %s.version]) > 0", cur, cur)
-		g.line(3, "error_message = %q", fmt.Sprintf("${var.prompt} has no version older than v${%s.version}.", cur))
-		g.line(2, "}")
-		g.line(2, "precondition {")
-		g.line(3, "condition     = var.to_version == 0 || (contains(%s.versions, var.to_version) && var.to_version < %s.version)", cur, cur)
-		g.line(3, "error_message = %q", fmt.Sprintf("to_version ${var.to_version} is not an existing version older than v${%s.version}.", cur))
-		g.line(2, "}")
-		g.line(2, `action "prompt.rollback" {`)
-		g.line(3, "name       = var.prompt")
-		g.line(3, "label      = var.label")
-		g.line(3, "to_version = var.to_version")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, "condition     = output.version < %s.version", cur)
-		g.line(3, `error_message = "The label still points at v${output.version}."`)
-		g.line(2, "}")
-		g.line(2, `timeout = "30s"`)
-		g.line(2, "retry {")
-		g.line(3, "attempts = 2")
-		g.line(3, `delay    = "5s"`)
-		g.line(2, "}")
-		g.rollback = name
-
-	case 5: // fail the route over
-		cur := "step." + g.fallbackStatus + ".output"
-		g.line(2, "description = %q", "Switch the route to the fallback variant")
-		g.line(2, "owner       = %q", "oncall-ml")
-		g.line(2, "when        = !var.dry && step.%s.output.status == 200", g.health)
-		// Templates with quoted strings inside ${…} are written verbatim: Go's %q
-		// would escape those quotes, which HCL does not accept there.
-		g.line(2, `confirm     = "Switch ${var.route} from ${%s.active} (${%s.model}) to ${var.target} (${lookup(%s.variants, var.target, "?")})?"`, cur, cur, cur)
-		g.line(2, "precondition {")
-		g.line(3, "condition     = %s.active != var.target", cur)
-		g.line(3, `error_message = "${var.route} already serves ${var.target}."`)
-		g.line(2, "}")
-		g.line(2, `action "fallback.activate" {`)
-		g.line(3, "route  = var.route")
-		g.line(3, "target = var.target")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, "condition     = output.active == var.target && output.route == var.route")
-		g.line(3, `error_message = "The route still serves ${output.active}."`)
-		g.line(2, "}")
-		g.line(2, `timeout = "45s"`)
-
-	case 6: // a person announces
-		g.line(2, "owner  = %q", "incident-commander")
-		g.line(2, "manual = %q", fmt.Sprintf(
-			"Post in #incidents: ${var.prompt} (${var.label}) rolled back to v${step.%s.output.version}, ${var.route} serves ${upper(var.target)}; transcript ${run.id}, operator ${run.operator}.",
-			g.rollback))
-
-	case 7: // POST a notification; failures do not stop the run
-		g.line(2, "description = %q", "Tell the gateway about the change")
-		g.line(2, `action "http.request" {`)
-		g.line(3, `url    = "${var.endpoint}/v1/events"`)
-		g.line(3, `method = "POST"`)
-		g.line(3, "headers = {")
-		g.line(4, `Authorization  = "Bearer ${var.token}"`)
-		g.line(4, `Content-Type   = "application/json"`)
-		g.line(3, "}")
-		g.line(3, "body = jsonencode({")
-		g.line(4, "prompt  = var.prompt")
-		g.line(4, "version = step.%s.output.version", g.rollback)
-		g.line(4, "run     = run.id")
-		g.line(4, "dry_run = run.dry_run")
-		g.line(3, "})")
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, "condition     = output.status >= 200 && output.status < 300")
-		g.line(3, `error_message = "The gateway refused the event: ${output.status}."`)
-		g.line(2, "}")
-		g.line(2, `on_failure = "continue"`)
-
-	case 8: // restart the pods with a mutating shell command
-		g.line(2, "description = %q", "Restart the serving pods to drop cached prompts")
-		g.line(2, "owner       = %q", "sre")
-		g.line(2, "when        = !var.dry")
-		g.line(2, "confirm     = %q", fmt.Sprintf("Restart the pods of ${var.prompt}? ${step.%s.output.stdout} are running.", g.shellCheck))
-		g.line(2, `action "shell.run" {`)
-		g.line(3, `command = "kubectl -n serving rollout restart deploy/${var.prompt} && kubectl -n serving rollout status deploy/${var.prompt}"`)
-		g.line(3, `dir     = "."`)
-		g.line(2, "}")
-		g.line(2, "expect {")
-		g.line(3, `condition     = output.exit_code == 0 && strcontains(output.stdout, "successfully rolled out")`)
-		g.line(3, `error_message = "The restart failed (exit ${output.exit_code}): ${output.stderr}"`)
-		g.line(2, "}")
-		g.line(2, `timeout = "5m"`)
-		g.line(2, "retry {")
-		g.line(3, "attempts = 2")
-		g.line(2, "}")
-
-	case 9: // a person signs off
-		g.line(2, "owner   = %q", "ml-platform")
-		g.line(2, "confirm = %q", fmt.Sprintf("Has the error rate of ${var.prompt} fallen under ${var.error_rate_threshold * 100}%% since v${step.%s.output.version}?", g.rollback))
-		g.line(2, `manual  = "Check the dashboard for ${var.prompt} on ${var.route}; ${format("%%d", length(step.%s.output.versions))} versions exist."`, g.promptStatus)
-		g.line(2, "expect {")
-		g.line(3, `condition     = output.confirmed_by != ""`)
-		g.line(3, `error_message = "Nobody signed off."`)
-		g.line(2, "}")
-	}
+	kind.write(g, name)
 	g.line(1, "}")
+}
+
+// promptStatusStep writes the body of a step: read the live prompt version.
+func (g *gen) promptStatusStep(name string) {
+	g.line(2, "description = %q", "Read which version the label serves")
+	g.line(2, `action "prompt.status" {`)
+	g.line(3, "name  = var.prompt")
+	g.line(3, "label = var.label")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, "condition     = output.version > 0 && length(output.versions) > 0")
+	g.line(3, `error_message = "The registry serves no version of ${var.prompt} under ${var.label}."`)
+	g.line(2, "}")
+	g.promptStatus = name
+}
+
+// routeStatusStep writes the body of a step: read the route, polling until the target variant exists.
+func (g *gen) routeStatusStep(name string) {
+	g.line(2, "description = %q", "Read which variant the route serves")
+	g.line(2, "owner       = %q", "oncall-ml")
+	g.line(2, `action "fallback.status" {`)
+	g.line(3, "route = var.route")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, "condition     = contains(keys(output.variants), var.target)")
+	g.line(3, `error_message = "Route ${var.route} has no variant ${var.target}; its variants: ${join(", ", keys(output.variants))}."`)
+	g.line(3, `within        = "2m"`)
+	g.line(3, `every         = "10s"`)
+	g.line(2, "}")
+	g.fallbackStatus = name
+}
+
+// gatewayHealthStep writes the body of a step: GET the gateway's health, with retries.
+func (g *gen) gatewayHealthStep(name string) {
+	g.line(2, "description = %q", "Check the gateway answers")
+	g.line(2, `action "http.request" {`)
+	g.line(3, `url     = "${var.endpoint}/healthz?prompt=${var.prompt}"`)
+	g.line(3, "headers = {")
+	g.line(4, `Authorization = "Bearer ${var.token}"`)
+	g.line(4, `Accept        = "application/json"`)
+	g.line(3, "}")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, "condition     = output.status == 200")
+	g.line(3, `error_message = "The gateway answered ${output.status}: ${substr(output.body, 0, 200)}"`)
+	g.line(2, "}")
+	g.line(2, `timeout = "20s"`)
+	g.line(2, "retry {")
+	g.line(3, "attempts = 3")
+	g.line(3, `delay    = "2s"`)
+	g.line(2, "}")
+	g.health = name
+}
+
+// podsReadyStep writes the body of a step: read-only shell check.
+func (g *gen) podsReadyStep(name string) {
+	g.line(2, "description = %q", "Check the serving pods are ready")
+	g.line(2, "owner       = %q", "sre")
+	g.line(2, `action "shell.run" {`)
+	g.line(3, `command   = "kubectl -n ${join(",", var.namespaces)} get pods -l prompt=${var.prompt} -o name | wc -l"`)
+	g.line(3, "read_only = true")
+	g.line(3, "env = {")
+	g.line(4, "PROMPT = var.prompt")
+	g.line(4, "ROUTE  = var.route")
+	g.line(3, "}")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, `condition     = output.exit_code == 0 && tonumber(trimspace(output.stdout)) > 0`)
+	g.line(3, `error_message = "No ready pod serves ${var.prompt}: ${output.stderr}"`)
+	g.line(3, `within        = "1m"`)
+	g.line(2, "}")
+	g.shellCheck = name
+}
+
+// rollbackStep writes the body of a step: roll the prompt back.
+func (g *gen) rollbackStep(name string) {
+	cur := "step." + g.promptStatus + ".output"
+	g.line(2, "description = %q", "Move the label to the earlier version")
+	g.line(2, "confirm     = %q", fmt.Sprintf("Roll ${var.prompt} (${var.label}) back from v${%s.version}?", cur))
+	g.line(2, "precondition {")
+	g.line(3, "condition     = length([for v in %s.versions : v if v < %s.version]) > 0", cur, cur)
+	g.line(3, "error_message = %q", fmt.Sprintf("${var.prompt} has no version older than v${%s.version}.", cur))
+	g.line(2, "}")
+	g.line(2, "precondition {")
+	g.line(3, "condition     = var.to_version == 0 || (contains(%s.versions, var.to_version) && var.to_version < %s.version)", cur, cur)
+	g.line(3, "error_message = %q", fmt.Sprintf("to_version ${var.to_version} is not an existing version older than v${%s.version}.", cur))
+	g.line(2, "}")
+	g.line(2, `action "prompt.rollback" {`)
+	g.line(3, "name       = var.prompt")
+	g.line(3, "label      = var.label")
+	g.line(3, "to_version = var.to_version")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, "condition     = output.version < %s.version", cur)
+	g.line(3, `error_message = "The label still points at v${output.version}."`)
+	g.line(2, "}")
+	g.line(2, `timeout = "30s"`)
+	g.line(2, "retry {")
+	g.line(3, "attempts = 2")
+	g.line(3, `delay    = "5s"`)
+	g.line(2, "}")
+	g.rollback = name
+}
+
+// failoverStep writes the body of a step: fail the route over.
+func (g *gen) failoverStep(_ string) {
+	cur := "step." + g.fallbackStatus + ".output"
+	g.line(2, "description = %q", "Switch the route to the fallback variant")
+	g.line(2, "owner       = %q", "oncall-ml")
+	g.line(2, "when        = !var.dry && step.%s.output.status == 200", g.health)
+	// Templates with quoted strings inside ${…} are written verbatim: Go's %q
+	// would escape those quotes, which HCL does not accept there.
+	g.line(2, `confirm     = "Switch ${var.route} from ${%s.active} (${%s.model}) to ${var.target} (${lookup(%s.variants, var.target, "?")})?"`, cur, cur, cur)
+	g.line(2, "precondition {")
+	g.line(3, "condition     = %s.active != var.target", cur)
+	g.line(3, `error_message = "${var.route} already serves ${var.target}."`)
+	g.line(2, "}")
+	g.line(2, `action "fallback.activate" {`)
+	g.line(3, "route  = var.route")
+	g.line(3, "target = var.target")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, "condition     = output.active == var.target && output.route == var.route")
+	g.line(3, `error_message = "The route still serves ${output.active}."`)
+	g.line(2, "}")
+	g.line(2, `timeout = "45s"`)
+}
+
+// announceStep writes the body of a step: a person announces.
+func (g *gen) announceStep(_ string) {
+	g.line(2, "owner  = %q", "incident-commander")
+	g.line(2, "manual = %q", fmt.Sprintf(
+		"Post in #incidents: ${var.prompt} (${var.label}) rolled back to v${step.%s.output.version}, ${var.route} serves ${upper(var.target)}; transcript ${run.id}, operator ${run.operator}.",
+		g.rollback))
+}
+
+// notifyStep writes the body of a step: POST a notification; failures do not stop the run.
+func (g *gen) notifyStep(_ string) {
+	g.line(2, "description = %q", "Tell the gateway about the change")
+	g.line(2, `action "http.request" {`)
+	g.line(3, `url    = "${var.endpoint}/v1/events"`)
+	g.line(3, `method = "POST"`)
+	g.line(3, "headers = {")
+	g.line(4, `Authorization  = "Bearer ${var.token}"`)
+	g.line(4, `Content-Type   = "application/json"`)
+	g.line(3, "}")
+	g.line(3, "body = jsonencode({")
+	g.line(4, "prompt  = var.prompt")
+	g.line(4, "version = step.%s.output.version", g.rollback)
+	g.line(4, "run     = run.id")
+	g.line(4, "dry_run = run.dry_run")
+	g.line(3, "})")
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, "condition     = output.status >= 200 && output.status < 300")
+	g.line(3, `error_message = "The gateway refused the event: ${output.status}."`)
+	g.line(2, "}")
+	g.line(2, `on_failure = "continue"`)
+}
+
+// restartStep writes the body of a step: restart the pods with a mutating shell command.
+func (g *gen) restartStep(_ string) {
+	g.line(2, "description = %q", "Restart the serving pods to drop cached prompts")
+	g.line(2, "owner       = %q", "sre")
+	g.line(2, "when        = !var.dry")
+	g.line(2, "confirm     = %q", fmt.Sprintf("Restart the pods of ${var.prompt}? ${step.%s.output.stdout} are running.", g.shellCheck))
+	g.line(2, `action "shell.run" {`)
+	g.line(3, `command = "kubectl -n serving rollout restart deploy/${var.prompt} && kubectl -n serving rollout status deploy/${var.prompt}"`)
+	g.line(3, `dir     = "."`)
+	g.line(2, "}")
+	g.line(2, "expect {")
+	g.line(3, `condition     = output.exit_code == 0 && strcontains(output.stdout, "successfully rolled out")`)
+	g.line(3, `error_message = "The restart failed (exit ${output.exit_code}): ${output.stderr}"`)
+	g.line(2, "}")
+	g.line(2, `timeout = "5m"`)
+	g.line(2, "retry {")
+	g.line(3, "attempts = 2")
+	g.line(2, "}")
+}
+
+// signOffStep writes the body of a step: a person signs off.
+func (g *gen) signOffStep(_ string) {
+	g.line(2, "owner   = %q", "ml-platform")
+	g.line(2, "confirm = %q", fmt.Sprintf("Has the error rate of ${var.prompt} fallen under ${var.error_rate_threshold * 100}%% since v${step.%s.output.version}?", g.rollback))
+	g.line(2, `manual  = "Check the dashboard for ${var.prompt} on ${var.route}; ${format("%%d", length(step.%s.output.versions))} versions exist."`, g.promptStatus)
+	g.line(2, "expect {")
+	g.line(3, `condition     = output.confirmed_by != ""`)
+	g.line(3, `error_message = "Nobody signed off."`)
+	g.line(2, "}")
 }

@@ -10,13 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/docs/doccheck"
 )
 
 // helpOf runs `runbook ARGS... --help` and returns what it printed.
 func helpOf(t *testing.T, args ...string) string {
 	t.Helper()
-	streams, _, out, errOut := TestIO()
+	streams, _, out, errOut := iostreams.Test()
 	if code := Main(append(args, "--help"), streams); code != 0 {
 		t.Fatalf("runbook %s --help exited %d: %s", strings.Join(args, " "), code, errOut)
 	}

@@ -10,6 +10,10 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/root"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
+	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/builtin"
 )
@@ -85,14 +89,9 @@ func execFaulty(t *testing.T, args ...string) (int, string, string) {
 	if err := reg.Register(&plugins.Builtin{Name: "faulty", Schema: faultySchema, New: func() plugins.Plugin { return faulty{} }}); err != nil {
 		t.Fatal(err)
 	}
-	streams, _, out, errOut := TestIO()
-	a := &app{io: streams, registry: reg}
-	root := a.rootCmd()
-	root.SetArgs(append([]string{"exec"}, args...))
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
-	err := root.Execute()
-	return exitCode(err), out.String(), errOut.String()
+	streams, _, out, errOut := iostreams.Test()
+	code := root.Main(append([]string{"exec"}, args...), cmdutil.New(streams, reg))
+	return code, out.String(), errOut.String()
 }
 
 func transcriptText(t *testing.T, dir string) string {
@@ -129,8 +128,8 @@ runbook "crash" {
 }
 `}
 	code, out, _, dir := execWithFaulty(t, files, "crash", "--yes")
-	if code != ExitFailed {
-		t.Errorf("exit %d, want %d", code, ExitFailed)
+	if code != exitcode.Failed {
+		t.Errorf("exit %d, want %d", code, exitcode.Failed)
 	}
 	for _, want := range []string{`plugin "faulty" panicked during faulty.explode`, "index out of range"} {
 		if !strings.Contains(out, want) {
@@ -151,8 +150,8 @@ runbook "crash" {
 	}
 	// The lock was released: the same run runs (and fails) again, rather
 	// than being refused with exit 3.
-	if code, out := execFaultyIn(t, "crash", "--yes"); code != ExitFailed {
-		t.Errorf("second run: exit %d, want %d (the lock still held?):\n%s", code, ExitFailed, out)
+	if code, out := execFaultyIn(t, "crash", "--yes"); code != exitcode.Failed {
+		t.Errorf("second run: exit %d, want %d (the lock still held?):\n%s", code, exitcode.Failed, out)
 	}
 }
 
@@ -172,8 +171,8 @@ runbook "stall" {
 }
 `}
 	code, out, _, _ := execWithFaulty(t, files, "stall", "--yes")
-	if code != ExitFailed {
-		t.Errorf("exit %d, want %d", code, ExitFailed)
+	if code != exitcode.Failed {
+		t.Errorf("exit %d, want %d", code, exitcode.Failed)
 	}
 	if !strings.Contains(out, "faulty.stall timed out after 1s") {
 		t.Errorf("output:\n%s", out)
@@ -203,8 +202,8 @@ runbook "leak" {
 }
 `}
 	code, out, errOut, dir := execWithFaulty(t, files, "leak", "--yes", "--var", "token="+secret)
-	if code != ExitFailed {
-		t.Errorf("exit %d, want %d:\n%s%s", code, ExitFailed, out, errOut)
+	if code != exitcode.Failed {
+		t.Errorf("exit %d, want %d:\n%s%s", code, exitcode.Failed, out, errOut)
 	}
 	if !strings.Contains(out, "backend refused token") {
 		t.Errorf("the error did not reach the output:\n%s", out)
@@ -228,8 +227,8 @@ runbook "crash" {
 }
 `}
 	code, out, _, dir := execWithFaulty(t, files, "crash", "--dry-run")
-	if code != ExitFailed {
-		t.Errorf("exit %d, want %d", code, ExitFailed)
+	if code != exitcode.Failed {
+		t.Errorf("exit %d, want %d", code, exitcode.Failed)
 	}
 	for _, want := range []string{`✗ plan faulty.planpanic: plugin "faulty" panicked during plan of faulty.planpanic:`, "panic: kaboom in plan", "cmd/runbook.faulty.Plan"} {
 		if !strings.Contains(out, want) {
@@ -243,18 +242,13 @@ runbook "crash" {
 		}
 	}
 	// transcript show replays it the same way.
-	streams, _, sout, _ := TestIO()
-	a := &app{io: streams, registry: builtin.Registry()}
-	root := a.rootCmd()
+	streams, _, sout, _ := iostreams.Test()
 	trs, _ := filepath.Glob(filepath.Join(dir, ".runbook", "transcripts", "*.jsonl"))
 	if len(trs) != 1 {
 		t.Fatalf("transcripts: %v", trs)
 	}
-	root.SetArgs([]string{"transcript", "show", strings.TrimSuffix(filepath.Base(trs[0]), ".jsonl")})
-	root.SetOut(streams.Out)
-	root.SetErr(streams.ErrOut)
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
+	if code := root.Main([]string{"transcript", "show", strings.TrimSuffix(filepath.Base(trs[0]), ".jsonl")}, cmdutil.New(streams, builtin.Registry())); code != 0 {
+		t.Fatalf("transcript show: exit %d", code)
 	}
 	if !strings.Contains(sout.String(), "✗ plan faulty.planpanic: plugin \"faulty\" panicked") || !strings.Contains(sout.String(), "panic: kaboom in plan") {
 		t.Errorf("transcript show:\n%s", sout)

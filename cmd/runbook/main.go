@@ -3,11 +3,16 @@ package main
 import (
 	"os"
 	"runtime/debug"
+
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/root"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
+	"github.com/runbookdev/runbook/plugins/builtin"
 )
 
 func main() {
 	tuneGC()
-	os.Exit(Main(os.Args[1:], SystemIO()))
+	os.Exit(Main(os.Args[1:], iostreams.System()))
 }
 
 // tuneGC gives the collector a larger heap goal than Go's default, as the Go
@@ -23,4 +28,10 @@ func tuneGC() {
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
 		debug.SetMemoryLimit(1 << 30)
 	}
+}
+
+// Main runs the command line with the built-in plugins and returns the
+// process exit code.
+func Main(args []string, streams *iostreams.IOStreams) int {
+	return root.Main(args, cmdutil.New(streams, builtin.Registry()))
 }

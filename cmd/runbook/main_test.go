@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/engine/transcript/transcripttest"
 	"github.com/runbookdev/runbook/examples/sample"
 )
@@ -20,7 +21,7 @@ import (
 // testscript puts a copy of it named "runbook" on $PATH.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"runbook": func() { os.Exit(Main(os.Args[1:], SystemIO())) },
+		"runbook": func() { os.Exit(Main(os.Args[1:], iostreams.System())) },
 	})
 }
 

@@ -5,13 +5,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/zclconf/go-cty/cty"
 
-	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/host"
 )
 
@@ -90,50 +87,4 @@ func cmdSHA256(ts *testscript.TestScript, neg bool, args []string) {
 	sum, err := host.FileSHA256(ts.MkAbs(args[1]))
 	ts.Check(err)
 	ts.Setenv(args[0], sum)
-}
-
-func TestPluginsListing(t *testing.T) {
-	reg, err := plugins.NewRegistry(&plugins.Builtin{Name: "kv", Schema: &plugins.Schema{
-		Config: []*plugins.Attribute{
-			{Name: "token", Type: cty.String, Sensitive: true, Default: cty.StringVal("s3cret")},
-			{Name: "dir", Type: cty.String, Path: true, Required: true, Description: "Where the data is."},
-		},
-		Actions: map[string]*plugins.Action{
-			"get": {Name: "get", ReadOnly: true, Description: "Read a key.",
-				Args:   []*plugins.Attribute{{Name: "key", Type: cty.String, Required: true}},
-				Output: cty.Object(map[string]cty.Type{"value": cty.String, "versions": cty.List(cty.Number)})},
-			"put": {Name: "put", Args: []*plugins.Attribute{{Name: "tags", Type: cty.Map(cty.String), Default: cty.MapValEmpty(cty.String)}}, Output: cty.DynamicPseudoType},
-		},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	streams, _, out, _ := TestIO()
-	a := &app{io: streams, registry: reg, opts: globalOptions{Dir: filepath.Join(t.TempDir(), "none")}}
-	if err := a.runPlugins(&pluginsOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	want := `kv ` + Version() + `, built-in
-  Configuration
-    token  string, has a default, sensitive
-    dir    string, required, path  Where the data is.
-  kv.get  read-only
-    Read a key.
-    arguments
-      key  string, required
-    output
-      value     string
-      versions  list(number)
-  kv.put  mutating
-    arguments
-      tags  map(string), default {}
-    output
-      any
-`
-	if got := out.String(); got != want {
-		t.Errorf("listing:\n%s\nwant:\n%s", got, want)
-	}
-	if strings.Contains(out.String(), "s3cret") {
-		t.Error("a sensitive default was printed")
-	}
 }

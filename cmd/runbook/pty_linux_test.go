@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbookdev/runbook/engine/exitcode"
 	"golang.org/x/sys/unix"
 )
 
@@ -150,8 +151,8 @@ func TestCtrlCAtSecretPrompt(t *testing.T) {
 	case err := <-exited:
 		time.Sleep(200 * time.Millisecond) // let the last output through
 		var exitErr *exec.ExitError
-		if !errors.As(err, &exitErr) || exitErr.ExitCode() != ExitInterrupted {
-			t.Errorf("exit %v, want %d; the terminal shows:\n%s", err, ExitInterrupted, out)
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitcode.Interrupted {
+			t.Errorf("exit %v, want %d; the terminal shows:\n%s", err, exitcode.Interrupted, out)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("still running 10 s after the first Ctrl-C; the terminal shows:\n%s", out)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
+	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/engine/transcript"
 )
 
@@ -99,7 +101,7 @@ func mkTranscript(dir, runID, runbook, kind string, start time.Time) (string, er
 		return "", strconv.ErrSyntax
 	}
 	for _, e := range events {
-		if _, err := w.Append(e.typ, e.fields); err != nil {
+		if _, err := w.Write(e.typ, e.fields); err != nil {
 			return "", err
 		}
 	}
@@ -195,13 +197,13 @@ func TestTranscriptVerifyExitCodes(t *testing.T) {
 		{name: "intact", wantOut: "intact: 11 events"},
 		{name: "by prefix", args: []string{"verify", "run-"}, wantOut: "intact"},
 		{name: "edited", tamper: func(b []byte) []byte { return bytes.Replace(b, []byte(`"version":6`), []byte(`"version":5`), 1) },
-			wantCode: ExitFailed, wantErr: "line 8 (seq 8): hash mismatch"},
+			wantCode: exitcode.Failed, wantErr: "line 8 (seq 8): hash mismatch"},
 		{name: "torn", tamper: func(b []byte) []byte { return append(b, `{"seq":12,`...) },
-			wantCode: ExitFailed, wantErr: "line 12: torn last line (a crash mid-write?); run with --repair to truncate it"},
+			wantCode: exitcode.Failed, wantErr: "line 12: torn last line (a crash mid-write?); run with --repair to truncate it"},
 		{name: "torn, repaired", tamper: func(b []byte) []byte { return append(b, `{"seq":12,`...) },
 			args: []string{"verify", "--repair", "run-1"}, wantOut: "repaired: removed the torn last line 12 (10 bytes)\nintact: 11 events"},
-		{name: "unknown id", args: []string{"verify", "nope"}, wantCode: ExitBadInput, wantErr: `no such run "nope"`},
-		{name: "no id", args: []string{"verify"}, wantCode: ExitBadInput, wantErr: "Usage: runbook transcript verify ID"},
+		{name: "unknown id", args: []string{"verify", "nope"}, wantCode: exitcode.BadInput, wantErr: `no such run "nope"`},
+		{name: "no id", args: []string{"verify"}, wantCode: exitcode.BadInput, wantErr: "Usage: runbook transcript verify ID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,7 +222,7 @@ func TestTranscriptVerifyExitCodes(t *testing.T) {
 			if args == nil {
 				args = []string{"verify", "run-1"}
 			}
-			streams, _, out, errOut := TestIO()
+			streams, _, out, errOut := iostreams.Test()
 			code := Main(append([]string{"transcript", "--state-dir", state}, args...), streams)
 			if code != tt.wantCode {
 				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
@@ -241,7 +243,7 @@ func TestTranscriptShowRendersEveryKind(t *testing.T) {
 		if _, err := mkTranscript(transcript.Dir(state), kind, "rollback-prompt", kind, time.Date(2025, 11, 26, 10, 0, 0, 0, time.UTC)); err != nil {
 			t.Fatal(err)
 		}
-		streams, _, out, errOut := TestIO()
+		streams, _, out, errOut := iostreams.Test()
 		if code := Main([]string{"transcript", "show", kind, "--state-dir", state}, streams); code != 0 {
 			t.Fatalf("%s: exit %d: %s", kind, code, errOut)
 		}

@@ -44,7 +44,7 @@ func BenchmarkAppend(b *testing.B) {
 			defer w.Close()
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := w.Append("step_finished", fields); err != nil {
+				if _, err := appendEvent(w, "step_finished", fields); err != nil {
 					b.Fatal(err)
 				}
 			}

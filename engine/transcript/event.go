@@ -20,9 +20,6 @@ const (
 	TypeInterrupted  = "interrupted"
 )
 
-// Sensitive is what a sensitive value is replaced with, everywhere.
-const Sensitive = "(sensitive)"
-
 // Event is one line of a transcript.
 type Event struct {
 	Seq  int64

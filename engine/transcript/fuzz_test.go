@@ -60,11 +60,11 @@ func FuzzRoundTrip(f *testing.F) {
 			fields = append(fields, map[string]any{key: value})
 		}
 		for _, fl := range fields {
-			if _, err := w.Append("e", fl); err != nil {
+			if _, err := appendEvent(w, "e", fl); err != nil {
 				t.Fatalf("append %#v: %v", fl, err)
 			}
 		}
-		if _, err := w.Append(value+"x", nil); err != nil {
+		if _, err := appendEvent(w, value+"x", nil); err != nil {
 			t.Fatalf("append with type %q: %v", value+"x", err)
 		}
 		data := fs.bytes(w.Path())

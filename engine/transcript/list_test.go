@@ -74,7 +74,7 @@ func TestListRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Append(TypeRunStarted, map[string]any{"run_id": "live", "runbook": "a", "mode": "run"})
+	appendEvent(w, TypeRunStarted, map[string]any{"run_id": "live", "runbook": "a", "mode": "run"})
 	runs, _ := List(dir)
 	if len(runs) != 1 || runs[0].Status != StatusRunning || !Running(w.Path()) {
 		t.Fatalf("while writing: %+v", runs)

@@ -182,7 +182,7 @@ func TestRepairRefusesLiveTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if _, err := w.Append("e", nil); err != nil {
+	if _, err := appendEvent(w, "e", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Repair(w.Path()); !errors.Is(err, ErrRunning) {
@@ -216,11 +216,11 @@ func TestReadTornAndBad(t *testing.T) {
 func TestStepsUnknownAndInterrupted(t *testing.T) {
 	fs := newMemFS()
 	w, _ := Create("mem", "r1", WithFS(fs))
-	w.Append(TypeRunStarted, map[string]any{"run_id": "r1", "runbook": "rb"})
-	w.Append(TypeStepStarted, map[string]any{"step": "a"})
-	w.Append(TypeStepFinished, map[string]any{"step": "a", "status": "succeeded", "output": map[string]any{"x": 1}})
-	w.Append(TypeStepStarted, map[string]any{"step": "b"})
-	w.Append(TypeInterrupted, map[string]any{"step": "b"})
+	appendEvent(w, TypeRunStarted, map[string]any{"run_id": "r1", "runbook": "rb"})
+	appendEvent(w, TypeStepStarted, map[string]any{"step": "a"})
+	appendEvent(w, TypeStepFinished, map[string]any{"step": "a", "status": "succeeded", "output": map[string]any{"x": 1}})
+	appendEvent(w, TypeStepStarted, map[string]any{"step": "b"})
+	appendEvent(w, TypeInterrupted, map[string]any{"step": "b"})
 	tr, err := parse(fs.bytes(w.Path()))
 	if err != nil {
 		t.Fatal(err)

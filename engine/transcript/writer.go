@@ -1,7 +1,7 @@
 // Package transcript owns the tamper-evident record of a run (docs/execution.md, "Transcripts"): one
 // JSON Lines file per run under <state-dir>/transcripts, each event appended
-// as it happens (and fsync'd where its writer says: Append at once, Write
-// then Sync in batches) and chained to the one before by SHA-256. It
+// as it happens (Write, and fsync'd by Sync where its writer says, in
+// batches) and chained to the one before by SHA-256. It
 // writes events (Writer), reads them back (Read, Transcript), checks the
 // chain (Verify, Repair) and finds and summarizes runs (Find, List).
 //
@@ -48,7 +48,7 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z07:00"
 // Reserved keys are written by the Writer; fields may not set them.
 var reserved = map[string]bool{"seq": true, "time": true, "type": true, "prev": true, "hash": true}
 
-// ErrClosed is returned by Append after Close.
+// ErrClosed is returned by Write and Sync after Close.
 var ErrClosed = errors.New("transcript closed")
 
 // File is what the writer needs of an open transcript file. Tests
@@ -122,8 +122,8 @@ func WithFS(fs FS) Option { return func(c *config) { c.fs = fs } }
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // Writer appends events to a transcript. It is safe for concurrent use.
-// After any write or fsync error it is broken: every later Write, Append
-// and Sync returns that error, so that nothing is recorded after a gap.
+// After any write or fsync error it is broken: every later Write and Sync
+// returns that error, so that nothing is recorded after a gap.
 type Writer struct {
 	mu    sync.Mutex
 	path  string
@@ -214,19 +214,6 @@ func (w *Writer) Head() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.head
-}
-
-// Append writes one event of type typ and fsyncs it before returning:
-// Write, then Sync.
-func (w *Writer) Append(typ string, fields any) (Event, error) {
-	ev, err := w.Write(typ, fields)
-	if err != nil {
-		return ev, err
-	}
-	if err := w.Sync(); err != nil {
-		return Event{}, fmt.Errorf("append %s to transcript: %w", typ, err)
-	}
-	return ev, nil
 }
 
 // Write appends one event of type typ to the transcript (and its copy)

@@ -13,6 +13,19 @@ import (
 	"time"
 )
 
+// appendEvent writes one event and fsyncs it, as the engine does at a
+// step's boundary.
+func appendEvent(w *Writer, typ string, fields any) (Event, error) {
+	ev, err := w.Write(typ, fields)
+	if err != nil {
+		return ev, err
+	}
+	if err := w.Sync(); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
 // fixedClock returns times one second apart from 2026-11-20T10:00:00.123456Z.
 func fixedClock() func() time.Time {
 	t := time.Date(2026, 11, 20, 10, 0, 0, 123456000, time.UTC)
@@ -38,7 +51,7 @@ func sampleRun(t testing.TB, w *Writer) {
 		{TypeRunFinished, map[string]any{"status": "succeeded", "exit_code": 0, "duration": "20ms"}},
 	}
 	for _, e := range events {
-		if _, err := w.Append(e.typ, e.fields); err != nil {
+		if _, err := appendEvent(w, e.typ, e.fields); err != nil {
 			t.Fatalf("append %s: %v", e.typ, err)
 		}
 	}
@@ -184,7 +197,7 @@ func TestAppendFieldShapes(t *testing.T) {
 		map[string]any{"unicode": "é\u2028\x00", "big": 1 << 62},
 	}
 	for _, f := range ok {
-		if _, err := w.Append("custom", f); err != nil {
+		if _, err := appendEvent(w, "custom", f); err != nil {
 			t.Errorf("Append(%#v): %v", f, err)
 		}
 	}
@@ -199,15 +212,15 @@ func TestAppendFieldShapes(t *testing.T) {
 		map[string]any{"f": func() {}},
 	}
 	for _, f := range bad {
-		if _, err := w.Append("custom", f); err == nil {
+		if _, err := appendEvent(w, "custom", f); err == nil {
 			t.Errorf("Append(%#v) succeeded", f)
 		}
 	}
-	if _, err := w.Append("", nil); err == nil {
+	if _, err := appendEvent(w, "", nil); err == nil {
 		t.Error("Append with no type succeeded")
 	}
 	// Bad fields are the caller's mistake: the writer still works.
-	if _, err := w.Append("after", map[string]any{"ok": true}); err != nil {
+	if _, err := appendEvent(w, "after", map[string]any{"ok": true}); err != nil {
 		t.Fatalf("Append after a rejected event: %v", err)
 	}
 	data, _ := os.ReadFile(w.Path())
@@ -230,7 +243,7 @@ func TestDiskFull(t *testing.T) {
 	var appendErr error
 	n := 0
 	for ; n < 20; n++ {
-		if _, appendErr = w.Append(TypeStepStarted, map[string]any{"step": "a-step-with-a-long-name"}); appendErr != nil {
+		if _, appendErr = appendEvent(w, TypeStepStarted, map[string]any{"step": "a-step-with-a-long-name"}); appendErr != nil {
 			break
 		}
 	}
@@ -243,7 +256,7 @@ func TestDiskFull(t *testing.T) {
 	// Space comes back: the writer stays broken, nothing after the gap.
 	fs.budget = -1
 	for i := 0; i < 3; i++ {
-		if _, err := w.Append(TypeStepStarted, map[string]any{"step": "x"}); !errors.Is(err, syscall.ENOSPC) {
+		if _, err := appendEvent(w, TypeStepStarted, map[string]any{"step": "x"}); !errors.Is(err, syscall.ENOSPC) {
 			t.Fatalf("later append: err = %v, want the first error again", err)
 		}
 	}
@@ -265,15 +278,15 @@ func TestSyncFailure(t *testing.T) {
 	}
 	defer w.Close()
 	for i := 0; i < 2; i++ {
-		if _, err := w.Append("e", nil); err != nil {
+		if _, err := appendEvent(w, "e", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := w.Append("e", nil); !errors.Is(err, syscall.EIO) {
+	if _, err := appendEvent(w, "e", nil); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("err = %v, want EIO from sync", err)
 	}
 	fs.syncsLeft = -1
-	if _, err := w.Append("e", nil); !errors.Is(err, syscall.EIO) {
+	if _, err := appendEvent(w, "e", nil); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("append after a failed sync: err = %v, want the sync error", err)
 	}
 	if w.Seq() != 3 {
@@ -405,7 +418,7 @@ func TestAppendAfterClose(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if _, err := w.Append("e", nil); !errors.Is(err, ErrClosed) {
+	if _, err := appendEvent(w, "e", nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("err = %v, want ErrClosed", err)
 	}
 	if w.Err() != nil {
@@ -424,7 +437,7 @@ func TestConcurrentAppend(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 10; i++ {
-				if _, err := w.Append("e", map[string]any{"g": g, "i": i}); err != nil {
+				if _, err := appendEvent(w, "e", map[string]any{"g": g, "i": i}); err != nil {
 					t.Error(err)
 				}
 			}

@@ -265,17 +265,28 @@ func flagValue(f *flagFile, original []byte) []byte {
 
 // Route implements Backend.
 func (b *EtcdBackend) Route(ctx context.Context, name string) (*Route, error) {
+	var r *Route
+	err := b.withRoute(ctx, name, func(_ context.Context, _ *clientv3.Client, s *stored) error {
+		r = s.route
+		return nil
+	})
+	return r, err
+}
+
+// withRoute connects, reads the route name and calls fn with what it read,
+// all within etcdCallTimeout.
+func (b *EtcdBackend) withRoute(ctx context.Context, name string, fn func(context.Context, *clientv3.Client, *stored) error) error {
 	cli, err := b.client(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, etcdCallTimeout)
 	defer cancel()
 	s, err := b.read(ctx, cli, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return s.route, nil
+	return fn(ctx, cli, s)
 }
 
 // etcdHistoryEntry is a history entry as stored in etcd.
@@ -288,59 +299,36 @@ type etcdHistoryEntry struct {
 // Switch implements Backend with a compare-and-swap on the key's mod
 // revision; see EtcdBackend.
 func (b *EtcdBackend) Switch(ctx context.Context, name, variant string, c Change) (*Switched, error) {
-	cli, err := b.client(ctx)
+	var done *Switched
+	err := b.withRoute(ctx, name, func(ctx context.Context, cli *clientv3.Client, s *stored) error {
+		var err error
+		done, err = b.switchRead(ctx, cli, s, name, variant, c)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, etcdCallTimeout)
-	defer cancel()
-	s, err := b.read(ctx, cli, name)
-	if err != nil {
-		return nil, err
-	}
+	return done, nil
+}
+
+// switchRead is Switch once the route is read as s.
+func (b *EtcdBackend) switchRead(ctx context.Context, cli *clientv3.Client, s *stored, name, variant string, c Change) (*Switched, error) {
 	key := b.key(name)
 	before := s.route
 	// The transaction below compares the key's revision with the one read
 	// here: a check of what was read holds for what is replaced.
-	if c.Check != nil {
-		if err := c.Check(before); err != nil {
-			return nil, err
-		}
+	edit, err := editSwitch(s.flag, name, variant, before, c, "etcd key "+key, "flag")
+	if err != nil {
+		return nil, err
 	}
-	if err := before.checkVariant(variant); err != nil {
-		return nil, fmt.Errorf("etcd key %s: %w", key, err)
-	}
-	if before.Active == variant {
+	if edit == nil {
 		return &Switched{Before: before, After: before}, nil
 	}
 
-	data, err := s.flag.withActive(name, variant)
-	if err != nil {
-		return nil, fmt.Errorf("etcd key %s: %w", key, err)
-	}
-	// The new value must be one flagd accepts, serving what we meant.
-	changed, err := parseFlagFile(data)
-	if err != nil {
-		return nil, fmt.Errorf("etcd key %s: refusing to write the changed flag: %w", key, err)
-	}
-	after, err := changed.route(name)
-	if err != nil {
-		return nil, fmt.Errorf("etcd key %s: refusing to write the changed flag: %w", key, err)
-	}
-	if after.Active != variant {
-		return nil, fmt.Errorf("etcd key %s: refusing to write the changed flag: route %q would serve %q, not %q", key, name, after.Active, variant)
-	}
-
+	history := switchRecord(name, variant, before, c)
+	history.Time = time.Now().UTC()
 	entry, err := json.Marshal(etcdHistoryEntry{
-		HistoryEntry: filestate.HistoryEntry{
-			Time:     time.Now().UTC(),
-			Action:   c.Action,
-			Subject:  name,
-			From:     activeOrNil(before.Active),
-			To:       variant,
-			Operator: c.Operator,
-			RunID:    c.RunID,
-		},
+		HistoryEntry:     history,
 		Key:              key,
 		ReplacedRevision: s.rev,
 	})
@@ -356,7 +344,7 @@ func (b *EtcdBackend) Switch(ctx context.Context, name, variant string, c Change
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", s.rev)).
 		Then(
 			// IgnoreLease keeps a lease the key may have.
-			clientv3.OpPut(key, string(flagValue(changed, s.value)), clientv3.WithIgnoreLease()),
+			clientv3.OpPut(key, string(flagValue(edit.changed, s.value)), clientv3.WithIgnoreLease()),
 			clientv3.OpPut(historyKey, string(entry)),
 		).
 		Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).
@@ -371,7 +359,7 @@ func (b *EtcdBackend) Switch(ctx context.Context, name, variant string, c Change
 		}
 		return nil, conflict
 	}
-	return &Switched{Before: before, After: after, Changed: true}, nil
+	return &Switched{Before: before, After: edit.after, Changed: true}, nil
 }
 
 // Close implements Backend.

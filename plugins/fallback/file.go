@@ -45,15 +45,21 @@ func (b *FileBackend) Route(ctx context.Context, name string) (*Route, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	_, r, err := b.readRoute(name)
+	return r, err
+}
+
+// readRoute reads the flag file and its route name.
+func (b *FileBackend) readRoute(name string) (*flagFile, *Route, error) {
 	f, err := b.read()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := f.route(name)
 	if err != nil {
-		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
+		return nil, nil, fmt.Errorf("flag file %s: %w", b.path, err)
 	}
-	return r, nil
+	return f, r, nil
 }
 
 // Switch implements Backend: under the lock it reads the file, changes the
@@ -66,62 +72,30 @@ func (b *FileBackend) Switch(ctx context.Context, name, variant string, c Change
 	}
 	defer unlock()
 
-	f, err := b.read()
+	f, before, err := b.readRoute(name)
 	if err != nil {
 		return nil, err
 	}
-	before, err := f.route(name)
+	edit, err := editSwitch(f, name, variant, before, c, "flag file "+b.path, "file")
 	if err != nil {
-		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
+		return nil, err
 	}
-	if c.Check != nil {
-		if err := c.Check(before); err != nil {
-			return nil, err
-		}
-	}
-	if err := before.checkVariant(variant); err != nil {
-		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
-	}
-	if before.Active == variant {
+	if edit == nil {
 		return &Switched{Before: before, After: before}, nil
-	}
-
-	data, err := f.withActive(name, variant)
-	if err != nil {
-		return nil, fmt.Errorf("flag file %s: %w", b.path, err)
-	}
-	// The new file must be one flagd accepts, serving what we meant.
-	changed, err := parseFlagFile(data)
-	if err != nil {
-		return nil, fmt.Errorf("flag file %s: refusing to write the changed file: %w", b.path, err)
-	}
-	after, err := changed.route(name)
-	if err != nil {
-		return nil, fmt.Errorf("flag file %s: refusing to write the changed file: %w", b.path, err)
-	}
-	if after.Active != variant {
-		return nil, fmt.Errorf("flag file %s: refusing to write the changed file: route %q would serve %q, not %q", b.path, name, after.Active, variant)
 	}
 
 	target, err := b.writeTarget()
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(target, data, 0o644); err != nil {
+	if err := atomicfile.Write(target, edit.data, 0o644); err != nil {
 		return nil, fmt.Errorf("flag file: %w", err)
 	}
-	entry := filestate.HistoryEntry{
-		Action:   c.Action,
-		Subject:  name,
-		From:     activeOrNil(before.Active),
-		To:       variant,
-		Operator: c.Operator,
-		RunID:    c.RunID,
-	}
+	entry := switchRecord(name, variant, before, c)
 	if err := filestate.AppendHistory(b.historyPath(), entry); err != nil {
 		return nil, fmt.Errorf("route %q now serves %q, but recording it failed: %w", name, variant, err)
 	}
-	return &Switched{Before: before, After: after, Changed: true}, nil
+	return &Switched{Before: before, After: edit.after, Changed: true}, nil
 }
 
 // writeTarget is the file a write replaces: the flag file, or the file it
@@ -143,11 +117,3 @@ func (b *FileBackend) writeTarget() (string, error) {
 
 // Close implements Backend.
 func (b *FileBackend) Close() error { return nil }
-
-// activeOrNil records "no default variant" as null in the history.
-func activeOrNil(active string) any {
-	if active == "" {
-		return nil
-	}
-	return active
-}

@@ -207,13 +207,22 @@ func (f *flagFile) routeNames() []string {
 	return names
 }
 
-// route reads the flag named name as a model route.
-func (f *flagFile) route(name string) (*Route, error) {
+// flag finds the flag named name and parses its members.
+func (f *flagFile) flag(name string) (*member, []member, error) {
 	flag := find(f.flags, name)
 	if flag == nil {
-		return nil, &RouteNotFoundError{Route: name, Routes: f.routeNames()}
+		return nil, nil, &RouteNotFoundError{Route: name, Routes: f.routeNames()}
 	}
 	members, err := objectMembers(f.data, flag.start, flag.end)
+	if err != nil {
+		return nil, nil, err
+	}
+	return flag, members, nil
+}
+
+// route reads the flag named name as a model route.
+func (f *flagFile) route(name string) (*Route, error) {
+	_, members, err := f.flag(name)
 	if err != nil {
 		return nil, err
 	}
@@ -256,11 +265,7 @@ func (f *flagFile) route(name string) (*Route, error) {
 // variant: the one value replaced, or the member added after the flag's
 // last one, every other byte as it was.
 func (f *flagFile) withActive(route, variant string) ([]byte, error) {
-	flag := find(f.flags, route)
-	if flag == nil {
-		return nil, &RouteNotFoundError{Route: route, Routes: f.routeNames()}
-	}
-	members, err := objectMembers(f.data, flag.start, flag.end)
+	flag, members, err := f.flag(route)
 	if err != nil {
 		return nil, err
 	}

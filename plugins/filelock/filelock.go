@@ -1,12 +1,6 @@
 package filelock
 
-import (
-	"errors"
-	"os"
-)
-
-// ErrUnsupported is returned where the platform has no file locks.
-var ErrUnsupported = errors.New("file locks are not supported on this platform")
+import "os"
 
 // TryLock takes an exclusive lock on f without waiting; held reports that
 // another open file (of this process or another) has it.

@@ -2,8 +2,14 @@
 
 package filelock
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
-func tryLock(*os.File) (bool, error) { return false, ErrUnsupported }
+// errUnsupported is returned where the platform has no file locks.
+var errUnsupported = errors.New("file locks are not supported on this platform")
 
-func unlock(*os.File) error { return ErrUnsupported }
+func tryLock(*os.File) (bool, error) { return false, errUnsupported }
+
+func unlock(*os.File) error { return errUnsupported }

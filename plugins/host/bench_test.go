@@ -82,10 +82,10 @@ func BenchmarkPoolOf3(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		for _, name := range pool.Names() {
+		for _, name := range pool.names() {
 			p := pool.Get(name)
 			mustSay(b, p)
-			kb, err := rssKiB(p.Pid())
+			kb, err := rssKiB(p.pid())
 			if err != nil {
 				b.Skip(err)
 			}

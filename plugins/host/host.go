@@ -197,15 +197,10 @@ func (s *procSlot) running() *process {
 // force, with everything in its process group) and removes the private
 // folder.
 func (s *procSlot) release() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	proc, first := closeOnce(&s.mu, &s.closed, &s.proc)
+	if !first {
 		return nil
 	}
-	s.closed = true
-	proc := s.proc
-	s.proc = nil
-	s.mu.Unlock()
 	if proc != nil {
 		proc.close()
 	}
@@ -239,8 +234,8 @@ func (p *Plugin) Name() string { return p.spec.Name }
 // not say).
 func (p *Plugin) Version() string { return p.info.Version }
 
-// Pid returns the id of the plugin's current process, 0 when there is none.
-func (p *Plugin) Pid() int {
+// pid returns the id of the plugin's current process, 0 when there is none.
+func (p *Plugin) pid() int {
 	proc := p.slot.running()
 	if proc == nil {
 		return 0
@@ -370,15 +365,6 @@ func (p *Plugin) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	return res, err
 }
 
-// Stop asks the plugin to cancel its calls in flight (on SIGINT, say),
-// killing its process if they have not returned within StopGrace.
-func (p *Plugin) Stop() {
-	proc := p.slot.running()
-	if proc != nil && proc.usable() {
-		p.settle(proc)
-	}
-}
-
 // Close implements plugins.Plugin. It ends the process (gracefully, then
 // by force) with everything in its process group, and removes its private
 // folder; Close returns once the process is gone.
@@ -391,6 +377,20 @@ func (p *Plugin) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	return p.slot.release()
+}
+
+// closeOnce marks a thing closed under mu and takes what it holds, leaving
+// the zero value: first is false, and nothing is taken, when it was closed
+// already.
+func closeOnce[T any](mu *sync.Mutex, closed *bool, held *T) (v T, first bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	if *closed {
+		return v, false
+	}
+	*closed = true
+	v, *held = *held, v
+	return v, true
 }
 
 // CrashError is a call that failed because the plugin process died or

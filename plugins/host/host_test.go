@@ -199,7 +199,7 @@ func TestProcessConfinement(t *testing.T) {
 		}
 	}
 
-	pid := p.Pid()
+	pid := p.pid()
 	pgid, err := syscall.Getpgid(pid)
 	if err != nil || pgid != pid {
 		t.Errorf("plugin pid %d is in process group %d (%v), want its own", pid, pgid, err)
@@ -271,7 +271,7 @@ func TestSwappedBinaryAfterVerification(t *testing.T) {
 	// Kill it; the restart runs the private copy too. The call right after
 	// the kill fails as a crash, or, when the exit was seen first, already
 	// goes to the restarted process.
-	if err := syscall.Kill(p.Pid(), syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(p.pid(), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = apply(context.Background(), p, "say")
@@ -335,7 +335,7 @@ func TestExitMidApply(t *testing.T) {
 
 func TestKilledMidApply(t *testing.T) {
 	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
-	pid := p.Pid()
+	pid := p.pid()
 	var err error
 	_, err = p.Apply(context.Background(), &plugins.ActionRequest{Action: "hang", Args: cty.EmptyObjectVal, Progress: func(line string) {
 		if line == "ready" {
@@ -409,7 +409,7 @@ func TestNeverAnswersIsKilled(t *testing.T) {
 	l := testLauncher(t)
 	l.StopGrace = 200 * time.Millisecond
 	p := launch(t, l, modeSpec(t, "echo"))
-	pid := p.Pid()
+	pid := p.pid()
 	child := 0
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -436,15 +436,15 @@ func TestNeverAnswersIsKilled(t *testing.T) {
 
 func TestCancelledCooperativePluginSurvives(t *testing.T) {
 	p := launch(t, testLauncher(t), modeSpec(t, "echo"))
-	pid := p.Pid()
+	pid := p.pid()
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := p.Apply(ctx, &plugins.ActionRequest{Action: "hang", Args: cty.EmptyObjectVal, Progress: func(string) { cancel() }})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
 	mustSay(t, p)
-	if p.Pid() != pid {
-		t.Errorf("a plugin that stopped when asked was restarted (pid %d → %d)", pid, p.Pid())
+	if p.pid() != pid {
+		t.Errorf("a plugin that stopped when asked was restarted (pid %d → %d)", pid, p.pid())
 	}
 }
 
@@ -512,7 +512,7 @@ func TestPool(t *testing.T) {
 			t.Fatalf("no plugin %q", name)
 		}
 		mustSay(t, p)
-		pids = append(pids, p.Pid())
+		pids = append(pids, p.pid())
 	}
 	if err := pool.Start(context.Background(), specs[:1]); err == nil {
 		t.Error("started a plugin twice")
@@ -544,7 +544,7 @@ func TestPoolStartFailureClosesTheOthers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"p1"`) {
 		t.Fatalf("err = %v", err)
 	}
-	if names := pool.Names(); len(names) > 0 {
+	if names := pool.names(); len(names) > 0 {
 		t.Errorf("pool holds %v after a failed start", names)
 	}
 	for i := range specs {

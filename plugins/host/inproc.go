@@ -338,15 +338,10 @@ func (p *InProcess) Apply(ctx context.Context, req *plugins.ActionRequest) (*plu
 // Close implements plugins.Plugin. Closing the last built-in lets the
 // subreaper end what the built-ins' commands orphaned.
 func (p *InProcess) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	impl, first := closeOnce(&p.mu, &p.closed, &p.impl)
+	if !first {
 		return nil
 	}
-	p.closed = true
-	impl := p.impl
-	p.impl = nil
-	p.mu.Unlock()
 	var err error
 	if impl != nil {
 		err = protect(p.name, "close", impl.Close)

@@ -135,7 +135,7 @@ func runTestHost() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	fmt.Println(p.Pid())
+	fmt.Println(p.pid())
 	time.Sleep(time.Hour)
 	return 0
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -71,29 +72,11 @@ func (p *Pool) Get(name string) *Plugin {
 	return p.plugins[name]
 }
 
-// Names returns the names of the running plugins, sorted.
-func (p *Pool) Names() []string {
+// names returns the names of the running plugins, sorted.
+func (p *Pool) names() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	names := make([]string, 0, len(p.plugins))
-	for n := range p.plugins {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-// Stop asks every plugin to cancel its calls in flight (see Plugin.Stop).
-func (p *Pool) Stop() {
-	var wg sync.WaitGroup
-	for _, pl := range p.all() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pl.Stop()
-		}()
-	}
-	wg.Wait()
+	return slices.Sorted(maps.Keys(p.plugins))
 }
 
 // Close ends every plugin, in parallel, and returns once all their
@@ -107,16 +90,6 @@ func (p *Pool) Close() error {
 	p.plugins = map[string]*Plugin{}
 	p.mu.Unlock()
 	return closeAll(all)
-}
-
-func (p *Pool) all() []*Plugin {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	all := make([]*Plugin, 0, len(p.plugins))
-	for _, pl := range p.plugins {
-		all = append(all, pl)
-	}
-	return all
 }
 
 func closeAll(ps []*Plugin) error {

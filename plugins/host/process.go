@@ -176,17 +176,23 @@ func (l *Launcher) startProcess(ctx context.Context, what, path, source string, 
 	wg.Wait()
 	if err != nil {
 		p.kill()
-		switch {
-		case ctx.Err() != nil:
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-		case r.exitedByItself():
-			err = fmt.Errorf("it %s before answering the handshake. %s", describeExit(r.waitErr), r.Diagnose(ctx))
-		case strings.Contains(strings.ToLower(err.Error()), "incompatible api version"):
-			err = fmt.Errorf("%w: it was built for another version of runbook's plugin protocol (this runbook speaks version %d); rebuild it with the SDK (plugins/sdk) of this runbook's version (docs/plugins.md, \"Lifecycle\")", err, grpcplugin.Handshake.ProtocolVersion)
-		}
-		return nil, fmt.Errorf("start %s (%s): %w%s", what, source, err, p.stderrNote())
+		return nil, fmt.Errorf("start %s (%s): %w%s", what, source, handshakeError(ctx, r, err), p.stderrNote())
 	}
 	return p, nil
+}
+
+// handshakeError says why the handshake of the plugin r runs failed with
+// err; the process is killed by then.
+func handshakeError(ctx context.Context, r *procRunner, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w (%v)", ctx.Err(), err)
+	case r.exitedByItself():
+		return fmt.Errorf("it %s before answering the handshake. %s", describeExit(r.waitErr), r.Diagnose(ctx))
+	case strings.Contains(strings.ToLower(err.Error()), "incompatible api version"):
+		return fmt.Errorf("%w: it was built for another version of runbook's plugin protocol (this runbook speaks version %d); rebuild it with the SDK (plugins/sdk) of this runbook's version (docs/plugins.md, \"Lifecycle\")", err, grpcplugin.Handshake.ProtocolVersion)
+	}
+	return err
 }
 
 // describeExit says how a process ended, from its Wait error.

@@ -60,10 +60,3 @@ func (r *ring) Bytes() []byte {
 	out = append(out, r.buf[r.start:]...)
 	return append(out, r.buf[:r.start]...)
 }
-
-// Dropped reports how many bytes were written and are no longer held.
-func (r *ring) Dropped() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.total - int64(len(r.buf))
-}

@@ -279,19 +279,10 @@ func (b *fileBackend) Build(ctx context.Context, name string, req BuildRequest) 
 
 // fill runs the builder into tmp and writes the manifest.
 func (b *fileBackend) fill(ctx context.Context, name, version, tmp string, req BuildRequest) (*Manifest, error) {
-	m, err := req.Builder.Build(ctx, BuilderRequest{Name: name, Version: version, Source: req.Source, Out: tmp, Progress: req.Progress})
+	m, err := runBuilder(ctx, name, version, tmp, req, b.now)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("build %s: %w", version, err)
-	}
-	sum, err := contentDigest(tmp)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", version, err)
-	}
-	m.Version, m.Source, m.SHA256 = version, req.Source, sum
-	m.BuiltAt = b.now().UTC().Truncate(time.Second)
 	if err := filestate.WriteJSON(filepath.Join(tmp, manifestFile), m); err != nil {
 		return nil, fmt.Errorf("build %s: %w", version, err)
 	}

@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -207,6 +208,26 @@ func readManifest(dir string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return m, nil
+}
+
+// runBuilder runs the builder into out, a new folder, and stamps the
+// manifest it returns: version, source, the digest of out, and the build
+// time by now.
+func runBuilder(ctx context.Context, name, version, out string, req BuildRequest, now func() time.Time) (*Manifest, error) {
+	m, err := req.Builder.Build(ctx, BuilderRequest{Name: name, Version: version, Source: req.Source, Out: out, Progress: req.Progress})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("build %s: %w", version, err)
+	}
+	sum, err := contentDigest(out)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", version, err)
+	}
+	m.Version, m.Source, m.SHA256 = version, req.Source, sum
+	m.BuiltAt = now().UTC().Truncate(time.Second)
 	return m, nil
 }
 

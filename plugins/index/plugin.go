@@ -308,11 +308,7 @@ func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *sdk.Request) 
 	if err := verify(ra, m.DocCount, st.LiveManifest); err != nil {
 		return discard(err)
 	}
-	if st.LiveManifest != nil {
-		say(progress, "verified: %s docs (live: %s)", thousands(m.DocCount), thousands(st.LiveManifest.DocCount))
-	} else {
-		say(progress, "verified: %s docs (no live build yet)", thousands(m.DocCount))
-	}
+	sayVerified(progress, m, st.LiveManifest)
 	if err := ctx.Err(); err != nil {
 		return discard(fmt.Errorf("index.rebuild %s: %w", ra.name, err))
 	}
@@ -322,18 +318,32 @@ func (p *plugin) rebuild(ctx context.Context, args cty.Value, req *sdk.Request) 
 		return cty.NilVal, fmt.Errorf("index.rebuild %s: %w", ra.name, err)
 	}
 	say(progress, "swapped current → %s", m.Version)
-	// The swap is done: a build that cannot be pruned is worth a line, not
-	// a failed step.
+	p.prune(ctx, ra.name, st, m.Version, who, progress)
+	return buildOutputVal(ra.name, m.Version, m.DocCount, st.Live), nil
+}
+
+// sayVerified reports the verified count of the new build m, next to that
+// of the live one.
+func sayVerified(progress func(string), m, live *Manifest) {
+	if live != nil {
+		say(progress, "verified: %s docs (live: %s)", thousands(m.DocCount), thousands(live.DocCount))
+	} else {
+		say(progress, "verified: %s docs (no live build yet)", thousands(m.DocCount))
+	}
+}
+
+// prune removes the builds beyond keep once version is live. The swap is
+// done: a build that cannot be pruned is worth a line, not a failed step.
+func (p *plugin) prune(ctx context.Context, name string, st *State, version string, who Change, progress func(string)) {
 	prune := who
 	prune.Action = "prune"
-	for _, v := range pruneVersions(append(st.Versions, m.Version), m.Version, p.keep, st.Live) {
-		if err := p.backend.Remove(context.WithoutCancel(ctx), ra.name, v, prune); err != nil {
+	for _, v := range pruneVersions(append(st.Versions, version), version, p.keep, st.Live) {
+		if err := p.backend.Remove(context.WithoutCancel(ctx), name, v, prune); err != nil {
 			say(progress, "warning: could not prune build %s: %v", v, err)
 			continue
 		}
 		say(progress, "pruned build %s (keep = %d)", v, p.keep)
 	}
-	return buildOutputVal(ra.name, m.Version, m.DocCount, st.Live), nil
 }
 
 func (p *plugin) rollback(ctx context.Context, args cty.Value, req *sdk.Request) (cty.Value, error) {
@@ -440,40 +450,50 @@ func (p *plugin) rollbackFrom(ctx context.Context, st *State, pi *plannedIndex) 
 	return prev, pm, nil
 }
 
-// planArgs are the arguments of a plan of rebuild or rollback. With the
+// planStart is where a plan of rebuild or rollback starts: its arguments,
+// the index's name and its state with the changes planned before.
+type planStart struct {
+	args cty.Value
+	pst  plannedState
+	name string
+	st   *State
+	pi   *plannedIndex
+}
+
+// startPlan reads what a plan of rebuild or rollback starts from. With the
 // index not known yet, it returns the plan that says so instead.
-func (p *plugin) planArgs(req *sdk.Request) (cty.Value, *sdk.Plan, error) {
+func (p *plugin) startPlan(ctx context.Context, req *sdk.Request) (*planStart, *sdk.Plan, error) {
 	if p.backend == nil {
-		return cty.NilVal, nil, errNotConfigured
+		return nil, nil, errNotConfigured
 	}
 	args, _ := req.Args.Value().UnmarkDeep()
 	if !args.IsKnown() || args.IsNull() || !plugins.Attr(args, "name").IsKnown() {
-		return cty.NilVal, &sdk.Plan{Changes: []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}}, nil
+		return nil, &sdk.Plan{Changes: []string{fmt.Sprintf("index %s: (index known after apply)", req.Action)}}, nil
 	}
-	return args, nil, nil
+	ps := &planStart{args: args, pst: plannedState{req.Planned}}
+	var err error
+	if ps.name, err = decodeName(args); err != nil {
+		return nil, nil, err
+	}
+	if ps.st, ps.pi, err = p.plannedStatus(ctx, ps.name, ps.pst); err != nil {
+		return nil, nil, err
+	}
+	return ps, nil, nil
 }
 
 func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
-	args, plan, err := p.planArgs(req)
-	if plan != nil || err != nil {
+	ps, plan, err := p.startPlan(ctx, req)
+	if ps == nil {
 		return plan, err
 	}
-	pst := plannedState{req.Planned}
-	name, err := decodeName(args)
-	if err != nil {
-		return nil, err
-	}
-	st, pi, err := p.plannedStatus(ctx, name, pst)
-	if err != nil {
-		return nil, err
-	}
+	name, st, pi := ps.name, ps.st, ps.pi
 	prev, pm, err := p.rollbackFrom(ctx, st, pi)
 	if err != nil {
 		return nil, err
 	}
 	next := record(st, pi)
 	next.Live = prev
-	if err := pst.set(name, next); err != nil {
+	if err := ps.pst.set(name, next); err != nil {
 		return nil, err
 	}
 	return &sdk.Plan{
@@ -489,25 +509,12 @@ func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan,
 }
 
 func (p *plugin) planRebuild(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
-	args, plan, err := p.planArgs(req)
-	if plan != nil || err != nil {
+	ps, plan, err := p.startPlan(ctx, req)
+	if ps == nil {
 		return plan, err
 	}
-	pst := plannedState{req.Planned}
-	name, err := decodeName(args)
-	if err != nil {
-		return nil, err
-	}
-	st, pi, err := p.plannedStatus(ctx, name, pst)
-	if err != nil {
-		return nil, err
-	}
-	from := "(no live build)"
-	if m := st.LiveManifest; m != nil && m.DocCount >= 0 {
-		from = fmt.Sprintf("%s (%s)", buildName(st.Live), plural(m.DocCount, "doc"))
-	} else if m != nil {
-		from = buildName(st.Live)
-	}
+	name, st, pi := ps.name, ps.st, ps.pi
+	from := liveText(st)
 	out := map[string]cty.Value{
 		"name":             cty.StringVal(name),
 		"version":          cty.UnknownVal(cty.String),
@@ -515,24 +522,18 @@ func (p *plugin) planRebuild(ctx context.Context, req *sdk.Request) (*sdk.Plan, 
 		"previous_version": versionVal(st.Live),
 	}
 	res := &sdk.Plan{Basis: basisOf(st)}
-	gone := map[string]bool{}
-	if pi == nil || !pi.Recovered {
-		leftovers, err := p.backend.Leftovers(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range leftovers {
-			res.Changes = append(res.Changes, fmt.Sprintf("%s: remove %s (%s, left by an interrupted change)", name, l.Path, l.Why))
-			gone[strings.TrimPrefix(l.Path, buildsDir+"/")] = true
-		}
+	changes, gone, err := p.leftoverChanges(ctx, name, pi)
+	if err != nil {
+		return nil, err
 	}
+	res.Changes = changes
 
-	if !args.IsWhollyKnown() {
+	if !ps.args.IsWhollyKnown() {
 		res.Changes = append(res.Changes, fmt.Sprintf("%s: %s → new build (source known after apply)", name, from))
 		res.Output = cty.ObjectVal(out)
 		return res, nil
 	}
-	ra, err := decodeRebuild(args, p.byCommand)
+	ra, err := decodeRebuild(ps.args, p.byCommand)
 	if err != nil {
 		return nil, err
 	}
@@ -557,6 +558,48 @@ func (p *plugin) planRebuild(ctx context.Context, req *sdk.Request) (*sdk.Plan, 
 		out["doc_count"] = cty.NumberIntVal(stats.Docs)
 		next.Docs[newBuild] = stats.Docs
 	}
+	res.Changes = append(res.Changes, p.planPrune(name, st, next, newBuild, gone)...)
+	if err := ps.pst.set(name, next); err != nil {
+		return nil, err
+	}
+	res.Output = cty.ObjectVal(out)
+	return res, nil
+}
+
+// liveText is how a plan of rebuild names the live build.
+func liveText(st *State) string {
+	from := "(no live build)"
+	if m := st.LiveManifest; m != nil && m.DocCount >= 0 {
+		from = fmt.Sprintf("%s (%s)", buildName(st.Live), plural(m.DocCount, "doc"))
+	} else if m != nil {
+		from = buildName(st.Live)
+	}
+	return from
+}
+
+// leftoverChanges are the plan's lines for what an interrupted change left
+// behind, which a rebuild removes first, and the builds among them; none
+// when a planned change before has recovered the index.
+func (p *plugin) leftoverChanges(ctx context.Context, name string, pi *plannedIndex) ([]string, map[string]bool, error) {
+	var changes []string
+	gone := map[string]bool{}
+	if pi == nil || !pi.Recovered {
+		leftovers, err := p.backend.Leftovers(ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, l := range leftovers {
+			changes = append(changes, fmt.Sprintf("%s: remove %s (%s, left by an interrupted change)", name, l.Path, l.Why))
+			gone[strings.TrimPrefix(l.Path, buildsDir+"/")] = true
+		}
+	}
+	return changes, gone, nil
+}
+
+// planPrune plans newBuild live in next, with the builds beyond keep
+// pruned and those gone removed, and returns the plan's lines for the
+// pruned.
+func (p *plugin) planPrune(name string, st *State, next *plannedIndex, newBuild string, gone map[string]bool) []string {
 	kept := []string{newBuild}
 	for _, v := range st.Versions {
 		if !gone[v] {
@@ -564,15 +607,12 @@ func (p *plugin) planRebuild(ctx context.Context, req *sdk.Request) (*sdk.Plan, 
 		}
 	}
 	pruned := pruneVersions(kept, newBuild, p.keep, st.Live)
+	var changes []string
 	for _, v := range pruned {
-		res.Changes = append(res.Changes, fmt.Sprintf("%s: prune %s (keep = %d)", name, buildName(v), p.keep))
+		changes = append(changes, fmt.Sprintf("%s: prune %s (keep = %d)", name, buildName(v), p.keep))
 	}
 	next.Live, next.Recovered = newBuild, true
 	next.Versions = slices.DeleteFunc(kept, func(v string) bool { return slices.Contains(pruned, v) })
 	slices.Sort(next.Versions)
-	if err := pst.set(name, next); err != nil {
-		return nil, err
-	}
-	res.Output = cty.ObjectVal(out)
-	return res, nil
+	return changes
 }

@@ -341,50 +341,7 @@ func (b *postgresBackend) ensureMeta(ctx context.Context) error {
 		return err
 	}
 	err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "runbook index metadata "+b.schema); err != nil {
-			return err
-		}
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, b.schema).Scan(&exists); err != nil {
-			return err
-		}
-		// Only a missing schema is created, so that a role without
-		// CREATE on the database can use one made for it.
-		if !exists {
-			if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{b.schema}.Sanitize()); err != nil {
-				return err
-			}
-		}
-		builds, history := b.qualified(pgBuildsTable), b.qualified(pgHistoryTable)
-		for _, stmt := range []string{
-			`CREATE TABLE IF NOT EXISTS ` + builds + ` (
-				name       text        NOT NULL,
-				version    text        NOT NULL,
-				table_name text        NOT NULL UNIQUE,
-				doc_count  bigint      NOT NULL,
-				source     text        NOT NULL,
-				built_at   timestamptz NOT NULL,
-				sha256     text        NOT NULL,
-				extra      jsonb,
-				live       boolean     NOT NULL DEFAULT false,
-				PRIMARY KEY (name, version))`,
-			`CREATE UNIQUE INDEX IF NOT EXISTS runbook_index_builds_one_live ON ` + builds + ` (name) WHERE live`,
-			`CREATE TABLE IF NOT EXISTS ` + history + ` (
-				id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-				time         timestamptz NOT NULL,
-				name         text        NOT NULL,
-				action       text        NOT NULL,
-				from_version text,
-				to_version   text,
-				operator     text        NOT NULL DEFAULT '',
-				run_id       text        NOT NULL DEFAULT '')`,
-			`CREATE INDEX IF NOT EXISTS runbook_index_history_name ON ` + history + ` (name, id)`,
-		} {
-			if _, err := tx.Exec(ctx, stmt); err != nil {
-				return err
-			}
-		}
-		return nil
+		return b.createMeta(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("prepare the metadata tables in schema %s: %w", b.schema, err)
@@ -392,6 +349,55 @@ func (b *postgresBackend) ensureMeta(ctx context.Context) error {
 	b.mu.Lock()
 	b.metaReady = true
 	b.mu.Unlock()
+	return nil
+}
+
+// createMeta is ensureMeta's transaction: the advisory lock, then the
+// schema and the tables that are missing.
+func (b *postgresBackend) createMeta(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "runbook index metadata "+b.schema); err != nil {
+		return err
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, b.schema).Scan(&exists); err != nil {
+		return err
+	}
+	// Only a missing schema is created, so that a role without
+	// CREATE on the database can use one made for it.
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{b.schema}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	builds, history := b.qualified(pgBuildsTable), b.qualified(pgHistoryTable)
+	for _, stmt := range []string{
+		`CREATE TABLE IF NOT EXISTS ` + builds + ` (
+			name       text        NOT NULL,
+			version    text        NOT NULL,
+			table_name text        NOT NULL UNIQUE,
+			doc_count  bigint      NOT NULL,
+			source     text        NOT NULL,
+			built_at   timestamptz NOT NULL,
+			sha256     text        NOT NULL,
+			extra      jsonb,
+			live       boolean     NOT NULL DEFAULT false,
+			PRIMARY KEY (name, version))`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS runbook_index_builds_one_live ON ` + builds + ` (name) WHERE live`,
+		`CREATE TABLE IF NOT EXISTS ` + history + ` (
+			id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			time         timestamptz NOT NULL,
+			name         text        NOT NULL,
+			action       text        NOT NULL,
+			from_version text,
+			to_version   text,
+			operator     text        NOT NULL DEFAULT '',
+			run_id       text        NOT NULL DEFAULT '')`,
+		`CREATE INDEX IF NOT EXISTS runbook_index_history_name ON ` + history + ` (name, id)`,
+	} {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -729,19 +735,10 @@ func (b *postgresBackend) Build(ctx context.Context, name string, req BuildReque
 	}
 	defer os.RemoveAll(out)
 	say(req.Progress, "building %s %s from %s into %s", name, version, req.Source, b.display(table))
-	m, err = req.Builder.Build(ctx, BuilderRequest{Name: name, Version: version, Source: req.Source, Out: out, Progress: req.Progress})
+	m, err = runBuilder(ctx, name, version, out, req, b.now)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("build %s: %w", version, err)
-	}
-	sum, err := contentDigest(out)
-	if err != nil {
-		return nil, fmt.Errorf("build %s: %w", version, err)
-	}
-	m.Version, m.Source, m.SHA256 = version, req.Source, sum
-	m.BuiltAt = b.now().UTC().Truncate(time.Second)
 	count, err := b.load(ctx, name, table, out, m, req.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", version, err)

@@ -38,17 +38,8 @@ func (b *postgresBackend) load(ctx context.Context, name, table, out string, m *
 	qt := b.qualified(table)
 	var count int64
 	err = b.change(ctx, name, func(tx pgx.Tx) error {
-		vector, err := b.vectorType(ctx, tx)
-		if err != nil {
+		if err := b.createBuildTable(ctx, tx, table); err != nil {
 			return err
-		}
-		columns := `id text NOT NULL, path text NOT NULL, content text NOT NULL, line integer, meta jsonb`
-		if vector != "" {
-			// Left NULL: embedding the documents is the application's.
-			columns += `, embedding ` + vector
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE `+qt+` (`+columns+`)`); err != nil {
-			return fmt.Errorf("create %s: %w", b.display(table), pgDetail(err))
 		}
 		src := &docsSource{r: bufio.NewReaderSize(f, 256*1024), progress: progress}
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{b.schema, table}, pgColumns, src)
@@ -86,6 +77,24 @@ func (b *postgresBackend) load(ctx context.Context, name, table, out string, m *
 	}
 	say(progress, "indexed %s: primary key on id, btree on path, GIN full text on content; %s counted", b.display(table), plural(count, "document"))
 	return count, nil
+}
+
+// createBuildTable creates the build's table, with a column for embeddings
+// where the database has a vector type.
+func (b *postgresBackend) createBuildTable(ctx context.Context, tx pgx.Tx, table string) error {
+	vector, err := b.vectorType(ctx, tx)
+	if err != nil {
+		return err
+	}
+	columns := `id text NOT NULL, path text NOT NULL, content text NOT NULL, line integer, meta jsonb`
+	if vector != "" {
+		// Left NULL: embedding the documents is the application's.
+		columns += `, embedding ` + vector
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE `+b.qualified(table)+` (`+columns+`)`); err != nil {
+		return fmt.Errorf("create %s: %w", b.display(table), pgDetail(err))
+	}
+	return nil
 }
 
 // pgDetail adds a PostgreSQL error's detail to its text: the reason is

@@ -2,18 +2,12 @@ package procgroup
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"sync"
 	"time"
 )
-
-// ErrUnsupported is what Start returns where commands cannot be confined
-// to a process group that ends with them (Windows, for now): running them
-// there could leave them behind.
-var ErrUnsupported = errors.New("running commands is not supported on this platform yet: nothing guarantees they end with runbook (use Linux, macOS or WSL)")
 
 // Cmd is a bash command to run in a process group of its own. Set its
 // fields before Start.

@@ -12,15 +12,15 @@ import (
 	"time"
 )
 
-// Start starts the command in a process group of its own, led by bash,
-// and has the watchdog kill that group should this process die before
-// Wait returns.
 // gateScript goes before the command's script, on its first line so that
 // bash's line numbers stay the script's: it waits for the line Start writes
 // on descriptor 3 once the watchdog knows the group, exits (129, as if hung
 // up) when the pipe ends without it, and closes the descriptor.
 const gateScript = "IFS= read -r -u 3 _ || exit 129; exec 3<&-; "
 
+// Start starts the command in a process group of its own, led by bash,
+// and has the watchdog kill that group should this process die before
+// Wait returns.
 func (c *Cmd) Start() error {
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -33,18 +33,7 @@ func (c *Cmd) Start() error {
 		return fmt.Errorf("stderr pipe: %w", err)
 	}
 	cmd := c.cmd
-	cmd.Dir = c.Dir
-	cmd.Env = c.Env
-	// Files, not writers: Wait returns when bash exits, not when the last
-	// process holding the pipes does.
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	// Its own process group, so that stopping reaches every process the
-	// command started, not only bash.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = c.stop
-	// A backstop should signalling the group fail: bash itself is killed.
-	cmd.WaitDelay = c.Grace + time.Second
+	c.configure(outW, errW)
 
 	// The gate: bash waits, before the script runs, until the watchdog
 	// knows the command's group, so that nothing of it can outlive this
@@ -84,6 +73,24 @@ func (c *Cmd) Start() error {
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stdout), outR) })
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stderr), errR) })
 	return nil
+}
+
+// configure sets up the command to run in its group, its output written
+// to outW and errW.
+func (c *Cmd) configure(outW, errW *os.File) {
+	cmd := c.cmd
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	// Files, not writers: Wait returns when bash exits, not when the last
+	// process holding the pipes does.
+	cmd.Stdout = outW
+	cmd.Stderr = errW
+	// Its own process group, so that stopping reaches every process the
+	// command started, not only bash.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = c.stop
+	// A backstop should signalling the group fail: bash itself is killed.
+	cmd.WaitDelay = c.Grace + time.Second
 }
 
 // Wait waits for bash to exit, ends the group as the command was set up

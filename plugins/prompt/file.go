@@ -50,18 +50,26 @@ func (b *fileBackend) Read(ctx context.Context, name string) (*Prompt, error) {
 	return b.read(name)
 }
 
+// create makes the folder of the prompt name, durably, unless it exists.
+func (b *fileBackend) create(name, folder string) error {
+	switch err := os.Mkdir(folder, 0o755); {
+	case err == nil:
+		if err := atomicfile.SyncDir(b.dir); err != nil {
+			return fmt.Errorf("create prompt %q: %w", name, err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("create prompt %q: %w", name, err)
+	}
+	return nil
+}
+
 func (b *fileBackend) Publish(ctx context.Context, name, text, label string, c Change) (Published, error) {
 	if err := checkFolderName(name); err != nil {
 		return Published{}, err
 	}
 	folder := b.folder(name)
-	switch err := os.Mkdir(folder, 0o755); {
-	case err == nil:
-		if err := atomicfile.SyncDir(b.dir); err != nil {
-			return Published{}, fmt.Errorf("create prompt %q: %w", name, err)
-		}
-	case !errors.Is(err, fs.ErrExist):
-		return Published{}, fmt.Errorf("create prompt %q: %w", name, err)
+	if err := b.create(name, folder); err != nil {
+		return Published{}, err
 	}
 	if err := b.exists(name); err != nil {
 		return Published{}, err

@@ -352,19 +352,8 @@ func (b *langfuseBackend) Publish(ctx context.Context, name, text, label string,
 	}
 	res.Version = created.Version
 
-	// Read back: the version holds the text, and the label is on it.
-	got, err := b.get(ctx, name, url.Values{"version": {strconv.Itoa(res.Version)}})
-	if err != nil {
-		return res, b.explain(err, fmt.Sprintf("read back v%d of prompt %q after publishing it", res.Version, name))
-	}
-	var gotText string
-	if got.Type != "text" || json.Unmarshal(got.Prompt, &gotText) != nil || gotText != text {
-		return res, fmt.Errorf("published %s v%d, but Langfuse at %s serves v%d with other text (type %q): check the prompt in Langfuse", name, res.Version, b.base, res.Version, got.Type)
-	}
-	if label != "" {
-		if err := b.verifyLabel(ctx, name, label, res.Version, nil); err != nil {
-			return res, err
-		}
+	if err := b.readBack(ctx, name, text, label, res.Version); err != nil {
+		return res, err
 	}
 	line := fmt.Sprintf("Langfuse: %s v%d published", name, res.Version)
 	if label != "" {
@@ -372,6 +361,23 @@ func (b *langfuseBackend) Publish(ctx context.Context, name, text, label string,
 	}
 	progress(c, line)
 	return res, nil
+}
+
+// readBack checks what Publish made: version holds text, and label, when
+// set, is on it.
+func (b *langfuseBackend) readBack(ctx context.Context, name, text, label string, version int) error {
+	got, err := b.get(ctx, name, url.Values{"version": {strconv.Itoa(version)}})
+	if err != nil {
+		return b.explain(err, fmt.Sprintf("read back v%d of prompt %q after publishing it", version, name))
+	}
+	var gotText string
+	if got.Type != "text" || json.Unmarshal(got.Prompt, &gotText) != nil || gotText != text {
+		return fmt.Errorf("published %s v%d, but Langfuse at %s serves v%d with other text (type %q): check the prompt in Langfuse", name, version, b.base, version, got.Type)
+	}
+	if label != "" {
+		return b.verifyLabel(ctx, name, label, version, nil)
+	}
+	return nil
 }
 
 func (b *langfuseBackend) MoveLabel(ctx context.Context, name, label string, pick func(*Prompt) (int, error), c Change) (Move, error) {

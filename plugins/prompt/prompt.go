@@ -326,18 +326,36 @@ func (p *plugin) planPublish(ctx context.Context, req *sdk.Request) (*sdk.Plan, 
 	return plan, nil
 }
 
-func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
-	a, plan, err := p.planArgs(req)
+// startMove is the start a rollback's and a promote's plans share: the
+// arguments, the planned state and the prompt as the plan sees it. With no
+// arguments (a nil), plan and err are the whole answer.
+func (p *plugin) startMove(ctx context.Context, req *sdk.Request) (a *actionArgs, st plannedState, pr *Prompt, plan *sdk.Plan, err error) {
+	a, plan, err = p.planArgs(req)
 	if a == nil {
-		return plan, err
+		return nil, st, nil, plan, err
 	}
 	if !a.nameKnown || !a.labelKnown {
-		return unknownMove(a), nil
+		return nil, st, nil, unknownMove(a), nil
 	}
-	st := plannedState{req.Planned}
-	pr, err := p.read(ctx, a.name, st)
-	if err != nil {
-		return nil, explain(err)
+	st = plannedState{req.Planned}
+	if pr, err = p.read(ctx, a.name, st); err != nil {
+		return nil, st, nil, nil, explain(err)
+	}
+	return a, st, pr, nil, nil
+}
+
+// moveToUnknown is the plan of a move to a version not known before apply.
+func moveToUnknown(a *actionArgs, live int) *sdk.Plan {
+	return &sdk.Plan{
+		Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
+		Output:  moveOutputUnknown(a.name, a.label, live),
+	}
+}
+
+func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
+	a, st, pr, plan, err := p.startMove(ctx, req)
+	if a == nil {
+		return plan, err
 	}
 	// With to_version unknown (decoded as 0), a label that is unset or has
 	// no version below it still fails whatever to_version turns out to be.
@@ -347,10 +365,7 @@ func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan,
 	}
 	live := pr.Labels[a.label]
 	if !a.versionKnown {
-		return &sdk.Plan{
-			Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
-			Output:  moveOutputUnknown(a.name, a.label, live),
-		}, nil
+		return moveToUnknown(a, live), nil
 	}
 	if err := st.moveLabel(a.name, a.label, target); err != nil {
 		return nil, err
@@ -363,24 +378,13 @@ func (p *plugin) planRollback(ctx context.Context, req *sdk.Request) (*sdk.Plan,
 }
 
 func (p *plugin) planPromote(ctx context.Context, req *sdk.Request) (*sdk.Plan, error) {
-	a, plan, err := p.planArgs(req)
+	a, st, pr, plan, err := p.startMove(ctx, req)
 	if a == nil {
 		return plan, err
 	}
-	if !a.nameKnown || !a.labelKnown {
-		return unknownMove(a), nil
-	}
-	st := plannedState{req.Planned}
-	pr, err := p.read(ctx, a.name, st)
-	if err != nil {
-		return nil, explain(err)
-	}
 	live := pr.Labels[a.label]
 	if !a.versionKnown {
-		return &sdk.Plan{
-			Changes: []string{fmt.Sprintf("%s: %s → (known after apply)", a.label, versionText(live))},
-			Output:  moveOutputUnknown(a.name, a.label, live),
-		}, nil
+		return moveToUnknown(a, live), nil
 	}
 	note := ""
 	if !pr.Has(a.version) {
@@ -658,23 +662,22 @@ func versionArg(obj cty.Value, name string, lowest int) (int, bool, error) {
 // checkName accepts a prompt name that is one safe folder name: letters,
 // digits, '.', '_' and '-', starting with a letter or digit, at most 128.
 func checkName(name string) error {
-	if !validIdent(name, 128) {
-		return &plugins.Error{
-			Path:    cty.GetAttrPath("name"),
-			Summary: "Invalid prompt name",
-			Detail:  fmt.Sprintf("%q: a prompt name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.", name),
-		}
-	}
-	return nil
+	return checkIdent("name", "Invalid prompt name", "a prompt name", name, 128)
 }
 
 // checkLabel accepts a label by the same rules as a prompt name, at most 64.
 func checkLabel(label string) error {
-	if !validIdent(label, 64) {
+	return checkIdent("label", "Invalid label", "a label", label, 64)
+}
+
+// checkIdent accepts the value of attribute attr, what it is, when it is
+// one safe folder name of at most maxLen; else the error is summary's.
+func checkIdent(attr, summary, what, value string, maxLen int) error {
+	if !validIdent(value, maxLen) {
 		return &plugins.Error{
-			Path:    cty.GetAttrPath("label"),
-			Summary: "Invalid label",
-			Detail:  fmt.Sprintf("%q: a label is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.", label),
+			Path:    cty.GetAttrPath(attr),
+			Summary: summary,
+			Detail:  fmt.Sprintf("%q: %s is 1 to %d letters, digits, '.', '_' or '-', starting with a letter or digit.", value, what, maxLen),
 		}
 	}
 	return nil

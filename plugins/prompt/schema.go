@@ -29,6 +29,7 @@ var compiled = sdk.Compile(func() sdk.Plugin { return definition(&plugin{}) })
 
 // definition declares the prompt plugin's configuration and actions on the
 // SDK's action table, their handlers bound to p.
+// It stays one long literal: a declaration reads best whole.
 func definition(p *plugin) sdk.Plugin {
 	return sdk.Plugin{
 		Name:        "prompt",

@@ -139,17 +139,7 @@ func check(v cty.Value, ty cty.Type, path cty.Path) []*pathErr {
 		if !(vt.IsListType() || vt.IsTupleType()) {
 			return wrong()
 		}
-		elems := ty.TupleElementTypes()
-		if n := v.LengthInt(); n != len(elems) {
-			return []*pathErr{pathError(path, fmt.Errorf("%d elements are required, got %d", len(elems), n))}
-		}
-		var errs []*pathErr
-		i := 0
-		for it := v.ElementIterator(); it.Next(); i++ {
-			_, e := it.Element()
-			errs = append(errs, check(e, elems[i], append(slices.Clip(path), cty.IndexStep{Key: cty.NumberIntVal(int64(i))}))...)
-		}
-		return errs
+		return checkTuple(v, ty, path)
 	case ty.IsMapType():
 		if !(vt.IsMapType() || vt.IsObjectType()) {
 			return wrong()
@@ -164,33 +154,54 @@ func check(v cty.Value, ty cty.Type, path cty.Path) []*pathErr {
 		if !(vt.IsMapType() || vt.IsObjectType()) {
 			return wrong()
 		}
-		have := map[string]cty.Value{}
-		for it := v.ElementIterator(); it.Next(); {
-			k, e := it.Element()
-			have[k.AsString()] = e
-		}
-		var errs []*pathErr
-		attrs := ty.AttributeTypes()
-		for _, name := range sortedKeys(attrs) {
-			e, ok := have[name]
-			at := append(slices.Clip(path), cty.GetAttrStep{Name: name})
-			if !ok {
-				if !ty.AttributeOptional(name) {
-					errs = append(errs, pathError(at, errors.New("attribute is missing")))
-				}
-				continue
-			}
-			errs = append(errs, check(e, attrs[name], at)...)
-		}
-		for _, name := range sortedKeys(have) {
-			if _, ok := attrs[name]; !ok {
-				errs = append(errs, pathError(append(slices.Clip(path), cty.GetAttrStep{Name: name}),
-					fmt.Errorf("unexpected attribute: the type has only %s", strings.Join(sortedKeys(attrs), ", "))))
-			}
-		}
-		return errs
+		return checkObject(v, ty, path)
 	}
 	return nil
+}
+
+// checkTuple is check for a tuple type ty.
+func checkTuple(v cty.Value, ty cty.Type, path cty.Path) []*pathErr {
+	elems := ty.TupleElementTypes()
+	if n := v.LengthInt(); n != len(elems) {
+		return []*pathErr{pathError(path, fmt.Errorf("%d elements are required, got %d", len(elems), n))}
+	}
+	var errs []*pathErr
+	i := 0
+	for it := v.ElementIterator(); it.Next(); i++ {
+		_, e := it.Element()
+		errs = append(errs, check(e, elems[i], append(slices.Clip(path), cty.IndexStep{Key: cty.NumberIntVal(int64(i))}))...)
+	}
+	return errs
+}
+
+// checkObject is check for an object type ty: every attribute it requires,
+// none it does not have.
+func checkObject(v cty.Value, ty cty.Type, path cty.Path) []*pathErr {
+	have := map[string]cty.Value{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		have[k.AsString()] = e
+	}
+	var errs []*pathErr
+	attrs := ty.AttributeTypes()
+	for _, name := range sortedKeys(attrs) {
+		e, ok := have[name]
+		at := append(slices.Clip(path), cty.GetAttrStep{Name: name})
+		if !ok {
+			if !ty.AttributeOptional(name) {
+				errs = append(errs, pathError(at, errors.New("attribute is missing")))
+			}
+			continue
+		}
+		errs = append(errs, check(e, attrs[name], at)...)
+	}
+	for _, name := range sortedKeys(have) {
+		if _, ok := attrs[name]; !ok {
+			errs = append(errs, pathError(append(slices.Clip(path), cty.GetAttrStep{Name: name}),
+				fmt.Errorf("unexpected attribute: the type has only %s", strings.Join(sortedKeys(attrs), ", "))))
+		}
+	}
+	return errs
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -3,7 +3,8 @@ package sdk
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -97,12 +98,7 @@ func (p *Planned) Keys() []string {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	keys := make([]string, 0, len(p.values))
-	for k := range p.values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(p.values))
 }
 
 // encode returns the state to hand back, or nil when Set was not called.

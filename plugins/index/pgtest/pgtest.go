@@ -105,77 +105,109 @@ func credential(t TB) *syscall.Credential {
 // server's log is logged.
 func Start(t TB) string {
 	t.Helper()
-	bin := binDir(t)
-	cred := credential(t)
-	base, err := os.MkdirTemp("", "runbook-pg-")
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	if cred != nil {
-		if err := os.Chown(base, int(cred.Uid), int(cred.Gid)); err != nil {
-			t.Fatalf("%v", err)
-		}
-	}
-	env := []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C", "TZ=UTC"}
-	attr := func() *syscall.SysProcAttr {
-		return &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL}
-	}
-	data := filepath.Join(base, "data")
-	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "--auth=trust", "-U", "runbook",
-		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	initdb.Dir, initdb.Env, initdb.SysProcAttr = base, env, attr()
-	if out, err := initdb.CombinedOutput(); err != nil {
-		t.Fatalf("initdb: %v\n%s", err, out)
-	}
+	c := initCluster(t)
 	var lastLog string
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freeTCPPort()
 		if err != nil {
 			t.Fatalf("%v", err)
 		}
-		logs := &lockedBuffer{}
-		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", base,
-			"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=60")
-		cmd.Dir, cmd.Env, cmd.SysProcAttr = base, env, attr()
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start postgres: %v", err)
-		}
-		exited := make(chan struct{})
-		go func() {
-			_ = cmd.Wait()
-			close(exited)
-		}()
-		stop := func() {
-			// SIGINT is the fast shutdown: sessions are ended, not awaited.
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-exited:
-			case <-time.After(15 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		}
+		srv := c.start(t, port)
 		dsn := fmt.Sprintf("postgres://runbook@127.0.0.1:%d/postgres?sslmode=disable", port)
-		if err := waitPostgres(dsn, exited); err != nil {
-			stop()
-			lastLog = logs.String()
+		if err := waitPostgres(dsn, srv.exited); err != nil {
+			srv.stop()
+			lastLog = srv.logs.String()
 			if strings.Contains(lastLog, "could not bind") || strings.Contains(lastLog, "already in use") {
 				continue
 			}
 			t.Fatalf("postgres did not start: %v\n%s", err, lastLog)
 		}
 		t.Cleanup(func() {
-			stop()
+			srv.stop()
 			if f, ok := t.(interface{ Failed() bool }); ok && f.Failed() {
-				t.Logf("postgres log:\n%s", logs.String())
+				t.Logf("postgres log:\n%s", srv.logs.String())
 			}
 		})
 		return dsn
 	}
 	t.Fatalf("postgres found no free port:\n%s", lastLog)
 	return ""
+}
+
+// cluster is a database cluster made for one test, in a folder removed
+// after it.
+type cluster struct {
+	bin, base, data string
+	env             []string
+	cred            *syscall.Credential
+}
+
+// attr runs a program of the cluster's as its owner, killed with the test.
+func (c *cluster) attr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
+}
+
+// initCluster makes a cluster with initdb.
+func initCluster(t TB) *cluster {
+	t.Helper()
+	c := &cluster{bin: binDir(t), cred: credential(t)}
+	var err error
+	c.base, err = os.MkdirTemp("", "runbook-pg-")
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(c.base) })
+	if c.cred != nil {
+		if err := os.Chown(c.base, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+			t.Fatalf("%v", err)
+		}
+	}
+	c.env = []string{"PATH=" + os.Getenv("PATH"), "LC_ALL=C", "TZ=UTC"}
+	c.data = filepath.Join(c.base, "data")
+	initdb := exec.Command(filepath.Join(c.bin, "initdb"), "-D", c.data, "--auth=trust", "-U", "runbook",
+		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
+	initdb.Dir, initdb.Env, initdb.SysProcAttr = c.base, c.env, c.attr()
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	return c
+}
+
+// server is a postgres process of a cluster.
+type server struct {
+	cmd    *exec.Cmd
+	logs   *lockedBuffer
+	exited chan struct{} // closed when the process has exited
+}
+
+// start starts postgres on the cluster, listening on port.
+func (c *cluster) start(t TB, port int) *server {
+	t.Helper()
+	srv := &server{logs: &lockedBuffer{}, exited: make(chan struct{})}
+	srv.cmd = exec.Command(filepath.Join(c.bin, "postgres"), "-D", c.data, "-p", strconv.Itoa(port), "-k", c.base,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=60")
+	srv.cmd.Dir, srv.cmd.Env, srv.cmd.SysProcAttr = c.base, c.env, c.attr()
+	srv.cmd.Stdout, srv.cmd.Stderr = srv.logs, srv.logs
+	if err := srv.cmd.Start(); err != nil {
+		t.Fatalf("start postgres: %v", err)
+	}
+	go func() {
+		_ = srv.cmd.Wait()
+		close(srv.exited)
+	}()
+	return srv
+}
+
+// stop stops the server and waits for it to exit.
+func (srv *server) stop() {
+	// SIGINT is the fast shutdown: sessions are ended, not awaited.
+	_ = srv.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-srv.exited:
+	case <-time.After(15 * time.Second):
+		_ = srv.cmd.Process.Kill()
+		<-srv.exited
+	}
 }
 
 // waitPostgres waits until the server takes connections.

@@ -256,191 +256,260 @@ func (c *schemaCompiler) compile(docURL string, tokens []string, v any) (*Schema
 		// this validator replaces takes it for 2020-12.
 		return nil, fmt.Errorf("schema %s: $schema: a document must declare %s", at, SchemaURI)
 	}
-	sub := func(v any, tok ...string) (*Schema, error) {
-		return c.compile(docURL, append(slices.Clone(tokens), tok...), v)
-	}
-	// subs compiles an array of schemas; allOf, anyOf and oneOf want at
-	// least one.
-	subs := func(kw string, v any) ([]*Schema, error) {
-		arr, ok := v.([]any)
-		if !ok || len(arr) == 0 {
-			return nil, fmt.Errorf("schema %s: %s is not a non-empty array of schemas", at, kw)
-		}
-		var list []*Schema
-		for i, item := range arr {
-			s, err := sub(item, kw, strconv.Itoa(i))
-			if err != nil {
-				return nil, err
-			}
-			list = append(list, s)
-		}
-		return list, nil
-	}
+	n := &node{c: c, docURL: docURL, tokens: tokens, at: at, s: s}
 	for _, kw := range sortedKeys(obj) {
-		val := obj[kw]
-		bad := func(want string) error {
-			return fmt.Errorf("schema %s: %s is not %s", at, kw, want)
-		}
-		var err error
-		switch kw {
-		case "$schema":
-			if len(tokens) > 0 || val != SchemaURI {
-				return nil, fmt.Errorf("schema %s: $schema %v: only %s, at the root of a document, is implemented", at, val, SchemaURI)
-			}
-		case "$id":
-			if len(tokens) > 0 || val != docURL {
-				return nil, fmt.Errorf("schema %s: $id %v: only the document's own URL, at its root, is implemented", at, val)
-			}
-		case "$comment", "title", "description":
-			if _, ok := val.(string); !ok {
-				return nil, bad("a string")
-			}
-		case "definitions":
-			defs, ok := val.(map[string]any)
-			if !ok {
-				return nil, bad("an object")
-			}
-			for _, name := range sortedKeys(defs) {
-				if _, err := sub(defs[name], kw, name); err != nil {
-					return nil, err
-				}
-			}
-		case "$ref":
-			// Its siblings mean nothing in draft-07 (validate ignores
-			// them), but are compiled all the same: they too must use
-			// only keywords implemented.
-			ref, ok := val.(string)
-			if !ok {
-				return nil, bad("a string")
-			}
-			if s.ref, err = c.resolve(docURL, ref); err != nil {
-				return nil, fmt.Errorf("schema %s: %w", at, err)
-			}
-		case "type":
-			if s.types, err = parseTypes(val); err != nil {
-				return nil, fmt.Errorf("schema %s: %w", at, err)
-			}
-		case "enum":
-			arr, ok := val.([]any)
-			if !ok || len(arr) == 0 {
-				return nil, bad("a non-empty array")
-			}
-			s.enum = arr
-		case "properties":
-			props, ok := val.(map[string]any)
-			if !ok {
-				return nil, bad("an object")
-			}
-			s.properties = map[string]*Schema{}
-			for _, name := range sortedKeys(props) {
-				if s.properties[name], err = sub(props[name], kw, name); err != nil {
-					return nil, err
-				}
-			}
-		case "patternProperties":
-			props, ok := val.(map[string]any)
-			if !ok {
-				return nil, bad("an object")
-			}
-			for _, pat := range sortedKeys(props) {
-				re, err := regexp.Compile(pat)
-				if err != nil {
-					return nil, fmt.Errorf("schema %s: patternProperties: %w", at, err)
-				}
-				ps, err := sub(props[pat], kw, pat)
-				if err != nil {
-					return nil, err
-				}
-				s.patternProperties = append(s.patternProperties, patternSchema{re, ps})
-			}
-		case "additionalProperties":
-			if b, ok := val.(bool); ok {
-				s.noAdditional = !b
-			} else if s.additional, err = sub(val, kw); err != nil {
-				return nil, err
-			}
-		case "required":
-			arr, ok := val.([]any)
-			if !ok {
-				return nil, bad("an array of strings")
-			}
-			for _, item := range arr {
-				name, ok := item.(string)
-				if !ok || slices.Contains(s.required, name) {
-					return nil, bad("an array of distinct strings")
-				}
-				s.required = append(s.required, name)
-			}
-		case "items":
-			if arr, ok := val.([]any); ok {
-				if s.itemList, err = subs(kw, arr); err != nil {
-					return nil, err
-				}
-			} else if s.items, err = sub(val, kw); err != nil {
-				return nil, err
-			}
-		case "additionalItems":
-			// Only an items array gives it a meaning; compiled anyway.
-			if b, ok := val.(bool); ok {
-				s.noAdditionalIt = !b
-			} else if s.additionalItems, err = sub(val, kw); err != nil {
-				return nil, err
-			}
-		case "minProperties", "minItems", "maxItems", "minLength":
-			n, ok := val.(json.Number)
-			i, err := strconv.Atoi(string(n))
-			if !ok || err != nil || i < 0 {
-				return nil, bad("a non-negative integer")
-			}
-			switch kw {
-			case "minProperties":
-				s.minProperties = i
-			case "minItems":
-				s.minItems = i
-			case "maxItems":
-				s.maxItems = i
-			case "minLength":
-				s.minLength = i
-			}
-		case "minimum":
-			n, ok := val.(json.Number)
-			d, okd := parseDecimal(string(n))
-			if !ok || !okd {
-				return nil, bad("a number")
-			}
-			s.minimum = &d
-		case "pattern":
-			pat, ok := val.(string)
-			if !ok {
-				return nil, bad("a string")
-			}
-			if s.pattern, err = regexp.Compile(pat); err != nil {
-				return nil, fmt.Errorf("schema %s: pattern: %w", at, err)
-			}
-		case "allOf":
-			if s.allOf, err = subs(kw, val); err != nil {
-				return nil, err
-			}
-		case "anyOf":
-			if s.anyOf, err = subs(kw, val); err != nil {
-				return nil, err
-			}
-		case "oneOf":
-			if s.oneOf, err = subs(kw, val); err != nil {
-				return nil, err
-			}
-		case "not":
-			if s.not, err = sub(val, kw); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("schema %s: keyword %q is not implemented", at, kw)
+		if err := n.keyword(kw, obj[kw]); err != nil {
+			return nil, err
 		}
 	}
 	if s.itemList == nil {
 		s.additionalItems, s.noAdditionalIt = nil, false
 	}
 	return s, nil
+}
+
+// node is a schema object being compiled: where it stands and the Schema
+// its keywords fill in.
+type node struct {
+	c      *schemaCompiler
+	docURL string
+	tokens []string
+	at     string
+	s      *Schema
+}
+
+// sub compiles the subschema v found at the node's tokens followed by tok.
+func (n *node) sub(v any, tok ...string) (*Schema, error) {
+	return n.c.compile(n.docURL, append(slices.Clone(n.tokens), tok...), v)
+}
+
+// subs compiles an array of schemas; allOf, anyOf and oneOf want at least
+// one.
+func (n *node) subs(kw string, v any) ([]*Schema, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return nil, fmt.Errorf("schema %s: %s is not a non-empty array of schemas", n.at, kw)
+	}
+	var list []*Schema
+	for i, item := range arr {
+		s, err := n.sub(item, kw, strconv.Itoa(i))
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, s)
+	}
+	return list, nil
+}
+
+// bad is the error for the keyword kw whose value is not what it must be.
+func (n *node) bad(kw, want string) error {
+	return fmt.Errorf("schema %s: %s is not %s", n.at, kw, want)
+}
+
+// keyword compiles one keyword of the node into its Schema.
+func (n *node) keyword(kw string, val any) error {
+	switch kw {
+	case "$schema", "$id", "$comment", "title", "description", "definitions", "$ref":
+		return n.core(kw, val)
+	case "properties", "patternProperties", "additionalProperties", "required", "minProperties":
+		return n.objectKeyword(kw, val)
+	case "items", "additionalItems", "minItems", "maxItems":
+		return n.arrayKeyword(kw, val)
+	case "type", "enum", "minimum", "minLength", "pattern":
+		return n.valueKeyword(kw, val)
+	case "allOf", "anyOf", "oneOf", "not":
+		return n.applicator(kw, val)
+	default:
+		return fmt.Errorf("schema %s: keyword %q is not implemented", n.at, kw)
+	}
+}
+
+// core compiles the keywords that identify, annotate or refer.
+func (n *node) core(kw string, val any) error {
+	s, at := n.s, n.at
+	var err error
+	switch kw {
+	case "$schema":
+		if len(n.tokens) > 0 || val != SchemaURI {
+			return fmt.Errorf("schema %s: $schema %v: only %s, at the root of a document, is implemented", at, val, SchemaURI)
+		}
+	case "$id":
+		if len(n.tokens) > 0 || val != n.docURL {
+			return fmt.Errorf("schema %s: $id %v: only the document's own URL, at its root, is implemented", at, val)
+		}
+	case "$comment", "title", "description":
+		if _, ok := val.(string); !ok {
+			return n.bad(kw, "a string")
+		}
+	case "definitions":
+		defs, ok := val.(map[string]any)
+		if !ok {
+			return n.bad(kw, "an object")
+		}
+		for _, name := range sortedKeys(defs) {
+			if _, err := n.sub(defs[name], kw, name); err != nil {
+				return err
+			}
+		}
+	case "$ref":
+		// Its siblings mean nothing in draft-07 (validate ignores
+		// them), but are compiled all the same: they too must use
+		// only keywords implemented.
+		ref, ok := val.(string)
+		if !ok {
+			return n.bad(kw, "a string")
+		}
+		if s.ref, err = n.c.resolve(n.docURL, ref); err != nil {
+			return fmt.Errorf("schema %s: %w", at, err)
+		}
+	}
+	return nil
+}
+
+// objectKeyword compiles the keywords that apply to objects.
+func (n *node) objectKeyword(kw string, val any) error {
+	s := n.s
+	var err error
+	switch kw {
+	case "properties":
+		props, ok := val.(map[string]any)
+		if !ok {
+			return n.bad(kw, "an object")
+		}
+		s.properties = map[string]*Schema{}
+		for _, name := range sortedKeys(props) {
+			if s.properties[name], err = n.sub(props[name], kw, name); err != nil {
+				return err
+			}
+		}
+	case "patternProperties":
+		props, ok := val.(map[string]any)
+		if !ok {
+			return n.bad(kw, "an object")
+		}
+		for _, pat := range sortedKeys(props) {
+			re, err := regexp.Compile(pat)
+			if err != nil {
+				return fmt.Errorf("schema %s: patternProperties: %w", n.at, err)
+			}
+			ps, err := n.sub(props[pat], kw, pat)
+			if err != nil {
+				return err
+			}
+			s.patternProperties = append(s.patternProperties, patternSchema{re, ps})
+		}
+	case "additionalProperties":
+		if b, ok := val.(bool); ok {
+			s.noAdditional = !b
+		} else if s.additional, err = n.sub(val, kw); err != nil {
+			return err
+		}
+	case "required":
+		arr, ok := val.([]any)
+		if !ok {
+			return n.bad(kw, "an array of strings")
+		}
+		for _, item := range arr {
+			name, ok := item.(string)
+			if !ok || slices.Contains(s.required, name) {
+				return n.bad(kw, "an array of distinct strings")
+			}
+			s.required = append(s.required, name)
+		}
+	case "minProperties":
+		s.minProperties, err = n.count(kw, val)
+	}
+	return err
+}
+
+// arrayKeyword compiles the keywords that apply to arrays.
+func (n *node) arrayKeyword(kw string, val any) error {
+	s := n.s
+	var err error
+	switch kw {
+	case "items":
+		if arr, ok := val.([]any); ok {
+			s.itemList, err = n.subs(kw, arr)
+		} else {
+			s.items, err = n.sub(val, kw)
+		}
+	case "additionalItems":
+		// Only an items array gives it a meaning; compiled anyway.
+		if b, ok := val.(bool); ok {
+			s.noAdditionalIt = !b
+		} else {
+			s.additionalItems, err = n.sub(val, kw)
+		}
+	case "minItems":
+		s.minItems, err = n.count(kw, val)
+	case "maxItems":
+		s.maxItems, err = n.count(kw, val)
+	}
+	return err
+}
+
+// valueKeyword compiles the keywords on a value's type, number or string.
+func (n *node) valueKeyword(kw string, val any) error {
+	s := n.s
+	var err error
+	switch kw {
+	case "type":
+		if s.types, err = parseTypes(val); err != nil {
+			return fmt.Errorf("schema %s: %w", n.at, err)
+		}
+	case "enum":
+		arr, ok := val.([]any)
+		if !ok || len(arr) == 0 {
+			return n.bad(kw, "a non-empty array")
+		}
+		s.enum = arr
+	case "minimum":
+		num, ok := val.(json.Number)
+		d, okd := parseDecimal(string(num))
+		if !ok || !okd {
+			return n.bad(kw, "a number")
+		}
+		s.minimum = &d
+	case "minLength":
+		s.minLength, err = n.count(kw, val)
+	case "pattern":
+		pat, ok := val.(string)
+		if !ok {
+			return n.bad(kw, "a string")
+		}
+		if s.pattern, err = regexp.Compile(pat); err != nil {
+			return fmt.Errorf("schema %s: pattern: %w", n.at, err)
+		}
+	}
+	return err
+}
+
+// count parses the value of minProperties, minItems, maxItems or
+// minLength: a non-negative integer.
+func (n *node) count(kw string, val any) (int, error) {
+	num, ok := val.(json.Number)
+	i, err := strconv.Atoi(string(num))
+	if !ok || err != nil || i < 0 {
+		return -1, n.bad(kw, "a non-negative integer")
+	}
+	return i, nil
+}
+
+// applicator compiles allOf, anyOf, oneOf and not.
+func (n *node) applicator(kw string, val any) error {
+	s := n.s
+	var err error
+	switch kw {
+	case "allOf":
+		s.allOf, err = n.subs(kw, val)
+	case "anyOf":
+		s.anyOf, err = n.subs(kw, val)
+	case "oneOf":
+		s.oneOf, err = n.subs(kw, val)
+	case "not":
+		s.not, err = n.sub(val, kw)
+	}
+	return err
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -711,15 +780,7 @@ func (vd validation) validate(s *Schema, v any, at *instancePath) *Error {
 		return vd.fail(at, "false schema")
 	}
 	if s.ref != nil {
-		err := vd.validate(s.ref, v, at)
-		if err == nil || vd.quick {
-			return err
-		}
-		causes := []*Error{err}
-		if err.kind == errGroup {
-			causes = err.causes
-		}
-		return &Error{kind: errRef, at: at, causes: causes}
+		return vd.ref(s, v, at)
 	}
 	if s.types != 0 && !s.types.admits(v) {
 		return vd.fail(at, "got %s, want %s", typeOf(v), s.types)
@@ -737,14 +798,7 @@ func (vd validation) validate(s *Schema, v any, at *instancePath) *Error {
 	case []any:
 		errs = vd.array(s, v, at)
 	case string:
-		if s.minLength >= 0 {
-			if n := utf8.RuneCountInString(v); n < s.minLength {
-				errs = append(errs, vd.fail(at, "minLength: got %d, want %d", n, s.minLength))
-			}
-		}
-		if s.pattern != nil && !s.pattern.MatchString(v) {
-			errs = append(errs, vd.fail(at, "%s does not match pattern %s", quote(v), quote(s.pattern.String())))
-		}
+		errs = vd.str(s, v, at)
 	case json.Number:
 		if s.minimum != nil {
 			if d, ok := parseDecimal(string(v)); !ok || d.cmp(*s.minimum) < 0 {
@@ -767,12 +821,37 @@ func (vd validation) validate(s *Schema, v any, at *instancePath) *Error {
 	return &Error{kind: errGroup, at: at, causes: errs}
 }
 
-// object applies the object keywords.
-func (vd validation) object(s *Schema, obj map[string]any, at *instancePath) []*Error {
-	var errs []*Error
-	if s.minProperties >= 0 && len(obj) < s.minProperties {
-		errs = append(errs, vd.fail(at, "minProperties: got %d, want %d", len(obj), s.minProperties))
+// ref validates v against the schema s refers to; in draft-07 the
+// siblings of $ref are ignored.
+func (vd validation) ref(s *Schema, v any, at *instancePath) *Error {
+	err := vd.validate(s.ref, v, at)
+	if err == nil || vd.quick {
+		return err
 	}
+	causes := []*Error{err}
+	if err.kind == errGroup {
+		causes = err.causes
+	}
+	return &Error{kind: errRef, at: at, causes: causes}
+}
+
+// str applies the string keywords.
+func (vd validation) str(s *Schema, v string, at *instancePath) []*Error {
+	var errs []*Error
+	if s.minLength >= 0 {
+		if n := utf8.RuneCountInString(v); n < s.minLength {
+			errs = append(errs, vd.fail(at, "minLength: got %d, want %d", n, s.minLength))
+		}
+	}
+	if s.pattern != nil && !s.pattern.MatchString(v) {
+		errs = append(errs, vd.fail(at, "%s does not match pattern %s", quote(v), quote(s.pattern.String())))
+	}
+	return errs
+}
+
+// missing is the failure of required on obj; nil if no property is
+// missing.
+func (vd validation) missing(s *Schema, obj map[string]any, at *instancePath) *Error {
 	var missing []string
 	for _, name := range s.required {
 		if _, ok := obj[name]; !ok {
@@ -781,9 +860,21 @@ func (vd validation) object(s *Schema, obj map[string]any, at *instancePath) []*
 	}
 	switch {
 	case len(missing) == 1:
-		errs = append(errs, vd.fail(at, "missing property %s", quote(missing[0])))
+		return vd.fail(at, "missing property %s", quote(missing[0]))
 	case len(missing) > 1:
-		errs = append(errs, vd.fail(at, "missing properties %s", joinQuoted(missing)))
+		return vd.fail(at, "missing properties %s", joinQuoted(missing))
+	}
+	return nil
+}
+
+// object applies the object keywords.
+func (vd validation) object(s *Schema, obj map[string]any, at *instancePath) []*Error {
+	var errs []*Error
+	if s.minProperties >= 0 && len(obj) < s.minProperties {
+		errs = append(errs, vd.fail(at, "minProperties: got %d, want %d", len(obj), s.minProperties))
+	}
+	if err := vd.missing(s, obj, at); err != nil {
+		errs = append(errs, err)
 	}
 	if vd.quick && len(errs) > 0 {
 		return errs
@@ -883,69 +974,92 @@ func (vd validation) array(s *Schema, arr []any, at *instancePath) []*Error {
 // applicators applies not, allOf, anyOf and oneOf, after the keywords
 // that failed with errs.
 func (vd validation) applicators(s *Schema, v any, at *instancePath, errs []*Error) []*Error {
-	if s.not != nil && (validation{quick: true}).validate(s.not, v, nil) == nil {
-		if errs = append(errs, vd.fail(at, "'not' failed")); vd.quick {
-			return errs
-		}
-	}
-	if s.allOf != nil {
-		var failed []*Error
-		for _, t := range s.allOf {
-			if err := vd.validate(t, v, at); err != nil {
-				if vd.quick {
-					return append(errs, err)
-				}
-				failed = append(failed, err)
+	for _, apply := range [...]func(validation, *Schema, any, *instancePath) *Error{
+		validation.not, validation.allOf, validation.anyOf, validation.oneOf,
+	} {
+		if err := apply(vd, s, v, at); err != nil {
+			if errs = append(errs, err); vd.quick {
+				return errs
 			}
-		}
-		if failed != nil {
-			errs = append(errs, &Error{kind: errAllOf, at: at, causes: failed})
-		}
-	}
-	if s.anyOf != nil {
-		var failed []*Error
-		for _, t := range s.anyOf {
-			err := vd.validate(t, v, at)
-			if err == nil {
-				failed = nil
-				break
-			}
-			failed = append(failed, err)
-		}
-		if failed != nil {
-			if vd.quick {
-				return append(errs, errInvalid)
-			}
-			errs = append(errs, &Error{kind: errAnyOf, at: at, causes: failed})
-		}
-	}
-	if s.oneOf != nil {
-		matched := -1
-		var failed []*Error
-		for i, t := range s.oneOf {
-			if matched >= 0 {
-				// Only whether a second one matches matters.
-				if (validation{quick: true}).validate(t, v, nil) == nil {
-					errs = append(errs, vd.fail(at, "'oneOf' failed, subschemas %d, %d matched", matched, i))
-					break
-				}
-				continue
-			}
-			err := vd.validate(t, v, at)
-			if err == nil {
-				matched = i
-			} else if !vd.quick {
-				failed = append(failed, err)
-			}
-		}
-		if matched < 0 {
-			if vd.quick {
-				return append(errs, errInvalid)
-			}
-			errs = append(errs, &Error{kind: errOneOf, at: at, causes: failed})
 		}
 	}
 	return errs
+}
+
+// not is the failure of not; nil if it holds or is absent.
+func (vd validation) not(s *Schema, v any, at *instancePath) *Error {
+	if s.not != nil && (validation{quick: true}).validate(s.not, v, nil) == nil {
+		return vd.fail(at, "'not' failed")
+	}
+	return nil
+}
+
+// allOf is the failure of allOf; if quick, that of its first subschema
+// that fails.
+func (vd validation) allOf(s *Schema, v any, at *instancePath) *Error {
+	var failed []*Error
+	for _, t := range s.allOf {
+		if err := vd.validate(t, v, at); err != nil {
+			if vd.quick {
+				return err
+			}
+			failed = append(failed, err)
+		}
+	}
+	if failed != nil {
+		return &Error{kind: errAllOf, at: at, causes: failed}
+	}
+	return nil
+}
+
+// anyOf is the failure of anyOf; nil if a subschema holds or it is absent.
+func (vd validation) anyOf(s *Schema, v any, at *instancePath) *Error {
+	if s.anyOf == nil {
+		return nil
+	}
+	var failed []*Error
+	for _, t := range s.anyOf {
+		err := vd.validate(t, v, at)
+		if err == nil {
+			return nil
+		}
+		failed = append(failed, err)
+	}
+	if vd.quick {
+		return errInvalid
+	}
+	return &Error{kind: errAnyOf, at: at, causes: failed}
+}
+
+// oneOf is the failure of oneOf: no subschema holds, or a second one does.
+func (vd validation) oneOf(s *Schema, v any, at *instancePath) *Error {
+	if s.oneOf == nil {
+		return nil
+	}
+	matched := -1
+	var failed []*Error
+	for i, t := range s.oneOf {
+		if matched >= 0 {
+			// Only whether a second one matches matters.
+			if (validation{quick: true}).validate(t, v, nil) == nil {
+				return vd.fail(at, "'oneOf' failed, subschemas %d, %d matched", matched, i)
+			}
+			continue
+		}
+		err := vd.validate(t, v, at)
+		if err == nil {
+			matched = i
+		} else if !vd.quick {
+			failed = append(failed, err)
+		}
+	}
+	if matched < 0 {
+		if vd.quick {
+			return errInvalid
+		}
+		return &Error{kind: errOneOf, at: at, causes: failed}
+	}
+	return nil
 }
 
 // jsonEqual reports whether two decoded JSON values are equal, numbers by

@@ -1,0 +1,340 @@
+package show
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/view"
+	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/exitcode"
+	"github.com/runbookdev/runbook/engine/redact"
+	"github.com/runbookdev/runbook/schema"
+)
+
+// Options are the inputs of `runbook show`.
+type Options struct {
+	*cmdutil.Factory
+	// Name is the runbook to show; PlanFile a saved plan to show instead.
+	Name     string
+	PlanFile string
+}
+
+// NewCmdShow makes `runbook show`; runF, when not nil, runs instead of the
+// command (for tests of the flags).
+func NewCmdShow(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "show NAME | show --plan FILE",
+		Short: "Show a runbook as a person reads it: steps, owners, checks; or a saved plan",
+		Long: `Show a runbook as a person reads it: steps, owners, checks.
+
+--plan FILE shows a plan saved by ` + "`runbook exec NAME --dry-run --out FILE`" + ` for review:
+when and by whom it was made, the runbook, plugins and variables it was made
+with (sensitive ones never shown), and each change it will make.`,
+		Args:              cmdutil.UsageArgs(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: f.CompleteRunbooks,
+		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
+			if opts.PlanFile != "" && len(args) > 0 {
+				return cmdutil.Exitf(exitcode.BadInput, "show --plan: the plan names its runbook; give no NAME")
+			}
+			if opts.PlanFile == "" && len(args) == 0 {
+				return cmdutil.Exitf(exitcode.BadInput, "show: name the runbook to show, or give a saved plan with --plan FILE")
+			}
+			if len(args) == 1 {
+				opts.Name = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runShow(opts)
+		}),
+	}
+	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "show the plan saved in this file")
+	return cmd
+}
+
+func runShow(opts *Options) error {
+	if opts.PlanFile != "" {
+		return showPlan(opts, opts.PlanFile)
+	}
+	cfg, err := opts.LoadValid(resolver.Locked)
+	if err != nil {
+		return err
+	}
+	rb, err := cmdutil.FindRunbook(cfg, opts.Global.Dir, opts.Name)
+	if err != nil {
+		return err
+	}
+	return renderRunbook(opts.IO.Out, opts.IO.ColorScheme(), cfg, rb)
+}
+
+// showWriter renders a runbook; src returns an expression's source text.
+type showWriter struct {
+	w   io.Writer
+	cs  *iostreams.ColorScheme
+	cfg *schema.Config
+	err error
+}
+
+func (s *showWriter) printf(format string, args ...any) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, format, args...)
+	}
+}
+
+// expr returns an expression's source on one line.
+func (s *showWriter) expr(e hcl.Expression) string {
+	src := s.cfg.Source(e.Range())
+	return text.VisibleLine(strings.Join(strings.Fields(src), " "))
+}
+
+func renderRunbook(w io.Writer, cs *iostreams.ColorScheme, cfg *schema.Config, rb *schema.Runbook) error {
+	s := &showWriter{w: w, cs: cs, cfg: cfg}
+	s.printf("%s\n", cs.Bold(rb.Name))
+	if rb.Description != "" {
+		s.printf("%s\n", text.Visible(rb.Description))
+	}
+	s.printf("\n")
+	s.printf("  %-7s %s\n", cs.Faint("owner"), text.VisibleLine(rb.Owner))
+	if len(rb.Tags) > 0 {
+		s.printf("  %-7s %s\n", cs.Faint("tags"), text.VisibleLine(strings.Join(rb.Tags, ", ")))
+	}
+	lock := fmt.Sprintf("%q", rb.Name)
+	if rb.Lock != nil {
+		lock = s.expr(rb.Lock)
+	}
+	s.printf("  %-7s %s\n", cs.Faint("lock"), lock)
+	s.printf("  %-7s %s:%d\n", cs.Faint("file"), rb.Filename, rb.DeclRange.Start.Line)
+
+	if len(rb.Variables) > 0 {
+		s.printf("\n%s\n", cs.Bold("Variables"))
+		width := 0
+		for _, v := range rb.Variables {
+			width = max(width, len(v.Name))
+		}
+		for _, v := range rb.Variables {
+			s.renderVariable(v, width)
+		}
+	}
+	s.printf("\n%s\n", cs.Bold("Steps"))
+	for i, st := range rb.Steps {
+		s.renderStep(i+1, st)
+	}
+	return s.err
+}
+
+func (s *showWriter) renderVariable(v *schema.Variable, width int) {
+	var parts []string
+	parts = append(parts, typeString(v.Type))
+	switch {
+	case v.Required():
+		parts = append(parts, s.cs.Yellow("required"))
+	case v.Sensitive:
+		parts = append(parts, "default "+redact.Marker)
+	default:
+		parts = append(parts, "default "+s.expr(v.Default))
+	}
+	if v.Sensitive {
+		parts = append(parts, "sensitive")
+	}
+	indent := strings.Repeat(" ", width+4)
+	s.printf("  %s%s  %s\n", s.cs.Cyan(v.Name), strings.Repeat(" ", width-len(v.Name)), strings.Join(parts, ", "))
+	if v.Description != "" {
+		s.printf("%s%s\n", indent, text.Visible(v.Description))
+	}
+	for _, c := range v.Validations {
+		s.printf("%s%s %s\n%s  else %s\n", indent, s.cs.Faint("must hold:"), s.expr(c.Condition), indent, s.expr(c.ErrorMessage))
+	}
+}
+
+func (s *showWriter) renderStep(n int, st *schema.Step) {
+	title := s.cs.Bold(fmt.Sprintf("%d. %s", n, st.Name))
+	if st.Description != "" {
+		title += " — " + text.Visible(st.Description)
+	}
+	s.printf("\n  %s\n", title)
+	field := func(name, format string, args ...any) {
+		s.printf("     %s %s\n", s.cs.Faint(fmt.Sprintf("%-9s", name)), fmt.Sprintf(format, args...))
+	}
+	field("owner", "%s", text.VisibleLine(st.Owner))
+	if st.When != nil {
+		field("when", "%s", s.expr(st.When))
+	}
+	for _, p := range st.Preconditions {
+		field("requires", "%s", s.expr(p.Condition))
+		field("", "else %s", s.expr(p.ErrorMessage))
+	}
+	if st.Confirm != nil {
+		field("confirm", "%s", s.expr(st.Confirm))
+	}
+	if st.Manual != nil {
+		field("manual", "%s", s.expr(st.Manual))
+	}
+	if a := st.Action; a != nil {
+		kind := ""
+		if a.Schema != nil {
+			if readOnly, known := literalReadOnly(a); !known {
+				kind = s.cs.Faint(fmt.Sprintf(" (read-only when %s is %s)", a.Schema.ReadOnlyWhen.Arg, text.ValuesText(a.Schema.ReadOnlyWhen.Values)))
+			} else if readOnly {
+				kind = s.cs.Green(" (read-only)")
+			} else {
+				kind = s.cs.Yellow(" (changes state)")
+			}
+		}
+		field("action", "%s%s", a.FullName(), kind)
+		for _, arg := range s.actionArgs(a) {
+			field("", "  %s", arg)
+		}
+	}
+	for _, e := range st.Expects {
+		field("expects", "%s", s.expr(e.Condition))
+		field("", "else %s", s.expr(e.ErrorMessage))
+		if e.Within > 0 {
+			field("", "re-checked every %s for up to %s", text.ShortDuration(e.Every), text.ShortDuration(e.Within))
+		}
+	}
+	limits := stepLimits(st)
+	if len(limits) > 0 {
+		field("limits", "%s", strings.Join(limits, " · "))
+	}
+}
+
+// actionArgs lists an action's arguments in source order; literal values
+// of sensitive arguments are never shown.
+func (s *showWriter) actionArgs(a *schema.ActionCall) []string {
+	body, ok := a.Body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
+	for _, attr := range body.Attributes {
+		attrs = append(attrs, attr)
+	}
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
+	out := make([]string, 0, len(attrs))
+	for _, attr := range attrs {
+		val := s.expr(attr.Expr)
+		if a.Schema != nil {
+			if arg := a.Schema.Arg(attr.Name); arg != nil && arg.Sensitive && len(attr.Expr.Variables()) == 0 {
+				val = redact.Marker
+			}
+		}
+		out = append(out, attr.Name+" = "+val)
+	}
+	return out
+}
+
+func typeString(t cty.Type) string {
+	if t == cty.DynamicPseudoType {
+		return "any"
+	}
+	return t.FriendlyNameForConstraint()
+}
+
+// literalReadOnly decides whether an action is read-only from its schema
+// and literal arguments; known is false when it depends on a value that
+// exists only at run time.
+func literalReadOnly(a *schema.ActionCall) (readOnly, known bool) {
+	rule := a.Schema.ReadOnlyWhen
+	if a.Schema.ReadOnly || rule == nil {
+		return a.Schema.ReadOnly, true
+	}
+	attrs, _ := a.Body.JustAttributes()
+	vals := map[string]cty.Value{}
+	if attr, ok := attrs[rule.Arg]; ok {
+		v, diags := attr.Expr.Value(nil)
+		if diags.HasErrors() || !v.IsWhollyKnown() {
+			return false, false
+		}
+		vals[rule.Arg] = v
+	}
+	return a.Schema.IsReadOnly(cty.ObjectVal(vals)), true
+}
+
+// showPlan prints a saved plan for review: what it will change, against
+// what, and with which inputs. It holds no secret to show.
+func showPlan(opts *Options, path string) error {
+	ap, err := cmdutil.ReadPlan(path)
+	if err != nil {
+		return err
+	}
+	p := ap.Plan
+	cs := opts.IO.ColorScheme()
+	s := &showWriter{w: opts.IO.Out, cs: cs}
+	s.printf("%s %s\n\n", cs.Bold("Plan for "+text.VisibleLine(p.Runbook)), cs.Faint("sha256:"+text.Short(ap.SHA256)))
+	row := func(k, v string) { s.printf("  %-11s %s\n", cs.Faint(k), v) }
+	age := time.Since(p.Created).Round(time.Second)
+	row("made", fmt.Sprintf("%s (%s ago) by %s", p.Created.UTC().Format(time.RFC3339), age, text.VisibleLine(p.Operator)))
+	row("dry-run", text.VisibleLine(p.DryRun))
+	if p.TranscriptHead != "" {
+		row("head", "sha256:"+text.VisibleLine(p.TranscriptHead))
+	}
+	row("runbook", fmt.Sprintf("%s %s", text.VisibleLine(p.Source.Path), cs.Faint("sha256:"+text.Short(p.Source.SHA256))))
+	for _, name := range slices.Sorted(maps.Keys(p.Plugins)) {
+		pi := p.Plugins[name]
+		row("plugin", fmt.Sprintf("%s %s %s", text.VisibleLine(name), text.VisibleLine(pi.Version), cs.Faint("sha256:"+text.Short(pi.SHA256))))
+	}
+	names := slices.Sorted(maps.Keys(p.Vars))
+	names = append(names, slices.Sorted(maps.Keys(p.SensitiveVars))...)
+	for _, name := range names {
+		val := redact.Marker + " (give it again when applying)"
+		if raw, ok := p.Vars[name]; ok {
+			val = string(raw)
+		}
+		row("var", text.VisibleLine(name)+" = "+text.VisibleLine(val))
+	}
+	s.printf("\n")
+	view.PrintPlanSummary(cs, s.printf, planSummary(p))
+	for _, st := range p.Steps {
+		if st.Basis == nil {
+			s.printf("  %s %s\n", cs.Yellow("!"), fmt.Sprintf("step %s is not checked against its object when applied: its plugin gave no basis", text.VisibleLine(st.Step)))
+		}
+	}
+	s.printf("\nApply it with `runbook exec --plan %s` (refused once it is older than --max-plan-age, 1h by default).\n", path)
+	return s.err
+}
+
+// planSummary is a saved plan's changes as a dry-run's summary shows them.
+func planSummary(p *engine.SavedPlan) *engine.PlanSummary {
+	sum := &engine.PlanSummary{PendingChecks: p.PendingChecks}
+	for _, st := range p.Steps {
+		for _, c := range st.Changes {
+			sum.Changes = append(sum.Changes, engine.PlannedChange{Step: text.VisibleLine(st.Step), Action: text.VisibleLine(st.Action), Change: text.VisibleLine(c)})
+		}
+	}
+	return sum
+}
+
+// stepLimits lists what bounds a step beyond the defaults: its timeout, its
+// retries, and whether the run goes on when it fails.
+func stepLimits(st *schema.Step) []string {
+	var limits []string
+	if st.Timeout != schema.DefaultTimeout {
+		limits = append(limits, "timeout "+text.ShortDuration(st.Timeout))
+	}
+	if st.Retry != nil && st.Retry.Attempts > 1 {
+		r := fmt.Sprintf("%d attempts", st.Retry.Attempts)
+		if st.Retry.Delay > 0 {
+			r += ", " + text.ShortDuration(st.Retry.Delay) + " apart"
+		}
+		limits = append(limits, r)
+	}
+	if st.OnFailure == schema.OnFailureContinue {
+		limits = append(limits, "on failure: continue")
+	}
+	return limits
+}

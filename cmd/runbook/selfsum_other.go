@@ -1,7 +1,0 @@
-//go:build !linux
-
-package main
-
-// statKey: the status-change time is read on Linux only; elsewhere the sum
-// is not cached.
-func statKey(string) (fileKey, bool) { return fileKey{}, false }
