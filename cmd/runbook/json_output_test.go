@@ -40,8 +40,10 @@ func TestJSONOutput(t *testing.T) {
 			Name, Owner, Description, File string
 			Steps                          int
 			Required                       []string
-			LastRun                        *struct{ RunID string `json:"run_id"` } `json:"last_run"`
-			LastDryRun                     *struct {
+			LastRun                        *struct {
+				RunID string `json:"run_id"`
+			} `json:"last_run"`
+			LastDryRun *struct {
 				RunID, Mode, Status, Operator string
 			} `json:"last_dry_run"`
 			LastSucceeded *string `json:"last_succeeded"`

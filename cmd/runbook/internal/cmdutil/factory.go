@@ -59,3 +59,15 @@ func (f *Factory) NeedDir() error {
 	}
 	return f.Dirs.NotFound()
 }
+
+// PathsOrDir returns the PATHs a command was given or, when none, the
+// runbook directory, which must then exist.
+func (f *Factory) PathsOrDir(args []string) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
+	}
+	if err := f.NeedDir(); err != nil {
+		return nil, err
+	}
+	return []string{f.Global.Dir}, nil
+}

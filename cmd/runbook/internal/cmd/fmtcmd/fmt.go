@@ -41,13 +41,11 @@ if there are any. With -diff, also print each file's changes as a unified
 diff. A file with a syntax error is never rewritten (exit 2).`,
 		Args: cmdutil.UsageArgs(cobra.ArbitraryArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			opts.Paths = args
-			if len(opts.Paths) == 0 {
-				if err := opts.NeedDir(); err != nil {
-					return err
-				}
-				opts.Paths = []string{opts.Global.Dir}
+			paths, err := opts.PathsOrDir(args)
+			if err != nil {
+				return err
 			}
+			opts.Paths = paths
 			if runF != nil {
 				return runF(opts)
 			}

@@ -49,13 +49,11 @@ Exit status: 0 when every test passes, 1 when any fails, 2 when a test file or
 runbook is invalid.`,
 		Args: cmdutil.UsageArgs(cobra.ArbitraryArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			opts.Paths = args
-			if len(opts.Paths) == 0 {
-				if err := opts.NeedDir(); err != nil {
-					return err
-				}
-				opts.Paths = []string{opts.Global.Dir}
+			paths, err := opts.PathsOrDir(args)
+			if err != nil {
+				return err
 			}
+			opts.Paths = paths
 			if runF != nil {
 				return runF(opts)
 			}
