@@ -19,7 +19,7 @@ type Hook interface {
 // step boundary (after run_started, after every step_finished, after the
 // last event) and before every attempt of a mutating action, so that a
 // step's record is on disk before its side effect happens and before the
-// next step starts (README, "Transcripts"). An error from Flush stops the run as one from
+// next step starts (docs/execution.md, "Transcripts"). An error from Flush stops the run as one from
 // Handle does.
 type Flusher interface {
 	Flush() error

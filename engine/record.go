@@ -4,7 +4,7 @@ import (
 	"github.com/runbookdev/runbook/engine/transcript"
 )
 
-// TranscriptHook records a run's events in a transcript (README, "Transcripts"). Progress
+// TranscriptHook records a run's events in a transcript (docs/execution.md, "Transcripts"). Progress
 // lines are shown, not recorded. Each event is written as it happens (it
 // survives the process being killed at once) and fsync'd when the engine
 // flushes: at every step boundary and before every mutating action. An

@@ -2,7 +2,7 @@ package engine
 
 import "encoding/json"
 
-// Resume is what a resumed run takes from the run it continues (README, "Transcripts").
+// Resume is what a resumed run takes from the run it continues (docs/execution.md, "Resume").
 type Resume struct {
 	// RunID of the earlier run.
 	RunID string

@@ -279,7 +279,7 @@ func fromJSON(raw []byte, ty cty.Type) (cty.Value, error) {
 }
 
 // unknownStatus is the recorded status of a step that started and never
-// finished (README, "Transcripts").
+// finished (docs/execution.md, "Resume").
 const unknownStatus = "unknown"
 
 // confirm asks a question; ok is false when the step must stop.

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 //	exits CODE PROGRAM [ARGS...]
 //
 // which runs PROGRAM like exec and fails unless it exits with exactly CODE
-// (README, "Commands": every exit code has a meaning, so `! exec` is not precise
+// (docs/commands.md, "Exit codes": every exit code has a meaning, so `! exec` is not precise
 // enough). A Go panic also exits 2, so exits fails on a stack trace in
 // stderr whatever the code. Its stdout and stderr are checked with
 // stdout/stderr as usual.

@@ -1,5 +1,5 @@
-// Package lock owns the run lock: one run at a time per lock name (README, "exec"
-// item 3). Callers see a Locker and its Leases, so a distributed lock can
+// Package lock owns the run lock: one run at a time per lock name (docs/execution.md,
+// "Locks"). Callers see a Locker and its Leases, so a distributed lock can
 // replace the embedded one without the engine noticing: FromURL returns the
 // one a --lock-url names, the file lock below or an etcd mutex (NewEtcd).
 //

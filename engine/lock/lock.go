@@ -94,5 +94,5 @@ func (e *HeldError) Error() string {
 	return b.String()
 }
 
-// ExitCode is 3: the run is refused (README, "Commands").
+// ExitCode is 3: the run is refused (docs/commands.md, "Exit codes").
 func (e *HeldError) ExitCode() int { return exitcode.Refused }

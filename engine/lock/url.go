@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// FromURL returns the Locker a --lock-url names (README, "Commands"):
+// FromURL returns the Locker a --lock-url names (docs/execution.md, "Locks"):
 //
 //   - "" or "file://": the embedded file lock (NewFile) in fileDir, normally
 //     <state-dir>/locks;

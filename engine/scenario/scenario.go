@@ -1,6 +1,6 @@
 // Package scenario runs `runbook test` scenarios: a runbook against mocks of
 // every action, on a virtual clock, compared with what the test expects
-// (README, "Testing runbooks").
+// (docs/language.md, "Tests").
 package scenario
 
 import (

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Event types (README, "Transcripts"), in the order a run records them.
+// Event types (docs/transcript.md, "Record types"), in the order a run records them.
 const (
 	TypeRunStarted   = "run_started"
 	TypeStepStarted  = "step_started"

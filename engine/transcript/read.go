@@ -154,7 +154,7 @@ func (t *Transcript) Head() string {
 }
 
 // StepStatusUnknown is the status of a step that started but has no
-// step_finished: its action may or may not have run (README, "Transcripts"; --resume).
+// step_finished: its action may or may not have run (docs/execution.md, "Resume").
 const StepStatusUnknown = "unknown"
 
 // StepRecord is what a transcript says about one step.

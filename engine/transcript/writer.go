@@ -1,4 +1,4 @@
-// Package transcript owns the tamper-evident record of a run (README, "Transcripts"): one
+// Package transcript owns the tamper-evident record of a run (docs/execution.md, "Transcripts"): one
 // JSON Lines file per run under <state-dir>/transcripts, each event appended
 // as it happens (Write, and fsync'd by Sync where its writer says, in
 // batches) and chained to the one before by SHA-256. It

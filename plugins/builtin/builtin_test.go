@@ -9,7 +9,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 )
 
-// The built-in plugins and actions are part of the contract (README, "Built-in plugins").
+// The built-in plugins and actions are part of the contract (docs/builtins.md).
 func TestContract(t *testing.T) {
 	reg := Registry()
 	want := map[string]map[string]bool{

@@ -13,7 +13,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
-// The variants activate and deactivate switch to by default (README, "Built-in plugins").
+// The variants activate and deactivate switch to by default (docs/builtins.md, "fallback.activate").
 const (
 	primaryVariant  = "primary"
 	fallbackVariant = "fallback"

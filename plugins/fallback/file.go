@@ -12,7 +12,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
-// FileBackend keeps routes in a flagd flag file (README, "Built-in plugins"). Reads need no
+// FileBackend keeps routes in a flagd flag file (docs/builtins.md, "File backend: routes"). Reads need no
 // lock, since every write replaces the file atomically; writes serialize on
 // the lock file FILE.lock and are recorded in FILE.history.jsonl.
 type FileBackend struct {

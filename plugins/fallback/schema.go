@@ -32,7 +32,7 @@ func routeArg() *plugins.Attribute {
 	return &plugins.Attribute{Name: "route", Type: cty.String, Required: true, Description: "Route (flag) name."}
 }
 
-// Schema is the fallback plugin's contract (README, "Built-in plugins").
+// Schema is the fallback plugin's contract (docs/builtins.md, "fallback").
 var Schema = compiled.Schema
 
 // compiled is the fallback plugin as the SDK serves it in process.

@@ -19,7 +19,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
-// Schema is the http plugin's contract (README, "Built-in plugins").
+// Schema is the http plugin's contract (docs/builtins.md, "http").
 var Schema = compiled.Schema
 
 // compiled is the http plugin as the SDK serves it in process.

@@ -1,5 +1,5 @@
 // Package index is the built-in plugin that rebuilds, verifies, swaps and
-// rolls back retrieval indexes (README, "Built-in plugins": index.status, index.rebuild,
+// rolls back retrieval indexes (docs/builtins.md, "index": index.status, index.rebuild,
 // index.rollback). It owns the policy — what counts as a good build, which
 // build a rollback goes back to, which builds are pruned — and leaves storage
 // to a Backend. The embedded backend ("file") keeps builds in a folder; its

@@ -18,7 +18,7 @@ func nameArg() *plugins.Attribute {
 	return &plugins.Attribute{Name: "name", Type: cty.String, Required: true, Description: "Index name."}
 }
 
-// Schema is the index plugin's contract (README, "Built-in plugins").
+// Schema is the index plugin's contract (docs/builtins.md, "index").
 var Schema = compiled.Schema
 
 // compiled is the index plugin as the SDK serves it in process.

@@ -20,7 +20,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
-// Schema is the prometheus plugin's contract (README, "Built-in plugins").
+// Schema is the prometheus plugin's contract (docs/builtins.md, "prometheus").
 var Schema = compiled.Schema
 
 // compiled is the prometheus plugin as the SDK serves it in process.

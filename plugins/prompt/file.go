@@ -17,7 +17,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/safefile"
 )
 
-// The files of a prompt's folder (README, "Built-in plugins"). The version files are N.txt,
+// The files of a prompt's folder (docs/builtins.md, "File backend: prompts"). The version files are N.txt,
 // N.md or N.json; the lock file is hidden so that a reader listing versions
 // never mistakes it for one.
 const (

@@ -973,7 +973,7 @@ func TestPlanWithUnknowns(t *testing.T) {
 	wantError(t, err, "", "must be known")
 }
 
-// Every line the plugin appends has the fields the README lists ("The file backends").
+// Every line the plugin appends has the fields docs/builtins.md lists ("The file backends").
 func TestHistoryFields(t *testing.T) {
 	dir, p := newRegistry(t)
 	for _, req := range []*plugins.ActionRequest{

@@ -3,7 +3,7 @@
 // versions, rolls a label back and promotes a version. It owns the rules of
 // those actions and, behind the Backend interface, two backends: the
 // embedded file backend, a folder per prompt with immutable version files,
-// labels.json and history.jsonl (README, "Built-in plugins"), the format the AI application
+// labels.json and history.jsonl (docs/builtins.md, "File backend: prompts"), the format the AI application
 // reads; and the langfuse backend, a Langfuse project through its public API.
 package prompt
 
@@ -21,7 +21,7 @@ var rollbackOutput = cty.Object(map[string]cty.Type{
 	"previous_version": cty.Number,
 })
 
-// Schema is the prompt plugin's contract (README, "Built-in plugins").
+// Schema is the prompt plugin's contract (docs/builtins.md, "prompt").
 var Schema = compiled.Schema
 
 // compiled is the prompt plugin as the SDK serves it in process.

@@ -23,7 +23,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/sdk"
 )
 
-// Schema is the shell plugin's contract (README, "Built-in plugins").
+// Schema is the shell plugin's contract (docs/builtins.md, "shell").
 var Schema = compiled.Schema
 
 // compiled is the shell plugin as the SDK serves it in process.

@@ -14,7 +14,7 @@ type GlobalOptions struct {
 	Dir      string
 	StateDir string
 	NoColor  bool
-	// LockURL says where run locks live: file:// or etcd://… (docs/commands.md).
+	// LockURL says where run locks live: file:// or etcd://… (docs/commands.md, "Global flags").
 	LockURL string
 }
 
