@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/docs"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/exec"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/fmtcmd"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/list"
@@ -117,6 +118,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		exec.NewCmdExec(f, nil),
 		list.NewCmdList(f, nil),
 		show.NewCmdShow(f, nil),
+		docs.NewCmdDocs(f, nil),
 		fmtcmd.NewCmdFmt(f, nil),
 		testcmd.NewCmdTest(f, nil),
 		transcriptcmd.NewCmdTranscript(f),
