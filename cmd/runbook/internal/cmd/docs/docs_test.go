@@ -277,7 +277,7 @@ func TestRerun(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _ := os.ReadFile(filepath.Join(out, "rollback-prompt.md"))
-	if err := os.WriteFile(filepath.Join(out, "rollback-prompt.md"), []byte("edited by hand"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, "rollback-prompt.md"), []byte(generatedMarker+"\nedited by hand"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(out, "notes.md"), []byte("# Notes\n"), 0o644); err != nil {
@@ -312,6 +312,47 @@ func TestRerun(t *testing.T) {
 	index, _ := os.ReadFile(filepath.Join(out, IndexPage))
 	if strings.Contains(string(index), "deploy-prompt") {
 		t.Errorf("index still links the gone runbook:\n%s", index)
+	}
+}
+
+// A file in the way that docs did not write stops it before it writes
+// anything.
+func TestForeignFileInTheWay(t *testing.T) {
+	tests := []struct {
+		name string
+		make func(path string) error
+	}{
+		{"a page of someone's", func(path string) error { return os.WriteFile(path, []byte("# Our runbooks\n"), 0o644) }},
+		{"empty", func(path string) error { return os.WriteFile(path, nil, 0o644) }},
+		{"a folder", func(path string) error { return os.Mkdir(path, 0o755) }},
+		{"a link to a page of docs", func(path string) error {
+			target := filepath.Join(filepath.Dir(path), "elsewhere.txt")
+			if err := os.WriteFile(target, []byte(generatedMarker+"\n"), 0o644); err != nil {
+				return err
+			}
+			return os.Symlink(target, path)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := shippedCopy(t)
+			out := t.TempDir()
+			path := filepath.Join(out, IndexPage)
+			if err := tt.make(path); err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := runDocsIn(t, dir, out)
+			var e *cmdutil.ExitError
+			if !errors.As(err, &e) || e.Code != exitcode.BadInput || !strings.Contains(e.Msg, path+" is in the way") {
+				t.Errorf("docs: %v, want bad input naming %s", err, path)
+			}
+			if stdout != "" {
+				t.Errorf("docs wrote pages:\n%s", stdout)
+			}
+			if _, err := os.Stat(filepath.Join(out, "rollback-prompt.md")); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a page was written: %v", err)
+			}
+		})
 	}
 }
 
