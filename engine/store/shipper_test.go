@@ -174,6 +174,12 @@ func TestConcurrentRuns(t *testing.T) {
 	for i := range rs {
 		rs[i] = newRun(t, fmt.Sprintf("concurrent-%02d", i))
 	}
+	for i, r := range rs {
+		for j := 1; len(r.events) < events-1; j++ {
+			r.step(t, j, fmt.Sprintf("run %d step %d", i, j))
+		}
+		r.finish(t, "success")
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, runs)
 	for i, r := range rs {
@@ -181,15 +187,9 @@ func TestConcurrentRuns(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			sh := s.NewShipper(r.id)
-			sh.Ship(r.events[0])
-			for j := 1; len(r.events) < events-1; j++ {
-				r.step(t, j, fmt.Sprintf("run %d step %d", i, j))
-				for _, ev := range r.events[len(r.events)-2:] {
-					sh.Ship(ev)
-				}
+			for _, ev := range r.events {
+				sh.Ship(ev)
 			}
-			r.finish(t, "success")
-			sh.Ship(r.events[len(r.events)-1])
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			errs[i] = sh.Close(ctx)

@@ -265,7 +265,11 @@ type querier interface {
 // version is the schema's version, 0 when it has none yet.
 func (s *Store) version(ctx context.Context, q querier) (int, error) {
 	var exists bool
-	if err := q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, s.table("schema_migrations")).Scan(&exists); err != nil {
+	// pg_class is read with the statement's snapshot: to_regclass would
+	// go by the session's catalog cache, which may not yet know of a
+	// migration another session committed while this one waited.
+	if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relname = 'schema_migrations')`, s.schema).Scan(&exists); err != nil {
 		return 0, err
 	}
 	if !exists {
