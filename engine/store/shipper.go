@@ -163,6 +163,9 @@ func (sh *Shipper) Close(ctx context.Context) error {
 func (sh *Shipper) loop(ctx context.Context) {
 	defer close(sh.done)
 	wait := sh.min
+	// single: a batch was refused, so events go one by one until the
+	// refused one, so that those before it are stored.
+	single := false
 	for {
 		sh.mu.Lock()
 		for len(sh.queue) == 0 && !sh.closing {
@@ -178,7 +181,11 @@ func (sh *Shipper) loop(ctx context.Context) {
 			sh.mu.Unlock()
 			return
 		}
-		batch := append([]transcript.Event(nil), sh.queue[:min(len(sh.queue), maxBatch)]...)
+		n := maxBatch
+		if single {
+			n = 1
+		}
+		batch := append([]transcript.Event(nil), sh.queue[:min(len(sh.queue), n)]...)
 		sh.mu.Unlock()
 
 		err := sh.store.appendBatch(ctx, sh.runID, batch)
@@ -192,6 +199,10 @@ func (sh *Shipper) loop(ctx context.Context) {
 		case ctx.Err() != nil:
 			sh.mu.Unlock()
 			return
+		case !connectionError(err) && len(batch) > 1:
+			single = true
+			sh.mu.Unlock()
+			continue
 		case !connectionError(err):
 			// The store refused an event: retrying cannot help, and
 			// nothing after it may be shipped.

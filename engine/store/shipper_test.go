@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,6 +164,22 @@ func TestShipperStopsAtARefusal(t *testing.T) {
 	}
 	if contains(err.Error(), "transcript push") {
 		t.Errorf("%q suggests a push, which cannot help", err)
+	}
+
+	// In a batch, the events before the refused one are stored.
+	c := newRun(t, "gap")
+	c.step(t, 1, "c")
+	c.step(t, 2, "c")
+	sh = s.NewShipper(c.id)
+	for _, ev := range append(c.events[:3:3], c.events[4:]...) {
+		sh.Ship(ev)
+	}
+	err = sh.Close(context.Background())
+	if !errors.As(err, &ue) || ue.First != 5 || ue.Last != 5 || !errors.As(err, &ce) || ce.Kind != ChainGap {
+		t.Fatalf("close: %v, want event 5 unshipped, refused for a gap", err)
+	}
+	if got, err := s.Read(context.Background(), c.id); err != nil || bytes.Count(got, []byte("\n")) != 3 {
+		t.Fatalf("stored %q, %v; want the 3 events before the gap", got, err)
 	}
 }
 
