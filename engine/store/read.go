@@ -123,9 +123,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Run, error) {
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	q := `SELECT r.run_id, r.runbook, r.mode, r.operator, r.host, r.started, r.status, r.finished,
-		coalesce(r.exit_code, -1), coalesce(h.seq, 0)
-		FROM ` + s.table("runs") + ` r LEFT JOIN ` + s.table("heads") + ` h USING (run_id)`
+	q := `SELECT ` + runColumns + ` FROM ` + s.table("runs") + ` r LEFT JOIN ` + s.table("heads") + ` h USING (run_id)`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -136,20 +134,30 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Run, error) {
 		return nil, fmt.Errorf("transcript store %s: list runs: %w", s.service, err)
 	}
 	var out []Run
-	var r Run
-	var finished *time.Time
-	_, err = pgx.ForEachRow(rows, []any{&r.RunID, &r.Runbook, &r.Mode, &r.Operator, &r.Host, &r.Started, &r.Status, &finished, &r.ExitCode, &r.Events}, func() error {
-		r.Finished = time.Time{}
-		if finished != nil {
-			r.Finished = *finished
-		}
-		out = append(out, r)
-		return nil
-	})
+	err = scanRuns(rows, func(r Run) { out = append(out, r) })
 	if err != nil {
 		return nil, fmt.Errorf("transcript store %s: list runs: %w", s.service, err)
 	}
 	return out, nil
+}
+
+// runColumns are the columns scanRuns reads, of runs r and heads h.
+const runColumns = `r.run_id, r.runbook, r.mode, r.operator, r.host, r.started, r.status, r.finished,
+	coalesce(r.exit_code, -1), coalesce(h.seq, 0)`
+
+// scanRuns hands each row of rows (runColumns) to fn.
+func scanRuns(rows pgx.Rows, fn func(Run)) error {
+	var r Run
+	var finished *time.Time
+	_, err := pgx.ForEachRow(rows, []any{&r.RunID, &r.Runbook, &r.Mode, &r.Operator, &r.Host, &r.Started, &r.Status, &finished, &r.ExitCode, &r.Events}, func() error {
+		r.Finished = time.Time{}
+		if finished != nil {
+			r.Finished = *finished
+		}
+		fn(r)
+		return nil
+	})
+	return err
 }
 
 // storedRow is one row of the events table.

@@ -21,6 +21,9 @@ CREATE INDEX runs_started ON @schema@.runs (started DESC, run_id DESC);
 CREATE INDEX runs_runbook ON @schema@.runs (runbook, started DESC, run_id DESC);
 CREATE INDEX runs_operator ON @schema@.runs (operator, started DESC, run_id DESC);
 CREATE INDEX runs_status ON @schema@.runs (status, started DESC, run_id DESC);
+-- `list` and `validate --max-unrehearsed`: each runbook's latest run and
+-- dry-run, and its latest success.
+CREATE INDEX runs_runbook_mode ON @schema@.runs (runbook, mode, started DESC, run_id DESC);
 
 -- events: every transcript line, byte for byte (raw), and the members of
 -- its header, which append_event reads from raw so that they cannot
