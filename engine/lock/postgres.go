@@ -103,8 +103,6 @@ func (l *pgLocker) Acquire(ctx context.Context, name string, h Holder, wait time
 		return nil, &UnavailableError{Name: name, Service: "PostgreSQL", Err: errors.New("the lock URL does not parse")}
 	}
 	cc.ConnectTimeout = l.cfg.ConnectTimeout
-	// The server must not end the idle session that holds the lock.
-	cc.RuntimeParams["idle_session_timeout"] = "0"
 	service := l.service(cc)
 	unavailable := func(err error) error {
 		if ctx.Err() != nil {
@@ -123,6 +121,13 @@ func (l *pgLocker) Acquire(ctx context.Context, name string, h Holder, wait time
 			cancel()
 		}
 	}()
+	// The server must not end the idle session that holds the lock
+	// (idle_session_timeout, PostgreSQL 14 and later: an older server has
+	// no such timeout, and refuses the name).
+	var pgErr *pgconn.PgError
+	if _, err := conn.Exec(ctx, `SET idle_session_timeout = 0`); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42704") {
+		return nil, unavailable(err)
+	}
 	table := pgx.Identifier{l.cfg.Table}.Sanitize()
 	if err := l.ensureTable(ctx, conn); err != nil {
 		return nil, unavailable(fmt.Errorf("prepare table %s: %w", l.cfg.Table, err))

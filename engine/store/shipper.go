@@ -131,7 +131,9 @@ func (e *UnshippedError) Unwrap() error { return e.Err }
 
 // Close waits, until ctx ends, for the queued events to be shipped, then
 // stops the shipper. It returns nil when the store has every event Ship
-// was given, else an *UnshippedError naming the seq range it lacks. Later
+// was given, else an *UnshippedError naming the seq range it lacks (when
+// ctx ends during an append whose commit was not confirmed, the range
+// counts that append's events: Push skips those the store has). Later
 // Ships are ignored; closing twice returns the same answer.
 func (sh *Shipper) Close(ctx context.Context) error {
 	sh.mu.Lock()
