@@ -1,6 +1,10 @@
 package doccheck
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestMentions(t *testing.T) {
 	tests := []struct {
@@ -47,5 +51,26 @@ func TestSections(t *testing.T) {
 	}
 	if len(p.Sections) != 4 {
 		t.Errorf("%d sections, want 4", len(p.Sections))
+	}
+}
+
+func TestConstants(t *testing.T) {
+	dir := t.TempDir()
+	src := "package p\n\nconst (\n\tA = \"a\\tb\"\n\tB = 130\n\tC = A + \"x\"\n)\n\nconst D, E = 1, 2\n"
+	if err := os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p_test.go"), []byte("package p\n\nconst T = 9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := Constants(t, dir)
+	want := map[string]string{"A": "a\tb", "B": "130", "D": "1", "E": "2"}
+	if len(got) != len(want) {
+		t.Errorf("Constants = %v, want %v", got, want)
+	}
+	for name, value := range want {
+		if got[name] != value {
+			t.Errorf("Constants[%s] = %q, want %q", name, got[name], value)
+		}
 	}
 }
