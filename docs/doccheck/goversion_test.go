@@ -20,7 +20,7 @@ func TestCIGoVersionMatchesGoMod(t *testing.T) {
 	}
 	want := string(m[1])
 	page := Load(t, "ci.md")
-	mentions := regexp.MustCompile(`go-version(?:: |` + "` \\| `" + `)"(\d+\.\d+)"|image: golang:(\d+\.\d+)`).FindAllStringSubmatch(page.Text, -1)
+	mentions := regexp.MustCompile(`go-version(?:: |`+"` \\| `"+`)"(\d+\.\d+)"|image: golang:(\d+\.\d+)`).FindAllStringSubmatch(page.Text, -1)
 	if len(mentions) < 3 {
 		t.Fatalf("docs/ci.md names Go only %d times: %q", len(mentions), mentions)
 	}
