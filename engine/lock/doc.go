@@ -1,7 +1,8 @@
 // Package lock owns the run lock: one run at a time per lock name (docs/execution.md,
 // "Locks"). Callers see a Locker and its Leases, so a distributed lock can
 // replace the embedded one without the engine noticing: FromURL returns the
-// one a --lock-url names, the file lock below or an etcd mutex (NewEtcd).
+// one a --lock-url names, the file lock below, an etcd mutex (NewEtcd) or a
+// PostgreSQL session advisory lock (NewPostgres; docs/store.md, "Locks").
 //
 // The embedded lock (NewFile) is an OS file lock: flock(LOCK_EX|LOCK_NB) on
 // <dir>/<escaped name>.lock. The kernel drops a flock when the last

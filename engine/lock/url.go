@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // FromURL returns the Locker a --lock-url names (docs/execution.md, "Locks"):
@@ -17,7 +19,11 @@ import (
 //     under the key prefix /PREFIX, shared by every machine that names the
 //     same cluster and prefix (see NewEtcd). The query may set ttl (the
 //     session lease, whole seconds, default 15s) and dial_timeout (default
-//     5s), e.g. etcd://10.0.0.5:2379/runbook/locks?ttl=30s.
+//     5s), e.g. etcd://10.0.0.5:2379/runbook/locks?ttl=30s;
+//   - "postgres://USER@HOST:PORT/DATABASE" (or postgresql://): a session
+//     advisory lock per lock name on that server, the holder recorded in a
+//     table (see NewPostgres); the query may hold any connection parameter
+//     the pgx driver knows (sslmode, connect_timeout, …).
 //
 // It only parses: nothing connects until Acquire.
 func FromURL(rawURL, fileDir string) (Locker, error) {
@@ -26,7 +32,7 @@ func FromURL(rawURL, fileDir string) (Locker, error) {
 	case rawURL == "":
 		return NewFile(fileDir), nil
 	case !ok:
-		return nil, fmt.Errorf("lock URL %q: want file:// or etcd://HOST:PORT/PREFIX", rawURL)
+		return nil, fmt.Errorf("lock URL %q: want file:// or etcd://HOST:PORT/PREFIX, or postgres://USER@HOST:PORT/DATABASE", rawURL)
 	}
 	switch strings.ToLower(scheme) {
 	case "file":
@@ -40,9 +46,23 @@ func FromURL(rawURL, fileDir string) (Locker, error) {
 			return nil, fmt.Errorf("lock URL %q: %w", rawURL, err)
 		}
 		return NewEtcd(cfg), nil
+	case "postgres", "postgresql":
+		if _, err := pgx.ParseConfig(rawURL); err != nil {
+			return nil, fmt.Errorf("lock URL %s: not a PostgreSQL connection URL", redacted(rawURL))
+		}
+		return NewPostgres(PostgresConfig{URL: rawURL}), nil
 	default:
-		return nil, fmt.Errorf("lock URL %q: unknown scheme %q; want file:// or etcd://HOST:PORT/PREFIX", rawURL, scheme)
+		return nil, fmt.Errorf("lock URL %q: unknown scheme %q; want file://, etcd://HOST:PORT/PREFIX or postgres://USER@HOST:PORT/DATABASE", rawURL, scheme)
 	}
+}
+
+// redacted is a URL as a message may show it: without its password.
+func redacted(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return u.Redacted()
+	}
+	scheme, _, _ := strings.Cut(rawURL, "://")
+	return scheme + "://…"
 }
 
 // parseEtcdURL parses what follows "etcd://". It is not handed to net/url

@@ -57,10 +57,7 @@ with (sensitive ones never shown), and each change it will make.`,
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runShow(opts)
+			return cmdutil.Run(opts, runF, runShow)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "show the plan saved in this file")
