@@ -14,30 +14,6 @@ import (
 	"github.com/runbookdev/runbook/plugins/host"
 )
 
-// fencedBlocks returns the fenced code blocks of text whose info string
-// is lang ("" for none), in order.
-func fencedBlocks(text, lang string) []string {
-	var blocks []string
-	var block strings.Builder
-	open, info := false, ""
-	for line := range strings.SplitAfterSeq(text, "\n") {
-		fence, isFence := strings.CutPrefix(strings.TrimRight(line, "\n"), "```")
-		switch {
-		case isFence && !open:
-			open, info = true, fence
-			block.Reset()
-		case isFence && open:
-			open = false
-			if info == lang {
-				blocks = append(blocks, block.String())
-			}
-		case open:
-			block.WriteString(line)
-		}
-	}
-	return blocks
-}
-
 // docs/plugins.md's "From zero to a listed plugin" works as written: its
 // main.go builds, its plugin block and runbook are accepted, `runbook
 // plugins pin`, `plugins lock` and `plugins greet` print what the page
@@ -48,7 +24,7 @@ func TestPluginGuideFromZero(t *testing.T) {
 	if !ok {
 		t.Fatal("docs/plugins.md has no section \"From zero to a listed plugin\"")
 	}
-	goBlocks, hclBlocks, shBlocks, outBlocks := fencedBlocks(section.Body, "go"), fencedBlocks(section.Body, "hcl"), fencedBlocks(section.Body, "sh"), fencedBlocks(section.Body, "")
+	goBlocks, hclBlocks, shBlocks, outBlocks := doccheck.FencedBlocks(section.Body, "go"), doccheck.FencedBlocks(section.Body, "hcl"), doccheck.FencedBlocks(section.Body, "sh"), doccheck.FencedBlocks(section.Body, "")
 	if len(goBlocks) != 1 || len(hclBlocks) != 1 || len(shBlocks) != 2 || len(outBlocks) != 1 {
 		t.Fatalf("the section has %d go, %d hcl, %d sh and %d plain blocks; want 1, 1, 2, 1", len(goBlocks), len(hclBlocks), len(shBlocks), len(outBlocks))
 	}

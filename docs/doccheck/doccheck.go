@@ -199,3 +199,27 @@ func Constants(t testing.TB, dir string) map[string]string {
 	}
 	return consts
 }
+
+// FencedBlocks returns the fenced code blocks of text whose info string
+// is lang ("" for none), in order.
+func FencedBlocks(text, lang string) []string {
+	var blocks []string
+	var block strings.Builder
+	open, info := false, ""
+	for line := range strings.SplitAfterSeq(text, "\n") {
+		fence, isFence := strings.CutPrefix(strings.TrimRight(line, "\n"), "```")
+		switch {
+		case isFence && !open:
+			open, info = true, fence
+			block.Reset()
+		case isFence && open:
+			open = false
+			if info == lang {
+				blocks = append(blocks, block.String())
+			}
+		case open:
+			block.WriteString(line)
+		}
+	}
+	return blocks
+}

@@ -74,3 +74,28 @@ func TestConstants(t *testing.T) {
 		}
 	}
 }
+
+func TestFencedBlocks(t *testing.T) {
+	text := "intro\n```hcl\na = 1\n```\n\n```\nplain\n```\n```hcl\nb = 2\nc = 3\n```\n```go\nx\n```\n"
+	tests := []struct {
+		lang string
+		want []string
+	}{
+		{"hcl", []string{"a = 1\n", "b = 2\nc = 3\n"}},
+		{"", []string{"plain\n"}},
+		{"go", []string{"x\n"}},
+		{"sh", nil},
+	}
+	for _, tt := range tests {
+		got := FencedBlocks(text, tt.lang)
+		if len(got) != len(tt.want) {
+			t.Errorf("FencedBlocks(%q) = %q, want %q", tt.lang, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("FencedBlocks(%q)[%d] = %q, want %q", tt.lang, i, got[i], tt.want[i])
+			}
+		}
+	}
+}
