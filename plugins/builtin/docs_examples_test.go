@@ -10,7 +10,7 @@ import (
 	"github.com/runbookdev/runbook/schema"
 )
 
-// The whole-file examples of the reference (the fenced hcl blocks that
+// The whole-file examples of the reference and the README (the fenced hcl blocks that
 // start with a runbook, plugin or test block) are valid: validate accepts
 // each, checked against the built-ins' schemas, as a file of its own.
 // Fragments (a variable, an action) are left out, and so is plugins.md,
@@ -18,7 +18,7 @@ import (
 // TestPluginGuideFromZero runs its guide).
 func TestDocsExamplesValidate(t *testing.T) {
 	checked := 0
-	for _, name := range []string{"language.md", "builtins.md"} {
+	for _, name := range []string{"language.md", "builtins.md", filepath.Join("..", "README.md")} {
 		page := doccheck.Load(t, name)
 		for i, block := range doccheck.FencedBlocks(page.Text, "hcl") {
 			first := strings.TrimSpace(block)
