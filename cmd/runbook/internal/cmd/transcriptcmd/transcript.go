@@ -83,10 +83,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Short: "Recorded runs, newest first",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runList(opts)
+			return cmdutil.Run(opts, runF, runList)
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
@@ -105,7 +102,7 @@ func runList(opts *ListOptions) error {
 	if opts.Format == "json" {
 		out := runsJSON{Runs: []*cmdutil.RunJSON{}}
 		for i := range runs {
-			out.Runs = append(out.Runs, cmdutil.Run(&runs[i]))
+			out.Runs = append(out.Runs, cmdutil.RunOf(&runs[i]))
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
@@ -146,10 +143,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runShow(opts)
+			return cmdutil.Run(opts, runF, runShow)
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
@@ -221,10 +215,7 @@ transcript against the head hash printed at the end of the run, kept elsewhere
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runVerify(opts)
+			return cmdutil.Run(opts, runF, runVerify)
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Repair, "repair", false, "truncate a torn last line left by a crash")
