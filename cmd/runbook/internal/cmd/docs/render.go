@@ -38,7 +38,7 @@ func renderRunbook(cfg *schema.Config, rb *schema.Runbook, file string, ex *engi
 	p.line("%s", generatedMarker)
 	p.line("")
 	p.line("# %s", Inline(rb.Name))
-	if rb.Description != "" {
+	if strings.TrimSpace(rb.Description) != "" {
 		p.line("")
 		p.line("%s", Block(rb.Description))
 	}
@@ -83,7 +83,7 @@ func renderVariable(p *page, cfg *schema.Config, v *schema.Variable) {
 		parts = append(parts, "sensitive")
 	}
 	item := fmt.Sprintf("- %s: %s", Code(v.Name), strings.Join(parts, ", "))
-	if v.Description != "" {
+	if strings.TrimSpace(v.Description) != "" {
 		item += " — " + Inline(v.Description)
 	}
 	p.line("%s", item)
@@ -97,7 +97,7 @@ func renderStep(p *page, cfg *schema.Config, n int, st *schema.Step) {
 	p.line("")
 	p.line("### %d. %s", n, Inline(st.Name))
 	p.line("")
-	if st.Description != "" {
+	if strings.TrimSpace(st.Description) != "" {
 		p.line("%s", Block(st.Description))
 		p.line("")
 	}
