@@ -239,6 +239,14 @@ echo "ansible: one invocation over all $N playbooks. actions-work = wall of runn
 echo "bash -c each (an upper bound: plus one bash). exec-rss-total: bench/rsstree sums the peak RSS (VmHWM) of host and"
 echo "plugin processes (shared text counted per process: an upper bound); PSS = largest simultaneous PSS sum sampled."
 
+# The transcript store (team mode): its cost per event and listing over
+# 100,000 stored runs, against a private PostgreSQL (bench/store.sh).
+echo
+if ! RUNS=$RUNS STRICT=$STRICT "$root/bench/store.sh"; then
+	[[ $STRICT == 1 ]] && misses=$((misses + 1))
+	say "store: not measured or over budget (bench/store.sh needs PostgreSQL's server binaries)"
+fi
+
 if [[ $STRICT == 1 && $misses -gt 0 ]]; then
 	exit 1
 fi

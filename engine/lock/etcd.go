@@ -138,6 +138,21 @@ func (l *etcdLocker) Acquire(ctx context.Context, name string, h Holder, wait ti
 		}
 		return nil, l.unavailable(name, err)
 	}
+	lease, err := l.session(ctx, cli, name)
+	if err != nil {
+		return nil, err
+	}
+	sess := lease.sess
+	if err := l.lock(ctx, name, sess, record, wait); err != nil {
+		_ = lease.Release() // the first error is the one that matters
+		return nil, err
+	}
+	return lease, nil
+}
+
+// session opens the etcd session whose lease keeps the lock, closing cli
+// when it cannot.
+func (l *etcdLocker) session(ctx context.Context, cli *clientv3.Client, name string) (*etcdLease, error) {
 	// The session's context outlives ctx: the lease must be kept alive
 	// while the run lives, and the run's context ends on Ctrl-C before the
 	// lock is released. Only the lease grant follows ctx, bounded.
@@ -164,11 +179,6 @@ func (l *etcdLocker) Acquire(ctx context.Context, name string, h Holder, wait ti
 			return nil, fmt.Errorf("acquire lock %q: %w", name, ctx.Err())
 		}
 		return nil, l.unavailable(name, errors.New("open a session: no answer in time"))
-	}
-
-	if err := l.lock(ctx, name, sess, record, wait); err != nil {
-		_ = lease.Release() // the first error is the one that matters
-		return nil, err
 	}
 	return lease, nil
 }

@@ -103,8 +103,6 @@ func (l *pgLocker) Acquire(ctx context.Context, name string, h Holder, wait time
 		return nil, &UnavailableError{Name: name, Service: "PostgreSQL", Err: errors.New("the lock URL does not parse")}
 	}
 	cc.ConnectTimeout = l.cfg.ConnectTimeout
-	// The server must not end the idle session that holds the lock.
-	cc.RuntimeParams["idle_session_timeout"] = "0"
 	service := l.service(cc)
 	unavailable := func(err error) error {
 		if ctx.Err() != nil {
@@ -123,44 +121,26 @@ func (l *pgLocker) Acquire(ctx context.Context, name string, h Holder, wait time
 			cancel()
 		}
 	}()
+	// The server must not end the idle session that holds the lock
+	// (idle_session_timeout, PostgreSQL 14 and later: an older server has
+	// no such timeout, and refuses the name).
+	var pgErr *pgconn.PgError
+	if _, err := conn.Exec(ctx, `SET idle_session_timeout = 0`); err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42704") {
+		return nil, unavailable(err)
+	}
 	table := pgx.Identifier{l.cfg.Table}.Sanitize()
 	if err := l.ensureTable(ctx, conn); err != nil {
 		return nil, unavailable(fmt.Errorf("prepare table %s: %w", l.cfg.Table, err))
 	}
 
-	var locked bool
-	if wait <= 0 {
-		callCtx, cancel := context.WithTimeout(ctx, pgCallTimeout)
-		err = conn.QueryRow(callCtx, `SELECT pg_try_advisory_lock(`+pgLockKey+`)`, name).Scan(&locked)
-		cancel()
-	} else {
-		// lock_timeout bounds the wait on the server; ctx, on the client.
-		_, err = conn.Exec(ctx, `SELECT set_config('lock_timeout', $1, false)`, fmt.Sprintf("%dms", max(1, wait.Milliseconds())))
-		if err == nil {
-			_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+pgLockKey+`)`, name)
-			locked = err == nil
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
-				err = nil
-			}
-		}
-		if err == nil {
-			_, err = conn.Exec(ctx, `SELECT set_config('lock_timeout', '0', false)`)
-		}
-	}
+	locked, err := takeLock(ctx, conn, name, wait)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	if !locked {
 		return nil, &HeldError{Name: name, Holder: l.holder(ctx, conn, name)}
 	}
-	callCtx, cancel := context.WithTimeout(ctx, pgCallTimeout)
-	_, err = conn.Exec(callCtx, `INSERT INTO `+table+` (name, run_id, operator, host, pid, since, backend_pid)
-		VALUES ($1, $2, $3, $4, $5, $6, pg_backend_pid())
-		ON CONFLICT (name) DO UPDATE SET run_id = EXCLUDED.run_id, operator = EXCLUDED.operator, host = EXCLUDED.host,
-			pid = EXCLUDED.pid, since = EXCLUDED.since, backend_pid = EXCLUDED.backend_pid`,
-		name, h.RunID, h.Operator, h.Host, h.PID, h.Since)
-	cancel()
+	err = recordHolder(ctx, conn, table, name, h)
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("record the holder: %w", err))
 	}
@@ -317,4 +297,42 @@ func (l *pgLease) Release() error {
 		errs = append(errs, fmt.Errorf("release lock %q: close the connection: %w", l.name, err))
 	}
 	return errors.Join(errs...)
+}
+
+// takeLock takes the advisory lock of name on conn: at once (wait <= 0) or
+// waiting up to wait. It reports false when another session holds it.
+func takeLock(ctx context.Context, conn *pgx.Conn, name string, wait time.Duration) (locked bool, err error) {
+	if wait <= 0 {
+		callCtx, cancel := context.WithTimeout(ctx, pgCallTimeout)
+		err = conn.QueryRow(callCtx, `SELECT pg_try_advisory_lock(`+pgLockKey+`)`, name).Scan(&locked)
+		cancel()
+	} else {
+		// lock_timeout bounds the wait on the server; ctx, on the client.
+		_, err = conn.Exec(ctx, `SELECT set_config('lock_timeout', $1, false)`, fmt.Sprintf("%dms", max(1, wait.Milliseconds())))
+		if err == nil {
+			_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(`+pgLockKey+`)`, name)
+			locked = err == nil
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+				err = nil
+			}
+		}
+		if err == nil {
+			_, err = conn.Exec(ctx, `SELECT set_config('lock_timeout', '0', false)`)
+		}
+	}
+	return locked, err
+}
+
+// recordHolder records who holds the lock of name, and the session that
+// holds it, in table.
+func recordHolder(ctx context.Context, conn *pgx.Conn, table, name string, h Holder) error {
+	callCtx, cancel := context.WithTimeout(ctx, pgCallTimeout)
+	_, err := conn.Exec(callCtx, `INSERT INTO `+table+` (name, run_id, operator, host, pid, since, backend_pid)
+		VALUES ($1, $2, $3, $4, $5, $6, pg_backend_pid())
+		ON CONFLICT (name) DO UPDATE SET run_id = EXCLUDED.run_id, operator = EXCLUDED.operator, host = EXCLUDED.host,
+			pid = EXCLUDED.pid, since = EXCLUDED.since, backend_pid = EXCLUDED.backend_pid`,
+		name, h.RunID, h.Operator, h.Host, h.PID, h.Since)
+	cancel()
+	return err
 }

@@ -50,7 +50,7 @@ func (s *Store) Follow(ctx context.Context, runID string, from int64, fn func(tr
 			if seq, _, err := s.head(ctx, runID); err != nil {
 				return err
 			} else if seq == 0 {
-				return fmt.Errorf("run %s: %w", runID, ErrNotFound)
+				return fmt.Errorf("%w %q in the transcript store", ErrNotFound, runID)
 			}
 		}
 		first = false

@@ -16,8 +16,41 @@ import (
 	"github.com/runbookdev/runbook/engine/transcript"
 )
 
-// ErrNotFound is returned for a run the store has no event of.
-var ErrNotFound = errors.New("no such run in the transcript store")
+// ErrNotFound is returned for a run the store has no event of: the
+// transcript package's, so that a caller tells one case for both.
+var ErrNotFound = transcript.ErrNotFound
+
+// ErrAmbiguous is returned by Find for a prefix of several run ids.
+var ErrAmbiguous = transcript.ErrAmbiguous
+
+// Find returns the id of the run idOrPrefix names in the store: the run id
+// itself, or a prefix of exactly one run id (as transcript.Find finds a
+// local one).
+func (s *Store) Find(ctx context.Context, idOrPrefix string) (string, error) {
+	if idOrPrefix == "" {
+		return "", fmt.Errorf("%w %q", ErrNotFound, idOrPrefix)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT run_id FROM `+s.table("runs")+` WHERE run_id = $1
+		UNION ALL (SELECT run_id FROM `+s.table("runs")+` WHERE left(run_id, length($1)) = $1 AND run_id <> $1 ORDER BY run_id LIMIT 11)`, idOrPrefix)
+	if err != nil {
+		return "", fmt.Errorf("transcript store %s: find run %q: %w", s.service, idOrPrefix, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("transcript store %s: find run %q: %w", s.service, idOrPrefix, err)
+	}
+	switch {
+	case len(ids) == 0:
+		return "", fmt.Errorf("%w %q in the transcript store", ErrNotFound, idOrPrefix)
+	case len(ids) == 1 || ids[0] == idOrPrefix:
+		return ids[0], nil
+	}
+	shown := ids
+	if len(ids) > 10 {
+		shown = append(ids[:10:10], "…")
+	}
+	return "", fmt.Errorf("%w %q: it starts runs %s", ErrAmbiguous, idOrPrefix, strings.Join(shown, ", "))
+}
 
 // head is run runID's stored head: 0 and "" when the store has no event
 // of it.
@@ -194,7 +227,7 @@ func (s *Store) Read(ctx context.Context, runID string) ([]byte, error) {
 		return nil, fmt.Errorf("transcript store %s: read run %s: %w", s.service, runID, err)
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
+		return nil, fmt.Errorf("%w %q in the transcript store", ErrNotFound, runID)
 	}
 	return joinLines(rows), nil
 }
@@ -289,7 +322,7 @@ func (s *Store) Verify(ctx context.Context, runID string, local *transcript.Tran
 		return nil, fmt.Errorf("transcript store %s: verify run %s: %w", s.service, runID, err)
 	}
 	if len(rows) == 0 && headSeq == 0 {
-		return nil, fmt.Errorf("run %s: %w", runID, ErrNotFound)
+		return nil, fmt.Errorf("%w %q in the transcript store", ErrNotFound, runID)
 	}
 	c := &Comparison{RunID: runID, Stored: int64(len(rows)), Head: headHash}
 	if c.Problem, err = verifyRows(rows, headSeq, headHash); err != nil {

@@ -131,7 +131,9 @@ func (e *UnshippedError) Unwrap() error { return e.Err }
 
 // Close waits, until ctx ends, for the queued events to be shipped, then
 // stops the shipper. It returns nil when the store has every event Ship
-// was given, else an *UnshippedError naming the seq range it lacks. Later
+// was given, else an *UnshippedError naming the seq range it lacks (when
+// ctx ends during an append whose commit was not confirmed, the range
+// counts that append's events: Push skips those the store has). Later
 // Ships are ignored; closing twice returns the same answer.
 func (sh *Shipper) Close(ctx context.Context) error {
 	sh.mu.Lock()
@@ -167,26 +169,10 @@ func (sh *Shipper) loop(ctx context.Context) {
 	// refused one, so that those before it are stored.
 	single := false
 	for {
-		sh.mu.Lock()
-		for len(sh.queue) == 0 && !sh.closing {
-			sh.mu.Unlock()
-			select {
-			case <-sh.wake:
-			case <-ctx.Done():
-				return
-			}
-			sh.mu.Lock()
-		}
-		if len(sh.queue) == 0 {
-			sh.mu.Unlock()
+		batch, ok := sh.next(ctx, single)
+		if !ok {
 			return
 		}
-		n := maxBatch
-		if single {
-			n = 1
-		}
-		batch := append([]transcript.Event(nil), sh.queue[:min(len(sh.queue), n)]...)
-		sh.mu.Unlock()
 
 		err := sh.store.appendBatch(ctx, sh.runID, batch)
 		sh.mu.Lock()
@@ -286,4 +272,29 @@ func (s *Store) Push(ctx context.Context, path string) (*Pushed, error) {
 		return out, fmt.Errorf("push %s: %w", runID, err)
 	}
 	return out, nil
+}
+
+// next waits for events to ship and returns the next batch of them (one
+// when single), or false once the shipper is closed with nothing left or
+// ctx ends.
+func (sh *Shipper) next(ctx context.Context, single bool) ([]transcript.Event, bool) {
+	sh.mu.Lock()
+	for len(sh.queue) == 0 && !sh.closing {
+		sh.mu.Unlock()
+		select {
+		case <-sh.wake:
+		case <-ctx.Done():
+			return nil, false
+		}
+		sh.mu.Lock()
+	}
+	defer sh.mu.Unlock()
+	if len(sh.queue) == 0 {
+		return nil, false
+	}
+	n := maxBatch
+	if single {
+		n = 1
+	}
+	return append([]transcript.Event(nil), sh.queue[:min(len(sh.queue), n)]...), true
 }

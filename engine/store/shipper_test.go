@@ -67,6 +67,41 @@ func TestShipperOutage(t *testing.T) {
 	checkStored(t, s, r)
 }
 
+// The server ends the store's sessions again and again while a run ships
+// (as a restart or an administrator does): every event is stored once.
+func TestShipperSessionsTerminated(t *testing.T) {
+	s, _ := openStore(t)
+	su := superConn(t)
+	r := newRun(t, "terminated")
+	for i := 1; i <= 150; i++ {
+		r.step(t, i, "x")
+	}
+	r.finish(t, "success")
+	sh := s.NewShipper(r.id, WithBackoff(time.Millisecond, 20*time.Millisecond))
+	terminated := 0
+	for i, ev := range r.events {
+		sh.Ship(ev)
+		if i%50 == 25 {
+			var n int
+			err := su.QueryRow(context.Background(), `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE application_name = $1 AND pid <> pg_backend_pid()) t`, ApplicationName).Scan(&n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			terminated += n
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sh.Close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if terminated == 0 {
+		t.Fatal("no session of the store was terminated")
+	}
+	checkStored(t, s, r)
+}
+
 // Closed while the store is away, the shipper names what it did not ship;
 // Push ships it later, and pushing again ships nothing.
 func TestShipperUnshippedThenPush(t *testing.T) {

@@ -23,6 +23,10 @@ import (
 // DefaultSchema is the PostgreSQL schema the store's tables live in.
 const DefaultSchema = "runbook"
 
+// ApplicationName is the store's sessions' application_name, unless the
+// URL sets one.
+const ApplicationName = "runbook store"
+
 // DefaultConnectTimeout bounds Open's first connection.
 const DefaultConnectTimeout = 5 * time.Second
 
@@ -135,6 +139,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("transcript store URL %s: %v", redactURL(rawURL), redactErr(err, u))
 	}
 	pcfg.ConnConfig.ConnectTimeout = cfg.connectTimeout
+	if _, set := pcfg.ConnConfig.RuntimeParams["application_name"]; !set {
+		// So that an administrator tells the store's sessions apart.
+		pcfg.ConnConfig.RuntimeParams["application_name"] = ApplicationName
+	}
 	s := &Store{
 		schema:  cfg.schema,
 		service: fmt.Sprintf("PostgreSQL at %s:%d/%s", pcfg.ConnConfig.Host, pcfg.ConnConfig.Port, pcfg.ConnConfig.Database),

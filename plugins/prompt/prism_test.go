@@ -28,7 +28,7 @@ import (
 // Prism, which holds both sides to Langfuse's own OpenAPI description of its
 // API (testdata/langfuse-openapi/openapi.yml, as Langfuse publishes it):
 //
-//	backend → checker → prism proxy --errors SPEC → dispatcher → model
+//	backend → checker → prism proxy --errors openapi.yml → dispatcher → model
 //
 // The checker fails the test that owns the model when Prism reports that a
 // request or an answer breaks the spec, with Prism's message; the

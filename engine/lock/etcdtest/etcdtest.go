@@ -58,22 +58,7 @@ func Start(t testing.TB) *Server {
 		client, peer := freePort(t), freePort(t)
 		logs := &syncBuffer{}
 		clientURL, peerURL := "http://"+client, "http://"+peer
-		cmd := exec.Command(bin,
-			"--name", "runbook-test",
-			"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%d", attempt)),
-			"--listen-client-urls", clientURL,
-			"--advertise-client-urls", clientURL,
-			"--listen-peer-urls", peerURL,
-			"--initial-advertise-peer-urls", peerURL,
-			"--initial-cluster", "runbook-test="+peerURL,
-			"--initial-cluster-state", "new",
-			"--logger", "zap",
-			"--log-level", "warn",
-		)
-		cmd.Env = serverEnv()
-		cmd.Stdout = logs
-		cmd.Stderr = logs
-		cmd.SysProcAttr = sysProcAttr()
+		cmd := serverCmd(bin, filepath.Join(dir, fmt.Sprintf("data-%d", attempt)), clientURL, peerURL, logs)
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", bin, err)
 		}
@@ -177,4 +162,26 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// serverCmd is the command of a one-member etcd cluster on loopback, its
+// output to logs.
+func serverCmd(bin, dataDir, clientURL, peerURL string, logs *syncBuffer) *exec.Cmd {
+	cmd := exec.Command(bin,
+		"--name", "runbook-test",
+		"--data-dir", dataDir,
+		"--listen-client-urls", clientURL,
+		"--advertise-client-urls", clientURL,
+		"--listen-peer-urls", peerURL,
+		"--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "runbook-test="+peerURL,
+		"--initial-cluster-state", "new",
+		"--logger", "zap",
+		"--log-level", "warn",
+	)
+	cmd.Env = serverEnv()
+	cmd.Stdout = logs
+	cmd.Stderr = logs
+	cmd.SysProcAttr = sysProcAttr()
+	return cmd
 }

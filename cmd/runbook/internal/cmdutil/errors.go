@@ -51,3 +51,12 @@ func UsageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+// Run runs run on opts, or runF when a test gave one: the last step of
+// every command's RunE (docs in ARCHITECTURE.md, "The command line").
+func Run[O any](opts O, runF, run func(O) error) error {
+	if runF != nil {
+		return runF(opts)
+	}
+	return run(opts)
+}

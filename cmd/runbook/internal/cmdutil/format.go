@@ -51,8 +51,8 @@ type RunJSON struct {
 	DurationMS int64     `json:"duration_ms"`
 }
 
-// Run is s in JSON output; nil for nil.
-func Run(s *transcript.Summary) *RunJSON {
+// RunOf is s in JSON output; nil for nil.
+func RunOf(s *transcript.Summary) *RunJSON {
 	if s == nil {
 		return nil
 	}

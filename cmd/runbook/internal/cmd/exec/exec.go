@@ -83,10 +83,7 @@ plan that no longer fits), 130 interrupted.`,
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runExec(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *Options) error { return runExec(cmd.Context(), o) })
 		}),
 	}
 	fl := cmd.Flags()

@@ -46,10 +46,7 @@ diff. A file with a syntax error is never rewritten (exit 2).`,
 				return err
 			}
 			opts.Paths = paths
-			if runF != nil {
-				return runF(opts)
-			}
-			return runFmt(opts)
+			return cmdutil.Run(opts, runF, runFmt)
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "list unformatted files and exit 1 instead of rewriting them")

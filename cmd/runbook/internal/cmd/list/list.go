@@ -35,10 +35,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "Catalogue: name, owner, steps, last run, description",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runList(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *Options) error { return runList(cmd.Context(), o) })
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
@@ -124,7 +121,7 @@ func catalogue(summaries []schema.RunbookSummary, exercised map[string]*engine.E
 		j := runbookJSON{Name: rb.Name, Owner: rb.Owner, Description: rb.Description, File: rb.Filename,
 			Steps: rb.Steps, Required: append([]string{}, rb.Required...)}
 		if e := exercised[rb.Name]; e != nil {
-			j.LastRun, j.LastDryRun = cmdutil.Run(e.LastRun), cmdutil.Run(e.LastDryRun)
+			j.LastRun, j.LastDryRun = cmdutil.RunOf(e.LastRun), cmdutil.RunOf(e.LastDryRun)
 			if !e.LastSucceeded.IsZero() {
 				t := e.LastSucceeded.UTC()
 				j.LastSucceeded = &t

@@ -41,10 +41,7 @@ request) runs none of its code. exec refuses a plugin whose sha256 differs
 from its lock entry.`,
 		Args: cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runLock(opts)
+			return cmdutil.Run(opts, runF, runLock)
 		}),
 	}
 }

@@ -48,10 +48,7 @@ record the new binary's schema.`,
 			if len(args) == 2 {
 				opts.Binary = args[1]
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPin(opts)
+			return cmdutil.Run(opts, runF, runPin)
 		}),
 	}
 }

@@ -50,10 +50,7 @@ whether it is read-only, its arguments and its output.`,
 		Args: cmdutil.UsageArgs(cobra.ArbitraryArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPlugins(opts)
+			return cmdutil.Run(opts, runF, runPlugins)
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")

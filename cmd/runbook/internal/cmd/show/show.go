@@ -5,18 +5,16 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/cobra"
-	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/runbooktext"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/view"
 	"github.com/runbookdev/runbook/engine"
@@ -57,10 +55,7 @@ with (sensitive ones never shown), and each change it will make.`,
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runShow(opts)
+			return cmdutil.Run(opts, runF, runShow)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "show the plan saved in this file")
@@ -98,8 +93,7 @@ func (s *showWriter) printf(format string, args ...any) {
 
 // expr returns an expression's source on one line.
 func (s *showWriter) expr(e hcl.Expression) string {
-	src := s.cfg.Source(e.Range())
-	return text.VisibleLine(strings.Join(strings.Fields(src), " "))
+	return runbooktext.Expr(s.cfg, e)
 }
 
 func renderRunbook(w io.Writer, cs *iostreams.ColorScheme, cfg *schema.Config, rb *schema.Runbook) error {
@@ -113,11 +107,7 @@ func renderRunbook(w io.Writer, cs *iostreams.ColorScheme, cfg *schema.Config, r
 	if len(rb.Tags) > 0 {
 		s.printf("  %-7s %s\n", cs.Faint("tags"), text.VisibleLine(strings.Join(rb.Tags, ", ")))
 	}
-	lock := fmt.Sprintf("%q", rb.Name)
-	if rb.Lock != nil {
-		lock = s.expr(rb.Lock)
-	}
-	s.printf("  %-7s %s\n", cs.Faint("lock"), lock)
+	s.printf("  %-7s %s\n", cs.Faint("lock"), runbooktext.Lock(cfg, rb))
 	s.printf("  %-7s %s:%d\n", cs.Faint("file"), rb.Filename, rb.DeclRange.Start.Line)
 
 	if len(rb.Variables) > 0 {
@@ -139,14 +129,11 @@ func renderRunbook(w io.Writer, cs *iostreams.ColorScheme, cfg *schema.Config, r
 
 func (s *showWriter) renderVariable(v *schema.Variable, width int) {
 	var parts []string
-	parts = append(parts, typeString(v.Type))
-	switch {
-	case v.Required():
+	parts = append(parts, runbooktext.Type(v.Type))
+	if v.Required() {
 		parts = append(parts, s.cs.Yellow("required"))
-	case v.Sensitive:
-		parts = append(parts, "default "+redact.Marker)
-	default:
-		parts = append(parts, "default "+s.expr(v.Default))
+	} else {
+		parts = append(parts, "default "+runbooktext.Default(s.cfg, v))
 	}
 	if v.Sensitive {
 		parts = append(parts, "sensitive")
@@ -186,83 +173,30 @@ func (s *showWriter) renderStep(n int, st *schema.Step) {
 	}
 	if a := st.Action; a != nil {
 		kind := ""
-		if a.Schema != nil {
-			if readOnly, known := literalReadOnly(a); !known {
-				kind = s.cs.Faint(fmt.Sprintf(" (read-only when %s is %s)", a.Schema.ReadOnlyWhen.Arg, text.ValuesText(a.Schema.ReadOnlyWhen.Values)))
-			} else if readOnly {
-				kind = s.cs.Green(" (read-only)")
-			} else {
-				kind = s.cs.Yellow(" (changes state)")
-			}
+		switch effect, words := runbooktext.ActionEffect(a); effect {
+		case runbooktext.ReadOnlyWhen:
+			kind = s.cs.Faint(" (" + words + ")")
+		case runbooktext.ReadOnly:
+			kind = s.cs.Green(" (" + words + ")")
+		case runbooktext.ChangesState:
+			kind = s.cs.Yellow(" (" + words + ")")
 		}
 		field("action", "%s%s", a.FullName(), kind)
-		for _, arg := range s.actionArgs(a) {
+		for _, arg := range runbooktext.ActionArgs(s.cfg, a) {
 			field("", "  %s", arg)
 		}
 	}
 	for _, e := range st.Expects {
 		field("expects", "%s", s.expr(e.Condition))
 		field("", "else %s", s.expr(e.ErrorMessage))
-		if e.Within > 0 {
-			field("", "re-checked every %s for up to %s", text.ShortDuration(e.Every), text.ShortDuration(e.Within))
+		if polling := runbooktext.Polling(e); polling != "" {
+			field("", "%s", polling)
 		}
 	}
-	limits := stepLimits(st)
+	limits := runbooktext.StepLimits(st)
 	if len(limits) > 0 {
 		field("limits", "%s", strings.Join(limits, " · "))
 	}
-}
-
-// actionArgs lists an action's arguments in source order; literal values
-// of sensitive arguments are never shown.
-func (s *showWriter) actionArgs(a *schema.ActionCall) []string {
-	body, ok := a.Body.(*hclsyntax.Body)
-	if !ok {
-		return nil
-	}
-	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
-	for _, attr := range body.Attributes {
-		attrs = append(attrs, attr)
-	}
-	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
-	out := make([]string, 0, len(attrs))
-	for _, attr := range attrs {
-		val := s.expr(attr.Expr)
-		if a.Schema != nil {
-			if arg := a.Schema.Arg(attr.Name); arg != nil && arg.Sensitive && len(attr.Expr.Variables()) == 0 {
-				val = redact.Marker
-			}
-		}
-		out = append(out, attr.Name+" = "+val)
-	}
-	return out
-}
-
-func typeString(t cty.Type) string {
-	if t == cty.DynamicPseudoType {
-		return "any"
-	}
-	return t.FriendlyNameForConstraint()
-}
-
-// literalReadOnly decides whether an action is read-only from its schema
-// and literal arguments; known is false when it depends on a value that
-// exists only at run time.
-func literalReadOnly(a *schema.ActionCall) (readOnly, known bool) {
-	rule := a.Schema.ReadOnlyWhen
-	if a.Schema.ReadOnly || rule == nil {
-		return a.Schema.ReadOnly, true
-	}
-	attrs, _ := a.Body.JustAttributes()
-	vals := map[string]cty.Value{}
-	if attr, ok := attrs[rule.Arg]; ok {
-		v, diags := attr.Expr.Value(nil)
-		if diags.HasErrors() || !v.IsWhollyKnown() {
-			return false, false
-		}
-		vals[rule.Arg] = v
-	}
-	return a.Schema.IsReadOnly(cty.ObjectVal(vals)), true
 }
 
 // showPlan prints a saved plan for review: what it will change, against
@@ -317,24 +251,4 @@ func planSummary(p *engine.SavedPlan) *engine.PlanSummary {
 		}
 	}
 	return sum
-}
-
-// stepLimits lists what bounds a step beyond the defaults: its timeout, its
-// retries, and whether the run goes on when it fails.
-func stepLimits(st *schema.Step) []string {
-	var limits []string
-	if st.Timeout != schema.DefaultTimeout {
-		limits = append(limits, "timeout "+text.ShortDuration(st.Timeout))
-	}
-	if st.Retry != nil && st.Retry.Attempts > 1 {
-		r := fmt.Sprintf("%d attempts", st.Retry.Attempts)
-		if st.Retry.Delay > 0 {
-			r += ", " + text.ShortDuration(st.Retry.Delay) + " apart"
-		}
-		limits = append(limits, r)
-	}
-	if st.OnFailure == schema.OnFailureContinue {
-		limits = append(limits, "on failure: continue")
-	}
-	return limits
 }

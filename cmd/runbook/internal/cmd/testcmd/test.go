@@ -54,10 +54,7 @@ runbook is invalid.`,
 				return err
 			}
 			opts.Paths = paths
-			if runF != nil {
-				return runF(opts)
-			}
-			return runTests(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *Options) error { return runTests(cmd.Context(), o) })
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Run, "run", "", "run only the tests whose name matches this regular expression")

@@ -134,12 +134,11 @@ func runFollow(parent context.Context, opts *FollowOptions) error {
 	if err != nil {
 		return err
 	}
-	runID := opts.ID
-	if loc, err := locate(ctx, opts.Factory, opts.ID); err == nil {
-		runID = loc.RunID
-	} else if _, coded := errors.AsType[exitcode.Coder](err); !coded {
+	loc, err := locate(ctx, opts.Factory, opts.ID)
+	if err != nil {
 		return err
 	}
+	runID := loc.RunID
 	r := view.NewFollower(opts.IO.Out, opts.IO.ColorScheme(), runID)
 	err = s.Follow(ctx, runID, 0, r.Event)
 	switch {

@@ -49,31 +49,17 @@ func locate(ctx context.Context, f *cmdutil.Factory, id string) (*located, error
 	return &located{RunID: runID, Store: s}, nil
 }
 
-// findStored resolves id among the newest stored runs: the run itself, or
-// the one run whose id it starts. An id not among them is taken as it is,
-// for the store to say whether it has it.
+// findStored resolves id among the stored runs (store.Find): an unknown
+// or ambiguous one is bad input.
 func findStored(ctx context.Context, s *store.Store, id string) (string, error) {
-	runs, err := s.List(ctx, store.Filter{})
-	if err != nil {
-		return "", err
+	runID, err := s.Find(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", storedNotFound(s, id)
+	case errors.Is(err, store.ErrAmbiguous):
+		return "", cmdutil.Exitf(exitcode.BadInput, "%s\nGive more of the run id.", err)
 	}
-	var ids []string
-	for _, r := range runs {
-		if r.RunID == id {
-			return id, nil
-		}
-		if strings.HasPrefix(r.RunID, id) {
-			ids = append(ids, r.RunID)
-		}
-	}
-	switch len(ids) {
-	case 0:
-		return id, nil
-	case 1:
-		return ids[0], nil
-	}
-	slices.Sort(ids)
-	return "", cmdutil.Exitf(exitcode.BadInput, "%s %q: it starts %d runs in the transcript store: %s\nGive more of the run id.", transcript.ErrAmbiguous, id, len(ids), strings.Join(ids[:min(len(ids), 10)], ", "))
+	return runID, err
 }
 
 // storedNotFound is the error for a run neither here nor in the store.

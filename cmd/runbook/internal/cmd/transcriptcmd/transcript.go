@@ -89,10 +89,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Short: "Recorded runs, newest first",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runList(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *ListOptions) error { return runList(cmd.Context(), o) })
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
@@ -120,7 +117,7 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	if opts.Format == "json" {
 		out := runsJSON{Runs: []runJSON{}}
 		for i := range runs {
-			out.Runs = append(out.Runs, runJSON{RunJSON: cmdutil.Run(&runs[i].Summary), LocalOnly: runs[i].LocalOnly})
+			out.Runs = append(out.Runs, runJSON{RunJSON: cmdutil.RunOf(&runs[i].Summary), LocalOnly: runs[i].LocalOnly})
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
@@ -184,10 +181,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runShow(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *ShowOptions) error { return runShow(cmd.Context(), o) })
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
@@ -270,10 +264,7 @@ transcript against the head hash printed at the end of the run, kept elsewhere
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runVerify(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *VerifyOptions) error { return runVerify(cmd.Context(), o) })
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Repair, "repair", false, "truncate a torn last line left by a crash")

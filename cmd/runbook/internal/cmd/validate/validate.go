@@ -54,10 +54,7 @@ Exit status: 0 when valid (warnings allowed), 2 when anything is invalid.`,
 				return err
 			}
 			opts.Paths = paths
-			if runF != nil {
-				return runF(opts)
-			}
-			return runValidate(opts)
+			return cmdutil.Run(opts, runF, runValidate)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json or github")
