@@ -97,12 +97,12 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 			if err := f.ResolveDirs(); err != nil {
 				return err
 			}
-			if err := cmdutil.CheckStoreURL(f.Global.StoreURL); err != nil {
-				return err
-			}
 			switch cmd.Name() {
 			case "version", "help", "completion", "fmt", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 				return nil
+			}
+			if err := cmdutil.CheckStoreURL(f.Global.StoreURL); err != nil {
+				return err
 			}
 			return f.LoadDevOverrides()
 		},
