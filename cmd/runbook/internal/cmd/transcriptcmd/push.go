@@ -44,10 +44,7 @@ pushed; 3 when the store cannot be reached.`,
 		},
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
-			if runF != nil {
-				return runF(opts)
-			}
-			return runPush(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *PushOptions) error { return runPush(cmd.Context(), o) })
 		}),
 	}
 	return cmd
@@ -115,10 +112,7 @@ the store does not have; 130 on Ctrl-C.`,
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return runFollow(cmd.Context(), opts)
+			return cmdutil.Run(opts, runF, func(o *FollowOptions) error { return runFollow(cmd.Context(), o) })
 		}),
 	}
 	return cmd
