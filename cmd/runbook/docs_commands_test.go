@@ -1,9 +1,6 @@
 package main
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -115,37 +112,10 @@ func TestCommandsDocumented(t *testing.T) {
 // engine/exitcode, so that a code added there is found here.
 func exitCodes(t *testing.T) map[string]int {
 	t.Helper()
-	fset := token.NewFileSet()
-	paths, err := filepath.Glob(filepath.Join("..", "..", "engine", "exitcode", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	codes := map[string]int{}
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range file.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if i >= len(vs.Values) {
-						continue
-					}
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.INT {
-						n, _ := strconv.Atoi(lit.Value)
-						codes[name.Name] = n
-					}
-				}
-			}
+	for name, value := range doccheck.Constants(t, filepath.Join("..", "..", "engine", "exitcode")) {
+		if n, err := strconv.Atoi(value); err == nil {
+			codes[name] = n
 		}
 	}
 	if len(codes) < 5 {

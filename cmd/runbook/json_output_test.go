@@ -163,6 +163,48 @@ func TestJSONOutput(t *testing.T) {
 		t.Errorf("shell.run args/output: %+v / %s", run.Args, run.Output)
 	}
 
+	var rb struct {
+		Name, Owner, Lock, File string
+		Variables               []struct {
+			Name     string
+			Required bool
+			Default  *string
+			Type     string
+		}
+		Steps []struct {
+			Name, Owner string
+			Action      *struct {
+				Name, Effect string
+				Args         []struct{ Name, Source string }
+			}
+			Expects []struct {
+				Condition string
+				WithinMS  int64 `json:"within_ms"`
+			}
+		}
+	}
+	if code := runJSON(t, &rb, "show", "rollback-prompt", "--format", "json"); code != 0 {
+		t.Fatalf("show: exit %d", code)
+	}
+	if rb.Name != "rollback-prompt" || rb.Owner != "ml-platform" || rb.Lock != `"prompt/${var.prompt}"` || len(rb.Steps) != 6 || len(rb.Variables) == 0 {
+		t.Fatalf("show: %+v", rb)
+	}
+	if v := rb.Variables[0]; v.Name != "prompt" || !v.Required || v.Default != nil || v.Type != "string" {
+		t.Errorf("show: first variable %+v", v)
+	}
+	effects := map[string]bool{}
+	for _, st := range rb.Steps {
+		if st.Owner == "" {
+			t.Errorf("show: step %s has no owner", st.Name)
+		}
+		if st.Action != nil {
+			effects[st.Action.Name+" "+st.Action.Effect] = true
+		}
+	}
+	if !effects["prompt.rollback changes state"] || !effects["prompt.status read-only"] {
+		t.Errorf("show: action effects %v", effects)
+	}
+
 	// An unknown format is bad input.
 	streams, _, out, errOut := iostreams.Test()
 	if code := Main([]string{"list", "--format", "yaml"}, streams); code != 2 || out.Len() != 0 || !strings.Contains(errOut.String(), `unknown --format "yaml"`) {

@@ -5,9 +5,13 @@
 package doccheck
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -146,4 +150,76 @@ func (p *Page) Titled(title string) (Section, bool) {
 		}
 	}
 	return Section{}, false
+}
+
+// Constants returns the constants declared with a literal value in the
+// non-test Go files of dir, by name: a string's value unquoted, a number's
+// as written. Tests read a package's source with it, so that a constant
+// added there (a record type, an exit code) is found without a list to
+// keep.
+func Constants(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	fset := token.NewFileSet()
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range file.Decls {
+			gen, ok := decl.(*ast.GenDecl)
+			if !ok || gen.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gen.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if i >= len(vs.Values) {
+						continue
+					}
+					lit, ok := vs.Values[i].(*ast.BasicLit)
+					if !ok {
+						continue
+					}
+					value := lit.Value
+					if lit.Kind == token.STRING {
+						value, _ = strconv.Unquote(lit.Value)
+					}
+					consts[name.Name] = value
+				}
+			}
+		}
+	}
+	return consts
+}
+
+// FencedBlocks returns the fenced code blocks of text whose info string
+// is lang ("" for none), in order.
+func FencedBlocks(text, lang string) []string {
+	var blocks []string
+	var block strings.Builder
+	open, info := false, ""
+	for line := range strings.SplitAfterSeq(text, "\n") {
+		fence, isFence := strings.CutPrefix(strings.TrimRight(line, "\n"), "```")
+		switch {
+		case isFence && !open:
+			open, info = true, fence
+			block.Reset()
+		case isFence && open:
+			open = false
+			if info == lang {
+				blocks = append(blocks, block.String())
+			}
+		case open:
+			block.WriteString(line)
+		}
+	}
+	return blocks
 }

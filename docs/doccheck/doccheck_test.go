@@ -1,6 +1,10 @@
 package doccheck
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestMentions(t *testing.T) {
 	tests := []struct {
@@ -47,5 +51,51 @@ func TestSections(t *testing.T) {
 	}
 	if len(p.Sections) != 4 {
 		t.Errorf("%d sections, want 4", len(p.Sections))
+	}
+}
+
+func TestConstants(t *testing.T) {
+	dir := t.TempDir()
+	src := "package p\n\nconst (\n\tA = \"a\\tb\"\n\tB = 130\n\tC = A + \"x\"\n)\n\nconst D, E = 1, 2\n"
+	if err := os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p_test.go"), []byte("package p\n\nconst T = 9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := Constants(t, dir)
+	want := map[string]string{"A": "a\tb", "B": "130", "D": "1", "E": "2"}
+	if len(got) != len(want) {
+		t.Errorf("Constants = %v, want %v", got, want)
+	}
+	for name, value := range want {
+		if got[name] != value {
+			t.Errorf("Constants[%s] = %q, want %q", name, got[name], value)
+		}
+	}
+}
+
+func TestFencedBlocks(t *testing.T) {
+	text := "intro\n```hcl\na = 1\n```\n\n```\nplain\n```\n```hcl\nb = 2\nc = 3\n```\n```go\nx\n```\n"
+	tests := []struct {
+		lang string
+		want []string
+	}{
+		{"hcl", []string{"a = 1\n", "b = 2\nc = 3\n"}},
+		{"", []string{"plain\n"}},
+		{"go", []string{"x\n"}},
+		{"sh", nil},
+	}
+	for _, tt := range tests {
+		got := FencedBlocks(text, tt.lang)
+		if len(got) != len(tt.want) {
+			t.Errorf("FencedBlocks(%q) = %q, want %q", tt.lang, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("FencedBlocks(%q)[%d] = %q, want %q", tt.lang, i, got[i], tt.want[i])
+			}
+		}
 	}
 }

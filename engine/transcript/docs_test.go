@@ -2,13 +2,9 @@ package transcript
 
 import (
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -16,43 +12,17 @@ import (
 )
 
 // recordTypes reads the record types from this package's source: every
-// string constant named Type…, so that a type added to the code is found
-// here without a list to keep.
+// constant named Type…, so that a type added to the code is found here
+// without a list to keep.
 func recordTypes(t *testing.T) []string {
 	t.Helper()
-	paths, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var types []string
-	fset := token.NewFileSet()
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		file, err := parser.ParseFile(fset, path, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, decl := range file.Decls {
-			gen, ok := decl.(*ast.GenDecl)
-			if !ok || gen.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range gen.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !strings.HasPrefix(name.Name, "Type") || i >= len(vs.Values) {
-						continue
-					}
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						v, _ := strconv.Unquote(lit.Value)
-						types = append(types, v)
-					}
-				}
-			}
+	for name, value := range doccheck.Constants(t, ".") {
+		if strings.HasPrefix(name, "Type") {
+			types = append(types, value)
 		}
 	}
+	slices.Sort(types)
 	if len(types) < 10 {
 		t.Fatalf("found only the record types %v", types)
 	}

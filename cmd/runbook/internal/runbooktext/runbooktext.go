@@ -16,8 +16,13 @@ import (
 
 // Expr returns an expression's source on one line, safe to show.
 func Expr(cfg *schema.Config, e hcl.Expression) string {
-	src := cfg.Source(e.Range())
-	return text.VisibleLine(strings.Join(strings.Fields(src), " "))
+	return text.VisibleLine(Source(cfg, e))
+}
+
+// Source returns an expression's source on one line, as written (for JSON
+// output; Expr for a terminal).
+func Source(cfg *schema.Config, e hcl.Expression) string {
+	return strings.Join(strings.Fields(cfg.Source(e.Range())), " ")
 }
 
 // Lock is the lock a run of rb takes: its lock expression, or its name
@@ -103,8 +108,29 @@ func LiteralReadOnly(a *schema.ActionCall) (readOnly, known bool) {
 }
 
 // ActionArgs lists an action's arguments in source order as
-// "NAME = SOURCE"; literal values of sensitive arguments are never shown.
+// "NAME = SOURCE", safe to show; literal values of sensitive arguments are
+// never shown.
 func ActionArgs(cfg *schema.Config, a *schema.ActionCall) []string {
+	args := Args(cfg, a)
+	out := make([]string, 0, len(args))
+	for _, arg := range args {
+		val := arg.Source
+		if val != redact.Marker {
+			val = text.VisibleLine(val)
+		}
+		out = append(out, arg.Name+" = "+val)
+	}
+	return out
+}
+
+// Arg is one argument of an action as written: its name and its source on
+// one line (redact.Marker for the literal value of a sensitive argument).
+type Arg struct {
+	Name, Source string
+}
+
+// Args lists an action's arguments in source order.
+func Args(cfg *schema.Config, a *schema.ActionCall) []Arg {
 	body, ok := a.Body.(*hclsyntax.Body)
 	if !ok {
 		return nil
@@ -114,15 +140,15 @@ func ActionArgs(cfg *schema.Config, a *schema.ActionCall) []string {
 		attrs = append(attrs, attr)
 	}
 	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
-	out := make([]string, 0, len(attrs))
+	out := make([]Arg, 0, len(attrs))
 	for _, attr := range attrs {
-		val := Expr(cfg, attr.Expr)
+		val := Source(cfg, attr.Expr)
 		if a.Schema != nil {
 			if arg := a.Schema.Arg(attr.Name); arg != nil && arg.Sensitive && len(attr.Expr.Variables()) == 0 {
 				val = redact.Marker
 			}
 		}
-		out = append(out, attr.Name+" = "+val)
+		out = append(out, Arg{Name: attr.Name, Source: val})
 	}
 	return out
 }

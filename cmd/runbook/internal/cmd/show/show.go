@@ -29,6 +29,8 @@ type Options struct {
 	// Name is the runbook to show; PlanFile a saved plan to show instead.
 	Name     string
 	PlanFile string
+	// Format is text or json.
+	Format string
 }
 
 // NewCmdShow makes `runbook show`; runF, when not nil, runs instead of the
@@ -59,10 +61,14 @@ with (sensitive ones never shown), and each change it will make.`,
 		}),
 	}
 	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "show the plan saved in this file")
+	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
 	return cmd
 }
 
 func runShow(opts *Options) error {
+	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
+		return err
+	}
 	if opts.PlanFile != "" {
 		return showPlan(opts, opts.PlanFile)
 	}
@@ -73,6 +79,9 @@ func runShow(opts *Options) error {
 	rb, err := cmdutil.FindRunbook(cfg, opts.Global.Dir, opts.Name)
 	if err != nil {
 		return err
+	}
+	if opts.Format == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, runbookJSONOf(cfg, rb))
 	}
 	return renderRunbook(opts.IO.Out, opts.IO.ColorScheme(), cfg, rb)
 }
@@ -207,6 +216,9 @@ func showPlan(opts *Options, path string) error {
 		return err
 	}
 	p := ap.Plan
+	if opts.Format == "json" {
+		return cmdutil.WriteJSON(opts.IO.Out, planJSON{SHA256: ap.SHA256, Plan: p})
+	}
 	cs := opts.IO.ColorScheme()
 	s := &showWriter{w: opts.IO.Out, cs: cs}
 	s.printf("%s %s\n\n", cs.Bold("Plan for "+text.VisibleLine(p.Runbook)), cs.Faint("sha256:"+text.Short(ap.SHA256)))
