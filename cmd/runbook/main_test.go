@@ -73,6 +73,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("RUNBOOK_DIR", "")
 			env.Setenv("RUNBOOK_STATE_DIR", "")
 			env.Setenv("RUNBOOK_LOCK_URL", "")
+			env.Setenv("RUNBOOK_STORE", "")
 			// The example external plugin: see plugins_cmd_test.go.
 			env.Setenv("ECHO_PLUGIN", echoPlugin)
 			env.Setenv("ECHO_PLUGIN_SHA256", echoSHA256)
@@ -106,6 +107,7 @@ func TestScripts(t *testing.T) {
 			// pgserver, pgsql and langfuse: see services_test.go.
 			"pgserver": cmdPgServer,
 			"pgsql":    cmdPgSQL,
+			"pgproxy":  cmdPgProxy,
 			"langfuse": cmdLangfuse,
 		},
 	})

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +41,13 @@ import (
 // runs one statement on $PG_DSN and writes the rows it returns to stdout,
 // one a line, columns separated by a space; NULL is shown as NULL.
 //
+//	pgproxy start|stop
+//
+// start serves a TCP proxy to $PG_DSN's server on 127.0.0.1 and sets
+// $PROXY_DSN to $PG_DSN through it; stop closes it and every connection
+// through it, as a server that went away would (connections are refused);
+// start again serves it on the same port.
+//
 //	langfuse start
 //	langfuse move NAME VERSION LABEL...
 //	langfuse labels NAME
@@ -54,6 +64,7 @@ import (
 // scriptServices holds the services a script started.
 type scriptServices struct {
 	langfuse *langfusetest.Server
+	proxy    *tcpProxy
 }
 
 type scriptServicesKey struct{}
@@ -194,4 +205,105 @@ func quoteAll(list []string) string {
 		q[i] = strconv.Quote(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// tcpProxy forwards connections from a port of 127.0.0.1 to a server.
+type tcpProxy struct {
+	target string
+	addr   string // the port it serves, kept across stop and start
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+func (p *tcpProxy) start() error {
+	addr := p.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.forward(c)
+		}
+	}()
+	return nil
+}
+
+// track records c as open, false once the proxy stopped.
+func (p *tcpProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return false
+	}
+	p.conns[c] = true
+	return true
+}
+
+func (p *tcpProxy) forward(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(c) || !p.track(up) {
+		c.Close()
+		up.Close()
+		return
+	}
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+func (p *tcpProxy) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+}
+
+// cmdPgProxy implements `pgproxy start|stop`.
+func cmdPgProxy(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 || (args[0] != "start" && args[0] != "stop") {
+		ts.Fatalf("usage: pgproxy start|stop")
+	}
+	svc := services(ts)
+	if args[0] == "stop" {
+		if svc.proxy == nil {
+			ts.Fatalf("pgproxy stop: not started")
+		}
+		svc.proxy.stop()
+		return
+	}
+	if svc.proxy == nil {
+		u, err := url.Parse(ts.Getenv("PG_DSN"))
+		if err != nil || u.Host == "" {
+			ts.Fatalf("pgproxy: no $PG_DSN; start a server with pgserver")
+		}
+		svc.proxy = &tcpProxy{target: u.Host, conns: map[net.Conn]bool{}}
+		ts.Defer(svc.proxy.stop)
+	}
+	ts.Check(svc.proxy.start())
+	u, _ := url.Parse(ts.Getenv("PG_DSN"))
+	u.Host = svc.proxy.addr
+	ts.Setenv("PROXY_DSN", u.String())
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
+	"github.com/runbookdev/runbook/engine/store"
 	"github.com/runbookdev/runbook/plugins"
 )
 
@@ -16,6 +17,9 @@ type GlobalOptions struct {
 	NoColor  bool
 	// LockURL says where run locks live: file:// or etcd://… (docs/commands.md, "Global flags").
 	LockURL string
+	// StoreURL says where transcripts are also kept: file:// (only the
+	// state folder) or postgres://… (docs/store.md).
+	StoreURL string
 }
 
 // Factory is what every command is made with: the streams, the global
@@ -26,6 +30,11 @@ type Factory struct {
 	Global   GlobalOptions
 	Dirs     Dirs
 	Resolver *resolver.Resolver
+
+	// store is the transcript store Store opened, storeErr why it could
+	// not be.
+	store    *store.Store
+	storeErr error
 }
 
 // New returns a factory on streams, with the plugins of registry.

@@ -149,33 +149,103 @@ func (v *transcriptView) renderHeader(rs transcript.RunStarted) {
 }
 
 func (v *transcriptView) renderStep(n int, s *transcript.StepRecord) {
-	title := v.cs.Bold(fmt.Sprintf("%d. %s", n, s.Name))
+	v.stepHeading(n, s.Name, s.Events[0])
+	v.finished = false
+	for _, e := range s.Events {
+		v.stepEvent(e)
+	}
+	if !v.finished {
+		v.printf("%s%s\n", stepIndent, v.cs.Yellow("? "+transcript.StepStatusUnknown+": no step_finished record (the run stopped during this step)"))
+	}
+}
+
+// stepIndent is the indent of a step's lines.
+const stepIndent = "       "
+
+// stepEvent renders one event of a step.
+func (v *transcriptView) stepEvent(e transcript.Event) {
+	rec, ok, err := e.Record()
+	if !ok || err != nil {
+		v.printf("%s%s\n", stepIndent, v.generic(e))
+		return
+	}
+	_ = v.Handle(rec)
+}
+
+// stepHeading renders the title of step n, name, whose first event is
+// first.
+func (v *transcriptView) stepHeading(n int, name string, first transcript.Event) {
+	title := v.cs.Bold(fmt.Sprintf("%d. %s", n, name))
 	var ref transcript.StepRef
-	if r, ok, err := s.Events[0].Record(); ok && err == nil {
+	if r, ok, err := first.Record(); ok && err == nil {
 		if sr, ok := r.(interface{ Ref() transcript.StepRef }); ok {
 			ref = sr.Ref()
 		}
 	}
 	if ref.Index > 0 {
-		title = v.cs.Bold(fmt.Sprintf("%d. %s", ref.Index, s.Name))
+		title = v.cs.Bold(fmt.Sprintf("%d. %s", ref.Index, name))
 	}
 	if ref.Owner != "" {
 		title += " " + v.cs.Faint("· "+ref.Owner)
 	}
-	v.printf("\n  %s %s\n", title, v.cs.Faint(s.Events[0].Time.UTC().Format("15:04:05Z07:00")))
-	const in = "       "
-	v.finished = false
-	for _, e := range s.Events {
-		rec, ok, err := e.Record()
-		if !ok || err != nil {
-			v.printf("%s%s\n", in, v.generic(e))
-			continue
+	v.printf("\n  %s %s\n", title, v.cs.Faint(first.Time.UTC().Format("15:04:05Z07:00")))
+}
+
+// Follower renders a run event by event, as they arrive (`transcript
+// follow`), in the layout of `transcript show`: the header, each step with
+// its events, then how the run ended.
+type Follower struct {
+	v     *transcriptView
+	step  string
+	steps int
+	ended bool
+}
+
+// NewFollower renders the events of run runID to w.
+func NewFollower(w io.Writer, cs *iostreams.ColorScheme, runID string) *Follower {
+	return &Follower{v: &transcriptView{w: w, cs: cs, id: runID}}
+}
+
+// Ended reports whether the run's final event was rendered.
+func (f *Follower) Ended() bool { return f.ended }
+
+// Event renders the run's next event; the error is the writer's.
+func (f *Follower) Event(e transcript.Event) error {
+	visibleRecorded(&e)
+	v := f.v
+	v.at = e.Time
+	switch {
+	case e.Type == transcript.TypeRunStarted:
+		if rec, ok, err := e.Record(); ok && err == nil {
+			_ = v.Handle(rec)
+		} else {
+			v.printf("%s\n", v.generic(e))
 		}
-		_ = v.Handle(rec)
+	case e.Type == transcript.TypeRunFinished || e.Type == transcript.TypeInterrupted:
+		v.printf("\n")
+		if rec, ok, err := e.Record(); ok && err == nil {
+			_ = v.Handle(rec)
+		} else {
+			v.printf("%s\n", v.generic(e))
+		}
+		v.field("  ", "run", f.v.id)
+		v.field("  ", "head", "sha256:"+e.Hash)
+		f.ended = true
+	case e.Has("step"):
+		if name := e.Step(); name != f.step || f.steps == 0 {
+			if f.steps == 0 {
+				v.printf("\n%s\n", v.cs.Bold("Steps"))
+			}
+			f.steps++
+			f.step = name
+			v.finished = false
+			v.stepHeading(f.steps, name, e)
+		}
+		v.stepEvent(e)
+	default:
+		v.printf("\n  %s\n", v.generic(e))
 	}
-	if !v.finished {
-		v.printf("%s%s\n", in, v.cs.Yellow("? "+transcript.StepStatusUnknown+": no step_finished record (the run stopped during this step)"))
-	}
+	return v.err
 }
 
 // Handle implements engine.Hook, as the live view does: transcript show

@@ -64,14 +64,18 @@ func visibleValue(v reflect.Value) reflect.Value {
 // it: the events' types and the strings inside their fields.
 func VisibleTranscript(tr *transcript.Transcript) {
 	for i := range tr.Events {
-		e := &tr.Events[i]
-		e.Type = text.Visible(e.Type)
-		fields := make(map[string]json.RawMessage, len(e.Fields))
-		for k, raw := range e.Fields {
-			fields[text.Visible(k)] = visibleJSON(raw)
-		}
-		e.Fields = fields
+		visibleRecorded(&tr.Events[i])
 	}
+}
+
+// visibleRecorded makes every string recorded in e visible.
+func visibleRecorded(e *transcript.Event) {
+	e.Type = text.Visible(e.Type)
+	fields := make(map[string]json.RawMessage, len(e.Fields))
+	for k, raw := range e.Fields {
+		fields[text.Visible(k)] = visibleJSON(raw)
+	}
+	e.Fields = fields
 }
 
 // visibleJSON re-encodes a JSON value with every string in it made visible.

@@ -27,6 +27,7 @@ import (
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/engine/lock"
+	"github.com/runbookdev/runbook/engine/store"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -46,6 +47,8 @@ type Options struct {
 	Out        string
 	Plan       string
 	MaxPlanAge time.Duration
+	// Offline runs without the transcript store --store names.
+	Offline bool
 }
 
 // NewCmdExec makes `runbook exec`; runF, when not nil, runs instead of the command
@@ -94,6 +97,7 @@ plan that no longer fits), 130 interrupted.`,
 	fl.StringVar(&opts.Out, "out", "", "with --dry-run: save the plan to this file, to review and apply with --plan")
 	fl.StringVar(&opts.Plan, "plan", "", "apply the plan saved in this file (instead of NAME and --var)")
 	fl.DurationVar(&opts.MaxPlanAge, "max-plan-age", time.Hour, "with --plan: refuse a plan made longer ago than this")
+	fl.BoolVar(&opts.Offline, "offline", false, "run without the transcript store (--store): only the local transcript; ship it later with runbook transcript push")
 	return cmd
 }
 
@@ -109,6 +113,11 @@ func runExec(parent context.Context, opts *Options) error {
 	locker, err := lock.FromURL(opts.Global.LockURL, lockDir(opts.Global.StateDir))
 	if err != nil {
 		return cmdutil.Exitf(exitcode.BadInput, "--lock-url: %s", err)
+	}
+
+	st, err := openStore(parent, opts)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := interruptible(opts.IO, parent)
@@ -134,13 +143,25 @@ func runExec(parent context.Context, opts *Options) error {
 		AskedHere:  opts.IO.CanPrompt() && opts.IO.IsStdoutTTY() && opts.IO.IsStderrTTY(),
 		TTY:        opts.IO.IsStdoutTTY(),
 	})
+	hooks := []engine.Hook{engine.TranscriptHook(tw)}
+	var shipping *store.FileHook
+	if st != nil {
+		// Right after the transcript hook: it ships what that hook has
+		// just made durable (docs/store.md, "When the store is down").
+		shipping = store.NewFileHook(tw.Path(), st.NewShipper(runID))
+		hooks = append(hooks, shipping)
+	}
+	hooks = append(hooks, runView)
 	engineOpts := append(in.engineOptions(opts),
 		engine.WithRunID(runID),
-		engine.WithHooks(engine.TranscriptHook(tw), runView),
+		engine.WithHooks(hooks...),
 		engine.WithPlugins(provider),
 		engine.WithLocker(locker, opts.LockTimeout),
 	)
 	res, err := engine.Run(ctx, in.cfg, in.rb, engineOpts...)
+	if shipping != nil {
+		closeShipping(opts, shipping, err == nil)
+	}
 	if err != nil {
 		// The run never started: nothing to record.
 		tw.Close()
@@ -156,6 +177,43 @@ func runExec(parent context.Context, opts *Options) error {
 		return cmdutil.SilentExit(res.ExitCode)
 	}
 	return nil
+}
+
+// shipTimeout bounds how long the end of a run waits for the store to take
+// the events still queued: the run never hangs on the store.
+const shipTimeout = 5 * time.Second
+
+// openStore opens the transcript store --store names, unless --offline: a
+// store that cannot be reached refuses the run (exit 3), naming --offline.
+func openStore(ctx context.Context, opts *Options) (*store.Store, error) {
+	if opts.Offline {
+		return nil, nil
+	}
+	st, err := opts.Store(ctx)
+	var unreachable *store.UnreachableError
+	if errors.As(err, &unreachable) {
+		return nil, cmdutil.Exitf(exitcode.Refused, "%s\nNothing ran. Run with --offline to run without the store, and ship the transcript later with `runbook transcript push RUNID`.", err)
+	}
+	return st, err
+}
+
+// closeShipping waits a bounded time for the store to have the whole run,
+// and says on stderr which events it lacks; the run's exit code is not
+// changed. started is false for a run that never started, whose shipper
+// only stops.
+func closeShipping(opts *Options, h *store.FileHook, started bool) {
+	timeout := shipTimeout
+	if !started {
+		timeout = 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := h.Close(ctx)
+	if err == nil || !started {
+		return
+	}
+	cs := opts.IO.ErrColorScheme()
+	fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", cs.Yellow("!"), text.Visible(err.Error()))
 }
 
 // createTranscript creates the run's transcript under the state directory

@@ -1,6 +1,7 @@
 package list
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,14 +35,14 @@ func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "Catalogue: name, owner, steps, last run, description",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			return cmdutil.Run(opts, runF, runList)
+			return cmdutil.Run(opts, runF, func(o *Options) error { return runList(cmd.Context(), o) })
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
 	return cmd
 }
 
-func runList(opts *Options) error {
+func runList(ctx context.Context, opts *Options) error {
 	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
 		return err
 	}
@@ -55,9 +56,10 @@ func runList(opts *Options) error {
 		opts.PrintDiagnostics(nil, diags)
 		return cmdutil.SilentExit(exitcode.BadInput)
 	}
-	exercised, err := engine.Exercises(opts.Global.StateDir)
+	// With a store, every machine's runs count (docs/store.md).
+	exercised, err := opts.Exercises(ctx)
 	if err != nil {
-		return fmt.Errorf("read transcripts in %s: %w", opts.Global.StateDir, err)
+		return err
 	}
 	if opts.Format == "json" {
 		err = cmdutil.WriteJSON(opts.IO.Out, catalogue(cfg.Summaries, exercised))

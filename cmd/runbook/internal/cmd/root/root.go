@@ -33,6 +33,7 @@ func Main(args []string, f *cmdutil.Factory) int {
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	err := root.Execute()
+	f.CloseStore()
 	if err == nil {
 		return exitcode.OK
 	}
@@ -101,6 +102,9 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 			case "version", "help", "completion", "fmt", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 				return nil
 			}
+			if err := cmdutil.CheckStoreURL(f.Global.StoreURL); err != nil {
+				return err
+			}
 			return f.LoadDevOverrides()
 		},
 	}
@@ -108,6 +112,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 	pf.StringVar(&f.Global.Dir, "dir", "", "runbook directory ($RUNBOOK_DIR; default: the nearest runbooks/ folder here or above)")
 	pf.StringVar(&f.Global.StateDir, "state-dir", "", "folder for transcripts and locks ($RUNBOOK_STATE_DIR; default: .runbook beside the runbook directory)")
 	pf.StringVar(&f.Global.LockURL, "lock-url", envOr("RUNBOOK_LOCK_URL", "file://"), "where run locks live: file:// (flock under --state-dir) or etcd://HOST:PORT[,HOST:PORT]/PREFIX, shared across machines ($RUNBOOK_LOCK_URL)")
+	pf.StringVar(&f.Global.StoreURL, "store", envOr("RUNBOOK_STORE", cmdutil.DefaultStoreURL), "where transcripts are also kept, for the team: file:// (only --state-dir) or postgres://USER@HOST:PORT/DATABASE ($RUNBOOK_STORE)")
 	pf.BoolVar(&f.Global.NoColor, "no-color", false, "no colour in output (also NO_COLOR, and whenever output is not a terminal)")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return cmdutil.Exitf(exitcode.BadInput, "%s\nRun '%s --help' for usage.", err, cmd.CommandPath())

@@ -1,10 +1,12 @@
 package transcriptcmd
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/view"
 	"github.com/runbookdev/runbook/engine/exitcode"
+	"github.com/runbookdev/runbook/engine/store"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -23,13 +26,14 @@ func NewCmdTranscript(f *cmdutil.Factory) *cobra.Command {
 		Short: "List, show and verify the transcripts of runs",
 		Long: `Every exec (dry-runs included) records a transcript: one JSON Lines file per run
 under <state-dir>/transcripts, each event chained to the one before by SHA-256.
-Commands that take an ID accept the run id or a unique prefix of it.`,
+Commands that take an ID accept the run id or a unique prefix of it. With a
+transcript store (--store, docs/store.md) they read every machine's runs.`,
 		Args: cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmdutil.Exitf(exitcode.BadInput, "transcript: missing subcommand: list, show ID or verify ID\nRun 'runbook transcript --help' for usage.")
+			return cmdutil.Exitf(exitcode.BadInput, "transcript: missing subcommand: list, show ID, verify ID, push [ID...] or follow ID\nRun 'runbook transcript --help' for usage.")
 		},
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdVerify(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdVerify(f, nil), NewCmdPush(f, nil), NewCmdFollow(f, nil))
 	return cmd
 }
 
@@ -72,6 +76,8 @@ type ListOptions struct {
 	*cmdutil.Factory
 	// Format is text or json.
 	Format string
+	// Runbook, Operator, Status and Since filter the runs.
+	Runbook, Operator, Status, Since string
 }
 
 // NewCmdList makes `runbook transcript list`; runF, when not nil, runs
@@ -83,37 +89,62 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Short: "Recorded runs, newest first",
 		Args:  cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
-			return cmdutil.Run(opts, runF, runList)
+			return cmdutil.Run(opts, runF, func(o *ListOptions) error { return runList(cmd.Context(), o) })
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Runbook, "runbook", "", "only the runs of this runbook")
+	fl.StringVar(&opts.Operator, "operator", "", "only the runs of this operator, as recorded (user@host)")
+	fl.StringVar(&opts.Status, "status", "", "only the runs that ended so: succeeded, failed, interrupted, running, …")
+	fl.StringVar(&opts.Since, "since", "", "only the runs started since: a duration back from now (24h, 7d) or a date (2026-12-01)")
 	return cmd
 }
 
-func runList(opts *ListOptions) error {
+func runList(ctx context.Context, opts *ListOptions) error {
 	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
 		return err
 	}
+	since, err := parseSince(time.Now(), opts.Since)
+	if err != nil {
+		return err
+	}
 	cs := opts.IO.ColorScheme()
-	runs, err := transcript.List(transcript.Dir(opts.Global.StateDir))
+	runs, stored, err := listRuns(ctx, opts.Factory, runFilter{Runbook: opts.Runbook, Operator: opts.Operator, Status: opts.Status, Since: since})
 	if err != nil {
 		return err
 	}
 	if opts.Format == "json" {
-		out := runsJSON{Runs: []*cmdutil.RunJSON{}}
+		out := runsJSON{Runs: []runJSON{}}
 		for i := range runs {
-			out.Runs = append(out.Runs, cmdutil.RunOf(&runs[i]))
+			out.Runs = append(out.Runs, runJSON{RunJSON: cmdutil.RunOf(&runs[i].Summary), LocalOnly: runs[i].LocalOnly})
 		}
 		return cmdutil.WriteJSON(opts.IO.Out, out)
 	}
 	if len(runs) == 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "No runs recorded in %s.\n", transcript.Dir(opts.Global.StateDir))
+		where := transcript.Dir(opts.Global.StateDir)
+		if stored {
+			where += " nor in the transcript store"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "No runs recorded in %s.\n", where)
 		return nil
 	}
 	var t text.Table
-	t.Row(cs.Bold("RUN ID"), cs.Bold("RUNBOOK"), cs.Bold("MODE"), cs.Bold("OPERATOR"), cs.Bold("STARTED"), cs.Bold("STATUS"), cs.Bold("DURATION"))
+	head := []string{cs.Bold("RUN ID"), cs.Bold("RUNBOOK"), cs.Bold("MODE"), cs.Bold("OPERATOR"), cs.Bold("STARTED"), cs.Bold("STATUS"), cs.Bold("DURATION")}
+	if stored {
+		head = append(head, cs.Bold("STORE"))
+	}
+	t.Row(head...)
 	for _, r := range runs {
-		t.Row(text.Visible(r.RunID), text.VisibleLine(r.Runbook), text.OrDash(text.VisibleLine(r.Mode)), text.OrDash(text.VisibleLine(r.Operator)), text.FormatTime(r.Started), view.StatusWord(cs, text.VisibleLine(r.Status)), text.FormatDuration(r.Duration))
+		row := []string{text.Visible(r.RunID), text.VisibleLine(r.Runbook), text.OrDash(text.VisibleLine(r.Mode)), text.OrDash(text.VisibleLine(r.Operator)), text.FormatTime(r.Started), view.StatusWord(cs, text.VisibleLine(r.Status)), text.FormatDuration(r.Duration)}
+		if stored {
+			where := "stored"
+			if r.LocalOnly {
+				where = cs.Yellow("local only")
+			}
+			row = append(row, where)
+		}
+		t.Row(row...)
 	}
 	return t.Write(opts.IO.Out, "")
 }
@@ -121,7 +152,14 @@ func runList(opts *ListOptions) error {
 // runsJSON is `transcript list --format json` (docs/commands.md, "JSON
 // output"), newest first.
 type runsJSON struct {
-	Runs []*cmdutil.RunJSON `json:"runs"`
+	Runs []runJSON `json:"runs"`
+}
+
+// runJSON is a run of `transcript list --format json`; local_only marks,
+// with a store, a local run the store does not have yet.
+type runJSON struct {
+	*cmdutil.RunJSON
+	LocalOnly bool `json:"local_only,omitempty"`
 }
 
 // ShowOptions are the inputs of `runbook transcript show`.
@@ -143,20 +181,30 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			return cmdutil.Run(opts, runF, runShow)
+			return cmdutil.Run(opts, runF, func(o *ShowOptions) error { return runShow(cmd.Context(), o) })
 		}),
 	}
 	cmdutil.AddFormatFlag(cmd, &opts.Format, "text", "json")
 	return cmd
 }
 
-func runShow(opts *ShowOptions) error {
+func runShow(ctx context.Context, opts *ShowOptions) error {
 	if err := cmdutil.CheckFormat(opts.Format, "text", "json"); err != nil {
 		return err
 	}
-	path, err := findTranscript(opts.Factory, opts.ID)
+	loc, err := locate(ctx, opts.Factory, opts.ID)
 	if err != nil {
 		return err
+	}
+	path, shownPath := loc.Path, loc.Path
+	if path == "" {
+		// Not here: the run's stored lines, read as a local file is.
+		var cleanup func()
+		if path, cleanup, err = readStored(ctx, loc.Store, loc.RunID); err != nil {
+			return err
+		}
+		defer cleanup()
+		shownPath = loc.Store.Service() + "/" + transcript.FileName(loc.RunID)
 	}
 	tr, err := transcript.Read(path)
 	if err != nil {
@@ -166,6 +214,7 @@ func runShow(opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
+	tr.Path = shownPath
 	if opts.Format == "json" {
 		if err := cmdutil.WriteJSON(opts.IO.Out, transcriptJSONOf(tr, report)); err != nil {
 			return err
@@ -215,7 +264,7 @@ transcript against the head hash printed at the end of the run, kept elsewhere
 		ValidArgsFunction: completeRunIDs(f),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			opts.ID = args[0]
-			return cmdutil.Run(opts, runF, runVerify)
+			return cmdutil.Run(opts, runF, func(o *VerifyOptions) error { return runVerify(cmd.Context(), o) })
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.Repair, "repair", false, "truncate a torn last line left by a crash")
@@ -224,15 +273,88 @@ transcript against the head hash printed at the end of the run, kept elsewhere
 	return cmd
 }
 
-func runVerify(opts *VerifyOptions) error {
+func runVerify(ctx context.Context, opts *VerifyOptions) error {
 	head := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(opts.Head), "sha256:"))
 	if opts.Head != "" && !schema.IsSHA256(head) {
 		return cmdutil.Exitf(exitcode.BadInput, "--head %q: want the head printed at the end of the run, sha256: and 64 hex digits", opts.Head)
 	}
-	path, err := findTranscript(opts.Factory, opts.ID)
+	loc, err := locate(ctx, opts.Factory, opts.ID)
 	if err != nil {
 		return err
 	}
+	if loc.Store == nil {
+		return verifyFile(opts, loc.Path, head)
+	}
+	if loc.Path == "" {
+		// Only in the store: its rows, then its chain as a file's.
+		if opts.Repair {
+			return cmdutil.Exitf(exitcode.BadInput, "--repair: run %s has no local transcript to repair; the stored one is never changed", loc.RunID)
+		}
+		if err := verifyStored(ctx, opts, loc, nil); err != nil {
+			return err
+		}
+		path, cleanup, err := readStored(ctx, loc.Store, loc.RunID)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		return verifyFile(opts, path, head)
+	}
+	fileErr := verifyFile(opts, loc.Path, head)
+	tr, err := transcript.Read(loc.Path)
+	if err != nil {
+		return errors.Join(fileErr, err)
+	}
+	if err := verifyStored(ctx, opts, loc, tr); err != nil {
+		if fileErr != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "runbook: %s\n", text.Visible(fileErr.Error()))
+		}
+		return err
+	}
+	return fileErr
+}
+
+// verifyStored checks the stored chain of the run and, given its local
+// transcript, compares the two (docs/store.md, "Verifying"): a stored row
+// that does not verify, an event that differs or one only in the store is
+// exit 1; events only in the local transcript are not shipped yet.
+func verifyStored(ctx context.Context, opts *VerifyOptions, loc *located, local *transcript.Transcript) error {
+	c, err := loc.Store.Verify(ctx, loc.RunID, local)
+	if errors.Is(err, store.ErrNotFound) {
+		if local == nil {
+			return storedNotFound(loc.Store, loc.RunID)
+		}
+		fmt.Fprintf(opts.IO.Out, "store: run %s is not in the transcript store; runbook transcript push %s ships it\n", loc.RunID, loc.RunID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.Problem != nil {
+		return cmdutil.Exitf(exitcode.Failed, "the stored run %s in %s fails verification: stored row %s\nThe store's copy was changed after it was stored.", loc.RunID, loc.Store.Service(), c.Problem)
+	}
+	var bad []string
+	for _, d := range c.Differences {
+		if d.Kind == store.DiffLocalOnly {
+			fmt.Fprintf(opts.IO.Out, "store: %s (not shipped yet: runbook transcript push %s ships them)\n", d, loc.RunID)
+			continue
+		}
+		bad = append(bad, d.String())
+	}
+	if len(bad) > 0 {
+		return cmdutil.Exitf(exitcode.Failed, "the stored run %s in %s differs from the local transcript: %s", loc.RunID, loc.Store.Service(), strings.Join(bad, "; "))
+	}
+	if local != nil && len(c.Differences) == 0 {
+		fmt.Fprintf(opts.IO.Out, "store: intact, %s, equal to the local transcript, head sha256:%s\n", text.Plural(int(c.Stored), "event"), c.Head)
+	} else {
+		fmt.Fprintf(opts.IO.Out, "store: intact, %s, head sha256:%s\n", text.Plural(int(c.Stored), "event"), c.Head)
+	}
+	return nil
+}
+
+// verifyFile verifies the transcript at path, as `transcript verify` does
+// without a store.
+func verifyFile(opts *VerifyOptions, path, head string) error {
 	id := view.RunIDOf(path)
 	r, err := verifyOrRepair(opts, path, id)
 	if err != nil {

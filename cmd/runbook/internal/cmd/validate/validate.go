@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +19,6 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
-	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -58,7 +58,7 @@ Exit status: 0 when valid (warnings allowed), 2 when anything is invalid.`,
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text, json or github")
-	cmd.Flags().Var((*daysDuration)(&opts.MaxUnrehearsed), "max-unrehearsed", "report runbooks with no successful run or dry-run within this long (e.g. 90d, 36h), from the transcripts in --state-dir")
+	cmd.Flags().Var((*daysDuration)(&opts.MaxUnrehearsed), "max-unrehearsed", "report runbooks with no successful run or dry-run within this long (e.g. 90d, 36h), from the transcripts in --state-dir and the transcript store (--store)")
 	cmd.Flags().BoolVar(&opts.Strict, "strict", false, "with --max-unrehearsed, an unrehearsed runbook is an error, not a warning")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "github"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -158,9 +158,10 @@ func ghEscapeProperty(s string) string {
 // unrehearsed reports each runbook with no successful run or dry-run within
 // max, so CI keeps the procedures exercised.
 func unrehearsed(f *cmdutil.Factory, declared map[string]hcl.Range, required map[string][]string, max time.Duration, strict bool, now time.Time) (hcl.Diagnostics, error) {
-	exercised, err := engine.Exercises(f.Global.StateDir)
+	// With a store, every machine's runs count (docs/store.md).
+	exercised, err := f.Exercises(context.Background())
 	if err != nil {
-		return nil, fmt.Errorf("read transcripts in %s: %w", f.Global.StateDir, err)
+		return nil, err
 	}
 	severity := hcl.DiagWarning
 	if strict {
