@@ -33,7 +33,15 @@ type config struct {
 	pluginInfo map[string]PluginInfo
 	resume     *Resume
 	apply      *ApplyPlan
+	live       bool
 }
+
+// WithLive flushes the hooks (the transcript fsync'd, then what ships it
+// to a store) after every event rather than only around changes, so that
+// a run is followed as it happens (docs/store.md, "Following a run"): a
+// read-only step or a dry-run is seen at once, at the cost of an fsync per
+// event.
+func WithLive(live bool) Option { return func(c *config) { c.live = live } }
 
 // WithVars sets variables from the command line (--var NAME=VALUE), raw.
 func WithVars(vars map[string]string) Option { return func(c *config) { c.vars = vars } }

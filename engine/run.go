@@ -253,6 +253,9 @@ func (r *runner) emit(e Event) bool {
 			r.hookFailed(i, fmt.Errorf("recording %s: %w", e.Type(), err))
 		}
 	}
+	if r.c.live {
+		return r.flush()
+	}
 	return r.hookErr == nil
 }
 

@@ -155,6 +155,9 @@ func runExec(parent context.Context, opts *Options) error {
 	engineOpts := append(in.engineOptions(opts),
 		engine.WithRunID(runID),
 		engine.WithHooks(hooks...),
+		// With a store, every event is shipped as it is recorded, so that
+		// `transcript follow` sees a read-only step or a dry-run at once.
+		engine.WithLive(st != nil),
 		engine.WithPlugins(provider),
 		engine.WithLocker(locker, opts.LockTimeout),
 	)
