@@ -110,12 +110,7 @@ func runExec(parent context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	locker, err := lock.FromURL(opts.Global.LockURL, lockDir(opts.Global.StateDir))
-	if err != nil {
-		return cmdutil.Exitf(exitcode.BadInput, "--lock-url: %s", err)
-	}
-
-	st, err := openStore(parent, opts)
+	locker, st, err := backends(parent, opts)
 	if err != nil {
 		return err
 	}
@@ -137,21 +132,7 @@ func runExec(parent context.Context, opts *Options) error {
 	}
 	defer tw.Close()
 
-	runView := view.NewRun(opts.IO.Out, opts.IO.ColorScheme(), view.RunOptions{
-		Transcript: tw.Path(),
-		Head:       tw.Head,
-		AskedHere:  opts.IO.CanPrompt() && opts.IO.IsStdoutTTY() && opts.IO.IsStderrTTY(),
-		TTY:        opts.IO.IsStdoutTTY(),
-	})
-	hooks := []engine.Hook{engine.TranscriptHook(tw)}
-	var shipping *store.FileHook
-	if st != nil {
-		// Right after the transcript hook: it ships what that hook has
-		// just made durable (docs/store.md, "When the store is down").
-		shipping = store.NewFileHook(tw.Path(), st.NewShipper(runID))
-		hooks = append(hooks, shipping)
-	}
-	hooks = append(hooks, runView)
+	hooks, shipping := runHooks(opts, tw, st, runID)
 	engineOpts := append(in.engineOptions(opts),
 		engine.WithRunID(runID),
 		engine.WithHooks(hooks...),
@@ -171,10 +152,8 @@ func runExec(parent context.Context, opts *Options) error {
 		os.Remove(tw.Path())
 		return notStarted(ctx, opts, err)
 	}
-	if opts.Out != "" {
-		if err := savePlan(opts, opts.Out, res, tw.Head()); err != nil {
-			return err
-		}
+	if err := savePlan(opts, res, tw.Head()); err != nil {
+		return err
 	}
 	if res.ExitCode != 0 {
 		return cmdutil.SilentExit(res.ExitCode)
@@ -217,6 +196,40 @@ func closeShipping(opts *Options, h *store.FileHook, started bool) {
 	}
 	cs := opts.IO.ErrColorScheme()
 	fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", cs.Yellow("!"), text.Visible(err.Error()))
+}
+
+// backends are where the run takes its lock (--lock-url) and ships its
+// transcript (--store; nil for none, or --offline).
+func backends(ctx context.Context, opts *Options) (lock.Locker, *store.Store, error) {
+	locker, err := lock.FromURL(opts.Global.LockURL, lockDir(opts.Global.StateDir))
+	if err != nil {
+		return nil, nil, cmdutil.Exitf(exitcode.BadInput, "--lock-url: %s", err)
+	}
+	st, err := openStore(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return locker, st, nil
+}
+
+// runHooks are the hooks of a run, in order: the transcript, then what
+// ships it to the store (shipping, nil without one), then the terminal
+// view.
+func runHooks(opts *Options, tw *transcript.Writer, st *store.Store, runID string) (hooks []engine.Hook, shipping *store.FileHook) {
+	runView := view.NewRun(opts.IO.Out, opts.IO.ColorScheme(), view.RunOptions{
+		Transcript: tw.Path(),
+		Head:       tw.Head,
+		AskedHere:  opts.IO.CanPrompt() && opts.IO.IsStdoutTTY() && opts.IO.IsStderrTTY(),
+		TTY:        opts.IO.IsStdoutTTY(),
+	})
+	hooks = []engine.Hook{engine.TranscriptHook(tw)}
+	if st != nil {
+		// Right after the transcript hook: it ships what that hook has
+		// just made durable (docs/store.md, "When the store is down").
+		shipping = store.NewFileHook(tw.Path(), st.NewShipper(runID))
+		hooks = append(hooks, shipping)
+	}
+	return append(hooks, runView), shipping
 }
 
 // createTranscript creates the run's transcript under the state directory

@@ -61,8 +61,13 @@ func checkDryRun(stateDir string, p *engine.SavedPlan) error {
 }
 
 // savePlan writes a dry-run's plan (exec --dry-run --out), readable by its
-// owner only. A rehearsal that did not succeed saves none.
-func savePlan(opts *Options, path string, res *engine.Result, head string) error {
+// owner only; nothing without --out. A rehearsal that did not succeed
+// saves none.
+func savePlan(opts *Options, res *engine.Result, head string) error {
+	path := opts.Out
+	if path == "" {
+		return nil
+	}
 	if res.Plan == nil || res.ExitCode != 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "No plan saved to %s: the rehearsal did not succeed.\n", path)
 		return nil
