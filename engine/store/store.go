@@ -118,10 +118,21 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // ExitCode is 3: the run is refused before it starts.
 func (e *UnreachableError) ExitCode() int { return exitcode.Refused }
 
+// URLError is a store URL that is not PostgreSQL's or does not parse; its
+// message never holds the URL's password.
+type URLError struct {
+	Msg string
+}
+
+func (e *URLError) Error() string { return e.Msg }
+
+// ExitCode is 2: bad input.
+func (e *URLError) ExitCode() int { return exitcode.BadInput }
+
 // Open connects to the store a postgres:// URL names, checks that it
 // answers, and migrates its schema when it is older than this build's.
-// An unreachable store is an *UnreachableError; a bad URL or a schema
-// newer than this build's is an error of its own.
+// An unreachable store is an *UnreachableError, a bad URL a *URLError; a
+// schema newer than this build's is an error of its own.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	cfg := config{schema: DefaultSchema, connectTimeout: DefaultConnectTimeout}
 	for _, o := range opts {
@@ -132,11 +143,11 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return nil, fmt.Errorf("transcript store URL %s: want postgres://USER@HOST:PORT/DATABASE", redactURL(rawURL))
+		return nil, &URLError{Msg: fmt.Sprintf("transcript store URL %s: want postgres://USER@HOST:PORT/DATABASE", redactURL(rawURL))}
 	}
 	pcfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("transcript store URL %s: %v", redactURL(rawURL), redactErr(err, u))
+		return nil, &URLError{Msg: fmt.Sprintf("transcript store URL %s: %v", redactURL(rawURL), redactErr(err, u))}
 	}
 	pcfg.ConnConfig.ConnectTimeout = cfg.connectTimeout
 	if _, set := pcfg.ConnConfig.RuntimeParams["application_name"]; !set {

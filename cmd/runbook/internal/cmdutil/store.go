@@ -52,8 +52,7 @@ func (f *Factory) Store(ctx context.Context) (*store.Store, error) {
 	}
 	s, err := store.Open(ctx, raw)
 	if err != nil {
-		var unreachable *store.UnreachableError
-		if !errors.As(err, &unreachable) && strings.Contains(err.Error(), "transcript store URL") {
+		if _, bad := errors.AsType[*store.URLError](err); bad {
 			err = Exitf(exitcode.BadInput, "--store: %s", err)
 		}
 		f.storeErr = err
