@@ -29,6 +29,7 @@ import (
 	"github.com/runbookdev/runbook/engine/lock"
 	"github.com/runbookdev/runbook/engine/store"
 	"github.com/runbookdev/runbook/engine/transcript"
+	"github.com/runbookdev/runbook/plugins/procgroup"
 	"github.com/runbookdev/runbook/schema"
 )
 
@@ -275,6 +276,9 @@ func prepare(opts *Options) (*inputs, error) {
 		}
 	}
 	if in.rb, err = cmdutil.FindRunbook(cfg, opts.Global.Dir, opts.Name); err != nil {
+		return nil, err
+	}
+	if err := refuseCommands(cfg, in.rb, procgroup.Supported); err != nil {
 		return nil, err
 	}
 	for _, arg := range opts.Vars {
