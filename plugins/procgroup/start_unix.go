@@ -65,9 +65,17 @@ func (c *Cmd) Start() error {
 		errR.Close()
 		return fmt.Errorf("start bash: %w", startErr)
 	}
+	if err := dog.watch(cmd.Process.Pid); err != nil {
+		// The gate closes unopened: bash exits (129) before the script
+		// runs.
+		gateW.Close()
+		_ = cmd.Wait()
+		outR.Close()
+		errR.Close()
+		return err
+	}
 	c.outR, c.errR = outR, errR
 	c.started = true
-	dog.watch(cmd.Process.Pid)
 	_, _ = gateW.Write([]byte("\n"))
 	gateW.Close()
 	c.reader.Go(func() { _, _ = io.Copy(orDiscard(c.Stdout), outR) })

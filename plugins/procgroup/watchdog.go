@@ -38,6 +38,9 @@ done
 for pg in $pgs; do kill -KILL -"$pg" 2>/dev/null; done
 `
 
+// watchdogShell runs the watchdog script (a variable for tests).
+var watchdogShell = "/bin/sh"
+
 // watchdogWriteTimeout bounds a write to the watchdog. The pipe holds
 // thousands of lines, so a write only waits when the watchdog has stopped
 // reading (stopped or wedged); it is then replaced.
@@ -103,11 +106,22 @@ type watchdog struct {
 
 var dog = watchdog{groups: groupSet{}}
 
-// watch has the watchdog kill group pgid should this process die.
-func (d *watchdog) watch(pgid int) {
+// errNoWatchdog is Start's error when no watchdog could be told of the
+// command's group: nothing would end the command should this process die,
+// so it does not run.
+var errNoWatchdog = errors.New("no watchdog to end the command should runbook die (could not start /bin/sh); the command did not run")
+
+// watch has the watchdog kill group pgid should this process die. It
+// fails, and forgets the group, when no watchdog knows it.
+func (d *watchdog) watch(pgid int) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.update(d.groups.add(pgid))
+	if d.proc == nil {
+		d.groups.remove(pgid)
+		return errNoWatchdog
+	}
+	return nil
 }
 
 // ready starts the watchdog if none runs, so that telling it of a command's
@@ -157,7 +171,7 @@ func (d *watchdog) start() error {
 	if err != nil {
 		return err
 	}
-	proc := exec.Command("/bin/sh", "-c", watchdogScript)
+	proc := exec.Command(watchdogShell, "-c", watchdogScript)
 	proc.Stdin = r
 	// It outlives commands and their directories: it must not keep one
 	// busy, and needs no environment.

@@ -231,3 +231,30 @@ func childrenNamed(t *testing.T, name string) []int {
 	}
 	return pids
 }
+
+// A command whose group no watchdog could be told of does not run: Start
+// fails, and the script never started (bash exits at the gate).
+func TestNoWatchdogNoCommand(t *testing.T) {
+	dog.mu.Lock()
+	if dog.proc != nil {
+		dog.stop()
+	}
+	dog.mu.Unlock()
+	defer func(sh string) { watchdogShell = sh }(watchdogShell)
+	watchdogShell = "/nonexistent/sh"
+
+	marker := t.TempDir() + "/ran"
+	c := Command(context.Background(), "touch "+marker)
+	err := c.Start()
+	if !errors.Is(err, errNoWatchdog) {
+		t.Fatalf("Start = %v, want %v", err, errNoWatchdog)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the command ran without a watchdog (stat: %v)", err)
+	}
+	dog.mu.Lock()
+	defer dog.mu.Unlock()
+	if len(dog.groups) != 0 {
+		t.Errorf("groups %v, want none", dog.groups)
+	}
+}
