@@ -5,14 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,7 +61,7 @@ import (
 // scriptServices holds the services a script started.
 type scriptServices struct {
 	langfuse *langfusetest.Server
-	proxy    *tcpProxy
+	proxy    *pgtest.Proxy
 }
 
 type scriptServicesKey struct{}
@@ -207,80 +204,6 @@ func quoteAll(list []string) string {
 	return strings.Join(q, ", ")
 }
 
-// tcpProxy forwards connections from a port of 127.0.0.1 to a server.
-type tcpProxy struct {
-	target string
-	addr   string // the port it serves, kept across stop and start
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-}
-
-func (p *tcpProxy) start() error {
-	addr := p.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
-		}
-	}()
-	return nil
-}
-
-// track records c as open, false once the proxy stopped.
-func (p *tcpProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		return false
-	}
-	p.conns[c] = true
-	return true
-}
-
-func (p *tcpProxy) forward(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if !p.track(c) || !p.track(up) {
-		c.Close()
-		up.Close()
-		return
-	}
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
-	c.Close()
-}
-
-func (p *tcpProxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]bool{}
-}
-
 // cmdPgProxy implements `pgproxy start|stop`.
 func cmdPgProxy(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 || (args[0] != "start" && args[0] != "stop") {
@@ -291,7 +214,7 @@ func cmdPgProxy(ts *testscript.TestScript, neg bool, args []string) {
 		if svc.proxy == nil {
 			ts.Fatalf("pgproxy stop: not started")
 		}
-		svc.proxy.stop()
+		svc.proxy.Stop()
 		return
 	}
 	if svc.proxy == nil {
@@ -299,11 +222,11 @@ func cmdPgProxy(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil || u.Host == "" {
 			ts.Fatalf("pgproxy: no $PG_DSN; start a server with pgserver")
 		}
-		svc.proxy = &tcpProxy{target: u.Host, conns: map[net.Conn]bool{}}
-		ts.Defer(svc.proxy.stop)
+		svc.proxy = pgtest.NewProxy(u.Host)
+		ts.Defer(svc.proxy.Stop)
 	}
-	ts.Check(svc.proxy.start())
+	ts.Check(svc.proxy.Start())
 	u, _ := url.Parse(ts.Getenv("PG_DSN"))
-	u.Host = svc.proxy.addr
+	u.Host = svc.proxy.Addr()
 	ts.Setenv("PROXY_DSN", u.String())
 }

@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -186,104 +183,24 @@ func (r *run) local(t testing.TB) *transcript.Transcript {
 	return tr
 }
 
-// proxy forwards loopback TCP connections to a server and can be stopped,
-// which drops every connection and refuses new ones, as a store that went
-// away does, and started again on the same port.
-type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-}
-
-func newProxy(t testing.TB, target string) *proxy {
+// newProxy starts a proxy to target, stopped when the test ends.
+func newProxy(t testing.TB, target string) *pgtest.Proxy {
 	t.Helper()
-	p := &proxy{target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	p := pgtest.NewProxy(target)
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.stop)
+	t.Cleanup(p.Stop)
 	return p
 }
 
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.forward(c)
-		}
-	}()
-}
-
-func (p *proxy) forward(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil {
-		p.mu.Unlock()
-		c.Close()
-		s.Close()
-		return
-	}
-	p.conns[c], p.conns[s] = true, true
-	p.mu.Unlock()
-	go func() { _, _ = io.Copy(s, c); s.Close(); c.Close() }()
-	go func() { _, _ = io.Copy(c, s); s.Close(); c.Close() }()
-}
-
-// stop closes the listener and every connection.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-// start listens again on the same address.
-func (p *proxy) start(t testing.TB) {
-	t.Helper()
-	var ln net.Listener
-	var err error
-	// The port was ours a moment ago; another process may take it in
-	// between, which fails the test rather than hanging it.
-	for i := 0; i < 50; i++ {
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serve(ln)
-}
-
 // dsnVia is the shared server's DSN through p.
-func dsnVia(t testing.TB, p *proxy) string {
+func dsnVia(t testing.TB, p *pgtest.Proxy) string {
 	t.Helper()
 	dsn := serverDSN(t)
 	at := strings.Index(dsn, "@") + 1
 	slash := strings.Index(dsn[at:], "/") + at
-	return dsn[:at] + p.addr + dsn[slash:]
+	return dsn[:at] + p.Addr() + dsn[slash:]
 }
 
 // targetOf is the host:port of a DSN.

@@ -44,7 +44,7 @@ func TestShipperOutage(t *testing.T) {
 	ship(0)
 	waitUntil(t, "the first events are shipped", func() bool { return sh.Status().Shipped == int64(len(r.events)) })
 
-	p.stop()
+	p.Stop()
 	n := len(r.events)
 	for i := 26; i <= 50; i++ {
 		r.step(t, i, "during")
@@ -55,7 +55,9 @@ func TestShipperOutage(t *testing.T) {
 		t.Fatalf("during the outage: %+v, want events pending after %d", st, n)
 	}
 
-	p.start(t)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
 	n = len(r.events)
 	r.finish(t, "success")
 	ship(n)
@@ -114,7 +116,7 @@ func TestShipperUnshippedThenPush(t *testing.T) {
 		sh.Ship(ev)
 	}
 	waitUntil(t, "the first events are shipped", func() bool { return sh.Status().Shipped == 3 })
-	p.stop()
+	p.Stop()
 	r.step(t, 2, "y")
 	r.finish(t, "failed")
 	for _, ev := range r.events[3:] {
@@ -135,7 +137,9 @@ func TestShipperUnshippedThenPush(t *testing.T) {
 		t.Errorf("second close: %v", err)
 	}
 
-	p.start(t)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
 	pushed, err := s.Push(context.Background(), r.w.Path())
 	if err != nil {
 		t.Fatal(err)
