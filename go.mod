@@ -16,6 +16,7 @@ require (
 	github.com/zclconf/go-cty v1.20.0
 	go.etcd.io/etcd/client/v3 v3.5.35
 	go.uber.org/zap v1.17.0
+	golang.org/x/crypto v0.58.0
 )
 
 require (
