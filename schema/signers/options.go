@@ -71,7 +71,7 @@ func (l *line) option(e *Entry, name, value string, hasValue bool, from, to int)
 		e.CertAuthority = true
 		return nil
 	}
-	if lower != "namespaces" && lower != "valid-after" && lower != "valid-before" {
+	if !optionNames[lower] {
 		return l.fail(from, from+len(name), "Unknown option",
 			fmt.Sprintf("%q is not an option; the options are cert-authority, namespaces, valid-after and valid-before.", name))
 	}

@@ -21,6 +21,9 @@ var keyTypes = map[string]bool{
 	ssh.CertAlgoSKECDSA256v01: true, ssh.CertAlgoED25519v01: true, ssh.CertAlgoSKED25519v01: true,
 }
 
+// optionNames are the options a line may give before its key.
+var optionNames = map[string]bool{"cert-authority": true, "namespaces": true, "valid-after": true, "valid-before": true}
+
 // Parse parses an allowed_signers file. src may be at most MaxSize bytes;
 // a larger one is an error and yields no entries. Every bad line gets a
 // diagnostic whose Subject points at what is wrong in it, and the good
@@ -102,7 +105,7 @@ func (l *line) entry() (e Entry, diag *hcl.Diagnostic, ok bool) {
 		return e, diag, false
 	}
 	if tok := l.text[from:to]; !keyTypes[tok] {
-		if !strings.ContainsAny(tok, "=,\"") && !strings.EqualFold(tok, "cert-authority") {
+		if !strings.ContainsAny(tok, "=,\"") && !optionNames[strings.ToLower(tok)] {
 			return e, l.fail(from, to, "Unknown key type",
 				fmt.Sprintf("%q is neither a key type (such as ssh-ed25519) nor a list of options.", tok)), false
 		}
