@@ -1,9 +1,13 @@
 package signers
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
+// The seeds are lines of every shape, and testdata/allowed_signers, whose
+// keys ssh-keygen made.
 func FuzzParse(f *testing.F) {
 	_, k := testKey(f, 1)
 	for _, seed := range []string{
@@ -16,6 +20,11 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
+	sample, err := os.ReadFile(filepath.Join("testdata", "allowed_signers"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sample)
 	f.Fuzz(func(t *testing.T, src []byte) {
 		file, diags := Parse("allowed_signers", src)
 		if file == nil {

@@ -3,6 +3,8 @@ package signers
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +288,27 @@ func TestMatch(t *testing.T) {
 		if got := match(tt.s, tt.pattern); got != tt.want {
 			t.Errorf("match(%q, %q) = %v, want %v", tt.s, tt.pattern, got, tt.want)
 		}
+	}
+}
+
+func TestParseTestdata(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "allowed_signers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags := Parse("allowed_signers", src)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var types []string
+	for _, e := range f.Entries {
+		types = append(types, e.Key.Type())
+	}
+	want := []string{ssh.KeyAlgoED25519, ssh.KeyAlgoRSA, ssh.KeyAlgoECDSA384}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Errorf("key types (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"alice@example.com", "bob"}, f.Literal("runbook")); diff != "" {
+		t.Errorf("Literal (-want +got):\n%s", diff)
 	}
 }
