@@ -77,6 +77,9 @@ type (
 	PlanSummary          = transcript.PlanSummary
 	PlannedChange        = transcript.PlannedChange
 	Interrupted          = transcript.Interrupted
+	ApprovalRequested    = transcript.ApprovalRequested
+	ApprovalAnswered     = transcript.ApprovalAnswered
+	OperatorIdentity     = transcript.OperatorIdentity
 )
 
 // Progress is a line a long action reports while it runs. It is shown, not

@@ -34,6 +34,11 @@ type config struct {
 	resume     *Resume
 	apply      *ApplyPlan
 	live       bool
+	// identity, broker, verifier and approvalPoll: see approval.go.
+	identity     *Identity
+	broker       ApprovalBroker
+	verifier     ApprovalVerifier
+	approvalPoll time.Duration
 }
 
 // WithLive flushes the hooks (the transcript fsync'd, then what ships it

@@ -74,6 +74,9 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 			return nil, err
 		}
 	}
+	if err := checkApprovals(cfg, rb, c); err != nil {
+		return nil, err
+	}
 	vars, err := resolveVars(ctx, rb, c)
 	if err != nil {
 		return nil, err
@@ -198,6 +201,9 @@ type runner struct {
 	// saved collects, in a dry-run, the mutating steps planned, with the
 	// basis each was planned against.
 	saved []PlanStep
+	// recordedVars are the variables as run_started records them
+	// (sensitive ones masked), which approval requests digest.
+	recordedVars map[string]any
 	// info is the plugins' identity, as run_started records it.
 	info map[string]PluginInfo
 	// ctx is what expressions see, built once per step's outputs (nil:
@@ -533,8 +539,12 @@ func UsedPlugins(rb *schema.Runbook) []string {
 func (r *runner) run(ctx context.Context, lockName string) *Result {
 	res := &Result{RunID: r.c.runID}
 	start := r.startEvent(lockName)
+	signErr := r.sign(&start)
 	if !r.emit(start) || !r.boundary() {
 		return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())
+	}
+	if signErr != nil {
+		return r.finish(res, StatusFailed, exitcode.Failed, signErr.Error())
 	}
 
 	if err := r.startPlugins(ctx); err != nil {
@@ -568,6 +578,7 @@ func (r *runner) startEvent(lockName string) RunStarted {
 		info[name] = pi
 	}
 	r.info = info
+	r.recordedVars = varsOut
 	start := RunStarted{
 		RunID: r.c.runID, Runbook: r.rb.Name, Source: r.sourceInfo(), Mode: r.mode(),
 		Operator: r.c.operator, Version: r.c.version, Plugins: info, Vars: varsOut,

@@ -32,6 +32,9 @@ type stepRun struct {
 	// basis is, when the run applies a saved plan, what the step's
 	// mutating action was planned against.
 	basis []byte
+	// changes are the plan lines its preview recorded, which an approval
+	// request shows and signs.
+	changes []string
 }
 
 // step runs one step: when → preconditions → confirm → action (timeout,
@@ -96,6 +99,9 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 			return st.fail(StatusFailed, "confirm: %s", err)
 		}
 		if res, ok := st.confirm(ctx, question); !ok {
+			return res
+		}
+		if res, ok := st.approvals(ctx, question); !ok {
 			return res
 		}
 	}
@@ -224,6 +230,7 @@ func (st *stepRun) preview(ctx context.Context, args cty.Value) (StepResult, boo
 	if !st.emit(ev) {
 		return st.fail(StatusFailed, "%s", st.hookErr), false
 	}
+	st.changes = ev.Changes
 	return StepResult{}, true
 }
 

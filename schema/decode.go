@@ -19,6 +19,7 @@ var fileSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "runbook", LabelNames: []string{"name"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
+		{Type: "team", LabelNames: []string{"name"}},
 	},
 }
 
@@ -70,6 +71,7 @@ var stepSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "description"}, {Name: "owner"}, {Name: "when"}, {Name: "confirm"},
 		{Name: "manual"}, {Name: "timeout"}, {Name: "on_failure"},
+		{Name: "approvals"}, {Name: "approvers"}, {Name: "approval_timeout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "precondition"},
@@ -83,6 +85,7 @@ var stepSchema = &hcl.BodySchema{
 type fileDecl struct {
 	runbooks []*Runbook
 	plugins  []*PluginDecl
+	teams    []*Team
 }
 
 func decodeFile(file *hcl.File, filename string) (*fileDecl, hcl.Diagnostics) {
@@ -101,6 +104,12 @@ func decodeFile(file *hcl.File, filename string) (*fileDecl, hcl.Diagnostics) {
 			diags = append(diags, d...)
 			if p != nil {
 				decl.plugins = append(decl.plugins, p)
+			}
+		case "team":
+			t, d := decodeTeam(block)
+			diags = append(diags, d...)
+			if t != nil {
+				decl.teams = append(decl.teams, t)
 			}
 		}
 	}
@@ -305,6 +314,8 @@ func decodeStep(block *hcl.Block, runbookOwner string) (*Step, hcl.Diagnostics) 
 	content, d := block.Body.Content(stepSchema)
 	diags = append(diags, d...)
 	diags = append(diags, s.decodeAttributes(content.Attributes)...)
+	s.Approval, d = decodeApproval(content.Attributes, s.Confirm != nil)
+	diags = append(diags, d...)
 	actionBlocks, d := s.decodeBlocks(content.Blocks)
 	diags = append(diags, d...)
 	switch {

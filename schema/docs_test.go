@@ -24,6 +24,7 @@ var bodySchemas = map[string]*hcl.BodySchema{
 	"action":       nil,
 	"test":         testSchema,
 	"mock":         mockSchema,
+	"team":         teamSchema,
 }
 
 // docs/language.md documents every block of the language under a heading

@@ -18,6 +18,7 @@ import (
 	"github.com/runbookdev/runbook/plugins/pluginlock"
 	"github.com/runbookdev/runbook/plugins/pluginversion"
 	"github.com/runbookdev/runbook/plugins/safefile"
+	"github.com/runbookdev/runbook/schema/signers"
 )
 
 // SchemaSource finds the schema of a plugin by name. decl is the directory's
@@ -239,6 +240,9 @@ type namedRange struct {
 // without a plugin block, checks one file.
 func (l *loader) loadFile(src Source) (res fileResult) {
 	defer recoverDiag(src.Name, &res.diags)
+	if filepath.Base(src.Name) == SignersFileName {
+		return res // not HCL: loadSigners reads it
+	}
 	if l.fromDisk {
 		b, diags := readSource(src.Name)
 		if diags != nil {
@@ -277,9 +281,42 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 		if len(res.diags) == 0 && len(decl.plugins) == 0 {
 			res.file = nil
 		}
-		res.decl = &fileDecl{plugins: decl.plugins}
+		res.decl = &fileDecl{plugins: decl.plugins, teams: decl.teams}
 	}
 	return res
+}
+
+// readSigners reads an allowed_signers file, at most signers.MaxSize bytes.
+func readSigners(name string) ([]byte, hcl.Diagnostics) {
+	b, err := safefile.ReadFile(name, signers.MaxSize)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read allowed_signers",
+			Detail:   err.Error(),
+			Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
+		}}
+	}
+	return b, nil
+}
+
+// collectTeams gathers the team blocks of every file, each name once.
+func collectTeams(cfg *Config, results []fileResult) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	cfg.Teams = map[string]*Team{}
+	for _, r := range results {
+		if r.decl == nil {
+			continue
+		}
+		for _, t := range r.decl.teams {
+			if prev, dup := cfg.Teams[t.Name]; dup {
+				diags = append(diags, duplicate("team", t.Name, prev.DeclRange, t.DeclRange))
+				continue
+			}
+			cfg.Teams[t.Name] = t
+		}
+	}
+	return diags
 }
 
 // readSource reads a source file, at most MaxSourceSize bytes.
@@ -328,6 +365,8 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	parallel(len(srcs), func(i int) { results[i] = l.loadFile(srcs[i]) })
 
 	diags := l.collectPlugins(cfg, results)
+	diags = append(diags, collectTeams(cfg, results)...)
+	diags = append(diags, l.loadSigners(cfg, srcs)...)
 	schemas, failed, d := l.resolveDeclared(cfg.Plugins)
 	diags = append(diags, d...)
 	diags = append(diags, l.checkVersions(cfg, schemas, failed)...)
@@ -355,6 +394,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	}
 	diags = append(diags, checkPluginUse(cfg, m.firstUse, lookup, schemas)...)
 	diags = append(diags, checkTests(cfg, m.infos)...)
+	diags = append(diags, checkApprovals(cfg, m.infos)...)
 	SortDiagnostics(diags)
 	return cfg, diags
 }

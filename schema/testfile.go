@@ -24,6 +24,11 @@ type TestCase struct {
 	Mocks map[string]*Mock
 	// Answers to confirmations by step name; manual steps confirm by default.
 	Answers map[string]bool
+	// Approvals are, by step name, the principals that approve a step
+	// needing more approvals than the operator's; Denials the principal
+	// that denies one.
+	Approvals map[string][]string
+	Denials   map[string]string
 	// DryRun runs the scenario as a rehearsal.
 	DryRun bool
 	// ExpectStatus is the run's expected status ("" = not checked).
@@ -69,7 +74,7 @@ var testFileSchema = &hcl.BodySchema{
 var testSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "runbook", Required: true},
-		{Name: "vars"}, {Name: "answers"}, {Name: "dry_run"},
+		{Name: "vars"}, {Name: "answers"}, {Name: "approvals"}, {Name: "denials"}, {Name: "dry_run"},
 		{Name: "expect_status"}, {Name: "expect_steps"}, {Name: "expect_calls"}, {Name: "expect_plans"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "mock", LabelNames: []string{"plugin.action"}}},
@@ -150,6 +155,38 @@ var testAttrDecoders = map[string]func(tc *TestCase, attr *hcl.Attribute) hcl.Di
 				tc.Answers[k] = b.True()
 				return true
 			})
+	},
+	"approvals": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		tc.Approvals = map[string][]string{}
+		return eachEntry(attr, "Invalid approvals", func(k string) string {
+			return fmt.Sprintf("The approvals of step %q are a list of the principals that approve it: approvals = { %s = [\"sre-2@example.com\"] }.", k, k)
+		}, func(k string, v cty.Value) bool {
+			l, err := convert.Convert(v, cty.List(cty.String))
+			if err != nil || l.IsNull() || !l.IsWhollyKnown() {
+				return false
+			}
+			for it := l.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() {
+					return false
+				}
+				tc.Approvals[k] = append(tc.Approvals[k], e.AsString())
+			}
+			return true
+		})
+	},
+	"denials": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
+		tc.Denials = map[string]string{}
+		return eachEntry(attr, "Invalid denial", func(k string) string {
+			return fmt.Sprintf("The denial of step %q is the principal that denies it: denials = { %s = \"sre-2@example.com\" }.", k, k)
+		}, func(k string, v cty.Value) bool {
+			p, err := convert.Convert(v, cty.String)
+			if err != nil || p.IsNull() || !p.IsKnown() {
+				return false
+			}
+			tc.Denials[k] = p.AsString()
+			return true
+		})
 	},
 	"dry_run": func(tc *TestCase, attr *hcl.Attribute) hcl.Diagnostics {
 		v, diags := attr.Expr.Value(nil)
@@ -360,6 +397,7 @@ type stepInfo struct {
 	confirm, manual bool
 	action          string
 	output          cty.Type
+	approval        *Approval
 }
 
 func infoOf(rb *Runbook) *runbookInfo {
@@ -372,7 +410,7 @@ func infoOf(rb *Runbook) *runbookInfo {
 		}
 	}
 	for _, s := range rb.Steps {
-		si := stepInfo{confirm: s.Confirm != nil, manual: s.Action == nil && s.Manual != nil}
+		si := stepInfo{confirm: s.Confirm != nil, manual: s.Action == nil && s.Manual != nil, approval: s.Approval}
 		if s.Action != nil {
 			si.action = s.Action.FullName()
 			if s.Action.Schema != nil {
@@ -441,6 +479,7 @@ func checkTestNames(tc *TestCase, info *runbookInfo, at func(string) *hcl.Range)
 				Detail: fmt.Sprintf("Step %q asks no confirmation and is not manual.", name), Subject: at("answers")})
 		}
 	}
+	diags = append(diags, checkTestApprovals(tc, info, at)...)
 	for _, name := range slices.Sorted(maps.Keys(tc.ExpectSteps)) {
 		if _, ok := info.steps[name]; !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
@@ -499,5 +538,27 @@ func checkMocks(tc *TestCase, info *runbookInfo, at func(string) *hcl.Range) hcl
 			}
 		}
 	}
+	return diags
+}
+
+// checkTestApprovals checks the steps a test approves or denies: each
+// exists and needs approvals besides the operator's.
+func checkTestApprovals(tc *TestCase, info *runbookInfo, at func(string) *hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	check := func(attr string, names []string) {
+		for _, name := range names {
+			si, ok := info.steps[name]
+			switch {
+			case !ok:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step",
+					Detail: fmt.Sprintf("Runbook %q has no step %q.%s", tc.Runbook, name, didYouMean(name, info.order, "")), Subject: at(attr)})
+			case si.approval.Others() == 0:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Nothing to approve",
+					Detail: fmt.Sprintf("Step %q needs no approval besides the operator's: give it approvals = 2 or more.", name), Subject: at(attr)})
+			}
+		}
+	}
+	check("approvals", slices.Sorted(maps.Keys(tc.Approvals)))
+	check("denials", slices.Sorted(maps.Keys(tc.Denials)))
 	return diags
 }

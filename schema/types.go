@@ -8,6 +8,7 @@ import (
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/pluginversion"
+	"github.com/runbookdev/runbook/schema/signers"
 )
 
 // Config is a loaded runbook directory (or set of files).
@@ -34,6 +35,11 @@ type Config struct {
 	// Summaries are the runbooks' catalogue entries in name order, kept by
 	// Validate too.
 	Summaries []RunbookSummary
+	// Teams are the `team` blocks, by name.
+	Teams map[string]*Team
+	// Signers is the runbook directory's allowed_signers file; nil when
+	// it has none.
+	Signers *signers.File
 }
 
 // Runbook returns the runbook named name, or nil.
@@ -183,6 +189,8 @@ type Step struct {
 	Preconditions []*Check
 	// Confirm is nil when no confirmation is asked.
 	Confirm hcl.Expression
+	// Approval is nil when the confirmation is the operator's alone.
+	Approval *Approval
 	// Exactly one of Action and Manual is set in a valid runbook.
 	Action    *ActionCall
 	Manual    hcl.Expression

@@ -85,17 +85,17 @@ func testOptions(cfg *schema.Config, rb *schema.Runbook, tc *schema.TestCase, mo
 			provider[s.Action.Plugin] = &mockPlugin{name: s.Action.Plugin, set: mocks, schema: cfg.Schemas[s.Action.Plugin]}
 		}
 	}
-	return []engine.Option{
+	return append(approvalOptions(cfg, tc),
 		engine.WithPlugins(provider),
 		engine.WithHooks(plans),
 		engine.WithPrompter(&answerPrompter{tc: tc, set: mocks, manual: manual}),
 		engine.WithClock(engine.NewVirtualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))),
-		engine.WithOperator("test@runbook"),
+		engine.WithOperator(testOperator),
 		engine.WithRunID("test"),
 		engine.WithDryRun(tc.DryRun),
 		engine.WithEnv(func(string) (string, bool) { return "", false }),
 		engine.WithVarValues(tc.Vars),
-	}
+	)
 }
 
 // compareRun says how a run differed from what its test expects: the

@@ -12,12 +12,16 @@ const (
 	TypeStepStarted  = "step_started"
 	TypePrecondition = "precondition"
 	TypeConfirmation = "confirmation"
-	TypePlan         = "plan"
-	TypeActionResult = "action_result"
-	TypeExpectation  = "expectation"
-	TypeStepFinished = "step_finished"
-	TypeRunFinished  = "run_finished"
-	TypeInterrupted  = "interrupted"
+	// An approval request follows its step's confirmation; each answer
+	// is an approval.
+	TypeApprovalRequest = "approval_request"
+	TypeApproval        = "approval"
+	TypePlan            = "plan"
+	TypeActionResult    = "action_result"
+	TypeExpectation     = "expectation"
+	TypeStepFinished    = "step_finished"
+	TypeRunFinished     = "run_finished"
+	TypeInterrupted     = "interrupted"
 )
 
 // Event is one line of a transcript.

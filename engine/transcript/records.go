@@ -63,6 +63,10 @@ type RunStartedOf[V any] struct {
 	// Vars are the run's variables; sensitive values are "(sensitive)".
 	Vars    map[string]V `json:"vars"`
 	Version string       `json:"version"`
+	// Identity is the operator's verified identity, when the runbook
+	// directory has an allowed_signers file; without one the operator is
+	// unverified.
+	Identity *OperatorIdentity `json:"identity,omitempty"`
 	// Steps and Started are for views: the transcript's times and step
 	// records already tell.
 	Steps   []StepRef `json:"-"`
@@ -149,6 +153,65 @@ type ConfirmationAnswered struct {
 // Type implements Record.
 func (ConfirmationAnswered) Type() string { return TypeConfirmation }
 func (ConfirmationAnswered) record()      {}
+
+// OperatorIdentity is who started a run, proven by an SSH signature.
+type OperatorIdentity struct {
+	// Principal is the operator's principal in allowed_signers.
+	Principal string `json:"principal"`
+	// Key is the operator's public key, in authorized_keys form.
+	Key string `json:"key"`
+	// Fingerprint is the key's SHA-256 fingerprint ("SHA256:…").
+	Fingerprint string `json:"fingerprint"`
+	// Signature is the armored SSH signature (namespace "runbook") over
+	// the run's start (engine.RunStartedMessage).
+	Signature string `json:"signature"`
+}
+
+// ApprovalRequested reports that a step waits for approvals besides the
+// operator's (or, in a dry-run, would).
+type ApprovalRequested struct {
+	StepRef
+	// Digest is what approvers sign (engine.RequestDigest).
+	Digest string `json:"digest"`
+	// Needed counts the approvals wanted besides the operator's.
+	Needed int `json:"needed"`
+	// Approvers are the principals that may approve; empty: any allowed
+	// signer.
+	Approvers []string `json:"approvers"`
+	// From is the step's approvers attribute as written.
+	From    []string  `json:"from,omitempty"`
+	Changes []string  `json:"changes"`
+	Expires time.Time `json:"expires"`
+	// DryRun: a rehearsal, which asks nobody.
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// Type implements Record.
+func (ApprovalRequested) Type() string { return TypeApprovalRequest }
+func (ApprovalRequested) record()      {}
+
+// ApprovalAnswered reports one answer to an approval request, counted or
+// refused.
+type ApprovalAnswered struct {
+	StepRef
+	Decision string `json:"decision"` // "approve" or "deny"
+	Reason   string `json:"reason,omitempty"`
+	// Principal is who signed, as allowed_signers names them; "" when
+	// the signature did not verify.
+	Principal string `json:"principal,omitempty"`
+	// Key is the signing key's fingerprint, when it could be read.
+	Key       string `json:"key,omitempty"`
+	Signature string `json:"signature"`
+	// Accepted is false when the answer does not count; Refused says why.
+	Accepted bool   `json:"accepted"`
+	Refused  string `json:"refused,omitempty"`
+	// Approvals counts the approvals accepted so far, this one included.
+	Approvals int `json:"approvals"`
+}
+
+// Type implements Record.
+func (ApprovalAnswered) Type() string { return TypeApproval }
+func (ApprovalAnswered) record()      {}
 
 // Planned reports what a mutating action would change: in a dry-run, and in
 // a real run before it runs.
@@ -340,6 +403,10 @@ func newRecord(typ string) Record {
 		return &PreconditionChecked{}
 	case TypeConfirmation:
 		return &ConfirmationAnswered{}
+	case TypeApprovalRequest:
+		return &ApprovalRequested{}
+	case TypeApproval:
+		return &ApprovalAnswered{}
 	case TypePlan:
 		return &Planned{}
 	case TypeActionResult:

@@ -20,6 +20,8 @@ type runView struct {
 	w     io.Writer
 	cs    *iostreams.ColorScheme
 	total int
+	// needed is the approvals the last approval request wanted.
+	needed int
 	// transcript is the transcript's path, shown at the start and the end.
 	transcript string
 	// head returns the transcript's head hash at the end.
@@ -210,6 +212,11 @@ func (v *runView) Handle(e engine.Event) error {
 		v.lines().confirmation(e)
 	case engine.Planned:
 		v.lines().plan(e)
+	case engine.ApprovalRequested:
+		v.needed = e.Needed
+		v.lines().approvalRequest(e, v.runID)
+	case engine.ApprovalAnswered:
+		v.lines().approval(e, v.needed)
 	case engine.Progress:
 		v.streamed = true
 		v.printf("      %s %s\n", v.cs.Faint("│"), e.Line)
@@ -279,6 +286,7 @@ func (v *runView) runStarted(e engine.RunStarted) {
 	if e.Plan != nil {
 		v.printf("  %s %s %s\n", v.cs.Faint("applies plan"), "sha256:"+text.Short(e.Plan.SHA256), v.cs.Faint("of dry-run "+e.Plan.DryRun))
 	}
+	v.lines().identity(e.Identity)
 }
 
 // printAction shows an action's result and, when it succeeded, its output.

@@ -24,6 +24,8 @@ type transcriptView struct {
 	w   io.Writer
 	cs  *iostreams.ColorScheme
 	err error
+	// needed is the approvals the last approval request wanted.
+	needed int
 	// unverified is set when the chain does not verify: nothing recorded
 	// is shown as a success, since any record may have been changed.
 	unverified bool
@@ -108,6 +110,11 @@ func (v *transcriptView) renderHeader(rs transcript.RunStarted) {
 	v.printf("%s\n\n", title)
 	v.field("  ", "mode", rs.Mode)
 	v.field("  ", "operator", rs.Operator)
+	if id := rs.Identity; id != nil {
+		v.field("  ", "identity", text.Visible(id.Principal)+v.cs.Faint(" (signed with "+text.Visible(id.Fingerprint)+")"))
+	} else if rs.Mode == engine.ModeRun {
+		v.field("  ", "identity", v.cs.Faint("unverified"))
+	}
 	v.field("  ", "started", text.FormatTime(v.at))
 	v.field("  ", "version", rs.Version)
 	src := rs.Source.Path
@@ -270,6 +277,11 @@ func (v *transcriptView) Handle(e engine.Event) error {
 		v.lines().confirmation(r)
 	case transcript.Planned:
 		v.lines().plan(r)
+	case transcript.ApprovalRequested:
+		v.needed = r.Needed
+		v.lines().approvalRequest(r, v.id)
+	case transcript.ApprovalAnswered:
+		v.lines().approval(r, v.needed)
 	case transcript.ActionFinished:
 		v.lines().action(r, false)
 	case transcript.StepFinished:
