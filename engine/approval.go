@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/runbookdev/runbook/engine/identity"
+	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/schema"
 	"github.com/runbookdev/runbook/schema/signers"
 )
@@ -98,18 +99,9 @@ type ApprovalVerifier interface {
 	Verify(req *ApprovalRequest, resp *ApprovalResponse) (principal, key string, err error)
 }
 
-// ApprovalMessage is the text an approver signs: it names the run, the
-// step, the request's digest and the decision, so that a signature cannot
-// be moved to another run, step, request or decision.
+// ApprovalMessage is the text an approver signs (transcript.ApprovalMessage).
 func ApprovalMessage(runID, step, digest, decision, reason string) []byte {
-	var b strings.Builder
-	b.WriteString("runbook approval v1\n")
-	fmt.Fprintf(&b, "run: %s\n", runID)
-	fmt.Fprintf(&b, "step: %s\n", step)
-	fmt.Fprintf(&b, "digest: %s\n", digest)
-	fmt.Fprintf(&b, "decision: %s\n", decision)
-	fmt.Fprintf(&b, "reason: %s\n", strings.ReplaceAll(reason, "\n", " "))
-	return []byte(b.String())
+	return transcript.ApprovalMessage(runID, step, digest, decision, reason)
 }
 
 // RequestDigest is the digest of a request: "sha256:" and the hex SHA-256
@@ -362,25 +354,10 @@ func (w *approvalWait) answer(resp *ApprovalResponse) (string, StepResult, bool)
 	return "", StepResult{}, false
 }
 
-// RunStartedMessage is what the operator signs when a run starts: the
-// run, the runbook's source, the mode, the operator and their principal,
-// and the digest of the recorded variables.
+// RunStartedMessage is what the operator signs when a run starts
+// (transcript.RunStartedMessage).
 func RunStartedMessage(rs *RunStarted, principal string) []byte {
-	vars, err := json.Marshal(rs.Vars)
-	if err != nil {
-		vars = []byte(fmt.Sprintf("unencodable variables: %v", err))
-	}
-	sum := sha256.Sum256(vars)
-	var b strings.Builder
-	b.WriteString("runbook run v1\n")
-	fmt.Fprintf(&b, "run: %s\n", rs.RunID)
-	fmt.Fprintf(&b, "runbook: %s\n", rs.Runbook)
-	fmt.Fprintf(&b, "source: %s\n", rs.Source.SHA256)
-	fmt.Fprintf(&b, "mode: %s\n", rs.Mode)
-	fmt.Fprintf(&b, "operator: %s\n", rs.Operator)
-	fmt.Fprintf(&b, "principal: %s\n", principal)
-	fmt.Fprintf(&b, "vars: sha256:%s\n", hex.EncodeToString(sum[:]))
-	return []byte(b.String())
+	return transcript.RunStartedMessage(rs, principal)
 }
 
 // sign signs the run's start with the operator's key, when the run has

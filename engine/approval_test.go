@@ -16,6 +16,7 @@ import (
 
 	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/engine/identity"
+	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -27,6 +28,12 @@ team "oncall" {
 
 runbook "rb" {
   owner = "team"
+  variable "note" {
+    default = "a<b & c>d é"
+  }
+  variable "ratio" {
+    default = 0.1
+  }
   step "write" {
     confirm          = "Set k?"
     approvals        = %d
@@ -221,8 +228,13 @@ func TestApprovals(t *testing.T) {
 			cfg, rb := loadApproval(t, tc.approvals, keys.signers())
 			broker := &memBroker{answer: func(req *ApprovalRequest) []ApprovalResponse { return tc.answer(t, req) }}
 			op := &Identity{Principal: "alice@example.com", Key: keys.alice}
-			h := runLoaded(t, cfg, rb, WithYes(true), WithIdentity(op),
+			w, err := transcript.Create(t.TempDir(), "run-1", transcript.WithFS(noSync{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := runLoaded(t, cfg, rb, WithYes(true), WithIdentity(op), WithHooks(TranscriptHook(w)),
 				WithApprovals(broker, &SignersVerifier{Signers: cfg.Signers, Operator: op}))
+			w.Close()
 			if h.err != nil {
 				t.Fatal(h.err)
 			}
@@ -264,6 +276,25 @@ func TestApprovals(t *testing.T) {
 			key, err := identity.Verify(start.Identity.Signature, RunStartedMessage(&start, "alice@example.com"))
 			if err != nil || ssh.FingerprintSHA256(key) != keys.alice.Fingerprint() {
 				t.Errorf("run_started signature: %v", err)
+			}
+			// The transcript read back holds every signature, each of
+			// which verifies from the records alone.
+			tr, err := transcript.Read(w.Path())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sigs := tr.Signatures()
+			accepted := len(tc.approvers)
+			if broker.outcome == ApprovalDenied {
+				accepted++
+			}
+			if len(sigs) != 1+accepted {
+				t.Fatalf("%d signatures in the transcript, want %d: %+v", len(sigs), 1+accepted, sigs)
+			}
+			for _, s := range sigs {
+				if s.Err != nil {
+					t.Error(s.Err)
+				}
 			}
 		})
 	}

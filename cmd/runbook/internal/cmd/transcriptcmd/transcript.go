@@ -378,6 +378,9 @@ func verifyFile(opts *VerifyOptions, path, head string) error {
 		return cmdutil.Exitf(exitcode.Failed, "transcript %s: line %d: torn last line (a crash mid-write?); run with --repair to truncate it", id, r.Torn.Line)
 	}
 	fmt.Fprintf(opts.IO.Out, "intact: %s, head sha256:%s\n", text.Plural(r.Events, "event"), r.Head)
+	if err := verifySignatures(opts, path, id); err != nil {
+		return err
+	}
 	if head != "" {
 		switch n := r.LineOf(head); {
 		case n == 0:
@@ -463,4 +466,30 @@ func transcriptJSONOf(tr *transcript.Transcript, r *transcript.Report) transcrip
 		}
 	}
 	return out
+}
+
+// verifySignatures checks the signatures the transcript holds (the
+// operator's over its start, each approval's): each must verify over what
+// its record says, by the key it names (docs/approvals.md).
+func verifySignatures(opts *VerifyOptions, path, id string) error {
+	tr, err := transcript.Read(path)
+	if err != nil {
+		return err
+	}
+	sigs := tr.Signatures()
+	if len(sigs) == 0 {
+		return nil
+	}
+	var bad []string
+	for _, s := range sigs {
+		if s.Err != nil {
+			bad = append(bad, s.Err.Error())
+			continue
+		}
+		fmt.Fprintf(opts.IO.Out, "signed: %s by %s (%s)\n", s.What, text.Visible(s.Principal), s.Key)
+	}
+	if len(bad) > 0 {
+		return cmdutil.Exitf(exitcode.Failed, "transcript %s: %s", id, text.Visible(strings.Join(bad, "\n")))
+	}
+	return nil
 }
