@@ -74,7 +74,7 @@ func TestMigrateOnce(t *testing.T) {
 	if versions, err = pgx.CollectRows(rows, pgx.RowTo[int]); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(versions) != "[1]" || SchemaVersion() != 1 {
+	if fmt.Sprint(versions) != "[1 2]" || SchemaVersion() != 2 {
 		t.Fatalf("versions %v, SchemaVersion %d", versions, SchemaVersion())
 	}
 
