@@ -30,3 +30,18 @@ func TestFind(t *testing.T) {
 		}
 	}
 }
+
+func TestRun(t *testing.T) {
+	s, _ := openStore(t)
+	r := newRun(t, "20261202T090000")
+	r.step(t, 1, "x")
+	r.finish(t, "succeeded")
+	appendAll(t, s, r.id, r.events)
+	got, err := s.Run(context.Background(), r.id)
+	if err != nil || got.RunID != r.id || got.Status != "succeeded" || got.ExitCode != 0 || got.Events != int64(len(r.events)) {
+		t.Errorf("Run(%q) = %+v, %v", r.id, got, err)
+	}
+	if _, err := s.Run(context.Background(), "2026"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Run of a prefix: %v; want ErrNotFound", err)
+	}
+}

@@ -174,6 +174,24 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Run, error) {
 	return out, nil
 }
 
+// Run returns run runID as List shows it; a run the store has no event of
+// is ErrNotFound.
+func (s *Store) Run(ctx context.Context, runID string) (Run, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+runColumns+` FROM `+s.table("runs")+` r LEFT JOIN `+s.table("heads")+
+		` h USING (run_id) WHERE r.run_id = $1`, runID)
+	if err != nil {
+		return Run{}, fmt.Errorf("transcript store %s: read run %s: %w", s.service, runID, err)
+	}
+	var out []Run
+	if err := scanRuns(rows, func(r Run) { out = append(out, r) }); err != nil {
+		return Run{}, fmt.Errorf("transcript store %s: read run %s: %w", s.service, runID, err)
+	}
+	if len(out) == 0 {
+		return Run{}, fmt.Errorf("%w %q in the transcript store", ErrNotFound, runID)
+	}
+	return out[0], nil
+}
+
 // runColumns are the columns scanRuns reads, of runs r and heads h.
 const runColumns = `r.run_id, r.runbook, r.mode, r.operator, r.host, r.started, r.status, r.finished,
 	coalesce(r.exit_code, -1), coalesce(h.seq, 0)`
