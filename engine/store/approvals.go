@@ -151,14 +151,16 @@ var requestColumns = strings.NewReplacer("@t@", fmt.Sprint(maxApprovalText), "@n
 	`left(run_id, @t@), left(step, @t@), left(runbook, @t@), left(operator, @t@), left(question, @t@),
 	changes[1:@n@], left(digest, @t@), needed, approvers[1:@n@], "from"[1:@n@], requested, expires`)
 
-// scanRequests reads rows of requestColumns. NULL elements of an array
-// read as "", and each line is cut to maxApprovalText bytes.
-func scanRequests(rows pgx.Rows) ([]engine.ApprovalRequest, error) {
+// scanRequests reads rows of requestColumns, then of the columns extra
+// scans into. NULL elements of an array read as "", and each line is cut
+// to maxApprovalText bytes.
+func scanRequests(rows pgx.Rows, extra ...any) ([]engine.ApprovalRequest, error) {
 	var out []engine.ApprovalRequest
 	var r engine.ApprovalRequest
 	var changes, approvers, from []pgtype.Text
-	_, err := pgx.ForEachRow(rows, []any{&r.RunID, &r.Step, &r.Runbook, &r.Operator, &r.Question,
-		&changes, &r.Digest, &r.Needed, &approvers, &from, &r.Requested, &r.Expires}, func() error {
+	dest := []any{&r.RunID, &r.Step, &r.Runbook, &r.Operator, &r.Question,
+		&changes, &r.Digest, &r.Needed, &approvers, &from, &r.Requested, &r.Expires}
+	_, err := pgx.ForEachRow(rows, append(dest, extra...), func() error {
 		r.Changes, r.Approvers, r.From = texts(changes), texts(approvers), texts(from)
 		out = append(out, r)
 		return nil
@@ -256,4 +258,28 @@ func (s *Store) approvalErr(what string, err error) error {
 		return &UnreachableError{Service: s.service, Err: err}
 	}
 	return fmt.Errorf("transcript store %s: %s: %w", s.service, what, err)
+}
+
+// ApprovalExpired is the outcome LastApproval gives a request that was
+// never closed but has expired.
+const ApprovalExpired = "expired"
+
+// LastApproval returns run runID's newest request, pending or not, and its
+// outcome: as closed (engine.ApprovalApproved, …), ApprovalExpired, or ""
+// while it is pending. A run with no request is nil, "", nil.
+func (s *Store) LastApproval(ctx context.Context, runID string) (*engine.ApprovalRequest, string, error) {
+	var outcome string
+	rows, err := s.pool.Query(ctx, `SELECT `+requestColumns+`,
+		left(coalesce(outcome, CASE WHEN expires <= now() THEN $2 ELSE '' END), 100) FROM `+s.table("approval_requests")+
+		` WHERE run_id = $1 ORDER BY requested DESC, step DESC LIMIT 1`, runID, ApprovalExpired)
+	if err == nil {
+		var reqs []engine.ApprovalRequest
+		if reqs, err = scanRequests(rows, &outcome); err == nil && len(reqs) > 0 {
+			return &reqs[0], outcome, nil
+		}
+	}
+	if err != nil {
+		return nil, "", s.approvalErr(fmt.Sprintf("read the approval requests of run %s", runID), err)
+	}
+	return nil, "", nil
 }

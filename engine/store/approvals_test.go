@@ -256,3 +256,38 @@ func TestApprovalsAsWriterRole(t *testing.T) {
 		}
 	}
 }
+
+func TestLastApproval(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	if req, outcome, err := s.LastApproval(ctx, "none"); req != nil || outcome != "" || err != nil {
+		t.Errorf("LastApproval of a run with no request = %v, %q, %v", req, outcome, err)
+	}
+	first := approvalRequest("20261202T150000")
+	first.Step = "first"
+	first.Requested = first.Requested.Add(-time.Minute)
+	second := approvalRequest(first.RunID)
+	for _, r := range []*engine.ApprovalRequest{first, second} {
+		if err := s.RequestApproval(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expired := approvalRequest("20261202T150001")
+	expired.Expires = time.Now().Add(-time.Second)
+	if err := s.RequestApproval(ctx, expired); err != nil {
+		t.Fatal(err)
+	}
+	check := func(runID, wantStep, wantOutcome string) {
+		t.Helper()
+		req, outcome, err := s.LastApproval(ctx, runID)
+		if err != nil || req == nil || req.Step != wantStep || outcome != wantOutcome {
+			t.Errorf("LastApproval(%s) = %+v, %q, %v; want step %s, %q", runID, req, outcome, err, wantStep, wantOutcome)
+		}
+	}
+	check(first.RunID, second.Step, "")
+	if err := s.CloseApproval(ctx, second.RunID, second.Step, engine.ApprovalApproved); err != nil {
+		t.Fatal(err)
+	}
+	check(first.RunID, second.Step, engine.ApprovalApproved)
+	check(expired.RunID, expired.Step, ApprovalExpired)
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/approve"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/docs"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/exec"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/fmtcmd"
@@ -127,6 +128,8 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		fmtcmd.NewCmdFmt(f, nil),
 		testcmd.NewCmdTest(f, nil),
 		transcriptcmd.NewCmdTranscript(f),
+		approve.NewCmdApprove(f, nil),
+		approve.NewCmdDeny(f, nil),
 		pluginscmd.NewCmdPlugins(f, nil),
 		version.NewCmdVersion(f),
 	)
