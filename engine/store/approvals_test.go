@@ -291,3 +291,42 @@ func TestLastApproval(t *testing.T) {
 	check(first.RunID, second.Step, engine.ApprovalApproved)
 	check(expired.RunID, expired.Step, ApprovalExpired)
 }
+
+// TestMigrateFromVersion1 opens a store left at version 1 (before
+// approvals): Open adds the approval tables and approvals work.
+func TestMigrateFromVersion1(t *testing.T) {
+	s, schema := openStore(t)
+	ctx := context.Background()
+	r := newRun(t, "20261202T080000")
+	appendAll(t, s, r.id, r.events)
+	s.Close()
+	q := pgx.Identifier{schema}.Sanitize()
+	su := superConn(t)
+	for _, stmt := range []string{
+		`DROP TABLE ` + q + `.approval_responses, ` + q + `.approval_requests`,
+		`DROP FUNCTION ` + q + `.submit_approval(), ` + q + `.close_approval(text, text, text)`,
+		`DELETE FROM ` + q + `.schema_migrations WHERE version = 2`,
+	} {
+		if _, err := su.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	again, err := Open(ctx, serverDSN(t), WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var version int
+	if err := su.QueryRow(ctx, `SELECT max(version) FROM `+q+`.schema_migrations`).Scan(&version); err != nil || version != 2 {
+		t.Fatalf("schema version after Open = %d, %v; want 2", version, err)
+	}
+	if err := again.RequestApproval(ctx, approvalRequest(r.id)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := again.PendingApprovals(ctx, r.id); err != nil || len(got) != 1 {
+		t.Errorf("pending after the migration: %v, %v", got, err)
+	}
+	if _, err := again.Run(ctx, r.id); err != nil {
+		t.Errorf("the run stored before the migration: %v", err)
+	}
+}
