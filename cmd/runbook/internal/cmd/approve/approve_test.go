@@ -1,9 +1,11 @@
 package approve
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -246,5 +248,85 @@ func TestAnswerAgainstStore(t *testing.T) {
 	got = answer(t, dsn, false, "", false, "20261202T16", "--yes", "--key", keyPath)
 	if got.code != exitcode.Failed || !strings.Contains(got.errOut, "is not waiting for an approval: the run ended succeeded (exit code 0)") {
 		t.Errorf("approve of a finished run: exit %d, stderr %q; want exit 1 saying how it ended", got.code, got.errOut)
+	}
+}
+
+// startAgent starts an ssh-agent holding the key at keyPath, stopped when
+// the test ends, and points SSH_AUTH_SOCK at it.
+func startAgent(t *testing.T, keyPath string) {
+	t.Helper()
+	for _, tool := range []string{"ssh-agent", "ssh-add"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	// A short folder: a socket's path is limited to about 100 bytes.
+	dir, err := os.MkdirTemp("", "rb-agent-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "agent.sock")
+	// In the foreground (-D), so that this test reaps it; it says its
+	// environment once it listens.
+	agent := exec.Command("ssh-agent", "-D", "-s", "-a", sock)
+	stdout, err := agent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		agent.Process.Kill()
+		agent.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() && !strings.HasPrefix(lines.Text(), "SSH_AUTH_SOCK=") {
+	}
+	if lines.Err() != nil || !strings.HasPrefix(lines.Text(), "SSH_AUTH_SOCK=") {
+		t.Fatalf("ssh-agent did not say it listens: %v", lines.Err())
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	if out, err := exec.Command("ssh-add", "-q", keyPath).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+}
+
+func TestApproveWithAgentKey(t *testing.T) {
+	if _, err := pgtest.BinDir(); err != nil && !pgtest.Required() {
+		t.Skip(err)
+	}
+	keyPath := newKey(t)
+	startAgent(t, keyPath)
+	dsn := pgtest.Start(t)
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	key, err := identity.LoadKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	req := &engine.ApprovalRequest{RunID: "20261202T170000Z-ef56", Runbook: "release", Step: "migrate", Operator: "alice@laptop",
+		Digest: "sha256:" + strings.Repeat("1e", 32), Needed: 1, Requested: now, Expires: now.Add(time.Hour)}
+	if err := s.RequestApproval(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	got := answer(t, dsn, false, "", false, req.RunID, "--yes")
+	if got.code != 0 || !strings.Contains(got.out, "Signing with "+key.Fingerprint()+" (ssh-agent)") ||
+		!strings.Contains(got.out, "any principal of the run's allowed signers but the operator") {
+		t.Fatalf("approve with ssh-agent: exit %d\nstdout:\n%s\nstderr:\n%s", got.code, got.out, got.errOut)
+	}
+	resps, err := s.ApprovalResponses(ctx, req.RunID, req.Step, 0)
+	if err != nil || len(resps) != 1 {
+		t.Fatalf("responses: %v, %v", resps, err)
+	}
+	pub, err := identity.Verify(resps[0].Signature, engine.ApprovalMessage(req.RunID, req.Step, req.Digest, engine.DecisionApprove, ""))
+	if err != nil || !bytes.Equal(pub.Marshal(), key.Signer.PublicKey().Marshal()) {
+		t.Errorf("the stored signature: verify %v; want the agent's key", err)
 	}
 }
