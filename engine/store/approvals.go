@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,9 @@ func checkRequest(req *engine.ApprovalRequest) error {
 		return fmt.Errorf("the approval request of run %s, step %s has no digest", req.RunID, req.Step)
 	case req.Needed < 1:
 		return fmt.Errorf("the approval request of run %s, step %s needs %d approvals: want at least 1", req.RunID, req.Step, req.Needed)
+	case req.Requested.IsZero() || !req.Expires.After(req.Requested):
+		return fmt.Errorf("the approval request of run %s, step %s must expire after it is made (requested %s, expires %s)",
+			req.RunID, req.Step, req.Requested.Format(time.RFC3339), req.Expires.Format(time.RFC3339))
 	case len(req.Changes) > MaxApprovalChanges:
 		return fmt.Errorf("the approval request of run %s, step %s has %d plan lines: at most %d are stored",
 			req.RunID, req.Step, len(req.Changes), MaxApprovalChanges)

@@ -154,6 +154,11 @@ func TestRequestApprovalTwice(t *testing.T) {
 	if err := s.RequestApproval(ctx, tooMany); err == nil || !strings.Contains(err.Error(), "1001 plan lines") {
 		t.Errorf("too many plan lines: %v; want an error", err)
 	}
+	noExpiry := approvalRequest("20261202T120003")
+	noExpiry.Expires = time.Time{}
+	if err := s.RequestApproval(ctx, noExpiry); err == nil || !strings.Contains(err.Error(), "must expire after") {
+		t.Errorf("a request without an expiry: %v; want an error", err)
+	}
 	none := approvalRequest("20261202T120002")
 	none.Needed = 0
 	if err := s.RequestApproval(ctx, none); err == nil {
@@ -273,6 +278,7 @@ func TestLastApproval(t *testing.T) {
 		}
 	}
 	expired := approvalRequest("20261202T150001")
+	expired.Requested = time.Now().Add(-time.Minute)
 	expired.Expires = time.Now().Add(-time.Second)
 	if err := s.RequestApproval(ctx, expired); err != nil {
 		t.Fatal(err)
