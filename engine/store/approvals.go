@@ -121,13 +121,13 @@ func (s *Store) ApprovalResponses(ctx context.Context, runID, step string, after
 // more answers. A request already closed keeps its first outcome.
 func (s *Store) CloseApproval(ctx context.Context, runID, step, outcome string) error {
 	what := fmt.Sprintf("close the approval request of run %s, step %s", runID, step)
-	var now *string
+	var stored *string
 	err := s.pool.QueryRow(ctx, `SELECT `+pgx.Identifier{s.schema, "close_approval"}.Sanitize()+`($1, $2, $3)`,
-		runID, step, outcome).Scan(&now)
+		runID, step, outcome).Scan(&stored)
 	if err != nil {
 		return s.approvalErr(what, err)
 	}
-	if now == nil {
+	if stored == nil {
 		return fmt.Errorf("transcript store %s: run %s has no approval request for step %s", s.service, runID, step)
 	}
 	return nil
