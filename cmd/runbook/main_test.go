@@ -62,7 +62,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		// [postgres]: see services_test.go.
+		// [postgres] and [openssh]: see services_test.go.
 		Condition: serviceCondition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,6 +80,18 @@ func serviceCondition(cond string) (bool, error) {
 			return false, fmt.Errorf("%v, and RUNBOOK_REQUIRE_SERVICES=1 requires them", err)
 		}
 		return err == nil, err
+	case "openssh":
+		// ssh-keygen, ssh-agent and ssh-add make and hold the keys of
+		// the approval scripts.
+		for _, name := range []string{"ssh-keygen", "ssh-agent", "ssh-add"} {
+			if _, err := exec.LookPath(name); err != nil {
+				if pgtest.Required() {
+					return false, fmt.Errorf("no %s (apt-get install openssh-client), and RUNBOOK_REQUIRE_SERVICES=1 requires it", name)
+				}
+				return false, nil
+			}
+		}
+		return true, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

@@ -50,6 +50,9 @@ type Options struct {
 	MaxPlanAge time.Duration
 	// Offline runs without the transcript store --store names.
 	Offline bool
+	// Key is the operator's SSH key (a private key, or a public key whose
+	// private key is in ssh-agent), when allowed_signers asks for one.
+	Key string
 }
 
 // NewCmdExec makes `runbook exec`; runF, when not nil, runs instead of the command
@@ -98,6 +101,7 @@ plan that no longer fits), 130 interrupted.`,
 	fl.StringVar(&opts.Out, "out", "", "with --dry-run: save the plan to this file, to review and apply with --plan")
 	fl.StringVar(&opts.Plan, "plan", "", "apply the plan saved in this file (instead of NAME and --var)")
 	fl.DurationVar(&opts.MaxPlanAge, "max-plan-age", time.Hour, "with --plan: refuse a plan made longer ago than this")
+	fl.StringVar(&opts.Key, "key", "", "sign the run with this SSH key (a private key file, or a .pub whose key is in ssh-agent) when the directory has allowed_signers")
 	fl.BoolVar(&opts.Offline, "offline", false, "run without the transcript store (--store): only the local transcript; ship it later with runbook transcript push")
 	return cmd
 }
@@ -108,6 +112,10 @@ func runExec(parent context.Context, opts *Options) error {
 	// waits for the result).
 	go resolver.SelfSHA256()
 	in, err := prepare(opts)
+	if err != nil {
+		return err
+	}
+	id, err := operatorIdentity(opts, in.cfg)
 	if err != nil {
 		return err
 	}
@@ -143,6 +151,11 @@ func runExec(parent context.Context, opts *Options) error {
 		engine.WithPlugins(provider),
 		engine.WithLocker(locker, opts.LockTimeout),
 	)
+	var broker engine.ApprovalBroker
+	if st != nil {
+		broker = st
+	}
+	engineOpts = append(engineOpts, approvalOptions(opts, in.cfg, id, broker)...)
 	res, err := engine.Run(ctx, in.cfg, in.rb, engineOpts...)
 	if shipping != nil {
 		closeShipping(opts, shipping, err == nil)
