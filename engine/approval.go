@@ -47,9 +47,13 @@ type ApprovalRequest struct {
 	Question string
 	// Changes are the step's plan lines, as recorded.
 	Changes []string
-	// Digest is the SHA-256 of the request: the runbook's source, the
-	// run's recorded variables, the step, its question and plan lines
-	// (RequestDigest). What approvers sign names it.
+	// Source is the SHA-256 of the runbook's source file.
+	Source string
+	// Vars are the run's variables as run_started records them (JSON,
+	// sensitive ones "(sensitive)").
+	Vars json.RawMessage
+	// Digest is RequestDigest of the request, which approvers sign: an
+	// approver's command computes it again from what it shows.
 	Digest string
 	// Needed counts the approvals wanted besides the operator's.
 	Needed int
@@ -105,26 +109,34 @@ func ApprovalMessage(runID, step, digest, decision, reason string) []byte {
 }
 
 // RequestDigest is the digest of a request: "sha256:" and the hex SHA-256
-// of a JSON document of the run, the runbook's source digest, the recorded
-// variables (sensitive ones as "(sensitive)"), the step, its question and
-// its plan lines.
-func RequestDigest(req *ApprovalRequest, sourceSHA256 string, vars map[string]any) string {
+// of a JSON document of what the request shows: the run, the runbook and
+// its source's SHA-256, the recorded variables, the step, its question and
+// its plan lines. Anyone holding the request can compute it again.
+func RequestDigest(req *ApprovalRequest) string {
+	vars := req.Vars
+	if len(vars) == 0 {
+		vars = json.RawMessage("{}")
+	}
+	if !json.Valid(vars) {
+		// Not JSON: digest it as a string, which no valid request has.
+		vars, _ = json.Marshal(string(vars))
+	}
 	doc := struct {
-		RunID    string         `json:"run_id"`
-		Runbook  string         `json:"runbook"`
-		Source   string         `json:"source_sha256"`
-		Vars     map[string]any `json:"vars"`
-		Step     string         `json:"step"`
-		Question string         `json:"question"`
-		Changes  []string       `json:"changes"`
-	}{req.RunID, req.Runbook, sourceSHA256, vars, req.Step, req.Question, req.Changes}
+		RunID    string          `json:"run_id"`
+		Runbook  string          `json:"runbook"`
+		Source   string          `json:"source_sha256"`
+		Vars     json.RawMessage `json:"vars"`
+		Step     string          `json:"step"`
+		Question string          `json:"question"`
+		Changes  []string        `json:"changes"`
+	}{req.RunID, req.Runbook, req.Source, vars, req.Step, req.Question, req.Changes}
 	if doc.Changes == nil {
 		doc.Changes = []string{}
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
-		// Recorded variables are JSON already; this cannot happen, but a
-		// digest of nothing would let anything through.
+		// The members are strings and valid JSON; this cannot happen,
+		// but a digest of nothing would let anything through.
 		b = []byte(fmt.Sprintf("unencodable request: %v", err))
 	}
 	sum := sha256.Sum256(b)
@@ -261,7 +273,13 @@ func (st *stepRun) approvalRequest(question string) *ApprovalRequest {
 	if req.Changes == nil {
 		req.Changes = []string{}
 	}
-	req.Digest = RequestDigest(req, st.sourceInfo().SHA256, st.recordedVars)
+	req.Source = st.sourceInfo().SHA256
+	if vars, err := json.Marshal(st.recordedVars); err == nil {
+		req.Vars = vars
+	} else {
+		req.Vars = json.RawMessage("{}")
+	}
+	req.Digest = RequestDigest(req)
 	return req
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,9 @@ const (
 // the question, a name), in bytes.
 const maxApprovalText = 4096
 
+// maxApprovalVars caps the variables read back from a request, in bytes.
+const maxApprovalVars = 256 << 10
+
 // ErrNotWaiting is returned by SubmitApproval for a request that is
 // closed, has expired, or does not exist.
 var ErrNotWaiting = errors.New("not waiting for an approval")
@@ -49,10 +53,10 @@ func (s *Store) RequestApproval(ctx context.Context, req *engine.ApprovalRequest
 	}
 	what := fmt.Sprintf("record the approval request of run %s, step %s", req.RunID, req.Step)
 	tag, err := s.pool.Exec(ctx, `INSERT INTO `+s.table("approval_requests")+
-		` (run_id, step, runbook, operator, question, changes, digest, needed, approvers, "from", requested, expires)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (run_id, step) DO NOTHING`,
+		` (run_id, step, runbook, operator, question, changes, digest, needed, approvers, "from", requested, expires, source_sha256, vars)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (run_id, step) DO NOTHING`,
 		req.RunID, req.Step, req.Runbook, req.Operator, req.Question, nonNil(req.Changes), req.Digest, req.Needed,
-		nonNil(req.Approvers), nonNil(req.From), req.Requested, req.Expires)
+		nonNil(req.Approvers), nonNil(req.From), req.Requested, req.Expires, req.Source, varsText(req.Vars))
 	if err != nil {
 		return s.approvalErr(what, err)
 	}
@@ -84,6 +88,9 @@ func checkRequest(req *engine.ApprovalRequest) error {
 	case req.Requested.IsZero() || !req.Expires.After(req.Requested):
 		return fmt.Errorf("the approval request of run %s, step %s must expire after it is made (requested %s, expires %s)",
 			req.RunID, req.Step, req.Requested.Format(time.RFC3339), req.Expires.Format(time.RFC3339))
+	case len(req.Vars) > maxApprovalVars:
+		return fmt.Errorf("the approval request of run %s, step %s has %d bytes of variables: at most %d are stored",
+			req.RunID, req.Step, len(req.Vars), maxApprovalVars)
 	case len(req.Changes) > MaxApprovalChanges:
 		return fmt.Errorf("the approval request of run %s, step %s has %d plan lines: at most %d are stored",
 			req.RunID, req.Step, len(req.Changes), MaxApprovalChanges)
@@ -151,9 +158,10 @@ func (s *Store) PendingApprovals(ctx context.Context, runID string) ([]engine.Ap
 }
 
 // requestColumns are the columns scanRequests reads, each bounded.
-var requestColumns = strings.NewReplacer("@t@", fmt.Sprint(maxApprovalText), "@n@", fmt.Sprint(MaxApprovalChanges)).Replace(
+var requestColumns = strings.NewReplacer("@t@", fmt.Sprint(maxApprovalText), "@n@", fmt.Sprint(MaxApprovalChanges), "@v@", fmt.Sprint(maxApprovalVars)).Replace(
 	`left(run_id, @t@), left(step, @t@), left(runbook, @t@), left(operator, @t@), left(question, @t@),
-	changes[1:@n@], left(digest, @t@), needed, approvers[1:@n@], "from"[1:@n@], requested, expires`)
+	changes[1:@n@], left(digest, @t@), needed, approvers[1:@n@], "from"[1:@n@], requested, expires,
+	left(source_sha256, @t@), left(vars, @v@)`)
 
 // scanRequests reads rows of requestColumns, then of the columns extra
 // scans into. NULL elements of an array read as "", and each line is cut
@@ -162,10 +170,14 @@ func scanRequests(rows pgx.Rows, extra ...any) ([]engine.ApprovalRequest, error)
 	var out []engine.ApprovalRequest
 	var r engine.ApprovalRequest
 	var changes, approvers, from []pgtype.Text
+	var vars string
 	dest := []any{&r.RunID, &r.Step, &r.Runbook, &r.Operator, &r.Question,
-		&changes, &r.Digest, &r.Needed, &approvers, &from, &r.Requested, &r.Expires}
+		&changes, &r.Digest, &r.Needed, &approvers, &from, &r.Requested, &r.Expires, &r.Source, &vars}
 	_, err := pgx.ForEachRow(rows, append(dest, extra...), func() error {
 		r.Changes, r.Approvers, r.From = texts(changes), texts(approvers), texts(from)
+		// Vars that are not JSON (or were cut) make the digest differ,
+		// which the approver's command reports.
+		r.Vars = json.RawMessage(vars)
 		out = append(out, r)
 		return nil
 	})
@@ -194,6 +206,14 @@ func clip(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// varsText is a request's variables as stored: "{}" for none.
+func varsText(vars json.RawMessage) string {
+	if len(vars) == 0 {
+		return "{}"
+	}
+	return string(vars)
 }
 
 // nonNil is a, or an empty slice: the array columns are NOT NULL.

@@ -12,6 +12,12 @@ CREATE TABLE @schema@.approval_requests (
 	operator  text NOT NULL DEFAULT '',
 	question  text NOT NULL DEFAULT '',
 	changes   text[] NOT NULL DEFAULT '{}',
+	-- source_sha256 and vars (JSON, as run_started records them) are
+	-- digested with the rest: an approver's command computes the digest
+	-- again from the row, so a row changed after the run made it is not
+	-- signed.
+	source_sha256 text NOT NULL DEFAULT '',
+	vars      text NOT NULL DEFAULT '{}',
 	digest    text NOT NULL,
 	needed    integer NOT NULL CHECK (needed >= 1),
 	approvers text[] NOT NULL DEFAULT '{}',

@@ -122,6 +122,9 @@ func runAnswer(ctx context.Context, opts *Options) error {
 		return err
 	}
 	showRequest(opts, req, others)
+	if err := checkDigest(req); err != nil {
+		return err
+	}
 	key, err := signingKey(opts.Key)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
@@ -161,10 +162,27 @@ func TestAnswerAgainstStore(t *testing.T) {
 	req := &engine.ApprovalRequest{
 		RunID: "20261202T150000Z-ab12", Runbook: "release", Step: "deploy", Operator: "alice@laptop",
 		Question: "Deploy v2?", Changes: []string{"~ image v1 → v2", "\x1b[31mred\x1b[0m"},
-		Digest: "sha256:" + strings.Repeat("0f", 32), Needed: 2, Approvers: []string{"bob", "carol"}, From: []string{"team.sre"},
+		Source: strings.Repeat("ab", 32), Vars: []byte(`{"image":"v2","token":"(sensitive)"}`),
+		Needed: 2, Approvers: []string{"bob", "carol"}, From: []string{"team.sre"},
 		Requested: now, Expires: now.Add(time.Hour),
 	}
+	req.Digest = engine.RequestDigest(req)
 	if err := s.RequestApproval(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	// A request changed in the store after the run made it: its plan
+	// lines no longer give its digest.
+	changed := *req
+	changed.RunID = "20261202T150000Z-ff99"
+	if err := s.RequestApproval(ctx, &changed); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE runbook.approval_requests SET changes = '{"~ image v1 → v1"}' WHERE run_id = $1`, changed.RunID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -187,6 +205,8 @@ func TestAnswerAgainstStore(t *testing.T) {
 		{"said nothing", dsn, true, "", false, []string{req.RunID, "--key", keyPath}, exitcode.Refused, "not approved"},
 		{"unknown run", dsn, false, "", false, []string{"2025", "--yes", "--key", keyPath}, exitcode.BadInput, "not in the transcript store"},
 		{"deny without reason", dsn, false, "", true, []string{req.RunID, "--key", keyPath}, exitcode.BadInput, "--reason"},
+		{"a changed request", dsn, false, "", false, []string{changed.RunID, "--yes", "--key", keyPath}, exitcode.Failed,
+			"the request in the store does not match its digest (" + req.Digest},
 	}
 	for _, tt := range refusals {
 		got := answer(t, tt.dsn, tt.tty, tt.input, tt.deny, tt.args...)
@@ -194,8 +214,10 @@ func TestAnswerAgainstStore(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d saying %q", tt.name, got.code, got.errOut, tt.code, tt.want)
 		}
 	}
-	if resps, err := s.ApprovalResponses(ctx, req.RunID, req.Step, 0); err != nil || len(resps) != 0 {
-		t.Fatalf("after refusals: %d responses, %v; want none", len(resps), err)
+	for _, id := range []string{req.RunID, changed.RunID} {
+		if resps, err := s.ApprovalResponses(ctx, id, req.Step, 0); err != nil || len(resps) != 0 {
+			t.Fatalf("after refusals: %d responses to %s, %v; want none", len(resps), id, err)
+		}
 	}
 
 	// An approval asked on the terminal, then a refusal.
@@ -204,7 +226,7 @@ func TestAnswerAgainstStore(t *testing.T) {
 		!strings.Contains(got.errOut, "Please answer yes or no") {
 		t.Fatalf("approve: exit %d\nstdout:\n%s\nstderr:\n%s", got.code, got.out, got.errOut)
 	}
-	for _, want := range []string{"release", "alice@laptop", "Deploy v2?", "~ image v1 → v2", `\x1b[31mred\x1b[0m`, "team.sre (bob, carol)", "2 more approvals", req.Digest, key.Fingerprint()} {
+	for _, want := range []string{"release", "alice@laptop", "Deploy v2?", `{"image":"v2","token":"(sensitive)"}`, "~ image v1 → v2", `\x1b[31mred\x1b[0m`, "team.sre (bob, carol)", "2 more approvals", req.Digest, key.Fingerprint()} {
 		if !strings.Contains(got.out, want) {
 			t.Errorf("approve's request lacks %q:\n%s", want, got.out)
 		}
@@ -312,7 +334,8 @@ func TestApproveWithAgentKey(t *testing.T) {
 	}
 	now := time.Now()
 	req := &engine.ApprovalRequest{RunID: "20261202T170000Z-ef56", Runbook: "release", Step: "migrate", Operator: "alice@laptop",
-		Digest: "sha256:" + strings.Repeat("1e", 32), Needed: 1, Requested: now, Expires: now.Add(time.Hour)}
+		Needed: 1, Requested: now, Expires: now.Add(time.Hour)}
+	req.Digest = engine.RequestDigest(req)
 	if err := s.RequestApproval(ctx, req); err != nil {
 		t.Fatal(err)
 	}

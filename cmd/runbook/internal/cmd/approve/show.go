@@ -2,6 +2,7 @@ package approve
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 	line("run", "%s", text.VisibleLine(req.RunID))
 	line("operator", "%s", text.VisibleLine(req.Operator))
 	line("question", "%s", cs.Bold(text.VisibleLine(req.Question)))
+	line("variables", "%s", text.VisibleLine(text.Compact(varsOf(req), 400)))
 	if len(req.Changes) == 0 {
 		line("plan", "%s", cs.Faint("(no plan lines)"))
 	} else {
@@ -48,6 +50,28 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 		fmt.Fprintf(w, "%s\n", cs.Faint(fmt.Sprintf("The run also waits on %s %s; run this command again to answer them.",
 			plural(len(others), "step", "steps"), cmdutil.JoinMax(shown, 10))))
 	}
+}
+
+// varsOf is the request's variables, decoded for text.Compact (as
+// written when they are not JSON: the digest check refuses those).
+func varsOf(req *engine.ApprovalRequest) any {
+	var v any
+	if err := json.Unmarshal(req.Vars, &v); err != nil {
+		return string(req.Vars)
+	}
+	return v
+}
+
+// checkDigest refuses a request whose digest is not that of what it
+// shows: the row was changed in the store after the run made it (or is
+// too large to read whole), and signing it would approve something other
+// than what the approver read.
+func checkDigest(req *engine.ApprovalRequest) error {
+	if got := engine.RequestDigest(req); got != req.Digest {
+		return cmdutil.Exitf(exitcode.Failed, "the request in the store does not match its digest (%s, computed %s): it was changed after the run made it; nothing was signed",
+			text.VisibleLine(req.Digest), got)
+	}
+	return nil
 }
 
 // approvers says who may answer: the approvers attribute as written and
