@@ -2,6 +2,7 @@ package runbooktext
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -180,4 +181,21 @@ func StepLimits(st *schema.Step) []string {
 		limits = append(limits, "on failure: continue")
 	}
 	return limits
+}
+
+// Approvals says who approves a step's confirmation besides the operator,
+// or "" when the operator alone does: "2: the operator and 1 more from
+// oncall (bob@example.com, carol@example.com), within 30m0s".
+func Approvals(cfg *schema.Config, a *schema.Approval) string {
+	if a.Others() == 0 {
+		return ""
+	}
+	from := "any principal of allowed_signers"
+	if len(a.From) > 0 {
+		from = strings.Join(a.From, ", ")
+		if ps := cfg.Approvers(a); len(ps) > 0 && !slices.Equal(ps, a.From) {
+			from += " (" + strings.Join(ps, ", ") + ")"
+		}
+	}
+	return fmt.Sprintf("%d: the operator and %d more from %s, within %s", a.Count, a.Others(), text.VisibleLine(from), a.Timeout)
 }

@@ -111,6 +111,9 @@ func renderStep(p *page, cfg *schema.Config, n int, st *schema.Step) {
 	if st.Confirm != nil {
 		p.field("Confirm", expr(st.Confirm))
 	}
+	if ap := runbooktext.Approvals(cfg, st.Approval); ap != "" {
+		p.field("Approvals", Inline(ap))
+	}
 	if st.Manual != nil {
 		p.field("Manual", expr(st.Manual))
 	}

@@ -45,16 +45,26 @@ type expectJSON struct {
 	EveryMS  int64 `json:"every_ms"`
 }
 
+// approvalsJSON is a step's approvals: how many, the operator's included;
+// approvers as written and expanded into principals; the timeout.
+type approvalsJSON struct {
+	Count     int      `json:"count"`
+	From      []string `json:"from"`
+	Approvers []string `json:"approvers"`
+	TimeoutMS int64    `json:"timeout_ms"`
+}
+
 type stepJSON struct {
-	Name          string       `json:"name"`
-	Description   string       `json:"description"`
-	Owner         string       `json:"owner"`
-	When          string       `json:"when,omitempty"`
-	Preconditions []checkJSON  `json:"preconditions"`
-	Confirm       string       `json:"confirm,omitempty"`
-	Manual        string       `json:"manual,omitempty"`
-	Action        *actionJSON  `json:"action,omitempty"`
-	Expects       []expectJSON `json:"expects"`
+	Name          string         `json:"name"`
+	Description   string         `json:"description"`
+	Owner         string         `json:"owner"`
+	When          string         `json:"when,omitempty"`
+	Preconditions []checkJSON    `json:"preconditions"`
+	Confirm       string         `json:"confirm,omitempty"`
+	Approvals     *approvalsJSON `json:"approvals,omitempty"`
+	Manual        string         `json:"manual,omitempty"`
+	Action        *actionJSON    `json:"action,omitempty"`
+	Expects       []expectJSON   `json:"expects"`
 	// Limits are the timeout, retries and on_failure as `show` words
 	// them, when they differ from the defaults.
 	Limits []string `json:"limits"`
@@ -113,6 +123,9 @@ func stepJSONOf(cfg *schema.Config, st *schema.Step) stepJSON {
 	}
 	if st.Confirm != nil {
 		j.Confirm = runbooktext.Source(cfg, st.Confirm)
+	}
+	if a := st.Approval; a.Others() > 0 {
+		j.Approvals = &approvalsJSON{Count: a.Count, From: a.From, Approvers: cfg.Approvers(a), TimeoutMS: a.Timeout.Milliseconds()}
 	}
 	if st.Manual != nil {
 		j.Manual = runbooktext.Source(cfg, st.Manual)

@@ -177,6 +177,9 @@ func (s *showWriter) renderStep(n int, st *schema.Step) {
 	if st.Confirm != nil {
 		field("confirm", "%s", s.expr(st.Confirm))
 	}
+	if ap := runbooktext.Approvals(s.cfg, st.Approval); ap != "" {
+		field("approvals", "%s", ap)
+	}
 	if st.Manual != nil {
 		field("manual", "%s", s.expr(st.Manual))
 	}
