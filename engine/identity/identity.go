@@ -114,7 +114,7 @@ func Verify(armored string, message []byte) (ssh.PublicKey, error) {
 	switch pub := sig.PublicKey; {
 	case sig.Namespace != Namespace:
 		return nil, fmt.Errorf("SSH signature is for namespace %q, not %q", sig.Namespace, Namespace)
-	case pub.Type() == ssh.KeyAlgoDSA:
+	case pub.Type() == "ssh-dss":
 		return nil, errors.New("SSH signature made with a DSA key: DSA keys are not accepted")
 	case isCertificate(pub):
 		return nil, fmt.Errorf("SSH signature made with a certificate (%s): only plain keys are accepted", pub.Type())

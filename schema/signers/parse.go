@@ -11,12 +11,19 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
+// DSA keys are named by their wire names: x/crypto deprecates its
+// constants, and a line that names one is still an allowed_signers line.
+const (
+	keyAlgoDSA  = "ssh-dss"
+	certAlgoDSA = "ssh-dss-cert-v01@openssh.com"
+)
+
 // keyTypes are the key types a line may name, certificates included.
 var keyTypes = map[string]bool{
-	ssh.KeyAlgoRSA: true, ssh.KeyAlgoDSA: true,
+	ssh.KeyAlgoRSA: true, keyAlgoDSA: true,
 	ssh.KeyAlgoECDSA256: true, ssh.KeyAlgoECDSA384: true, ssh.KeyAlgoECDSA521: true,
 	ssh.KeyAlgoSKECDSA256: true, ssh.KeyAlgoED25519: true, ssh.KeyAlgoSKED25519: true,
-	ssh.CertAlgoRSAv01: true, ssh.CertAlgoDSAv01: true,
+	ssh.CertAlgoRSAv01: true, certAlgoDSA: true,
 	ssh.CertAlgoECDSA256v01: true, ssh.CertAlgoECDSA384v01: true, ssh.CertAlgoECDSA521v01: true,
 	ssh.CertAlgoSKECDSA256v01: true, ssh.CertAlgoED25519v01: true, ssh.CertAlgoSKED25519v01: true,
 }
@@ -124,7 +131,7 @@ func (l *line) entry() (e Entry, diag *hcl.Diagnostic, ok bool) {
 
 // principals reads the comma-separated principals, quoted or not.
 func (l *line) principals() ([]string, *hcl.Diagnostic) {
-	from, to := l.i, l.i
+	from, to := l.i, 0
 	if l.text[l.i] == '"' {
 		end := strings.IndexByte(l.text[l.i+1:], '"')
 		if end < 0 {
