@@ -2,20 +2,18 @@ package engine
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/engine/identity"
+	"github.com/runbookdev/runbook/engine/identity/identitytest"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
@@ -46,20 +44,6 @@ runbook "rb" {
   }
 }
 `
-
-// testKey is a fresh ed25519 key.
-func testKey(t *testing.T, source string) *identity.Key {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &identity.Key{Signer: s, Source: source}
-}
 
 // memBroker is an ApprovalBroker in memory: when a request comes, answer
 // makes the responses people give to it.
@@ -119,7 +103,7 @@ type approvalKeys struct {
 
 func (k approvalKeys) signers() string {
 	line := func(p string, key *identity.Key) string {
-		return fmt.Sprintf("%s namespaces=\"runbook\" %s", p, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key.Signer.PublicKey()))))
+		return fmt.Sprintf("%s namespaces=\"runbook\" %s", p, identitytest.AuthorizedKey(key))
 	}
 	return strings.Join([]string{
 		line("alice@example.com", k.alice), line("bob@example.com", k.bob),
@@ -129,8 +113,8 @@ func (k approvalKeys) signers() string {
 
 func TestApprovals(t *testing.T) {
 	keys := approvalKeys{
-		alice: testKey(t, "alice"), bob: testKey(t, "bob"), carol1: testKey(t, "carol1"),
-		carol2: testKey(t, "carol2"), mallory: testKey(t, "mallory"),
+		alice: identitytest.NewKey(t, "alice"), bob: identitytest.NewKey(t, "bob"), carol1: identitytest.NewKey(t, "carol1"),
+		carol2: identitytest.NewKey(t, "carol2"), mallory: identitytest.NewKey(t, "mallory"),
 	}
 	for _, tc := range []struct {
 		name      string
@@ -301,7 +285,7 @@ func TestApprovals(t *testing.T) {
 }
 
 func TestApprovalsRefusedBeforeRunning(t *testing.T) {
-	keys := approvalKeys{alice: testKey(t, "a"), bob: testKey(t, "b"), carol1: testKey(t, "c1"), carol2: testKey(t, "c2")}
+	keys := approvalKeys{alice: identitytest.NewKey(t, "a"), bob: identitytest.NewKey(t, "b"), carol1: identitytest.NewKey(t, "c1"), carol2: identitytest.NewKey(t, "c2")}
 	op := &Identity{Principal: "alice@example.com", Key: keys.alice}
 	broker := &memBroker{answer: func(*ApprovalRequest) []ApprovalResponse { return nil }}
 	for _, tc := range []struct {
@@ -331,7 +315,7 @@ func TestApprovalsRefusedBeforeRunning(t *testing.T) {
 }
 
 func TestApprovalsDryRun(t *testing.T) {
-	keys := approvalKeys{alice: testKey(t, "a"), bob: testKey(t, "b"), carol1: testKey(t, "c1"), carol2: testKey(t, "c2")}
+	keys := approvalKeys{alice: identitytest.NewKey(t, "a"), bob: identitytest.NewKey(t, "b"), carol1: identitytest.NewKey(t, "c1"), carol2: identitytest.NewKey(t, "c2")}
 	cfg, rb := loadApproval(t, 2, keys.signers())
 	h := runLoaded(t, cfg, rb, WithDryRun(true))
 	if h.err != nil || h.res.Status != StatusSucceeded {
@@ -364,16 +348,4 @@ func loadApproval(t *testing.T, approvals int, signers string) (*schema.Config, 
 		t.Fatal(sb.String())
 	}
 	return cfg, cfg.Runbooks[0]
-}
-
-func runLoaded(t *testing.T, cfg *schema.Config, rb *schema.Runbook, opts ...Option) *harness {
-	t.Helper()
-	h := &harness{kv: newKV(), rec: &recorder{}, clock: &fakeClock{now: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}}
-	base := []Option{
-		WithPlugins(InProcess{"kv": h.kv}), WithHooks(h.rec), WithClock(h.clock),
-		WithOperator("alice@host"), WithRunID("run-1"), WithEnv(func(string) (string, bool) { return "", false }),
-		WithHooks(TranscriptHook(schemaChecked(t))),
-	}
-	h.res, h.err = Run(context.Background(), cfg, rb, append(base, opts...)...)
-	return h
 }

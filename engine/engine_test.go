@@ -217,6 +217,13 @@ type harness struct {
 func run(t *testing.T, src string, opts ...Option) *harness {
 	t.Helper()
 	cfg, rb := load(t, src)
+	return runLoaded(t, cfg, rb, opts...)
+}
+
+// runLoaded runs rb against the kv plugin on a virtual clock, recording
+// its events and checking its transcript against the schema.
+func runLoaded(t *testing.T, cfg *schema.Config, rb *schema.Runbook, opts ...Option) *harness {
+	t.Helper()
 	h := &harness{kv: newKV(), rec: &recorder{}, clock: &fakeClock{now: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}}
 	base := []Option{
 		WithPlugins(InProcess{"kv": h.kv}), WithHooks(h.rec), WithClock(h.clock),

@@ -286,20 +286,6 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 	return res
 }
 
-// readSigners reads an allowed_signers file, at most signers.MaxSize bytes.
-func readSigners(name string) ([]byte, hcl.Diagnostics) {
-	b, err := safefile.ReadFile(name, signers.MaxSize)
-	if err != nil {
-		return nil, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cannot read allowed_signers",
-			Detail:   err.Error(),
-			Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
-		}}
-	}
-	return b, nil
-}
-
 // collectTeams gathers the team blocks of every file, each name once.
 func collectTeams(cfg *Config, results []fileResult) hcl.Diagnostics {
 	var diags hcl.Diagnostics
@@ -321,11 +307,22 @@ func collectTeams(cfg *Config, results []fileResult) hcl.Diagnostics {
 
 // readSource reads a source file, at most MaxSourceSize bytes.
 func readSource(name string) ([]byte, hcl.Diagnostics) {
-	b, err := safefile.ReadFile(name, MaxSourceSize)
+	return readBounded(name, MaxSourceSize, "Cannot read file")
+}
+
+// readSigners reads an allowed_signers file, at most signers.MaxSize bytes.
+func readSigners(name string) ([]byte, hcl.Diagnostics) {
+	return readBounded(name, signers.MaxSize, "Cannot read allowed_signers")
+}
+
+// readBounded reads a file of at most max bytes; summary heads the
+// diagnostic of one that cannot be read.
+func readBounded(name string, max int64, summary string) ([]byte, hcl.Diagnostics) {
+	b, err := safefile.ReadFile(name, max)
 	if err != nil {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
-			Summary:  "Cannot read file",
+			Summary:  summary,
 			Detail:   err.Error(),
 			Subject:  &hcl.Range{Filename: name, Start: hcl.InitialPos, End: hcl.InitialPos},
 		}}

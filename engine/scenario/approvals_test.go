@@ -2,15 +2,12 @@ package scenario
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
-	"golang.org/x/crypto/ssh"
-
+	"github.com/runbookdev/runbook/engine/identity/identitytest"
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -37,15 +34,7 @@ func signersFile(t *testing.T, principals ...string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range principals {
-		pub, _, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := ssh.NewPublicKey(pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s %s", p, ssh.MarshalAuthorizedKey(k))
+		fmt.Fprintf(&b, "%s %s\n", p, identitytest.AuthorizedKey(identitytest.NewKey(t, p)))
 	}
 	return b.String()
 }

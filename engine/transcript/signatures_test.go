@@ -1,29 +1,13 @@
 package transcript
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/runbookdev/runbook/engine/identity"
+	"github.com/runbookdev/runbook/engine/identity/identitytest"
 )
-
-func newKey(t *testing.T) *identity.Key {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &identity.Key{Signer: s}
-}
 
 func sign(t *testing.T, k *identity.Key, msg []byte) string {
 	t.Helper()
@@ -35,7 +19,7 @@ func sign(t *testing.T, k *identity.Key, msg []byte) string {
 }
 
 func TestSignatures(t *testing.T) {
-	alice, bob := newKey(t), newKey(t)
+	alice, bob := identitytest.NewKey(t, "alice"), identitytest.NewKey(t, "bob")
 	const digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 	step := StepRef{Index: 1, Name: "write", Owner: "team"}
 	for _, tc := range []struct {
