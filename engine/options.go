@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"os"
 	"os/user"
 	"time"
@@ -39,6 +40,8 @@ type config struct {
 	broker       ApprovalBroker
 	verifier     ApprovalVerifier
 	approvalPoll time.Duration
+	// tracer makes the run's spans (trace.go).
+	tracer trace.Tracer
 }
 
 // WithLive flushes the hooks (the transcript fsync'd, then what ships it

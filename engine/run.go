@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"maps"
 	"os"
 	"path/filepath"
@@ -103,7 +104,9 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 			r.lockLost, r.held = l.Lost(), lockName
 		}
 	}
-	return r.run(ctx, lockName), nil
+	res := r.run(ctx, lockName)
+	r.endRunSpan(res)
+	return res, nil
 }
 
 // newConfig applies opts over the defaults: the operator, a new run id,
@@ -201,6 +204,9 @@ type runner struct {
 	// saved collects, in a dry-run, the mutating steps planned, with the
 	// basis each was planned against.
 	saved []PlanStep
+	// runSpan and stepSpan are the spans of the run and of the step
+	// running (trace.go); stepSpan is nil between steps.
+	runSpan, stepSpan trace.Span
 	// recordedVars are the variables as run_started records them
 	// (sensitive ones masked), which approval requests digest.
 	recordedVars map[string]any
@@ -251,6 +257,7 @@ func (r *runner) emit(e Event) bool {
 	if r.c.dryRun {
 		r.summarize(e)
 	}
+	r.spanEvent(e)
 	for i, h := range r.c.hooks {
 		if r.failedHooks[i] {
 			continue
@@ -538,7 +545,9 @@ func UsedPlugins(rb *schema.Runbook) []string {
 
 func (r *runner) run(ctx context.Context, lockName string) *Result {
 	res := &Result{RunID: r.c.runID}
+	ctx = r.startRunSpan(ctx)
 	start := r.startEvent(lockName)
+	start.TraceID = r.traceID()
 	signErr := r.sign(&start)
 	if !r.emit(start) || !r.boundary() {
 		return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())

@@ -42,6 +42,7 @@ type stepRun struct {
 // recorded for later steps whatever the status.
 func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResult {
 	st := &stepRun{runner: r, ref: ref, s: s, started: r.c.clock.Now()}
+	ctx = r.startStepSpan(ctx, ref)
 	res := st.lifecycle(ctx)
 	if res.Output == cty.NilVal {
 		res.Output = cty.NullVal(schema.StepOutputType(s))
@@ -55,6 +56,7 @@ func (r *runner) step(ctx context.Context, ref StepRef, s *schema.Step) StepResu
 	if res.Status == StatusSucceeded || res.Status == StatusPlanned || res.Status == StatusFailed {
 		out = export(res.Output, r.mask)
 	}
+	r.endStepSpan(res)
 	r.emit(StepFinished{StepRef: ref, Status: res.Status, Reason: res.Reason, Duration: Duration(d), Output: out})
 	r.boundary()
 	return res
@@ -201,7 +203,9 @@ func (st *stepRun) preview(ctx context.Context, args cty.Value) (StepResult, boo
 		}
 		unmarked, _ := args.UnmarkDeep()
 		pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
+		pctx, span := st.startCallSpan(pctx, "plan", false)
 		res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator})
+		st.endCallSpan(span, errText(st.mask, err))
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -468,7 +472,9 @@ func (st *stepRun) plan(ctx context.Context, p plugins.Plugin, args cty.Value) S
 	unmarked, _ := args.UnmarkDeep()
 	pctx, cancel := context.WithTimeout(ctx, st.s.Timeout)
 	defer cancel()
+	pctx, span := st.startCallSpan(pctx, "plan", false)
 	res, err := p.Plan(pctx, &plugins.ActionRequest{Action: a.Name, Args: unmarked, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState()})
+	st.endCallSpan(span, errText(st.mask, err))
 	if err != nil {
 		full := st.mask.String(st.locate(err).Error())
 		if strings.Contains(full, "\n") && !st.emit(Planned{StepRef: st.ref, Action: a.FullName(), Error: full}) {
@@ -593,6 +599,7 @@ func (st *stepRun) tryAction(ctx context.Context, p plugins.Plugin, args cty.Val
 	progress := st.mask.Lines(func(line string) {
 		st.emit(Progress{StepRef: st.ref, Line: line})
 	}, "stderr: ")
+	actx, span := st.startCallSpan(actx, "apply", readOnly)
 	res, err := p.Apply(actx, &plugins.ActionRequest{
 		Action: a.Name, Args: args, RunID: st.c.runID, Operator: st.c.operator, Planned: st.plannedState(),
 		Basis: st.basis, Progress: progress.Line,
@@ -620,6 +627,7 @@ func (st *stepRun) tryAction(ctx context.Context, p plugins.Plugin, args cty.Val
 		ev.Output = export(out, st.mask)
 		ev.Predicted = res.Predicted && st.c.dryRun
 	}
+	st.endCallSpan(span, ev.Error)
 	if !st.emit(ev) {
 		return cty.NilVal, nil, st.hookErr
 	}

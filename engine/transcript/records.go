@@ -67,6 +67,9 @@ type RunStartedOf[V any] struct {
 	// directory has an allowed_signers file; without one the operator is
 	// unverified.
 	Identity *OperatorIdentity `json:"identity,omitempty"`
+	// TraceID is the run's OpenTelemetry trace id (32 hex digits), when
+	// it was traced (docs/telemetry.md).
+	TraceID string `json:"trace_id,omitempty"`
 	// Steps and Started are for views: the transcript's times and step
 	// records already tell.
 	Steps   []StepRef `json:"-"`

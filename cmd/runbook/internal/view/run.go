@@ -287,6 +287,9 @@ func (v *runView) runStarted(e engine.RunStarted) {
 		v.printf("  %s %s %s\n", v.cs.Faint("applies plan"), "sha256:"+text.Short(e.Plan.SHA256), v.cs.Faint("of dry-run "+e.Plan.DryRun))
 	}
 	v.lines().identity(e.Identity)
+	if e.TraceID != "" {
+		v.printf("  %s %s\n", v.cs.Faint("trace"), text.VisibleLine(e.TraceID))
+	}
 }
 
 // printAction shows an action's result and, when it succeeded, its output.

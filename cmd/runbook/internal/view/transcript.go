@@ -115,6 +115,9 @@ func (v *transcriptView) renderHeader(rs transcript.RunStarted) {
 	} else if rs.Mode == engine.ModeRun {
 		v.field("  ", "identity", v.cs.Faint("unverified"))
 	}
+	if rs.TraceID != "" {
+		v.field("  ", "trace", text.VisibleLine(rs.TraceID))
+	}
 	v.field("  ", "started", text.FormatTime(v.at))
 	v.field("  ", "version", rs.Version)
 	src := rs.Source.Path

@@ -22,6 +22,7 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/telemetry"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/view"
 	"github.com/runbookdev/runbook/engine"
@@ -126,6 +127,9 @@ func runExec(parent context.Context, opts *Options) error {
 
 	ctx, stop := interruptible(opts.IO, parent)
 	defer stop()
+	tel := startTelemetry(ctx, opts)
+	defer stopTelemetry(ctx, opts, tel)
+	ctx = telemetry.FromEnvironment(ctx, os.Getenv)
 
 	// External plugin processes start now, while the run is prepared,
 	// rather than after run_started; a run that never starts (bad
@@ -156,6 +160,7 @@ func runExec(parent context.Context, opts *Options) error {
 		broker = st
 	}
 	engineOpts = append(engineOpts, approvalOptions(opts, in.cfg, id, broker)...)
+	engineOpts = append(engineOpts, engine.WithTracer(tel.Tracer()))
 	res, err := engine.Run(ctx, in.cfg, in.rb, engineOpts...)
 	if shipping != nil {
 		closeShipping(opts, shipping, err == nil)
@@ -569,4 +574,22 @@ func pluginsUnchanged(opts *Options, cfg *schema.Config, started transcript.RunS
 		}
 	}
 	return nil
+}
+
+// startTelemetry sets up tracing from the environment (docs/telemetry.md).
+// A configuration it cannot use is a warning: tracing never stops a run.
+func startTelemetry(ctx context.Context, opts *Options) *telemetry.Telemetry {
+	tel, err := telemetry.Setup(ctx, telemetry.Options{Getenv: os.Getenv, Version: build.Version()})
+	if err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", opts.IO.ErrColorScheme().Yellow("warning:"), text.VisibleLine(err.Error()))
+	}
+	return tel
+}
+
+// stopTelemetry exports the spans still queued, at most
+// telemetry.ShutdownTimeout, and says once if any could not be.
+func stopTelemetry(ctx context.Context, opts *Options, tel *telemetry.Telemetry) {
+	if err := tel.Shutdown(ctx); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", opts.IO.ErrColorScheme().Yellow("warning:"), text.VisibleLine(err.Error()))
+	}
 }
