@@ -1,14 +1,18 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins"
 )
 
@@ -143,5 +147,58 @@ runbook "rb" {
 			}
 			assertHidden(t, map[string]string{"trace": all.String()}, key, password)
 		})
+	}
+}
+
+// TestExportTranscript: a recorded run exported afterwards makes the spans
+// the live run made, with the same names, parents, attributes and events.
+func TestExportTranscript(t *testing.T) {
+	live, tracer := traced()
+	w, err := transcript.Create(t.TempDir(), "run-1", transcript.WithFS(noSync{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := run(t, rollback, WithVars(map[string]string{"value": "v2"}), WithYes(true), tracer, WithHooks(TranscriptHook(w)))
+	w.Close()
+	if h.err != nil || h.res.Status != StatusSucceeded {
+		t.Fatalf("err %v, res %+v", h.err, h.res)
+	}
+	tr, err := transcript.Read(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed, tracer2 := traced()
+	var c config
+	tracer2(&c)
+	id, err := ExportTranscript(context.Background(), c.tracer, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func(spans []sdktrace.ReadOnlySpan) map[string]string {
+		names := map[trace.SpanID]string{}
+		for _, s := range spans {
+			names[s.SpanContext().SpanID()] = s.Name()
+		}
+		out := map[string]string{}
+		for _, s := range spans {
+			if s.Name() == "plan kv.set" {
+				continue // a plan's call is not recorded, only its lines
+			}
+			a := attrs(s.Attributes())
+			var events []string
+			for _, e := range s.Events() {
+				events = append(events, e.Name+fmt.Sprint(attrs(e.Attributes)))
+			}
+			key := s.Name() + " #" + a["runbook.action.attempt"] + a["runbook.step.index"]
+			out[key] = fmt.Sprintf("parent=%s attrs=%v events=%v status=%v", names[s.Parent().SpanID()], a, events, s.Status().Code)
+		}
+		return out
+	}
+	want, got := describe(live.Ended()), describe(replayed.Ended())
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("replayed spans differ from the live run's (-live +replayed):\n%s", diff)
+	}
+	if len(got) < 7 || id == "" {
+		t.Errorf("%d spans, trace %q", len(got), id)
 	}
 }

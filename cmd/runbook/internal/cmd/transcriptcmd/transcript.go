@@ -30,10 +30,10 @@ Commands that take an ID accept the run id or a unique prefix of it. With a
 transcript store (--store, docs/store.md) they read every machine's runs.`,
 		Args: cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmdutil.Exitf(exitcode.BadInput, "transcript: missing subcommand: list, show ID, verify ID, push [ID...] or follow ID\nRun 'runbook transcript --help' for usage.")
+			return cmdutil.Exitf(exitcode.BadInput, "transcript: missing subcommand: list, show ID, verify ID, push [ID...], follow ID or export ID\nRun 'runbook transcript --help' for usage.")
 		},
 	}
-	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdVerify(f, nil), NewCmdPush(f, nil), NewCmdFollow(f, nil))
+	cmd.AddCommand(NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdVerify(f, nil), NewCmdPush(f, nil), NewCmdFollow(f, nil), NewCmdExport(f, nil))
 	return cmd
 }
 
