@@ -13,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/runbookdev/runbook/plugins/internal/spantest"
@@ -146,4 +147,34 @@ func TestGRPCStatsHandler(t *testing.T) {
 	if want := spantest.TraceParent(children[0].SpanContext()); len(got) != 1 || got[0] != want {
 		t.Errorf("server saw traceparent %q, want the client span's %q", got, want)
 	}
+}
+
+// Whatever a peer sends, Extract either leaves the context without a span
+// context or gives one that Fields writes back as a well-formed
+// traceparent of the same ids.
+func FuzzExtract(f *testing.F) {
+	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "vendor=abc,other=1")
+	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", "")
+	f.Add("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "")
+	f.Add("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "")
+	f.Add("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "a=1")
+	f.Add("", "vendor=abc")
+	f.Fuzz(func(t *testing.T, parent, state string) {
+		carrier := propagation.MapCarrier{"traceparent": parent, "tracestate": state}
+		ctx := traceprop.Extract(context.Background(), carrier)
+		sc := trace.SpanContextFromContext(ctx)
+		fields := traceprop.Fields(ctx)
+		if !sc.IsValid() {
+			if fields != nil {
+				t.Fatalf("no span context, yet Fields = %v", fields)
+			}
+			return
+		}
+		if !sc.IsRemote() {
+			t.Error("an extracted span context is not remote")
+		}
+		if want := spantest.TraceParent(sc); fields["traceparent"] != want {
+			t.Errorf("traceparent %q, want %q", fields["traceparent"], want)
+		}
+	})
 }
