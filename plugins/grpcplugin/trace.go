@@ -3,6 +3,7 @@ package grpcplugin
 import (
 	"context"
 
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/runbookdev/runbook/plugins/traceprop"
@@ -16,8 +17,7 @@ import (
 // withTraceContext returns ctx with the trace context of its span added to
 // its outgoing metadata; ctx as it is when it has no valid span context.
 func withTraceContext(ctx context.Context) context.Context {
-	fields := traceprop.Fields(ctx)
-	if len(fields) == 0 {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
