@@ -16,9 +16,11 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/filestate"
+	"github.com/runbookdev/runbook/plugins/traceprop"
 )
 
 // Defaults of the etcd backend.
@@ -135,6 +137,9 @@ func (b *EtcdBackend) client(ctx context.Context) (*clientv3.Client, error) {
 		Username:    b.cfg.Username,
 		Password:    b.cfg.Password,
 		Logger:      zap.NewNop(),
+		// A call made under the action's span is a client span under it,
+		// so that a traced etcd's spans join the run's trace.
+		DialOptions: []grpc.DialOption{grpc.WithStatsHandler(traceprop.GRPCStatsHandler())},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.service(), err)

@@ -112,7 +112,7 @@ func (c *Client) Configure(ctx context.Context, config cty.Value) error {
 	if err != nil {
 		return fmt.Errorf("configure: %w", err)
 	}
-	resp, err := c.rpc.Configure(ctx, &pb.ConfigureRequest{Config: dv})
+	resp, err := c.rpc.Configure(withTraceContext(ctx), &pb.ConfigureRequest{Config: dv})
 	if err != nil {
 		return callError(ctx, "configure", err)
 	}
@@ -135,13 +135,14 @@ func (c *Client) actionRequest(ctx context.Context, req *plugins.ActionRequest) 
 	return a, &pb.ActionRequest{Action: req.Action, Args: dv, RunId: req.RunID, Operator: req.Operator, PlannedState: req.Planned, Basis: req.Basis}, nil
 }
 
-// Plan implements plugins.Plugin.
+// Plan implements plugins.Plugin. The trace context of ctx's span, if it
+// has one, reaches the plugin as the remote parent of its handler's context.
 func (c *Client) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins.PlanResult, error) {
 	a, preq, err := c.actionRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.rpc.Plan(ctx, &pb.PlanRequest{Request: preq})
+	resp, err := c.rpc.Plan(withTraceContext(ctx), &pb.PlanRequest{Request: preq})
 	if err != nil {
 		return nil, callError(ctx, "plan "+req.Action, err)
 	}
@@ -158,7 +159,8 @@ func (c *Client) Plan(ctx context.Context, req *plugins.ActionRequest) (*plugins
 }
 
 // Apply implements plugins.Plugin. Progress lines go to req.Progress as
-// they arrive; cancelling ctx cancels the action in the plugin.
+// they arrive; cancelling ctx cancels the action in the plugin. The trace
+// context of ctx's span reaches the plugin as Plan's does.
 func (c *Client) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugins.ApplyResult, error) {
 	a, preq, err := c.actionRequest(ctx, req)
 	if err != nil {
@@ -169,7 +171,7 @@ func (c *Client) Apply(ctx context.Context, req *plugins.ActionRequest) (*plugin
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	op := "apply " + req.Action
-	stream, err := c.rpc.Apply(ctx, &pb.ApplyRequest{Request: preq})
+	stream, err := c.rpc.Apply(withTraceContext(ctx), &pb.ApplyRequest{Request: preq})
 	if err != nil {
 		return nil, callError(ctx, op, err)
 	}

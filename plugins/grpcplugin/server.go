@@ -36,9 +36,11 @@ func newServer(impl plugins.Plugin) *server {
 	return &server{impl: impl, inflight: map[*call]struct{}{}}
 }
 
-// begin registers a call; end must be called when it returns.
+// begin registers a call; end must be called when it returns. The call's
+// context has the caller's span, if the metadata carries one, as its remote
+// parent.
 func (s *server) begin(ctx context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(fromTraceContext(ctx))
 	c := &call{cancel: cancel, done: make(chan struct{})}
 	s.mu.Lock()
 	s.inflight[c] = struct{}{}

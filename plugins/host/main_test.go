@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/zclconf/go-cty/cty"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/runbookdev/runbook/plugins/grpcplugin"
 	"github.com/runbookdev/runbook/plugins/sdk"
@@ -140,6 +141,20 @@ func runTestHost() int {
 	return 0
 }
 
+// spanSeen describes the span context of ctx: "TRACEID-SPANID", with
+// "-remote" for a remote one, or "none".
+func spanSeen(ctx context.Context) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return "none"
+	}
+	s := sc.TraceID().String() + "-" + sc.SpanID().String()
+	if sc.IsRemote() {
+		s += "-remote"
+	}
+	return s
+}
+
 var messageOut = cty.Object(map[string]cty.Type{"message": cty.String})
 
 func testPlugin(mode string) sdk.Plugin {
@@ -164,6 +179,13 @@ func testPlugin(mode string) sdk.Plugin {
 				},
 			},
 			noArgs("mode", func(context.Context, *sdk.Request) (any, error) { return mode, nil }),
+			{
+				Name: "span", Output: cty.String,
+				Plan: func(ctx context.Context, _ *sdk.Request) (*sdk.Plan, error) {
+					return &sdk.Plan{Changes: []string{spanSeen(ctx)}}, nil
+				},
+				Apply: func(ctx context.Context, _ *sdk.Request) (any, error) { return spanSeen(ctx), nil },
+			},
 			noArgs("env", func(context.Context, *sdk.Request) (any, error) { return os.Environ(), nil }),
 			noArgs("stdin", func(context.Context, *sdk.Request) (any, error) {
 				target, err := os.Readlink("/proc/self/fd/0")

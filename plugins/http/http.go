@@ -14,9 +14,11 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/sdk"
+	"github.com/runbookdev/runbook/plugins/traceprop"
 )
 
 // MaxBody bounds the response body kept in the output.
@@ -204,6 +206,11 @@ func (p *plugin) do(ctx context.Context, r *request, progress func(string)) (cty
 	}
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", "runbook")
+	}
+	if hreq.Header.Get(traceprop.TraceParent) == "" && hreq.Header.Get(traceprop.TraceState) == "" {
+		// The server's spans join the run's trace, unless the runbook
+		// sends a trace context of its own.
+		traceprop.Inject(ctx, propagation.HeaderCarrier(hreq.Header))
 	}
 
 	resp, err := p.client.Do(hreq)

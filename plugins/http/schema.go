@@ -10,6 +10,9 @@
 // 10 redirects; a mutating method is sent once, to the URL given, and a
 // redirect answering it is returned as is. No redirect may go from https to
 // plain http. Proxies come from the usual HTTPS_PROXY/NO_PROXY variables.
+// A request made under a span (the action's attempt in a traced run)
+// carries its traceparent and tracestate headers, unless the action's
+// headers set either.
 package http
 
 import (

@@ -109,6 +109,8 @@ func postgresConfig(config cty.Value) (*postgresBackend, error) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelGrace}
 	}
+	// A statement run under the action's span is a client span under it.
+	cfg.ConnConfig.Tracer = newPGTracer()
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "runbook"
 	}

@@ -241,6 +241,7 @@ func TestPostgres(t *testing.T) {
 		{"Cancelled", testPGCancelled},
 		{"DSNNeverShown", testPGDSNNeverShown},
 		{"SavedPlan", testPGSavedPlan},
+		{"Traced", testPGTraced},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.test(t, dsn, strings.ToLower(tt.name))

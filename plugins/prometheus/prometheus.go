@@ -20,6 +20,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/safefile"
 	"github.com/runbookdev/runbook/plugins/sdk"
+	"github.com/runbookdev/runbook/plugins/traceprop"
 )
 
 // New returns a prometheus plugin; it needs Configure before a query.
@@ -58,7 +59,9 @@ func (p *plugin) configure(_ context.Context, cfg sdk.Values) error {
 	}
 
 	transport := http.DefaultTransport.(*http.Transport).Clone()
-	var rt http.RoundTripper = limitBody{next: transport}
+	// A query made under the action's span is a client span under it and
+	// carries its trace context, for a Prometheus that traces its own.
+	var rt http.RoundTripper = limitBody{next: traceprop.Transport(transport)}
 	if tok := plugins.Attr(config, "bearer_token"); !tok.IsNull() && tok.AsString() != "" {
 		rt = &bearer{token: tok.AsString(), next: rt}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/runbookdev/runbook/plugins"
+	"github.com/runbookdev/runbook/plugins/traceprop"
 )
 
 // The Langfuse public API the backend speaks (prompts, v2):
@@ -109,7 +110,10 @@ func newLangfuseBackend(config cty.Value) (*langfuseBackend, error) {
 		timeout:   timeout,
 		listLimit: langfuseListLimit,
 		transport: transport,
-		client:    &http.Client{Transport: transport},
+		// A request made under the action's span is a client span of
+		// its own and carries its trace context, so that Langfuse's
+		// traces of the API call join the run's.
+		client: &http.Client{Transport: traceprop.Transport(transport)},
 	}, nil
 }
 

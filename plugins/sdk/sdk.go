@@ -47,6 +47,11 @@
 // is (a switch to what is already active) calls req.Planned.Keep, so that
 // what is read after it is still predicted.
 //
+// When the run is traced, the ctx of every handler has the span of the
+// action's attempt as its remote parent (trace.SpanContextFromContext):
+// spans started from ctx with the OpenTelemetry API join the run's trace
+// (docs/plugins.md, "Tracing").
+//
 // The plugins compiled into runbook (package builtin) are declared on the
 // same action table: Compile describes one once, for `runbook validate`,
 // and its New makes the instances runbook calls in process, each with its

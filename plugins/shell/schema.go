@@ -7,7 +7,9 @@
 // PATH, HOME and LANG (taken from the host, with fallbacks), so credentials
 // and other variables of the operator's shell never leak into a command by
 // accident; pass what a command needs explicitly, e.g. env = { KUBECONFIG =
-// env("KUBECONFIG") }. Stdin is /dev/null. Each of stdout and stderr keeps its
+// env("KUBECONFIG") }. When the context holds a span (the action's attempt
+// in a traced run), TRACEPARENT and TRACESTATE carry its trace context,
+// unless env sets either. Stdin is /dev/null. Each of stdout and stderr keeps its
 // first MaxOutput bytes (1 MiB), with a note saying how much was cut. When
 // the context ends (step timeout, Ctrl-C) the whole process group gets
 // SIGTERM, then SIGKILL after a few seconds, and the action fails. A

@@ -14,6 +14,7 @@ import (
 	"github.com/runbookdev/runbook/plugins"
 	"github.com/runbookdev/runbook/plugins/procgroup"
 	"github.com/runbookdev/runbook/plugins/sdk"
+	"github.com/runbookdev/runbook/plugins/traceprop"
 )
 
 // MaxOutput bounds how much of each of stdout and stderr is captured in the
@@ -146,8 +147,10 @@ func summarize(command string) string {
 // plus PATH, HOME and LANG so that ordinary tools work. Nothing else of the
 // host's environment (tokens, cloud credentials, …) reaches the command unless
 // the runbook passes it on explicitly, so a runbook behaves the same whoever
-// runs it.
-func environ(given map[string]string) []string {
+// runs it. When ctx holds a span (the action's attempt), TRACEPARENT and
+// TRACESTATE carry its trace context, so that a traced tool joins the run's
+// trace.
+func environ(ctx context.Context, given map[string]string) []string {
 	base := map[string]string{
 		"PATH": os.Getenv("PATH"),
 		"HOME": os.Getenv("HOME"),
@@ -166,12 +169,34 @@ func environ(given map[string]string) []string {
 	if base["LANG"] == "" {
 		base["LANG"] = "C.UTF-8"
 	}
+	for k, v := range traceEnv(ctx, given) {
+		base[k] = v
+	}
 	for k, v := range given {
 		base[k] = v
 	}
 	env := make([]string, 0, len(base))
 	for k, v := range base {
 		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// traceEnv is the trace context of ctx's span as environment variables:
+// TRACEPARENT, and TRACESTATE when it is not empty, the names tools such as
+// otel-cli read. It is empty when ctx has no valid span context, or when the
+// runbook sets either variable itself: the two belong together, and the
+// runbook's own then stand alone.
+func traceEnv(ctx context.Context, given map[string]string) map[string]string {
+	for _, name := range []string{"TRACEPARENT", "TRACESTATE"} {
+		if _, ok := given[name]; ok {
+			return nil
+		}
+	}
+	fields := traceprop.Fields(ctx)
+	env := make(map[string]string, len(fields))
+	for k, v := range fields {
+		env[strings.ToUpper(k)] = v
 	}
 	return env
 }
@@ -204,7 +229,7 @@ func run(ctx context.Context, ra runArgs, progress func(string)) (cty.Value, err
 
 	cmd := procgroup.Command(ctx, ra.command)
 	cmd.Dir = ra.dir
-	cmd.Env = environ(ra.env)
+	cmd.Env = environ(ctx, ra.env)
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
 	cmd.Grace = killGrace

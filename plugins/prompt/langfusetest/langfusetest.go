@@ -54,6 +54,8 @@ type Request struct {
 	Path   string // escaped, as sent
 	Query  url.Values
 	Body   map[string]any
+	// TraceParent is the request's traceparent header, "" without one.
+	TraceParent string
 }
 
 var (
@@ -271,6 +273,13 @@ func (s *Server) Invariants() []string {
 	return out
 }
 
+// Requests returns the requests received, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
 // Writes returns the POST and PATCH requests received.
 func (s *Server) Writes() []Request {
 	s.mu.Lock()
@@ -299,7 +308,7 @@ func (s *Server) RequestPaths() []string {
 // ServeHTTP answers a request as Langfuse would.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	data, _ := io.ReadAll(r.Body)
-	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query()}
+	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(), TraceParent: r.Header.Get("traceparent")}
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &rec.Body); err != nil {
 			answer(w, http.StatusBadRequest, map[string]any{"message": "Invalid JSON body"})
