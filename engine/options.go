@@ -39,6 +39,9 @@ type config struct {
 	broker       ApprovalBroker
 	verifier     ApprovalVerifier
 	approvalPoll time.Duration
+	// notify and transcriptHead: see notify.go.
+	notify         *notifier
+	transcriptHead func() string
 }
 
 // WithLive flushes the hooks (the transcript fsync'd, then what ships it
