@@ -78,7 +78,7 @@ func (r *Receiver) URL() string {
 	if r.slack {
 		return r.srv.URL + slackServicesPath + r.token
 	}
-	return r.srv.URL + "/hook"
+	return r.srv.URL + "/hooks/whsec-7f3a9c2e1b0d"
 }
 
 // RevokedURL is a Slack webhook URL of this workspace whose token is not
