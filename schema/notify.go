@@ -105,9 +105,7 @@ func decodeNotify(block *hcl.Block) (*Notify, hcl.Diagnostics) {
 	if attr, ok := content.Attributes["dry_run"]; ok {
 		diags = append(diags, gohcl.DecodeExpression(attr.Expr, nil, &n.DryRun)...)
 	}
-	if diags.HasErrors() {
-		return nil, diags
-	}
+	// Kept with its errors, so that a duplicate of it is reported too.
 	return n, diags
 }
 
@@ -184,6 +182,9 @@ func checkNotifyLiteral(n *Notify, attr *hcl.Attribute) hcl.Diagnostics {
 // checkNotifyURL checks a notify block's url against the variables of a
 // runbook it applies to: it sees var and functions only.
 func checkNotifyURL(rb *Runbook, n *Notify) hcl.Diagnostics {
+	if n.URL == nil {
+		return nil // reported as missing
+	}
 	sc := &scope{rb: rb, what: fmt.Sprintf("the url of notify %q", n.Name), vars: true,
 		ctx: &hcl.EvalContext{Functions: Functions(FunctionsStatic), Variables: map[string]cty.Value{"var": varsObject(rb)}}}
 	_, diags := sc.checkExpr(n.URL, cty.String, "url")

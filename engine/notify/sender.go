@@ -203,7 +203,9 @@ func retryAfter(h string) time.Duration {
 		return 0
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+		// Anything beyond the budget is as good as an hour, and an
+		// hour does not overflow.
+		return time.Duration(min(n, 3600)) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil {
 		return max(time.Until(t), 0)
