@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/otel/trace"
@@ -95,7 +96,7 @@ func (st *stepRun) notifyWaiting(req *ApprovalRequest) {
 	m.FailedStep = st.s.Name
 	who := "any allowed signer"
 	if len(req.From) > 0 {
-		who = fmt.Sprint(req.From)
+		who = strings.Join(req.From, ", ")
 	}
 	m.Reason = fmt.Sprintf("step %q waits for %d more %s from %s, until %s", st.s.Name, req.Needed, approvalWord(req.Needed), who, req.Expires.UTC().Format("2006-01-02 15:04:05Z"))
 	st.sendNotifications(schema.NotifyWaitingApproval, m)

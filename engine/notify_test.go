@@ -290,7 +290,7 @@ func TestNotifyWaitingApproval(t *testing.T) {
 				return
 			}
 			m := s.last(schema.NotifyWaitingApproval)
-			if m.FailedStep != "write" || !strings.Contains(m.Reason, `step "write" waits for 1 more approval from [oncall]`) {
+			if m.FailedStep != "write" || !strings.Contains(m.Reason, `step "write" waits for 1 more approval from oncall, until `) {
 				t.Errorf("waiting message %+v", m)
 			}
 			if types := h.rec.types(); !strings.Contains(types, "approval_request notification approval") {
