@@ -239,6 +239,8 @@ func (st *stepRun) approvals(ctx context.Context, question string) (StepResult, 
 		}
 		return st.fail(StatusFailed, "requesting approval: %s", err), false
 	}
+	// Told once the request can be answered.
+	st.notifyWaiting(req)
 	w := &approvalWait{st: st, req: req, seen: map[string]bool{}}
 	if st.c.identity != nil {
 		w.seen[st.c.identity.Principal] = true

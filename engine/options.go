@@ -42,6 +42,9 @@ type config struct {
 	approvalPoll time.Duration
 	// tracer makes the run's spans (trace.go).
 	tracer trace.Tracer
+	// notify and transcriptHead: see notify.go.
+	notify         *notifier
+	transcriptHead func() string
 }
 
 // WithLive flushes the hooks (the transcript fsync'd, then what ships it

@@ -162,6 +162,7 @@ func newRunner(cfg *schema.Config, rb *schema.Runbook, c *config, vars cty.Value
 		}
 	})
 	r.rememberPluginSecrets()
+	r.prepareNotify()
 	return r
 }
 
@@ -552,6 +553,7 @@ func (r *runner) run(ctx context.Context, lockName string) *Result {
 	if !r.emit(start) || !r.boundary() {
 		return r.finish(res, StatusFailed, exitcode.Failed, r.hookErr.Error())
 	}
+	r.notifyStarted(ctx)
 	if signErr != nil {
 		return r.finish(res, StatusFailed, exitcode.Failed, signErr.Error())
 	}
@@ -647,6 +649,7 @@ func (r *runner) finish(res *Result, status string, code int, reason string) *Re
 		fin.Plan = r.planSummary()
 		res.Plan = r.savedPlan()
 	}
+	r.notifyFinished(res)
 	r.emit(fin)
 	r.flush()
 	if r.hookErr != nil && res.Status == StatusSucceeded {
@@ -660,6 +663,7 @@ func (r *runner) interrupted(res *Result, step string) *Result {
 	if step != "" {
 		res.Reason = fmt.Sprintf("interrupted during step %q", step)
 	}
+	r.notifyInterrupted(res, step)
 	d := r.c.clock.Now().Sub(r.started)
 	r.emit(Interrupted{Step: step, Duration: Duration(d)})
 	r.flush()

@@ -310,6 +310,9 @@ func (c *checker) checkRunbook(rb *Runbook) hcl.Diagnostics {
 			diags = append(diags, checkCheck(varScope, &val.Condition, val.ErrorMessage)...)
 		}
 	}
+	for _, n := range rb.Notify {
+		diags = append(diags, checkNotifyURL(rb, n)...)
+	}
 	if rb.Lock != nil {
 		lockScope := &scope{rb: rb, what: "the lock", vars: true,
 			ctx: &hcl.EvalContext{Functions: fns, Variables: map[string]cty.Value{"var": varObj}}}

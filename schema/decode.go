@@ -20,6 +20,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "runbook", LabelNames: []string{"name"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "team", LabelNames: []string{"name"}},
+		{Type: "notify", LabelNames: []string{"name"}},
 	},
 }
 
@@ -34,6 +35,7 @@ var runbookSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "step", LabelNames: []string{"name"}},
+		{Type: "notify", LabelNames: []string{"name"}},
 	},
 }
 
@@ -86,6 +88,7 @@ type fileDecl struct {
 	runbooks []*Runbook
 	plugins  []*PluginDecl
 	teams    []*Team
+	notify   []*Notify
 }
 
 func decodeFile(file *hcl.File, filename string) (*fileDecl, hcl.Diagnostics) {
@@ -110,6 +113,12 @@ func decodeFile(file *hcl.File, filename string) (*fileDecl, hcl.Diagnostics) {
 			diags = append(diags, d...)
 			if t != nil {
 				decl.teams = append(decl.teams, t)
+			}
+		case "notify":
+			n, d := decodeNotify(block)
+			diags = append(diags, d...)
+			if n != nil {
+				decl.notify = append(decl.notify, n)
 			}
 		}
 	}
@@ -217,14 +226,26 @@ func (rb *Runbook) decodeAttributes(attrs hcl.Attributes) hcl.Diagnostics {
 	return diags
 }
 
-// decodeBlocks decodes a runbook's variables and steps, each name once; its
-// steps inherit its owner, so the attributes are decoded first.
+// decodeBlocks decodes a runbook's variables, steps and notify blocks,
+// each name once; its steps inherit its owner, so the attributes are
+// decoded first.
 func (rb *Runbook) decodeBlocks(blocks hcl.Blocks) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	seenVars := map[string]hcl.Range{}
 	seenSteps := map[string]hcl.Range{}
+	seenNotify := map[string]hcl.Range{}
 	for _, b := range blocks {
 		switch b.Type {
+		case "notify":
+			n, d := decodeNotify(b)
+			diags = append(diags, d...)
+			if n != nil {
+				if d := checkNotifyNames([]*Notify{n}, seenNotify); d != nil {
+					diags = append(diags, d...)
+					continue
+				}
+				rb.Notify = append(rb.Notify, n)
+			}
 		case "variable":
 			if prev, dup := seenVars[b.Labels[0]]; dup {
 				diags = append(diags, duplicate("variable", b.Labels[0], prev, b.DefRange))

@@ -25,6 +25,7 @@ var bodySchemas = map[string]*hcl.BodySchema{
 	"test":         testSchema,
 	"mock":         mockSchema,
 	"team":         teamSchema,
+	"notify":       notifySchema,
 }
 
 // docs/language.md documents every block of the language under a heading

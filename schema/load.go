@@ -281,7 +281,7 @@ func (l *loader) loadFile(src Source) (res fileResult) {
 		if len(res.diags) == 0 && len(decl.plugins) == 0 {
 			res.file = nil
 		}
-		res.decl = &fileDecl{plugins: decl.plugins, teams: decl.teams}
+		res.decl = &fileDecl{plugins: decl.plugins, teams: decl.teams, notify: decl.notify}
 	}
 	return res
 }
@@ -392,6 +392,7 @@ func (l *loader) load(srcs []Source) (*Config, hcl.Diagnostics) {
 	diags = append(diags, checkPluginUse(cfg, m.firstUse, lookup, schemas)...)
 	diags = append(diags, checkTests(cfg, m.infos)...)
 	diags = append(diags, checkApprovals(cfg, m.infos)...)
+	diags = append(diags, collectNotify(cfg, results, m.infos)...)
 	SortDiagnostics(diags)
 	return cfg, diags
 }

@@ -40,6 +40,9 @@ type Config struct {
 	// Signers is the runbook directory's allowed_signers file; nil when
 	// it has none.
 	Signers *signers.File
+	// Notify are the top-level notify blocks, which apply to every
+	// runbook of the directory (NotifyFor), in file order.
+	Notify []*Notify
 }
 
 // Runbook returns the runbook named name, or nil.
@@ -97,6 +100,8 @@ type Runbook struct {
 	Lock      hcl.Expression
 	Variables []*Variable
 	Steps     []*Step
+	// Notify are the runbook's own notify blocks.
+	Notify []*Notify
 	// Filename is the file that holds the block.
 	Filename  string
 	DeclRange hcl.Range

@@ -109,6 +109,8 @@ func TestScripts(t *testing.T) {
 			"pgsql":    cmdPgSQL,
 			"pgproxy":  cmdPgProxy,
 			"langfuse": cmdLangfuse,
+			// webhook: see notify_cmd_test.go.
+			"webhook": cmdWebhook,
 		},
 	})
 }

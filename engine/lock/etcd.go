@@ -13,8 +13,10 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/runbookdev/runbook/engine/exitcode"
+	"github.com/runbookdev/runbook/plugins/traceprop"
 )
 
 // Defaults of an etcd lock URL.
@@ -124,6 +126,8 @@ func (l *etcdLocker) Acquire(ctx context.Context, name string, h Holder, wait ti
 		Endpoints:   l.cfg.Endpoints,
 		DialTimeout: l.cfg.DialTimeout,
 		Logger:      zap.NewNop(),
+		// Calls made under the run's span are client spans of its trace.
+		DialOptions: []grpc.DialOption{grpc.WithStatsHandler(traceprop.GRPCStatsHandler())},
 	})
 	if err != nil {
 		return nil, l.unavailable(name, err)

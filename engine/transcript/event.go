@@ -22,6 +22,10 @@ const (
 	TypeStepFinished    = "step_finished"
 	TypeRunFinished     = "run_finished"
 	TypeInterrupted     = "interrupted"
+	// A notification records one delivery of a notify block: after
+	// run_started, after an approval_request, and before run_finished or
+	// interrupted.
+	TypeNotification = "notification"
 )
 
 // Event is one line of a transcript.

@@ -361,6 +361,29 @@ type Interrupted struct {
 func (Interrupted) Type() string { return TypeInterrupted }
 func (Interrupted) record()      {}
 
+// Notification reports one delivery of a notify block's notification
+// (docs/execution.md, "Notifications"). It never holds the URL.
+type Notification struct {
+	// Notify is the notify block's name.
+	Notify string `json:"notify"`
+	// NotifyType is the block's type: "slack" or "webhook".
+	NotifyType string `json:"notify_type"`
+	// Event is what the notification tells: "started",
+	// "waiting_approval", "succeeded", "failed" or "interrupted".
+	Event     string `json:"event"`
+	Delivered bool   `json:"delivered"`
+	// Attempts counts the requests made; 0 when none could be.
+	Attempts int `json:"attempts"`
+	// StatusCode is the receiver's last answer; absent when none came.
+	StatusCode int `json:"status_code,omitempty"`
+	// Error says why it was not delivered.
+	Error string `json:"error,omitempty"`
+}
+
+// Type implements Record.
+func (Notification) Type() string { return TypeNotification }
+func (Notification) record()      {}
+
 // marshal encodes v as the writer does: compact, without HTML escaping.
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
@@ -422,6 +445,8 @@ func newRecord(typ string) Record {
 		return &RunFinished{}
 	case TypeInterrupted:
 		return &Interrupted{}
+	case TypeNotification:
+		return &Notification{}
 	}
 	return nil
 }
@@ -449,5 +474,5 @@ func (e Event) Record() (r Record, ok bool, err error) {
 }
 
 // Ref is the step a step record is about; every record but run_started,
-// run_finished and interrupted has it.
+// run_finished, interrupted and notification has it.
 func (r StepRef) Ref() StepRef { return r }

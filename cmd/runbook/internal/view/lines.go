@@ -161,3 +161,19 @@ func (v eventLines) output(out any, label string, streamed bool) {
 		v.printf("%s%s %s\n", indent, v.cs.Faint(k+":"), val)
 	}
 }
+
+// notification shows one delivery of a notify block: "✉ notified NAME
+// (started)", or "✗ could not notify NAME (started): why". The one a step
+// waits with is indented under the step.
+func (v eventLines) notification(e engine.Notification) {
+	indent := "  "
+	if e.Event == "waiting_approval" {
+		indent = v.indent()
+	}
+	what := e.Notify + " (" + e.Event + ")"
+	if e.Delivered {
+		v.printf("%s%s\n", indent, v.cs.Faint("✉ notified "+what))
+		return
+	}
+	v.printf("%s%s %s\n", indent, v.cs.Yellow("✗ could not notify "+what+":"), e.Error)
+}

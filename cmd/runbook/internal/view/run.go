@@ -242,6 +242,8 @@ func (v *runView) Handle(e engine.Event) error {
 		v.runFinished(e)
 	case engine.Interrupted:
 		v.interrupted(e)
+	case engine.Notification:
+		v.lines().notification(e)
 	}
 	return nil
 }

@@ -79,7 +79,10 @@ func RenderTranscript(w io.Writer, cs *iostreams.ColorScheme, tr *transcript.Tra
 		v.renderStep(i+1, s)
 	}
 	for _, e := range tr.Events {
-		if !e.Has("step") && e.Type != transcript.TypeRunStarted && e.Type != transcript.TypeRunFinished && e.Type != transcript.TypeInterrupted {
+		if e.Has("step") || e.Type == transcript.TypeRunStarted || e.Type == transcript.TypeRunFinished || e.Type == transcript.TypeInterrupted {
+			continue
+		}
+		if !v.notification(e) {
 			v.printf("\n  %s\n", v.generic(e))
 		}
 	}
@@ -253,9 +256,25 @@ func (f *Follower) Event(e transcript.Event) error {
 		}
 		v.stepEvent(e)
 	default:
-		v.printf("\n  %s\n", v.generic(e))
+		if !v.notification(e) {
+			v.printf("\n  %s\n", v.generic(e))
+		}
 	}
 	return v.err
+}
+
+// notification shows a notification record; false when e is not one that
+// reads back.
+func (v *transcriptView) notification(e transcript.Event) bool {
+	if e.Type != transcript.TypeNotification {
+		return false
+	}
+	rec, ok, err := e.Record()
+	if !ok || err != nil {
+		return false
+	}
+	_ = v.Handle(rec)
+	return true
 }
 
 // Handle implements engine.Hook, as the live view does: transcript show
@@ -290,6 +309,8 @@ func (v *transcriptView) Handle(e engine.Event) error {
 	case transcript.StepFinished:
 		v.finished = true
 		v.lines().stepFinished(r)
+	case transcript.Notification:
+		v.lines().notification(r)
 	}
 	return v.err
 }

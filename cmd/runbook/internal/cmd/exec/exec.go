@@ -28,6 +28,7 @@ import (
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/exitcode"
 	"github.com/runbookdev/runbook/engine/lock"
+	"github.com/runbookdev/runbook/engine/notify"
 	"github.com/runbookdev/runbook/engine/store"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins/procgroup"
@@ -154,6 +155,8 @@ func runExec(parent context.Context, opts *Options) error {
 		engine.WithLive(st != nil),
 		engine.WithPlugins(provider),
 		engine.WithLocker(locker, opts.LockTimeout),
+		engine.WithNotify(notify.NewSender(build.Version()), in.cfg.NotifyFor(in.rb)),
+		engine.WithTranscriptHead(tw.Head),
 	)
 	var broker engine.ApprovalBroker
 	if st != nil {
