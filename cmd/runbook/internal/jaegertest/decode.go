@@ -181,7 +181,7 @@ func convertValue(typ string, raw json.RawMessage) (any, error) {
 
 func wrapType(typ string, err error) error {
 	if err != nil {
-		return fmt.Errorf("not a %s: %w", typ, err)
+		return fmt.Errorf("bad %s value: %w", typ, err)
 	}
 	return nil
 }
