@@ -10,9 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// realAnswer is an answer to GET /api/traces/{traceID} holding the spans
-// of TestStartExportRead, in the shape of Jaeger v1.75.0's JSON (the
-// structuredResponse of cmd/query/app and the trace of internal/uimodel).
+// realAnswer is what Jaeger v1.75.0 answered to GET /api/traces/{traceID}
+// for the spans of TestStartExportRead.
 func realAnswer(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "trace.json"))

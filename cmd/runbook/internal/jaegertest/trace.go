@@ -199,20 +199,35 @@ func (j *Jaeger) WaitTrace(ctx context.Context, traceID string, minSpans int) (*
 		ctx, cancel = context.WithTimeout(ctx, defaultWait)
 		defer cancel()
 	}
+	var (
+		answered bool  // whether a read has been answered
+		spans    int   // how many spans the last answer had
+		last     error // what the last answer said, when not a trace
+	)
 	for {
 		t, err := j.Trace(ctx, traceID)
-		if err == nil && len(t.Spans) >= minSpans {
+		switch {
+		case err == nil && len(t.Spans) >= minSpans:
 			return t, nil
-		}
-		if err != nil && !errors.Is(err, ErrTraceNotFound) && ctx.Err() == nil {
+		case err == nil:
+			answered, spans, last = true, len(t.Spans), nil
+		case errors.Is(err, ErrTraceNotFound):
+			answered, last = true, err
+		case ctx.Err() != nil:
+			// The deadline cut this read short: the last answer stands.
+		default:
 			return nil, err
 		}
 		select {
 		case <-ctx.Done():
-			if err != nil {
-				return nil, fmt.Errorf("waiting for %d spans of trace %s: %w", minSpans, traceID, err)
+			prefix := fmt.Sprintf("waiting for %d spans of trace %s", minSpans, traceID)
+			switch {
+			case !answered:
+				return nil, fmt.Errorf("%s: %w", prefix, ctx.Err())
+			case last != nil:
+				return nil, fmt.Errorf("%s: %w", prefix, last)
 			}
-			return nil, fmt.Errorf("waiting for %d spans of trace %s: %d after %v", minSpans, traceID, len(t.Spans), ctx.Err())
+			return nil, fmt.Errorf("%s: %d after %v", prefix, spans, ctx.Err())
 		case <-time.After(pollInterval):
 		}
 	}
