@@ -62,7 +62,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		// [postgres] and [openssh]: see services_test.go.
+		// [postgres], [openssh] and [jaeger]: see services_test.go.
 		Condition: serviceCondition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
@@ -104,11 +104,14 @@ func TestScripts(t *testing.T) {
 			// gensecrets and nosecrets: see secrets_test.go.
 			"gensecrets": cmdGenSecrets,
 			"nosecrets":  cmdNoSecrets,
-			// pgserver, pgsql and langfuse: see services_test.go.
-			"pgserver": cmdPgServer,
-			"pgsql":    cmdPgSQL,
-			"pgproxy":  cmdPgProxy,
-			"langfuse": cmdLangfuse,
+			// pgserver, pgsql, pgproxy, langfuse, jaeger and
+			// jaegertrace: see services_test.go.
+			"pgserver":    cmdPgServer,
+			"pgsql":       cmdPgSQL,
+			"pgproxy":     cmdPgProxy,
+			"langfuse":    cmdLangfuse,
+			"jaeger":      cmdJaeger,
+			"jaegertrace": cmdJaegerTrace,
 			// webhook: see notify_cmd_test.go.
 			"webhook": cmdWebhook,
 		},

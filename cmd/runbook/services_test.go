@@ -3,19 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/runbookdev/runbook/cmd/runbook/internal/jaegertest"
 	"github.com/runbookdev/runbook/plugins/index/pgtest"
 	"github.com/runbookdev/runbook/plugins/prompt/langfusetest"
 )
@@ -58,11 +63,37 @@ import (
 // which version each label of a prompt is on, "LABEL VERSION" sorted by
 // label; snapshot writes every version with its labels and text, for
 // "nothing changed" checks.
+//
+//	[jaeger]
+//
+// is true when the machine has a Jaeger v2 binary ($RUNBOOK_JAEGER, or
+// jaeger on $PATH; see cmd/runbook/internal/jaegertest). Without one it is
+// false, unless RUNBOOK_REQUIRE_SERVICES=1, where it fails the script.
+//
+//	jaeger
+//
+// starts a private Jaeger and sets $OTEL_EXPORTER_OTLP_ENDPOINT to its
+// OTLP/HTTP receiver, $OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf, and
+// $JAEGER_QUERY to its query service's URL.
+//
+//	jaegertrace TRACEID MINSPANS
+//
+// waits until the trace TRACEID has at least MINSPANS spans and writes them
+// to stdout in start order, a line for each span, followed by a line for
+// each of its events:
+//
+//	span OPERATION parent=PARENT_OPERATION KEY=VALUE...
+//	event OPERATION EVENT KEY=VALUE...
+//
+// parent=- for a root span (?SPANID for a parent the trace lacks); tags and
+// fields sorted by key; a value that is empty or holds spaces, quotes or
+// control characters is quoted as in Go.
 
 // scriptServices holds the services a script started.
 type scriptServices struct {
 	langfuse *langfusetest.Server
 	proxy    *pgtest.Proxy
+	jaeger   *jaegertest.Jaeger
 }
 
 type scriptServicesKey struct{}
@@ -78,6 +109,15 @@ func serviceCondition(cond string) (bool, error) {
 		_, err := pgtest.BinDir()
 		if errors.Is(err, pgtest.ErrNoServer) && pgtest.Required() {
 			return false, fmt.Errorf("%v, and RUNBOOK_REQUIRE_SERVICES=1 requires them", err)
+		}
+		return err == nil, err
+	case "jaeger":
+		_, err := jaegertest.Binary()
+		if errors.Is(err, jaegertest.ErrNoBinary) {
+			if jaegertest.Required() {
+				return false, fmt.Errorf("%v, and RUNBOOK_REQUIRE_SERVICES=1 requires it", err)
+			}
+			return false, nil
 		}
 		return err == nil, err
 	case "openssh":
@@ -242,4 +282,170 @@ func cmdPgProxy(ts *testscript.TestScript, neg bool, args []string) {
 	u, _ := url.Parse(ts.Getenv("PG_DSN"))
 	u.Host = svc.proxy.Addr()
 	ts.Setenv("PROXY_DSN", u.String())
+}
+
+// cmdJaeger implements `jaeger`.
+func cmdJaeger(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: jaeger")
+	}
+	svc := services(ts)
+	if svc.jaeger != nil {
+		ts.Fatalf("jaeger: already started")
+	}
+	svc.jaeger = jaegertest.Start(scriptTB{ts})
+	ts.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", svc.jaeger.OTLPHTTP)
+	ts.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+	ts.Setenv("JAEGER_QUERY", svc.jaeger.Query)
+}
+
+// cmdJaegerTrace implements `jaegertrace TRACEID MINSPANS`.
+func cmdJaegerTrace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jaegertrace TRACEID MINSPANS")
+	}
+	j := services(ts).jaeger
+	if j == nil {
+		ts.Fatalf("jaegertrace: no Jaeger; start one with jaeger")
+	}
+	minSpans, err := strconv.Atoi(args[1])
+	if err != nil || minSpans < 1 {
+		ts.Fatalf("jaegertrace: MINSPANS %q is not a positive number", args[1])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr, err := j.WaitTrace(ctx, args[0], minSpans)
+	if err != nil {
+		ts.Fatalf("jaegertrace: %v\njaeger log:\n%s", err, j.Log())
+	}
+	fmt.Fprint(ts.Stdout(), formatTrace(tr))
+}
+
+// formatTrace writes a trace as jaegertrace shows it.
+func formatTrace(tr *jaegertest.Trace) string {
+	spans := slices.Clone(tr.Spans)
+	sort.SliceStable(spans, func(i, k int) bool {
+		a, b := spans[i], spans[k]
+		if !a.Start.Equal(b.Start) {
+			return a.Start.Before(b.Start)
+		}
+		if a.OperationName != b.OperationName {
+			return a.OperationName < b.OperationName
+		}
+		return a.SpanID < b.SpanID
+	})
+	var out strings.Builder
+	for _, s := range spans {
+		parent := "-"
+		if id := s.Parent(); id != "" {
+			parent = "?" + id // a parent the trace does not hold (yet)
+			if p, ok := tr.Span(id); ok {
+				parent = p.OperationName
+			}
+		}
+		tags := make(map[string]any, len(s.Tags))
+		for _, kv := range s.Tags {
+			tags[kv.Key] = kv.Value
+		}
+		fmt.Fprintf(&out, "span %s parent=%s%s\n", s.OperationName, parent, formatFields(tags))
+		for _, e := range s.Events() {
+			fmt.Fprintf(&out, "event %s %s%s\n", s.OperationName, formatValue(e.Name), formatFields(e.Fields))
+		}
+	}
+	return out.String()
+}
+
+// formatFields writes " KEY=VALUE" for each field, sorted by key.
+func formatFields(fields map[string]any) string {
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&out, " %s=%s", formatValue(k), formatValue(fields[k]))
+	}
+	return out.String()
+}
+
+// formatValue writes a tag's value: strings bare unless they are empty or
+// hold spaces, quotes or control characters, then quoted as in Go; bytes in
+// base64.
+func formatValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		if v == "" || strings.ContainsFunc(v, func(r rune) bool {
+			return r == '"' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r)
+		}) {
+			return strconv.Quote(v)
+		}
+		return v
+	case []byte:
+		return base64.StdEncoding.EncodeToString(v)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func TestFormatTrace(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	child := func(op, id, parent string, start time.Time, tags ...jaegertest.KeyValue) jaegertest.Span {
+		s := jaegertest.Span{TraceID: "t1", SpanID: id, OperationName: op, Start: start, Tags: tags}
+		if parent != "" {
+			s.References = []jaegertest.Reference{{Type: "CHILD_OF", TraceID: "t1", SpanID: parent}}
+		}
+		return s
+	}
+	step := child("runbook.step", "s2", "s1", t0.Add(time.Millisecond),
+		jaegertest.KeyValue{Key: "runbook.step", Value: "migrate db"},
+		jaegertest.KeyValue{Key: "attempts", Value: int64(3)},
+		jaegertest.KeyValue{Key: "empty", Value: ""},
+		jaegertest.KeyValue{Key: "ratio", Value: 0.5},
+		jaegertest.KeyValue{Key: "changes", Value: true},
+		jaegertest.KeyValue{Key: "raw", Value: []byte("hi")},
+	)
+	step.Logs = []jaegertest.Log{
+		{Time: t0.Add(3 * time.Millisecond), Fields: []jaegertest.KeyValue{{Key: "event", Value: "done"}}},
+		{Time: t0.Add(2 * time.Millisecond), Fields: []jaegertest.KeyValue{
+			{Key: "reason", Value: `said "no"`}, {Key: "event", Value: "retry"}, {Key: "attempt", Value: int64(2)},
+		}},
+		{Time: t0.Add(2 * time.Millisecond), Fields: []jaegertest.KeyValue{{Key: "message", Value: "not an event"}}},
+	}
+	tests := []struct {
+		name  string
+		spans []jaegertest.Span
+		want  string
+	}{
+		{
+			name: "parent, child and events",
+			// Out of order: the lines follow the start times.
+			spans: []jaegertest.Span{step, child("runbook.exec", "s1", "", t0, jaegertest.KeyValue{Key: "runbook.name", Value: "deploy"})},
+			want: "span runbook.exec parent=- runbook.name=deploy\n" +
+				`span runbook.step parent=runbook.exec attempts=3 changes=true empty="" ratio=0.5 raw=aGk= runbook.step="migrate db"` + "\n" +
+				`event runbook.step retry attempt=2 reason="said \"no\""` + "\n" +
+				"event runbook.step done\n",
+		},
+		{
+			name: "same start, by name",
+			spans: []jaegertest.Span{
+				child("b", "s2", "", t0), child("a", "s3", "", t0), child("a", "s1", "", t0),
+			},
+			want: "span a parent=-\nspan a parent=-\nspan b parent=-\n",
+		},
+		{
+			name:  "parent missing",
+			spans: []jaegertest.Span{child("runbook.step", "s2", "s9", t0)},
+			want:  "span runbook.step parent=?s9\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := formatTrace(&jaegertest.Trace{TraceID: "t1", Spans: tt.spans})
+			if got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
 }
