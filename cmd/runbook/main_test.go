@@ -58,6 +58,9 @@ func TestScripts(t *testing.T) {
 	sampleDir := sample.Copy(t, "examples")
 	echoPlugin, echoSHA256 := buildEchoPlugin(t)
 	litellmPlugin, litellmSHA256 := buildLitellmPlugin(t)
+	// tracechild continues a run's trace from a shell.run step: see
+	// testdata/tracechild.
+	traceChild, _ := buildPlugin(t, "tracechild", "./testdata/tracechild")
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
@@ -79,6 +82,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("ECHO_PLUGIN_SHA256", echoSHA256)
 			env.Setenv("LITELLM_PLUGIN", litellmPlugin)
 			env.Setenv("LITELLM_PLUGIN_SHA256", litellmSHA256)
+			env.Setenv("TRACECHILD", traceChild)
 			// Services a script starts: see services_test.go.
 			env.Values[scriptServicesKey{}] = &scriptServices{}
 			// Every transcript a script leaves intact holds to the
@@ -114,6 +118,8 @@ func TestScripts(t *testing.T) {
 			"jaegertrace": cmdJaegerTrace,
 			// webhook: see notify_cmd_test.go.
 			"webhook": cmdWebhook,
+			// envfile: see telemetry_cmd_test.go.
+			"envfile": cmdEnvFile,
 		},
 	})
 }
