@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -73,18 +74,9 @@ func (r *runner) traceID() string {
 
 // endRunSpan closes the run's span with the run's result.
 func (r *runner) endRunSpan(res *Result) {
-	if r.runSpan == nil {
-		return
+	if r.runSpan != nil {
+		endRun(r.runSpan, res, r.c.clock.Now())
 	}
-	r.runSpan.SetAttributes(
-		attrPipelineResult.String(pipelineResult(res.Status)),
-		attribute.String("runbook.status", res.Status),
-		attribute.Int("runbook.exit_code", res.ExitCode),
-	)
-	if res.ExitCode != exitcode.OK {
-		r.runSpan.SetStatus(codes.Error, res.Reason)
-	}
-	r.runSpan.End(trace.WithTimestamp(r.c.clock.Now()))
 }
 
 // pipelineResult is a status in the CI/CD conventions' words.
@@ -118,16 +110,34 @@ func (r *runner) endStepSpan(res StepResult) {
 	if r.stepSpan == nil {
 		return
 	}
-	r.stepSpan.SetAttributes(attrTaskResult.String(pipelineResult(res.Status)), attribute.String("runbook.step.status", res.Status))
+	endStep(r.stepSpan, res, r.c.clock.Now())
+	r.stepSpan = nil
+}
+
+// endStep closes a step's span, live or replayed.
+func endStep(span trace.Span, res StepResult, at time.Time) {
+	span.SetAttributes(attrTaskResult.String(pipelineResult(res.Status)), attribute.String("runbook.step.status", res.Status))
 	if res.Reason != "" {
-		r.stepSpan.SetAttributes(attribute.String("runbook.step.reason", res.Reason))
+		span.SetAttributes(attribute.String("runbook.step.reason", res.Reason))
 	}
 	switch res.Status {
 	case StatusFailed, StatusBlocked, StatusDeclined:
-		r.stepSpan.SetStatus(codes.Error, res.Reason)
+		span.SetStatus(codes.Error, res.Reason)
 	}
-	r.stepSpan.End(trace.WithTimestamp(r.c.clock.Now()))
-	r.stepSpan = nil
+	span.End(trace.WithTimestamp(at))
+}
+
+// endRun closes a run's span, live or replayed.
+func endRun(span trace.Span, res *Result, at time.Time) {
+	span.SetAttributes(
+		attrPipelineResult.String(pipelineResult(res.Status)),
+		attribute.String("runbook.status", res.Status),
+		attribute.Int("runbook.exit_code", res.ExitCode),
+	)
+	if res.ExitCode != exitcode.OK {
+		span.SetStatus(codes.Error, res.Reason)
+	}
+	span.End(trace.WithTimestamp(at))
 }
 
 // startCallSpan opens the span of one plugin call: an attempt of the

@@ -117,24 +117,11 @@ func (rp *replay) endStep(at time.Time, res StepResult) {
 	if rp.step == nil {
 		return
 	}
-	rp.step.SetAttributes(attrTaskResult.String(pipelineResult(res.Status)), attribute.String("runbook.step.status", res.Status))
-	if res.Reason != "" {
-		rp.step.SetAttributes(attribute.String("runbook.step.reason", res.Reason))
-	}
-	switch res.Status {
-	case StatusFailed, StatusBlocked, StatusDeclined:
-		rp.step.SetStatus(codes.Error, res.Reason)
-	}
-	rp.step.End(trace.WithTimestamp(at))
+	endStep(rp.step, res, at)
 	rp.step, rp.stepCtx = nil, nil
 }
 
 func (rp *replay) endRun(at time.Time, res *Result) {
-	rp.root.SetAttributes(attrPipelineResult.String(pipelineResult(res.Status)),
-		attribute.String("runbook.status", res.Status), attribute.Int("runbook.exit_code", res.ExitCode))
-	if res.ExitCode != 0 {
-		rp.root.SetStatus(codes.Error, res.Reason)
-	}
-	rp.root.End(trace.WithTimestamp(at))
+	endRun(rp.root, res, at)
 	rp.ended = true
 }
