@@ -9,10 +9,13 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/runbookdev/runbook/cmd/runbook/internal/jaegertest"
 )
 
 func TestEnabled(t *testing.T) {
@@ -143,5 +146,41 @@ func TestFromEnvironment(t *testing.T) {
 	}
 	if sc := trace.SpanContextFromContext(FromEnvironment(context.Background(), func(string) string { return "" })); sc.IsValid() {
 		t.Errorf("without TRACEPARENT: %v", sc)
+	}
+}
+
+// TestExportsToJaegerOverBothProtocols: a real Jaeger takes the spans over
+// OTLP/HTTP and OTLP/gRPC alike.
+func TestExportsToJaegerOverBothProtocols(t *testing.T) {
+	if _, err := jaegertest.Binary(); err != nil && !jaegertest.Required() {
+		t.Skip(err)
+	}
+	j := jaegertest.Start(t)
+	for _, tc := range []struct{ protocol, endpoint string }{
+		{"http/protobuf", j.OTLPHTTP},
+		{"grpc", "http://" + j.OTLPGRPC},
+	} {
+		t.Run(tc.protocol, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", tc.endpoint)
+			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", tc.protocol)
+			tel, err := Setup(context.Background(), Options{Getenv: os.Getenv, Version: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, span := tel.Tracer().Start(context.Background(), "RUN "+tc.protocol)
+			span.End()
+			if err := tel.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tr, err := j.WaitTrace(ctx, span.SpanContext().TraceID().String(), 1)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, j.Log())
+			}
+			if got := tr.Find("RUN " + tc.protocol); len(got) != 1 || got[0].Process.ServiceName != "runbook" {
+				t.Errorf("spans %+v", tr.Spans)
+			}
+		})
 	}
 }
