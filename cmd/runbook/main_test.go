@@ -85,6 +85,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TRACECHILD", traceChild)
 			// Services a script starts: see services_test.go.
 			env.Values[scriptServicesKey{}] = &scriptServices{}
+			// The MCP client: see mcp_cmd_test.go.
+			env.Values[scriptMCPKey{}] = &scriptMCP{}
 			// Every transcript a script leaves intact holds to the
 			// format's schema (docs/transcript.md).
 			env.Defer(func() {
@@ -120,6 +122,13 @@ func TestScripts(t *testing.T) {
 			"webhook": cmdWebhook,
 			// envfile: see telemetry_cmd_test.go.
 			"envfile": cmdEnvFile,
+			// mcpstart, mcptools, mcpcall, mcpread and mcpstop: see
+			// mcp_cmd_test.go.
+			"mcpstart": cmdMCPStart,
+			"mcptools": cmdMCPTools,
+			"mcpcall":  cmdMCPCall,
+			"mcpread":  cmdMCPRead,
+			"mcpstop":  cmdMCPStop,
 		},
 	})
 }

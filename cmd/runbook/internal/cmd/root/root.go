@@ -11,6 +11,7 @@ import (
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/exec"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/fmtcmd"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/list"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/mcpcmd"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/pluginscmd"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/show"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/testcmd"
@@ -131,6 +132,7 @@ dry-run, executed through plugins and recorded as a tamper-evident transcript.`,
 		approve.NewCmdApprove(f, nil),
 		approve.NewCmdDeny(f, nil),
 		pluginscmd.NewCmdPlugins(f, nil),
+		mcpcmd.NewCmdMCP(f, nil),
 		version.NewCmdVersion(f),
 	)
 	root.SetHelpCommand(newCmdHelp(root))
