@@ -119,4 +119,3 @@ func checkLoopback(addr string) error {
 func implementation() *mcp.Implementation {
 	return &mcp.Implementation{Name: "runbook", Title: "runbook", Version: build.Version()}
 }
-

@@ -179,4 +179,3 @@ func fillOutcome(out *dryRunOut, t *transcript.Transcript) {
 		out.Steps = append(out.Steps, o)
 	}
 }
-

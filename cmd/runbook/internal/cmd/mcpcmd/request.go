@@ -206,4 +206,3 @@ func nonNil(a []string) []string {
 	}
 	return a
 }
-
