@@ -65,7 +65,8 @@ func TestScripts(t *testing.T) {
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
-		// [postgres], [openssh] and [jaeger]: see services_test.go.
+		// [postgres], [openssh], [jaeger] and [inspector]: see
+		// services_test.go.
 		Condition: serviceCondition,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")

@@ -123,17 +123,28 @@ func serviceCondition(cond string) (bool, error) {
 	case "openssh":
 		// ssh-keygen, ssh-agent and ssh-add make and hold the keys of
 		// the approval scripts.
-		for _, name := range []string{"ssh-keygen", "ssh-agent", "ssh-add"} {
-			if _, err := exec.LookPath(name); err != nil {
-				if pgtest.Required() {
-					return false, fmt.Errorf("no %s (apt-get install openssh-client), and RUNBOOK_REQUIRE_SERVICES=1 requires it", name)
-				}
-				return false, nil
-			}
-		}
-		return true, nil
+		return haveTools("apt-get install openssh-client", "ssh-keygen", "ssh-agent", "ssh-add")
+	case "inspector":
+		// The MCP Inspector's CLI mode, a client of runbook mcp that is
+		// not ours.
+		return haveTools("npm: @modelcontextprotocol/inspector, pinned in .ci/inspector", "mcp-inspector")
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// haveTools reports whether every program named is on $PATH; a missing
+// one is an error when RUNBOOK_REQUIRE_SERVICES=1, where install says how
+// to get it.
+func haveTools(install string, names ...string) (bool, error) {
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			if pgtest.Required() {
+				return false, fmt.Errorf("no %s (%s), and RUNBOOK_REQUIRE_SERVICES=1 requires it", name, install)
+			}
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // scriptTB lets pgtest start a server for a script.
