@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -18,11 +19,13 @@ import (
 // The MCP client of scripts: the SDK's own, driving `runbook mcp` over
 // stdio as an agent's client does.
 //
-//	mcpstart [-name CLIENT] [ARGS...]
+//	mcpstart [-name CLIENT] [-http] [ARGS...]
 //
 // starts `runbook mcp ARGS...` in the script's folder and environment and
 // opens a session as client CLIENT (default test-agent); what the server
-// prints on stderr goes to $WORK/mcp-stderr.log.
+// prints on stderr goes to $WORK/mcp-stderr.log. With -http the server
+// listens on a free loopback port (--listen 127.0.0.1:0) and the session
+// is streamable HTTP to the address it prints.
 //
 //	mcptools
 //
@@ -72,21 +75,42 @@ func cmdMCPStart(ts *testscript.TestScript, neg bool, args []string) {
 	if m.session != nil {
 		ts.Fatalf("an MCP session is open already")
 	}
-	name := "test-agent"
-	if len(args) >= 2 && args[0] == "-name" {
+	name, useHTTP := "test-agent", false
+	for len(args) > 0 && (args[0] == "-name" || args[0] == "-http") {
+		if args[0] == "-http" {
+			useHTTP, args = true, args[1:]
+			continue
+		}
+		if len(args) < 2 {
+			ts.Fatalf("usage: mcpstart [-name CLIENT] [-http] [ARGS...]")
+		}
 		name, args = args[1], args[2:]
 	}
-	cmd := exec.Command(scriptProgram(ts, "runbook"), append([]string{"mcp"}, args...)...)
+	args = append([]string{"mcp"}, args...)
+	if useHTTP {
+		args = append(args, "--listen", "127.0.0.1:0")
+	}
+	cmd := exec.Command(scriptProgram(ts, "runbook"), args...)
 	cmd.Dir = ts.Getenv("WORK")
 	cmd.Env = scriptEnviron(ts)
-	stderr, err := os.Create(filepath.Join(ts.Getenv("WORK"), "mcp-stderr.log"))
+	stderrPath := filepath.Join(ts.Getenv("WORK"), "mcp-stderr.log")
+	stderr, err := os.Create(stderrPath)
 	ts.Check(err)
 	ts.Defer(func() { stderr.Close() })
 	cmd.Stderr = stderr
 	client := mcp.NewClient(&mcp.Implementation{Name: name, Version: "1.0"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), mcpTimeout)
 	defer cancel()
-	session, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	var transport mcp.Transport = &mcp.CommandTransport{Command: cmd}
+	if useHTTP {
+		ts.Check(cmd.Start())
+		ts.Defer(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			_ = cmd.Wait()
+		})
+		transport = &mcp.StreamableClientTransport{Endpoint: serverAddress(ts, stderrPath)}
+	}
+	session, err := client.Connect(ctx, transport, nil)
 	ts.Check(err)
 	m.session = session
 	ts.Defer(func() {
@@ -184,6 +208,21 @@ func cmdMCPStop(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(m.session.Close())
 		m.session = nil
 	}
+}
+
+// serverAddress waits for `runbook mcp --listen` to print the address it
+// serves.
+func serverAddress(ts *testscript.TestScript, stderrPath string) string {
+	re := regexp.MustCompile(`serving (http://\S+/)`)
+	for range 200 {
+		b, _ := os.ReadFile(stderrPath)
+		if m := re.FindSubmatch(b); m != nil {
+			return string(m[1])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("runbook mcp --listen printed no address")
+	return ""
 }
 
 // scriptProgram finds a program on the script's $PATH.
