@@ -43,7 +43,9 @@ type ApprovalRequest struct {
 	Runbook  string
 	Step     string
 	Operator string
-	// Question is the step's confirm question, as the operator saw it.
+	// Question is what the approvers are asked: the step's confirm
+	// question as the operator saw it or, in an agent's run, what the
+	// agent asks to do.
 	Question string
 	// Changes are the step's plan lines, as recorded.
 	Changes []string
@@ -55,7 +57,8 @@ type ApprovalRequest struct {
 	// Digest is RequestDigest of the request, which approvers sign: an
 	// approver's command computes it again from what it shows.
 	Digest string
-	// Needed counts the approvals wanted besides the operator's.
+	// Needed counts the approvals wanted besides the operator's (in an
+	// agent's run, all of them: the agent's never counts).
 	Needed int
 	// Approvers are the principals that may answer, teams expanded; none
 	// means any principal of the allowed signers but the operator.
@@ -217,27 +220,34 @@ func (st *stepRun) approvals(ctx context.Context, question string) (StepResult, 
 	if a.Others() == 0 {
 		return StepResult{}, true
 	}
-	req := st.approvalRequest(question)
+	_, res, ok := st.awaitApprovals(ctx, st.approvalRequest(question, a.Others(), a.Timeout))
+	return res, ok
+}
+
+// awaitApprovals records req and waits for its approvals; approvers are
+// the principals whose approvals counted, and ok is false when the step
+// must stop. A dry-run records the request and waits for nobody.
+func (st *stepRun) awaitApprovals(ctx context.Context, req *ApprovalRequest) (approvers []string, res StepResult, ok bool) {
 	ev := ApprovalRequested{
 		StepRef: st.ref, Digest: req.Digest, Needed: req.Needed, Approvers: req.Approvers,
-		From: req.From, Changes: req.Changes, Expires: req.Expires.UTC(), DryRun: st.c.dryRun,
+		From: req.From, Question: req.Question, Changes: req.Changes, Expires: req.Expires.UTC(), DryRun: st.c.dryRun,
 	}
 	if !st.emit(ev) {
-		return st.fail(StatusFailed, "%s", st.hookErr), false
+		return nil, st.fail(StatusFailed, "%s", st.hookErr), false
 	}
 	if st.c.dryRun {
-		return StepResult{}, true
+		return nil, StepResult{}, true
 	}
 	if st.c.broker == nil || st.c.verifier == nil {
-		return st.fail(StatusDeclined, "step needs %d more %s, but this run has no transcript store to ask in (--store)", req.Needed, approvalWord(req.Needed)), false
+		return nil, st.fail(StatusDeclined, "step needs %d more %s, but this run has no transcript store to ask in (--store)", req.Needed, approvalWord(req.Needed)), false
 	}
 	// The request is on disk before anyone can answer it.
 	st.boundary()
 	if err := st.c.broker.RequestApproval(ctx, req); err != nil {
 		if ctx.Err() != nil {
-			return StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
+			return nil, StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
 		}
-		return st.fail(StatusFailed, "requesting approval: %s", err), false
+		return nil, st.fail(StatusFailed, "requesting approval: %s", err), false
 	}
 	// Told once the request can be answered.
 	st.notifyWaiting(req)
@@ -251,7 +261,7 @@ func (st *stepRun) approvals(ctx context.Context, question string) (StepResult, 
 	// The outcome is the transcript's; failing to close the request in
 	// the store only leaves it offered until it expires.
 	_ = st.c.broker.CloseApproval(closeCtx, req.RunID, req.Step, outcome)
-	return res, ok
+	return w.approvers, res, ok
 }
 
 func approvalWord(n int) string {
@@ -261,16 +271,21 @@ func approvalWord(n int) string {
 	return "approvals"
 }
 
-// approvalRequest builds the step's request: its plan lines as recorded,
-// its approvers expanded, its digest.
-func (st *stepRun) approvalRequest(question string) *ApprovalRequest {
+// approvalRequest builds the step's request for needed approvals within
+// timeout: its plan lines as recorded, its approvers expanded (a step
+// without approvers attributes may be approved by any allowed signer),
+// its digest.
+func (st *stepRun) approvalRequest(question string, needed int, timeout time.Duration) *ApprovalRequest {
 	a := st.s.Approval
+	if a == nil {
+		a = &schema.Approval{}
+	}
 	now := st.c.clock.Now()
 	req := &ApprovalRequest{
 		RunID: st.c.runID, Runbook: st.rb.Name, Step: st.s.Name, Operator: st.c.operator,
-		Question: question, Changes: st.changes, Needed: a.Others(),
+		Question: question, Changes: st.changes, Needed: needed,
 		Approvers: st.cfg.Approvers(a), From: a.From,
-		Requested: now, Expires: now.Add(a.Timeout),
+		Requested: now, Expires: now.Add(timeout),
 	}
 	if req.Changes == nil {
 		req.Changes = []string{}
@@ -323,7 +338,7 @@ func (w *approvalWait) wait(ctx context.Context) (string, StepResult, bool) {
 		}
 		if !st.c.clock.Now().Before(w.req.Expires) {
 			return ApprovalTimedOut, st.fail(StatusDeclined, "waited %s for %d more %s from %s; got %d%s",
-				st.s.Approval.Timeout, w.req.Needed, approvalWord(w.req.Needed), orAnySigner(w.req.From), len(w.approvers), w.storeErr), false
+				w.req.Expires.Sub(w.req.Requested), w.req.Needed, approvalWord(w.req.Needed), orAnySigner(w.req.From), len(w.approvers), w.storeErr), false
 		}
 		if err := st.c.clock.Sleep(ctx, min(poll, w.req.Expires.Sub(st.c.clock.Now()))); err != nil {
 			return ApprovalInterrupted, StepResult{Name: st.s.Name, Status: StatusInterrupted}, false
@@ -343,6 +358,8 @@ func (w *approvalWait) answer(resp *ApprovalResponse) (string, StepResult, bool)
 	switch {
 	case err != nil:
 		ev.Refused = st.mask.String(err.Error())
+	case st.c.agent != "" && (principal == st.c.operator || strings.HasPrefix(principal, AgentPrefix)):
+		ev.Refused = fmt.Sprintf("%s is an agent: an agent's answer never counts as an approval", principal)
 	case w.seen[principal] && st.c.identity != nil && principal == st.c.identity.Principal:
 		ev.Refused = fmt.Sprintf("%s is the operator: the operator's approval is already counted", principal)
 	case w.seen[principal]:
@@ -407,6 +424,9 @@ func (r *runner) sign(rs *RunStarted) error {
 func checkApprovals(cfg *schema.Config, rb *schema.Runbook, c *config) error {
 	if c.dryRun {
 		return nil
+	}
+	if c.agent != "" {
+		return checkAgentApprovals(cfg, rb, c)
 	}
 	for _, s := range rb.Steps {
 		a := s.Approval

@@ -40,6 +40,8 @@ type config struct {
 	broker       ApprovalBroker
 	verifier     ApprovalVerifier
 	approvalPoll time.Duration
+	// agent names the client of an agent's run (agent.go); "" otherwise.
+	agent string
 	// tracer makes the run's spans (trace.go).
 	tracer trace.Tracer
 	// notify and transcriptHead: see notify.go.

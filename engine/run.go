@@ -58,7 +58,28 @@ type StepResult struct {
 func NewRunID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+	return now.UTC().Format(runIDTime) + "-" + hex.EncodeToString(b[:])
+}
+
+// runIDTime is the layout of the time a run id starts with.
+const runIDTime = "20060102T150405Z"
+
+// ValidRunID reports whether id has the shape NewRunID gives: a UTC time
+// to the second, a hyphen and six lowercase hex digits.
+func ValidRunID(id string) bool {
+	stamp, suffix, ok := strings.Cut(id, "-")
+	if !ok || len(stamp) != len(runIDTime) || len(suffix) != 6 {
+		return false
+	}
+	if _, err := time.Parse(runIDTime, stamp); err != nil {
+		return false
+	}
+	for _, r := range suffix {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Run executes rb, or rehearses it with WithDryRun. It returns an error
@@ -74,6 +95,9 @@ func Run(ctx context.Context, cfg *schema.Config, rb *schema.Runbook, opts ...Op
 		if err := checkPlan(cfg, rb, c); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkAgent(c); err != nil {
+		return nil, err
 	}
 	if err := checkApprovals(cfg, rb, c); err != nil {
 		return nil, err
@@ -115,6 +139,12 @@ func newConfig(cfg *schema.Config, opts []Option) *config {
 	c := &config{clock: realClock{}}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.agent != "" {
+		// An agent's run is the agent's, unverified, and asks nobody at
+		// a terminal.
+		c.operator = AgentPrefix + c.agent
+		c.prompter = nil
 	}
 	if c.operator == "" {
 		c.operator = defaultOperator()

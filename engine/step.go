@@ -95,6 +95,10 @@ func (st *stepRun) lifecycle(ctx context.Context) StepResult {
 			return res
 		}
 	}
+	if st.c.agent != "" {
+		// An agent confirms nothing: people approve instead.
+		return st.agentStep(ctx, args)
+	}
 	if s.Confirm != nil {
 		question, err := st.text(s.Confirm, nil)
 		if err != nil {

@@ -182,9 +182,12 @@ type ApprovalRequested struct {
 	// signer.
 	Approvers []string `json:"approvers"`
 	// From is the step's approvers attribute as written.
-	From    []string  `json:"from,omitempty"`
-	Changes []string  `json:"changes"`
-	Expires time.Time `json:"expires"`
+	From []string `json:"from,omitempty"`
+	// Question is what the approvers are asked: the step's confirm
+	// question or, in an agent's run, what the agent asks to do.
+	Question string    `json:"question,omitempty"`
+	Changes  []string  `json:"changes"`
+	Expires  time.Time `json:"expires"`
 	// DryRun: a rehearsal, which asks nobody.
 	DryRun bool `json:"dry_run,omitempty"`
 }

@@ -19,6 +19,14 @@ func (v eventLines) approvalRequest(e engine.ApprovalRequested, runID string) {
 		who += " " + v.cs.Faint("("+strings.Join(e.Approvers, ", ")+")")
 	}
 	n := fmt.Sprintf("%d more %s", e.Needed, plural(e.Needed, "approval", "approvals"))
+	if v.agent {
+		// Nobody confirmed: the request says what the agent asks, and
+		// every approval is wanted.
+		if e.Question != "" {
+			v.printf("%s%s %s\n", v.indent(), v.cs.Cyan("? asked of people:"), text.Visible(e.Question))
+		}
+		n = fmt.Sprintf("%d %s", e.Needed, plural(e.Needed, "approval", "approvals"))
+	}
 	if e.DryRun {
 		v.printf("%s%s %s from %s\n", v.indent(), v.cs.Cyan("⧗ would wait for"), n, who)
 		return

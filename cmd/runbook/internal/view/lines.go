@@ -34,6 +34,9 @@ type eventLines struct {
 	printf     func(format string, args ...any)
 	replay     bool
 	unverified bool
+	// agent is set in an agent's run, whose approval requests show what
+	// the agent asks: no confirmation did.
+	agent bool
 }
 
 func (v eventLines) indent() string {

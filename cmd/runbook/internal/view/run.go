@@ -22,6 +22,8 @@ type runView struct {
 	total int
 	// needed is the approvals the last approval request wanted.
 	needed int
+	// agent is set in an agent's run.
+	agent bool
 	// transcript is the transcript's path, shown at the start and the end.
 	transcript string
 	// head returns the transcript's head hash at the end.
@@ -273,6 +275,7 @@ func (v *runView) stepFinished(e engine.StepFinished) {
 // applies.
 func (v *runView) runStarted(e engine.RunStarted) {
 	v.total, v.started, v.mode, v.runID, v.runbook = len(e.Steps), e.Started, e.Mode, e.RunID, e.Runbook
+	v.agent = strings.HasPrefix(e.Operator, engine.AgentPrefix)
 	v.appliesPlan = e.Plan != nil
 	mode := ""
 	if e.Mode == engine.ModeDryRun {
@@ -301,7 +304,7 @@ func (v *runView) printAction(e engine.ActionFinished) {
 }
 
 // lines renders the events the live view shares with transcript show.
-func (v *runView) lines() eventLines { return eventLines{cs: v.cs, printf: v.printf} }
+func (v *runView) lines() eventLines { return eventLines{cs: v.cs, printf: v.printf, agent: v.agent} }
 
 func (v *runView) runFinished(e engine.RunFinished) {
 	if e.Plan != nil {

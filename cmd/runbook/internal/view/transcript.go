@@ -26,6 +26,8 @@ type transcriptView struct {
 	err error
 	// needed is the approvals the last approval request wanted.
 	needed int
+	// agent is set in an agent's run.
+	agent bool
 	// unverified is set when the chain does not verify: nothing recorded
 	// is shown as a success, since any record may have been changed.
 	unverified bool
@@ -44,7 +46,7 @@ func (v *transcriptView) mark(status string) string { return v.lines().mark(stat
 
 // lines renders the events transcript show shares with the live view.
 func (v *transcriptView) lines() eventLines {
-	return eventLines{cs: v.cs, printf: v.printf, replay: true, unverified: v.unverified}
+	return eventLines{cs: v.cs, printf: v.printf, replay: true, unverified: v.unverified, agent: v.agent}
 }
 
 func (v *transcriptView) printf(format string, args ...any) {
@@ -106,6 +108,7 @@ func RenderTranscript(w io.Writer, cs *iostreams.ColorScheme, tr *transcript.Tra
 }
 
 func (v *transcriptView) renderHeader(rs transcript.RunStarted) {
+	v.agent = strings.HasPrefix(rs.Operator, engine.AgentPrefix)
 	title := v.cs.Bold(rs.Runbook) + " " + v.cs.Faint("run "+v.id)
 	if rs.Mode == engine.ModeDryRun {
 		title += v.cs.Yellow(" (dry-run: nothing was changed)")

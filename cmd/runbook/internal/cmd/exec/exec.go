@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +57,12 @@ type Options struct {
 	// Key is the operator's SSH key (a private key, or a public key whose
 	// private key is in ssh-agent), when allowed_signers asks for one.
 	Key string
+	// Agent names the client of an agent's run (engine.WithAgent); "" for
+	// a person's run.
+	Agent string
+	// RunID is the run's id when the caller chose it (a run requested
+	// through `runbook mcp`); "" for a new one.
+	RunID string
 }
 
 // NewCmdExec makes `runbook exec`; runF, when not nil, runs instead of the command
@@ -79,11 +87,19 @@ still as planned; a step the plan did not plan fails.
 
 Exit status: 0 succeeded, 1 a step failed (or its object moved since the
 plan), 2 bad input, 3 refused (lock held, confirmation declined, or a saved
-plan that no longer fits), 130 interrupted.`,
+plan that no longer fits), 130 interrupted.
+
+--agent NAME runs it as an AI agent's request (runbook mcp starts such runs):
+the operator is agent:NAME, nothing is asked at the terminal, and every step
+that changes state, asks a confirmation or is manual waits for people's
+signed approvals in the transcript store (runbook approve).`,
 		Args:              cmdutil.UsageArgs(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: f.CompleteRunbooks,
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			if err := opts.checkPlanFlags(cmd, args); err != nil {
+				return err
+			}
+			if err := opts.checkAgentFlags(); err != nil {
 				return err
 			}
 			if len(args) == 1 {
@@ -105,6 +121,9 @@ plan that no longer fits), 130 interrupted.`,
 	fl.DurationVar(&opts.MaxPlanAge, "max-plan-age", time.Hour, "with --plan: refuse a plan made longer ago than this")
 	fl.StringVar(&opts.Key, "key", "", "sign the run with this SSH key (a private key file, or a .pub whose key is in ssh-agent) when the directory has allowed_signers")
 	fl.BoolVar(&opts.Offline, "offline", false, "run without the transcript store (--store): only the local transcript; ship it later with runbook transcript push")
+	fl.StringVar(&opts.Agent, "agent", "", "run as the request of the AI agent NAME: every step that changes state waits for people's approvals")
+	fl.StringVar(&opts.RunID, "run-id", "", "use this run id (as runbook exec makes them) instead of a new one")
+	_ = fl.MarkHidden("run-id")
 	return cmd
 }
 
@@ -139,7 +158,10 @@ func runExec(parent context.Context, opts *Options) error {
 	defer provider.Close()
 	provider.Prestart(ctx, engine.UsedPlugins(in.rb))
 
-	runID := engine.NewRunID(time.Now())
+	runID := opts.RunID
+	if runID == "" {
+		runID = engine.NewRunID(time.Now())
+	}
 	tw, err := createTranscript(opts, runID)
 	if err != nil {
 		return err
@@ -261,11 +283,20 @@ func createTranscript(opts *Options, runID string) (*transcript.Writer, error) {
 	if opts.Transcript != "" {
 		topts = append(topts, transcript.WithCopy(opts.Transcript))
 	}
-	tw, err := transcript.Create(transcript.Dir(opts.Global.StateDir), runID, topts...)
+	dir := transcript.Dir(opts.Global.StateDir)
+	tw, err := transcript.Create(dir, runID, topts...)
+	if opts.RunID != "" && errors.Is(err, fs.ErrExist) && exists(filepath.Join(dir, transcript.FileName(runID))) {
+		return nil, cmdutil.Exitf(exitcode.BadInput, "--run-id %s: a run with this id exists already, so nothing will run: %s", runID, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot write the transcript, so nothing will run: %w", err)
 	}
 	return tw, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // inputs are what a run is made of, read before anything starts: the
@@ -332,6 +363,11 @@ func (in *inputs) engineOptions(opts *Options) []engine.Option {
 	}
 	if in.applied != nil {
 		o = append(o, engine.WithPlan(in.applied))
+	}
+	if opts.Agent != "" {
+		// An agent's run asks nobody at the terminal: a missing variable
+		// is an error, and people approve its steps in the store.
+		return append(o, engine.WithAgent(opts.Agent))
 	}
 	if opts.IO.CanPrompt() {
 		o = append(o, engine.WithPrompter(&termPrompter{io: opts.IO}))

@@ -14,9 +14,10 @@ import (
 // operatorIdentity finds the operator's key when the runbook directory has
 // an allowed_signers file (docs/approvals.md): --key, or else the first key
 // in ssh-agent that the file lists. A real run without one is refused
-// before anything runs; a dry-run changes nothing and signs nothing.
+// before anything runs; a dry-run changes nothing and signs nothing, and
+// an agent's run is unverified.
 func operatorIdentity(opts *Options, cfg *schema.Config) (*engine.Identity, error) {
-	if cfg.Signers == nil || opts.DryRun {
+	if cfg.Signers == nil || opts.DryRun || opts.Agent != "" {
 		return nil, nil
 	}
 	var keys []*identity.Key
@@ -61,4 +62,27 @@ func approvalOptions(opts *Options, cfg *schema.Config, id *engine.Identity, bro
 		o = append(o, engine.WithApprovals(broker, &engine.SignersVerifier{Signers: cfg.Signers, Operator: id}))
 	}
 	return o
+}
+
+// checkAgentFlags refuses, before anything runs, an agent's run with flags
+// that would let it act on its own, and a run id not shaped like those
+// runbook makes.
+func (o *Options) checkAgentFlags() error {
+	if o.RunID != "" && !engine.ValidRunID(o.RunID) {
+		return cmdutil.Exitf(exitcode.BadInput, "--run-id %q is not a run id as runbook makes them (like 20261126T140000Z-0a1b2c)", o.RunID)
+	}
+	if o.Agent == "" {
+		return nil
+	}
+	switch {
+	case !engine.ValidAgentName(o.Agent):
+		return cmdutil.Exitf(exitcode.BadInput, "--agent %q: an agent's name is 1 to 64 letters, digits, '.', '_' or '-'", o.Agent)
+	case o.Yes:
+		return cmdutil.Exitf(exitcode.BadInput, "exec --agent: an agent's run waits for people's approvals; it cannot take --yes")
+	case o.Key != "":
+		return cmdutil.Exitf(exitcode.BadInput, "exec --agent: an agent's run is unverified; it is not signed with --key")
+	case o.Resume != "":
+		return cmdutil.Exitf(exitcode.BadInput, "exec --agent: an agent's run cannot --resume another run; request a new run")
+	}
+	return nil
 }
