@@ -123,7 +123,7 @@ func (s *server) requestArgs(in requestRunIn) (args, env []string, err error) {
 	if in.Name != "" {
 		return nil, nil, errors.New("give either name or plan: a plan names its runbook")
 	}
-	if !validRunID(in.Plan) {
+	if !engine.ValidRunID(in.Plan) {
 		return nil, nil, fmt.Errorf("plan %q is not the run id of a dry_run", in.Plan)
 	}
 	path := filepath.Join(s.stateDir(), "plans", in.Plan+".json")

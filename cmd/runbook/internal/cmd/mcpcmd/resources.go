@@ -106,7 +106,7 @@ func (s *server) readRunbook(ctx context.Context, req *mcp.ReadResourceRequest) 
 
 func (s *server) readTranscript(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	id := strings.TrimPrefix(req.Params.URI, transcriptURI)
-	if !strings.HasPrefix(req.Params.URI, transcriptURI) || !validRunID(id) {
+	if !strings.HasPrefix(req.Params.URI, transcriptURI) || !engine.ValidRunID(id) {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
 	}
 	data, err := safefile.ReadFile(s.transcriptPath(id), maxResource)

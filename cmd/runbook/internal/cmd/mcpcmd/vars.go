@@ -62,8 +62,3 @@ func varValue(v any) (string, error) {
 	}
 	return string(b), nil
 }
-
-var runIDPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$`)
-
-// validRunID reports whether id has the shape of a run id.
-func validRunID(id string) bool { return runIDPattern.MatchString(id) }
