@@ -154,10 +154,10 @@ func checkAgentApprovals(cfg *schema.Config, rb *schema.Runbook, c *config) erro
 		}
 		needed := max(1, a.Count)
 		switch {
-		case c.broker == nil || c.verifier == nil:
-			return inputErrorf("an agent's run waits for people's approvals in the transcript store, and step %q needs them: run with --store (or RUNBOOK_STORE)", s.Name)
 		case cfg.Signers == nil:
 			return inputErrorf("an agent's run waits for people's approvals, and step %q needs them, but the runbook directory has no %s file to say who may approve", s.Name, schema.SignersFileName)
+		case c.broker == nil || c.verifier == nil:
+			return inputErrorf("an agent's run waits for people's approvals in the transcript store, and step %q needs them: run with --store (or RUNBOOK_STORE)", s.Name)
 		}
 		var possible []string
 		for _, p := range cfg.Approvers(a) {

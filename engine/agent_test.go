@@ -344,6 +344,7 @@ func TestAgentRefusedBeforeRunning(t *testing.T) {
 		{"an operator's identity", agentRead, keys.signers(), []Option{approvals, WithIdentity(&Identity{Principal: "alice@example.com", Key: keys.alice})}, "unverified"},
 		{"a resumed run", agentRead, keys.signers(), []Option{approvals, WithResume(&Resume{RunID: "run-0"})}, "cannot resume"},
 		{"a bad agent name", agentRead, keys.signers(), []Option{approvals, WithAgent("claude desktop")}, "agent name"},
+		{"a missing variable is not asked", "variable \"note\" {}\n" + agentRead, "", []Option{WithPrompter(&answers{values: map[string]string{"note": "asked"}})}, `variable "note" is required`},
 		{"only read-only steps need no store", agentRead, "", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
