@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,16 @@ import (
 
 // AgentPrefix starts the operator of an agent's run: "agent:claude".
 const AgentPrefix = "agent:"
+
+// IsAgent reports whether principal names an agent ("agent:…"): in any
+// run, an agent's answer never counts as an approval, and an agent is
+// never offered as an approver.
+func IsAgent(principal string) bool { return strings.HasPrefix(principal, AgentPrefix) }
+
+// people is principals without the agents.
+func people(principals []string) []string {
+	return slices.DeleteFunc(principals, IsAgent)
+}
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -161,7 +172,7 @@ func checkAgentApprovals(cfg *schema.Config, rb *schema.Runbook, c *config) erro
 		}
 		var possible []string
 		for _, p := range cfg.Approvers(a) {
-			if p != c.operator && !strings.HasPrefix(p, AgentPrefix) && cfg.Signers.Has(p, identity.Namespace) {
+			if p != c.operator && !IsAgent(p) && cfg.Signers.Has(p, identity.Namespace) {
 				possible = append(possible, p)
 			}
 		}

@@ -123,7 +123,7 @@ func TestAgentRun(t *testing.T) {
 			status: StatusSucceeded, outcome: ApprovalApproved, applied: true,
 			request: &ApprovalRequest{
 				Needed: 1, Question: "agent:claude asks to run kv.set (step write)",
-				Approvers: []string{"alice@example.com", "bob@example.com", "carol@example.com", "agent:claude"},
+				Approvers: []string{"alice@example.com", "bob@example.com", "carol@example.com"},
 				Changes:   []string{"k: v1 → v2"},
 			},
 		},
@@ -300,8 +300,8 @@ func TestAgentDryRun(t *testing.T) {
 	var requests []string
 	for _, e := range h.rec.events {
 		if r, ok := e.(ApprovalRequested); ok {
-			if !r.DryRun || r.Needed != 1 || len(r.Approvers) != 4 {
-				t.Errorf("approval_request %+v, want a dry-run's, 1 needed from any of the 4 signers", r)
+			if !r.DryRun || r.Needed != 1 || len(r.Approvers) != 3 {
+				t.Errorf("approval_request %+v, want a dry-run's, 1 needed from any of the 3 people among the signers (agent:claude is none)", r)
 			}
 			requests = append(requests, r.Name+": "+r.Question)
 		}

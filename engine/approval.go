@@ -201,6 +201,11 @@ func (v *SignersVerifier) Verify(req *ApprovalRequest, resp *ApprovalResponse) (
 	if len(principals) == 0 {
 		return "", fp, fmt.Errorf("key %s is not in %s (namespace %q, valid now)", fp, schema.SignersFileName, identity.Namespace)
 	}
+	// A key listed for an agent is named as the agent's, whose answer
+	// the waiting step refuses.
+	if i := slices.IndexFunc(principals, IsAgent); i >= 0 {
+		return principals[i], fp, nil
+	}
 	if len(req.Approvers) == 0 {
 		return principals[0], fp, nil
 	}
@@ -284,7 +289,7 @@ func (st *stepRun) approvalRequest(question string, needed int, timeout time.Dur
 	req := &ApprovalRequest{
 		RunID: st.c.runID, Runbook: st.rb.Name, Step: st.s.Name, Operator: st.c.operator,
 		Question: question, Changes: st.changes, Needed: needed,
-		Approvers: st.cfg.Approvers(a), From: a.From,
+		Approvers: people(st.cfg.Approvers(a)), From: a.From,
 		Requested: now, Expires: now.Add(timeout),
 	}
 	if req.Changes == nil {
@@ -358,7 +363,7 @@ func (w *approvalWait) answer(resp *ApprovalResponse) (string, StepResult, bool)
 	switch {
 	case err != nil:
 		ev.Refused = st.mask.String(err.Error())
-	case st.c.agent != "" && (principal == st.c.operator || strings.HasPrefix(principal, AgentPrefix)):
+	case IsAgent(principal) || (st.c.agent != "" && principal == st.c.operator):
 		ev.Refused = fmt.Sprintf("%s is an agent: an agent's answer never counts as an approval", principal)
 	case w.seen[principal] && st.c.identity != nil && principal == st.c.identity.Principal:
 		ev.Refused = fmt.Sprintf("%s is the operator: the operator's approval is already counted", principal)
@@ -441,7 +446,7 @@ func checkApprovals(cfg *schema.Config, rb *schema.Runbook, c *config) error {
 		}
 		var possible []string
 		for _, p := range cfg.Approvers(a) {
-			if p != c.identity.Principal && cfg.Signers.Has(p, identity.Namespace) {
+			if p != c.identity.Principal && !IsAgent(p) && cfg.Signers.Has(p, identity.Namespace) {
 				possible = append(possible, p)
 			}
 		}

@@ -99,22 +99,29 @@ func signed(t *testing.T, key *identity.Key, req *ApprovalRequest, digest, decis
 
 type approvalKeys struct {
 	alice, bob, carol1, carol2, mallory *identity.Key
+	// agent is listed for an agent's principal, which never approves.
+	agent *identity.Key
 }
 
 func (k approvalKeys) signers() string {
 	line := func(p string, key *identity.Key) string {
 		return fmt.Sprintf("%s namespaces=\"runbook\" %s", p, identitytest.AuthorizedKey(key))
 	}
-	return strings.Join([]string{
+	lines := []string{
 		line("alice@example.com", k.alice), line("bob@example.com", k.bob),
 		line("carol@example.com", k.carol1), line("carol@example.com", k.carol2),
-	}, "\n") + "\n"
+	}
+	if k.agent != nil {
+		lines = append(lines, line("agent:ci-bot", k.agent))
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 func TestApprovals(t *testing.T) {
 	keys := approvalKeys{
 		alice: identitytest.NewKey(t, "alice"), bob: identitytest.NewKey(t, "bob"), carol1: identitytest.NewKey(t, "carol1"),
 		carol2: identitytest.NewKey(t, "carol2"), mallory: identitytest.NewKey(t, "mallory"),
+		agent: identitytest.NewKey(t, "agent"),
 	}
 	for _, tc := range []struct {
 		name      string
@@ -139,6 +146,13 @@ func TestApprovals(t *testing.T) {
 				return []ApprovalResponse{signed(t, keys.alice, req, req.Digest, DecisionApprove, "")}
 			},
 			status: StatusDeclined, exit: exitcode.Refused, outcome: ApprovalTimedOut, refused: []string{"the operator's own key"},
+		},
+		{
+			name: "a key listed for an agent, in a person's run", approvals: 2,
+			answer: func(t *testing.T, req *ApprovalRequest) []ApprovalResponse {
+				return []ApprovalResponse{signed(t, keys.agent, req, req.Digest, DecisionApprove, "")}
+			},
+			status: StatusDeclined, exit: exitcode.Refused, outcome: ApprovalTimedOut, refused: []string{"agent:ci-bot is an agent: an agent's answer never counts"},
 		},
 		{
 			name: "an unknown key", approvals: 2,
