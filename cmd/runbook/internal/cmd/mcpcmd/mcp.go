@@ -63,11 +63,15 @@ func runMCP(parent context.Context, opts *Options) error {
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if opts.Listen == "" {
+		if opts.IO.CanPrompt() {
+			// A person, not a client, started it.
+			fmt.Fprintln(opts.IO.ErrOut, "runbook mcp speaks the Model Context Protocol on stdin and stdout: an MCP client starts it (docs/agents.md). Ctrl-C stops it.")
+		}
 		err := srv.mcp.Run(ctx, &mcp.StdioTransport{})
 		if err == nil || errors.Is(err, context.Canceled) || ctx.Err() != nil {
 			return nil
 		}
-		return err
+		return fmt.Errorf("the MCP session on stdin and stdout ended: %w (runbook mcp is started by an MCP client, which speaks JSON-RPC to it)", err)
 	}
 	return serveHTTP(ctx, opts, srv)
 }
