@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
@@ -89,8 +88,8 @@ func (r *result) errorText() string {
 }
 
 // run runs `runbook ARGS…` with extra environment variables and waits for
-// it. Cancelling ctx interrupts it as Ctrl-C would (SIGINT, then SIGKILL
-// after 10 s). A child that could not start is an error; one that exited
+// it. Cancelling ctx interrupts it as Ctrl-C would, then kills it after
+// 10 s. A child that could not start is an error; one that exited
 // non-zero is not (its code is in the result).
 func (c *cli) run(ctx context.Context, extraEnv []string, args ...string) (*result, error) {
 	cmd := exec.CommandContext(ctx, c.exe, args...)
@@ -98,7 +97,7 @@ func (c *cli) run(ctx context.Context, extraEnv []string, args ...string) (*resu
 	cmd.Stdin = nil
 	var stdout, stderr boundedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.Cancel = func() error { return interrupt(cmd.Process) }
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	res := &result{Stdout: stdout.String(), Stderr: stderr.String()}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -61,7 +60,7 @@ func (s *server) requestRun(ctx context.Context, req *mcp.CallToolRequest, in re
 		return nil, out, err
 	}
 	if st == nil {
-		return nil, out, errors.New("request_run needs the team's transcript store, where people approve the run: start runbook mcp with --store postgres://… (or RUNBOOK_STORE). Nothing ran.")
+		return nil, out, errors.New("request_run needs the team's transcript store, where people approve the run: start runbook mcp with --store postgres://… (or RUNBOOK_STORE); nothing ran")
 	}
 	args, env, err := s.requestArgs(in)
 	if err != nil {
@@ -160,7 +159,7 @@ func (s *server) start(runID string, env, args []string) (string, <-chan int, er
 	cmd := exec.Command(s.cli.exe, args...)
 	cmd.Env = append(append([]string(nil), s.cli.env...), env...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("starting the run: %w", err)
 	}
