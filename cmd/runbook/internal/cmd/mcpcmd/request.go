@@ -55,7 +55,7 @@ const maxLog = 64 << 10
 
 func (s *server) requestRun(ctx context.Context, req *mcp.CallToolRequest, in requestRunIn) (*mcp.CallToolResult, requestRunOut, error) {
 	var out requestRunOut
-	st, err := s.f.Store(ctx)
+	st, err := s.store(ctx)
 	if err != nil {
 		return nil, out, err
 	}

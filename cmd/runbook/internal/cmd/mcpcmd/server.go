@@ -1,12 +1,15 @@
 package mcpcmd
 
 import (
+	"context"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
+	"github.com/runbookdev/runbook/engine/store"
 )
 
 // server is the MCP server of one runbook directory.
@@ -14,6 +17,8 @@ type server struct {
 	f   *cmdutil.Factory
 	cli *cli
 	mcp *mcp.Server
+	// storeMu guards opening the store, which tools may ask for at once.
+	storeMu sync.Mutex
 }
 
 // instructions tell the agent how the server is meant to be used.
@@ -37,6 +42,14 @@ func newServer(f *cmdutil.Factory) (*server, error) {
 	s.addRunTools()
 	s.addResources()
 	return s, nil
+}
+
+// store is the transcript store the server was started with, nil for
+// none, opened once.
+func (s *server) store(ctx context.Context) (*store.Store, error) {
+	s.storeMu.Lock()
+	defer s.storeMu.Unlock()
+	return s.f.Store(ctx)
 }
 
 // agentName is the name a run records its agent by (operator
