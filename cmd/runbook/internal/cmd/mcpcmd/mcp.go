@@ -60,6 +60,7 @@ func runMCP(parent context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer srv.close()
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if opts.Listen == "" {

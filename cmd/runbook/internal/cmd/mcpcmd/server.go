@@ -17,8 +17,9 @@ type server struct {
 	f   *cmdutil.Factory
 	cli *cli
 	mcp *mcp.Server
-	// storeMu guards opening the store, which tools may ask for at once.
+	// storeMu guards st, the store, which tools may ask for at once.
 	storeMu sync.Mutex
+	st      *store.Store
 }
 
 // instructions tell the agent how the server is meant to be used.
@@ -44,12 +45,36 @@ func newServer(f *cmdutil.Factory) (*server, error) {
 	return s, nil
 }
 
-// store is the transcript store the server was started with, nil for
-// none, opened once.
+// store is the transcript store the server was started with (--store),
+// nil for none. It is opened at the first need and kept; a store that
+// cannot be reached is tried again at the next, since a server lives for
+// as long as the agent's session.
 func (s *server) store(ctx context.Context) (*store.Store, error) {
 	s.storeMu.Lock()
 	defer s.storeMu.Unlock()
-	return s.f.Store(ctx)
+	if s.st != nil {
+		return s.st, nil
+	}
+	raw := s.f.Global.StoreURL
+	if raw == "" || raw == cmdutil.DefaultStoreURL {
+		return nil, nil
+	}
+	st, err := store.Open(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	return st, nil
+}
+
+// close closes what the server opened.
+func (s *server) close() {
+	s.storeMu.Lock()
+	defer s.storeMu.Unlock()
+	if s.st != nil {
+		s.st.Close()
+		s.st = nil
+	}
 }
 
 // agentName is the name a run records its agent by (operator
