@@ -405,7 +405,7 @@ func interruptible(streams *iostreams.IOStreams, parent context.Context) (contex
 	wg.Go(func() {
 		select {
 		case <-sigs:
-			fmt.Fprintln(streams.ErrOut, "\nInterrupted: stopping the running action (press Ctrl-C again to exit at once)…")
+			fmt.Fprintln(streams.ErrOut, "\nInterrupted: stopping the run (press Ctrl-C again to exit at once)…")
 			cancel()
 		case <-done:
 			return
