@@ -38,10 +38,16 @@ func IsAre(n int) string {
 
 // Plural is "1 step", "2 steps".
 func Plural(n int, word string) string {
+	return fmt.Sprintf("%d %s", n, Word(n, word))
+}
+
+// Word is word for a count of n: as it is for one, with an s for any
+// other count (for the regular plurals the output uses: step, approval).
+func Word(n int, word string) string {
 	if n == 1 {
-		return fmt.Sprintf("1 %s", word)
+		return word
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	return word + "s"
 }
 
 // Compact renders a value on one line, at most max runes.

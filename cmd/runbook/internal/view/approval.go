@@ -18,14 +18,14 @@ func (v eventLines) approvalRequest(e engine.ApprovalRequested, runID string) {
 	if len(e.Approvers) > 0 {
 		who += " " + v.cs.Faint("("+strings.Join(e.Approvers, ", ")+")")
 	}
-	n := fmt.Sprintf("%d more %s", e.Needed, plural(e.Needed, "approval", "approvals"))
+	n := fmt.Sprintf("%d more %s", e.Needed, text.Word(e.Needed, "approval"))
 	if v.agent {
 		// Nobody confirmed: the request says what the agent asks, and
 		// every approval is wanted.
 		if e.Question != "" {
 			v.printf("%s%s %s\n", v.indent(), v.cs.Cyan("? asked of people:"), text.Visible(e.Question))
 		}
-		n = fmt.Sprintf("%d %s", e.Needed, plural(e.Needed, "approval", "approvals"))
+		n = fmt.Sprintf("%d %s", e.Needed, text.Word(e.Needed, "approval"))
 	}
 	if e.DryRun {
 		v.printf("%s%s %s from %s\n", v.indent(), v.cs.Cyan("⧗ would wait for"), n, who)
@@ -66,11 +66,4 @@ func (v eventLines) identity(id *engine.OperatorIdentity) {
 		return
 	}
 	v.printf("  %s %s %s\n", v.cs.Faint("signed by"), text.Visible(id.Principal), v.cs.Faint("("+text.Visible(id.Fingerprint)+")"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

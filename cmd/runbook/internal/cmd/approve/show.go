@@ -38,7 +38,7 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 		}
 	}
 	line("approvers", "%s", approvers(req))
-	line("needs", "%d more %s", req.Needed, plural(req.Needed, "approval", "approvals"))
+	line("needs", "%d more %s", req.Needed, text.Word(req.Needed, "approval"))
 	now := time.Now()
 	line("expires", "%s (%s)", text.FormatTime(req.Expires), expiresIn(now, req.Expires))
 	line("digest", "%s", text.VisibleLine(req.Digest))
@@ -48,7 +48,7 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 			shown[i] = text.VisibleLine(s)
 		}
 		fmt.Fprintf(w, "%s\n", cs.Faint(fmt.Sprintf("The run also waits on %s %s; run this command again to answer them.",
-			plural(len(others), "step", "steps"), cmdutil.JoinMax(shown, 10))))
+			text.Word(len(others), "step"), cmdutil.JoinMax(shown, 10))))
 	}
 }
 
@@ -101,13 +101,6 @@ func expiresIn(now, t time.Time) string {
 		return "expired"
 	}
 	return "in " + text.ShortDuration(t.Sub(now).Round(time.Second))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // confirmApproval asks on the terminal whether to approve: "y" or "yes"
