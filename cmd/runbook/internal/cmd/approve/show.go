@@ -38,7 +38,12 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 		}
 	}
 	line("approvers", "%s", approvers(req))
-	line("needs", "%d more %s", req.Needed, text.Word(req.Needed, "approval"))
+	if engine.IsAgent(req.Operator) {
+		// Nobody has confirmed the step: every approval is a person's.
+		line("needs", "%d %s: the operator is an AI agent, which never approves", req.Needed, text.Word(req.Needed, "approval"))
+	} else {
+		line("needs", "%d more %s", req.Needed, text.Word(req.Needed, "approval"))
+	}
 	now := time.Now()
 	line("expires", "%s (%s)", text.FormatTime(req.Expires), expiresIn(now, req.Expires))
 	line("digest", "%s", text.VisibleLine(req.Digest))
