@@ -52,7 +52,7 @@ type dryRunOut struct {
 	RunID         string         `json:"run_id" jsonschema:"the rehearsal's run id (its transcript: get_transcript)"`
 	Runbook       string         `json:"runbook"`
 	Operator      string         `json:"operator" jsonschema:"agent:<client>, as the transcript records it"`
-	Status        string         `json:"status" jsonschema:"succeeded: the real run would get through; failed: it would stop (a precondition or check fails against live state)"`
+	Status        string         `json:"status" jsonschema:"succeeded: the real run would get through; blocked: a precondition fails against live state; failed: a check or action fails"`
 	ExitCode      int            `json:"exit_code"`
 	Changes       []Change       `json:"changes" jsonschema:"every change the run would make, in order"`
 	PendingChecks int            `json:"pending_checks" jsonschema:"checks that cannot be made before the changes are"`
@@ -105,9 +105,6 @@ func (s *server) dryRun(ctx context.Context, req *mcp.CallToolRequest, in dryRun
 	}
 	fillOutcome(&out, t)
 	out.RunID, out.Runbook, out.Text, out.Transcript = runID, in.Name, res.text(), t.Path
-	if res.Code != 0 && out.Status == "" {
-		out.Status = "failed"
-	}
 	out.ExitCode = res.Code
 	s.addTranscript(runID)
 	return nil, out, nil
@@ -141,8 +138,8 @@ func fillOutcome(out *dryRunOut, t *transcript.Transcript) {
 	if rs, err := t.RunStarted(); err == nil {
 		out.Operator = rs.Operator
 	}
+	out.Status = t.Status()
 	if end, ok := t.End(); ok && end.Type == transcript.TypeRunFinished {
-		out.Status = end.Status()
 		var plan struct {
 			Changes       []Change `json:"changes"`
 			PendingChecks int      `json:"pending_checks"`

@@ -86,9 +86,11 @@ func (s *server) requestRun(ctx context.Context, req *mcp.CallToolRequest, in re
 		case <-ctx.Done():
 			// The run goes on; the agent asked no more.
 			out.Status = "running"
+			s.addTranscript(runID)
 			return nil, out, nil
 		case <-deadline.C:
 			out.Status = "running"
+			s.addTranscript(runID)
 			return nil, out, nil
 		case <-tick.C:
 		}
