@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // hookFunc adapts a function to a Hook.
@@ -18,7 +20,26 @@ func (f hookFunc) Handle(e Event) error { return f(e) }
 // BenchmarkStepOverhead measures what the engine itself costs per step:
 // evaluation, events, expectations, with an in-process plugin that does no
 // work. Reported as ns/step.
-func BenchmarkStepOverhead(b *testing.B) {
+func BenchmarkStepOverhead(b *testing.B) { benchStepOverhead(b) }
+
+// BenchmarkStepOverheadTraced is BenchmarkStepOverhead with the run traced
+// as exec traces it when a collector is set (docs/telemetry.md): a span
+// for the run, each step and each call, events for checks, through a batch
+// processor; the exporter discards the batches, so what is measured is the
+// engine's tracing, not the network.
+func BenchmarkStepOverheadTraced(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+	defer tp.Shutdown(context.Background())
+	benchStepOverhead(b, WithTracer(tp.Tracer("bench")))
+}
+
+// discardExporter drops every span it is given.
+type discardExporter struct{}
+
+func (discardExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardExporter) Shutdown(context.Context) error                             { return nil }
+
+func benchStepOverhead(b *testing.B, opts ...Option) {
 	const steps = 20
 	var sb strings.Builder
 	sb.WriteString("runbook \"bench\" {\n  owner = \"t\"\n  variable \"key\" {\n    default = \"k\"\n  }\n")
@@ -46,9 +67,9 @@ func BenchmarkStepOverhead(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		kv.calls = kv.calls[:0]
-		res, err := Run(context.Background(), cfg, rb, WithPlugins(InProcess{"kv": kv}), WithHooks(hook),
+		res, err := Run(context.Background(), cfg, rb, append([]Option{WithPlugins(InProcess{"kv": kv}), WithHooks(hook),
 			WithOperator("bench@host"), WithRunID("bench"), WithEnv(func(string) (string, bool) { return "", false }),
-			WithClock(&fakeClock{now: time.Unix(0, 0)}))
+			WithClock(&fakeClock{now: time.Unix(0, 0)})}, opts...)...)
 		if err != nil || res.Status != StatusSucceeded {
 			b.Fatalf("%v %+v", err, res)
 		}
