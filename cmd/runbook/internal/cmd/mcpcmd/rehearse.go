@@ -170,6 +170,9 @@ func fillOutcome(out *dryRunOut, t *transcript.Transcript) {
 				_ = e.Decode("needed", &need.Needed)
 				_ = e.Decode("approvers", &need.Approvers)
 				_ = e.Decode("from", &need.From)
+				if need.Approvers == nil { // recorded as null: anyone in allowed_signers
+					need.Approvers = []string{}
+				}
 				out.Approvals = append(out.Approvals, need)
 			}
 		}
