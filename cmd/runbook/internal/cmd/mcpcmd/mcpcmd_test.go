@@ -9,12 +9,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/iostreams"
+	"github.com/runbookdev/runbook/engine"
+	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins/builtin"
 	"github.com/runbookdev/runbook/schema"
 )
@@ -225,5 +228,56 @@ func TestHTTP(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a request for Host attacker.example answered %d, want 403", resp.StatusCode)
+	}
+}
+
+// A transcript is listed with what never changes in it, and a runbook
+// name or operator read from a transcript file shows no control
+// characters.
+func TestTranscriptResource(t *testing.T) {
+	s := testServer(t)
+	started := time.Date(2026, 12, 3, 7, 8, 21, 0, time.UTC)
+	for _, r := range []transcript.Summary{
+		{RunID: "20261203T070821Z-000001", Runbook: "rollback-prompt", Mode: engine.ModeDryRun, Operator: "agent:inspector", Started: started},
+		{RunID: "20261203T070821Z-000002", Runbook: "rollback-prompt", Operator: "alice"},
+		{RunID: "20261203T070821Z-000003", Runbook: "evil\x1b[2J\nname", Mode: engine.ModeRun, Operator: "bob\r"},
+		{RunID: "20261203T070821Z-000004"},
+	} {
+		s.addTranscript(r)
+	}
+	ctx := context.Background()
+	ct, st := mcp.NewInMemoryTransports()
+	ss, err := s.mcp.Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	res, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range res.Resources {
+		if strings.HasPrefix(r.URI, transcriptURI) {
+			got[r.Name] = r.Title + " | " + r.Description
+		}
+	}
+	want := map[string]string{
+		"20261203T070821Z-000001": "rollback-prompt dry-run 20261203T070821Z-000001 | The transcript of a dry-run of rollback-prompt by agent:inspector, started 2026-12-03T07:08:21Z",
+		"20261203T070821Z-000002": "rollback-prompt run 20261203T070821Z-000002 | The transcript of a run of rollback-prompt by alice",
+		"20261203T070821Z-000004": " | The transcript of run 20261203T070821Z-000004",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s: %q, want %q", id, got[id], w)
+		}
+	}
+	if evil := got["20261203T070821Z-000003"]; strings.ContainsAny(evil, "\x1b\n\r") || !strings.Contains(evil, "by bob") {
+		t.Errorf("a hostile name is listed as %q", evil)
 	}
 }

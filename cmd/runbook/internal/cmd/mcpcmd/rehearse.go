@@ -106,7 +106,7 @@ func (s *server) dryRun(ctx context.Context, req *mcp.CallToolRequest, in dryRun
 	fillOutcome(&out, t)
 	out.RunID, out.Runbook, out.Text, out.Transcript = runID, in.Name, res.text(), t.Path
 	out.ExitCode = res.Code
-	s.addTranscript(runID)
+	s.addTranscript(transcript.Summary{RunID: runID, Runbook: in.Name, Mode: engine.ModeDryRun, Operator: out.Operator})
 	return nil, out, nil
 }
 

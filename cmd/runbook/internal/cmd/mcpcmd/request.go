@@ -45,6 +45,11 @@ type requestRunOut struct {
 	Log            string   `json:"log" jsonschema:"the file that holds what the run printed"`
 }
 
+// summary describes the requested run's transcript.
+func (o *requestRunOut) summary() transcript.Summary {
+	return transcript.Summary{RunID: o.RunID, Runbook: o.Runbook, Mode: engine.ModeRun, Operator: o.Operator}
+}
+
 // requestWait bounds how long request_run waits for the run to reach its
 // first approval (or to end): a run that takes longer is returned as
 // running, to be followed with get_transcript.
@@ -86,11 +91,11 @@ func (s *server) requestRun(ctx context.Context, req *mcp.CallToolRequest, in re
 		case <-ctx.Done():
 			// The run goes on; the agent asked no more.
 			out.Status = "running"
-			s.addTranscript(runID)
+			s.addTranscript(out.summary())
 			return nil, out, nil
 		case <-deadline.C:
 			out.Status = "running"
-			s.addTranscript(runID)
+			s.addTranscript(out.summary())
 			return nil, out, nil
 		case <-tick.C:
 		}
@@ -104,7 +109,7 @@ func (s *server) requestRun(ctx context.Context, req *mcp.CallToolRequest, in re
 		if out.Runbook == "" {
 			out.Runbook = p.Runbook
 		}
-		s.addTranscript(runID)
+		s.addTranscript(out.summary())
 		return nil, out, nil
 	}
 }
@@ -185,7 +190,7 @@ func (s *server) ended(out *requestRunOut, code int) (*mcp.CallToolResult, reque
 	if rs, err := t.RunStarted(); err == nil && out.Runbook == "" {
 		out.Runbook = rs.Runbook
 	}
-	s.addTranscript(out.RunID)
+	s.addTranscript(out.summary())
 	return nil, *out, nil
 }
 

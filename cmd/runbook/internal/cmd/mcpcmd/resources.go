@@ -6,11 +6,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmd/docs"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/resolver"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/transcript"
 	"github.com/runbookdev/runbook/plugins/safefile"
@@ -57,16 +59,32 @@ func (s *server) addResources() {
 		if i == maxListedTranscripts {
 			break
 		}
-		s.addTranscript(r.RunID)
+		s.addTranscript(r)
 	}
 }
 
-// addTranscript lists run runID's transcript as a resource.
-func (s *server) addTranscript(runID string) {
-	s.mcp.AddResource(&mcp.Resource{
-		Name: runID, URI: transcriptURI + runID, MIMEType: "application/jsonl",
-		Description: "The transcript of run " + runID,
-	}, s.readTranscript)
+// addTranscript lists a run's transcript as a resource, described by what
+// never changes in it: the runbook, the mode, the operator and the start.
+func (s *server) addTranscript(r transcript.Summary) {
+	res := &mcp.Resource{
+		Name: r.RunID, URI: transcriptURI + r.RunID, MIMEType: "application/jsonl",
+		Description: "The transcript of run " + r.RunID,
+	}
+	if r.Runbook != "" {
+		mode := r.Mode
+		if mode == "" {
+			mode = engine.ModeRun
+		}
+		res.Title = text.VisibleLine(r.Runbook) + " " + text.VisibleLine(mode) + " " + r.RunID
+		res.Description = "The transcript of a " + text.VisibleLine(mode) + " of " + text.VisibleLine(r.Runbook)
+		if r.Operator != "" {
+			res.Description += " by " + text.VisibleLine(r.Operator)
+		}
+		if !r.Started.IsZero() {
+			res.Description += ", started " + r.Started.UTC().Format(time.RFC3339)
+		}
+	}
+	s.mcp.AddResource(res, s.readTranscript)
 }
 
 func (s *server) readRunbook(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
