@@ -174,20 +174,26 @@ func testServer(t *testing.T) *server {
 	return s
 }
 
+// connect is a test client's session over transport, closed with the test.
+func connect(t *testing.T, transport mcp.Transport) *mcp.ClientSession {
+	t.Helper()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(context.Background(), transport, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
 // Over streamable HTTP: the tools are listed with their schemas, a
 // runbook's page is read, and a request whose Host is not a loopback name
 // (DNS rebinding) is refused.
 func TestHTTP(t *testing.T) {
 	s := testServer(t)
 	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, nil))
-	defer hs.Close()
+	t.Cleanup(hs.Close) // after the session closes
 	ctx := context.Background()
-	client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: hs.URL}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs := connect(t, &mcp.StreamableClientTransport{Endpoint: hs.URL})
 	tools, err := cs.ListTools(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -251,13 +257,8 @@ func TestTranscriptResource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ss.Close()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(ctx, ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
-	res, err := cs.ListResources(ctx, nil)
+	t.Cleanup(func() { ss.Close() })
+	res, err := connect(t, ct).ListResources(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
