@@ -190,12 +190,33 @@ func Approvals(cfg *schema.Config, a *schema.Approval) string {
 	if a.Others() == 0 {
 		return ""
 	}
-	from := "any principal of allowed_signers"
+	var principals []string
 	if len(a.From) > 0 {
-		from = strings.Join(a.From, ", ")
-		if ps := cfg.Approvers(a); len(ps) > 0 && !slices.Equal(ps, a.From) {
-			from += " (" + strings.Join(ps, ", ") + ")"
-		}
+		principals = cfg.Approvers(a)
 	}
-	return fmt.Sprintf("%d: the operator and %d more from %s, within %s", a.Count, a.Others(), text.VisibleLine(from), a.Timeout)
+	from := Approvers(a.From, principals, "any principal of allowed_signers")
+	return fmt.Sprintf("%d: the operator and %d more from %s, within %s", a.Count, a.Others(), from, a.Timeout)
+}
+
+// Approvers says who may approve: the approvers attribute as written
+// (teams and principals), then the principals it expands to when they
+// differ, or anyone when neither is known. Each name is shown on one line
+// with its control characters escaped.
+func Approvers(from, principals []string, anyone string) string {
+	visible := func(ss []string) string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = text.VisibleLine(s)
+		}
+		return strings.Join(out, ", ")
+	}
+	switch {
+	case len(from) == 0 && len(principals) == 0:
+		return anyone
+	case len(from) == 0:
+		return visible(principals)
+	case len(principals) == 0 || slices.Equal(principals, from):
+		return visible(from)
+	}
+	return visible(from) + " (" + visible(principals) + ")"
 }

@@ -181,3 +181,22 @@ func TestUnknownPlugin(t *testing.T) {
 		t.Errorf("ActionEffect without a schema = %v %q, want Unknown \"\"", effect, words)
 	}
 }
+
+func TestApprovers(t *testing.T) {
+	for _, tt := range []struct {
+		from, principals []string
+		want             string
+	}{
+		{nil, nil, "anyone"},
+		{nil, []string{"bob@example.com"}, "bob@example.com"},
+		{[]string{"bob@example.com"}, []string{"bob@example.com"}, "bob@example.com"},
+		{[]string{"oncall"}, nil, "oncall"},
+		{[]string{"oncall", "dave@example.com"}, []string{"bob@example.com", "carol@example.com", "dave@example.com"},
+			"oncall, dave@example.com (bob@example.com, carol@example.com, dave@example.com)"},
+		{[]string{"team\nx"}, []string{"\x1b[31mbob"}, `team\nx (\x1b[31mbob)`},
+	} {
+		if got := Approvers(tt.from, tt.principals, "anyone"); got != tt.want {
+			t.Errorf("Approvers(%q, %q) = %q, want %q", tt.from, tt.principals, got, tt.want)
+		}
+	}
+}

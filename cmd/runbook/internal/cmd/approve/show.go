@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/runbookdev/runbook/cmd/runbook/internal/cmdutil"
+	"github.com/runbookdev/runbook/cmd/runbook/internal/runbooktext"
 	"github.com/runbookdev/runbook/cmd/runbook/internal/text"
 	"github.com/runbookdev/runbook/engine"
 	"github.com/runbookdev/runbook/engine/exitcode"
@@ -37,7 +38,7 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 			fmt.Fprintf(w, "      %s\n", text.VisibleLine(c))
 		}
 	}
-	line("approvers", "%s", approvers(req))
+	line("approvers", "%s", runbooktext.Approvers(req.From, req.Approvers, "any principal of the run's allowed signers but the operator"))
 	if engine.IsAgent(req.Operator) {
 		// Nobody has confirmed the step: every approval is a person's.
 		line("needs", "%d %s: the operator is an AI agent, which never approves", req.Needed, text.Word(req.Needed, "approval"))
@@ -79,26 +80,6 @@ func checkDigest(req *engine.ApprovalRequest) error {
 	return nil
 }
 
-// approvers says who may answer: the approvers attribute as written and
-// the principals it expands to.
-func approvers(req *engine.ApprovalRequest) string {
-	visible := func(ss []string) string {
-		out := make([]string, len(ss))
-		for i, s := range ss {
-			out[i] = text.VisibleLine(s)
-		}
-		return strings.Join(out, ", ")
-	}
-	switch {
-	case len(req.From) == 0 && len(req.Approvers) == 0:
-		return "any principal of the run's allowed signers but the operator"
-	case len(req.Approvers) == 0:
-		return visible(req.From)
-	case len(req.From) == 0:
-		return visible(req.Approvers)
-	}
-	return visible(req.From) + " (" + visible(req.Approvers) + ")"
-}
 
 // expiresIn says how long the request has left.
 func expiresIn(now, t time.Time) string {
