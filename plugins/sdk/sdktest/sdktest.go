@@ -106,26 +106,40 @@ func (p *Plugin) MustConfigure(config Args) {
 	}
 }
 
-// Option sets a field of the request an action gets.
-type Option func(*plugins.ActionRequest)
+// Option sets what an action call gets besides its arguments.
+type Option func(*call)
+
+// call is one action call: the context it is made under and its request.
+type call struct {
+	ctx context.Context
+	req *plugins.ActionRequest
+}
 
 // WithPlanned hands the action the planned state of an earlier plan
 // (Plan.Planned), as a dry-run does for a plugin that predicts.
 func WithPlanned(state []byte) Option {
-	return func(r *plugins.ActionRequest) { r.Planned = state }
+	return func(c *call) { c.req.Planned = state }
 }
 
 // WithBasis hands a mutating Apply the basis of a saved plan (Plan.Basis).
 func WithBasis(basis []byte) Option {
-	return func(r *plugins.ActionRequest) { r.Basis = basis }
+	return func(c *call) { c.req.Basis = basis }
 }
 
 // WithRun sets the run's ID and operator.
 func WithRun(runID, operator string) Option {
-	return func(r *plugins.ActionRequest) { r.RunID, r.Operator = runID, operator }
+	return func(c *call) { c.req.RunID, c.req.Operator = runID, operator }
 }
 
-func (p *Plugin) request(action string, args Args, opts []Option) (*plugins.Action, *plugins.ActionRequest) {
+// WithContext makes the call under ctx, as a traced run makes it under the
+// action's attempt: the span context in ctx crosses the protocol, and the
+// handler's ctx has it as its remote parent (docs/plugins.md#tracing). A
+// deadline or cancellation of ctx bounds the call.
+func WithContext(ctx context.Context) Option {
+	return func(c *call) { c.ctx = ctx }
+}
+
+func (p *Plugin) request(action string, args Args, opts []Option) (*plugins.Action, *call) {
 	p.t.Helper()
 	a := p.schema.Actions[action]
 	if a == nil {
@@ -134,11 +148,11 @@ func (p *Plugin) request(action string, args Args, opts []Option) (*plugins.Acti
 	if !p.configured {
 		p.MustConfigure(nil)
 	}
-	req := &plugins.ActionRequest{Action: action, Args: p.object("argument", "args", a.Args, args)}
+	c := &call{ctx: context.Background(), req: &plugins.ActionRequest{Action: action, Args: p.object("argument", "args", a.Args, args)}}
 	for _, o := range opts {
-		o(req)
+		o(c)
 	}
-	return a, req
+	return a, c
 }
 
 // Result is what an Apply returned.
@@ -155,10 +169,10 @@ type Result struct {
 // Apply calls the action's Apply with args, defaults applied.
 func (p *Plugin) Apply(action string, args Args, opts ...Option) (*Result, error) {
 	p.t.Helper()
-	a, req := p.request(action, args, opts)
+	a, c := p.request(action, args, opts)
 	res := &Result{t: p.t, outType: a.Output}
-	req.Progress = func(line string) { res.Progress = append(res.Progress, line) }
-	out, err := p.client.Apply(context.Background(), req)
+	c.req.Progress = func(line string) { res.Progress = append(res.Progress, line) }
+	out, err := p.client.Apply(c.ctx, c.req)
 	if err != nil {
 		return nil, err
 	}
@@ -193,8 +207,8 @@ type Plan struct {
 // args may be Unknown.
 func (p *Plugin) Plan(action string, args Args, opts ...Option) (*Plan, error) {
 	p.t.Helper()
-	a, req := p.request(action, args, opts)
-	res, err := p.client.Plan(context.Background(), req)
+	a, c := p.request(action, args, opts)
+	res, err := p.client.Plan(c.ctx, c.req)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/runbookdev/runbook/plugins/sdk"
 	"github.com/runbookdev/runbook/plugins/sdk/sdktest"
@@ -163,5 +164,52 @@ func TestHelpersFail(t *testing.T) {
 		if got := failures(t, tc.fn); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: reported %q, want %q", name, got, tc.want)
 		}
+	}
+}
+
+// traced is a plugin whose action answers with the span context its
+// handler got, and whose plan names it.
+func traced() sdk.Plugin {
+	out := cty.Object(map[string]cty.Type{"trace_id": cty.String, "parent": cty.String, "remote": cty.Bool})
+	seen := func(ctx context.Context) map[string]any {
+		sc := trace.SpanContextFromContext(ctx)
+		return map[string]any{"trace_id": sc.TraceID().String(), "parent": sc.SpanID().String(), "remote": sc.IsRemote()}
+	}
+	return sdk.Plugin{
+		Name: "traced", Version: "1.0.0",
+		Actions: []*sdk.Action{{
+			Name: "look", Output: out,
+			Plan: func(ctx context.Context, _ *sdk.Request) (*sdk.Plan, error) {
+				return &sdk.Plan{Changes: []string{"under " + trace.SpanContextFromContext(ctx).TraceID().String()}, Output: seen(ctx)}, nil
+			},
+			Apply: func(ctx context.Context, _ *sdk.Request) (any, error) { return seen(ctx), nil },
+		}},
+	}
+}
+
+// WithContext carries the span of the caller's context across the protocol:
+// the handler's context has it as its remote parent. Without it, the
+// handler has no span context.
+func TestWithContext(t *testing.T) {
+	p := sdktest.New(t, traced())
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		TraceFlags: trace.FlagsSampled,
+	})
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+
+	p.MustApply("look", nil, sdktest.WithContext(ctx)).Want(map[string]any{
+		"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "parent": "00f067aa0ba902b7", "remote": true,
+	})
+	p.MustPlan("look", nil, sdktest.WithContext(ctx)).WantChanges("under 4bf92f3577b34da6a3ce929d0e0e4736")
+	p.MustApply("look", nil).Want(map[string]any{
+		"trace_id": "00000000000000000000000000000000", "parent": "0000000000000000", "remote": false,
+	})
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Apply("look", nil, sdktest.WithContext(canceled)); err == nil {
+		t.Error("a call under a canceled context succeeded")
 	}
 }
