@@ -80,7 +80,6 @@ func checkDigest(req *engine.ApprovalRequest) error {
 	return nil
 }
 
-
 // expiresIn says how long the request has left.
 func expiresIn(now, t time.Time) string {
 	if !t.After(now) {
