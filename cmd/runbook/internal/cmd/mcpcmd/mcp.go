@@ -42,7 +42,8 @@ with the operator agent:<client>, and every step that changes state, asks
 for confirmation or is manual waits for the signed approval of people
 (runbook approve RUN_ID), through the transcript store (--store).
 
-Exit status: 0 when the client closed the session, 2 bad input.`,
+Exit status: 0 when the client closed the session (or on Ctrl-C), 1 when the
+session ended on an error, 2 bad input.`,
 		Args: cmdutil.UsageArgs(cobra.NoArgs),
 		RunE: cmdutil.RunE(func(cmd *cobra.Command, args []string) error {
 			return cmdutil.Run(opts, runF, func(o *Options) error { return runMCP(cmd.Context(), o) })
