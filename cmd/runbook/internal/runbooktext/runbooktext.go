@@ -203,13 +203,7 @@ func Approvals(cfg *schema.Config, a *schema.Approval) string {
 // differ, or anyone when neither is known. Each name is shown on one line
 // with its control characters escaped.
 func Approvers(from, principals []string, anyone string) string {
-	visible := func(ss []string) string {
-		out := make([]string, len(ss))
-		for i, s := range ss {
-			out[i] = text.VisibleLine(s)
-		}
-		return strings.Join(out, ", ")
-	}
+	visible := func(ss []string) string { return strings.Join(text.VisibleLines(ss), ", ") }
 	switch {
 	case len(from) == 0 && len(principals) == 0:
 		return anyone

@@ -64,3 +64,12 @@ func isBidiControl(r rune) bool {
 func VisibleLine(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(Visible(s))
 }
+
+// VisibleLines is VisibleLine of each of ss.
+func VisibleLines(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = VisibleLine(s)
+	}
+	return out
+}

@@ -26,3 +26,16 @@ func TestVisible(t *testing.T) {
 		t.Errorf("visibleLine = %q", got)
 	}
 }
+
+func TestVisibleLines(t *testing.T) {
+	got := VisibleLines([]string{"bob", "a\nb", "\x1b[2J"})
+	want := []string{"bob", `a\nb`, `\x1b[2J`}
+	if len(got) != len(want) {
+		t.Fatalf("VisibleLines = %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("VisibleLines[%d] = %q, want %q", i, got[i], want[i])
+		}
+	}
+}

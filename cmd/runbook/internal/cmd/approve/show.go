@@ -49,12 +49,8 @@ func showRequest(opts *Options, req *engine.ApprovalRequest, others []string) {
 	line("expires", "%s (%s)", text.FormatTime(req.Expires), expiresIn(now, req.Expires))
 	line("digest", "%s", text.VisibleLine(req.Digest))
 	if len(others) > 0 {
-		shown := make([]string, len(others))
-		for i, s := range others {
-			shown[i] = text.VisibleLine(s)
-		}
 		fmt.Fprintf(w, "%s\n", cs.Faint(fmt.Sprintf("The run also waits on %s %s; run this command again to answer them.",
-			text.Word(len(others), "step"), cmdutil.JoinMax(shown, 10))))
+			text.Word(len(others), "step"), cmdutil.JoinMax(text.VisibleLines(others), 10))))
 	}
 }
 
