@@ -248,6 +248,7 @@ func TestTranscriptResource(t *testing.T) {
 		{RunID: "20261203T070821Z-000002", Runbook: "rollback-prompt", Operator: "alice"},
 		{RunID: "20261203T070821Z-000003", Runbook: "evil\x1b[2J\nname", Mode: engine.ModeRun, Operator: "bob\r"},
 		{RunID: "20261203T070821Z-000004"},
+		{RunID: "20261203T070821Z-000005\x1b[2J", Runbook: "rollback-prompt"},
 	} {
 		s.addTranscript(r)
 	}
@@ -277,6 +278,9 @@ func TestTranscriptResource(t *testing.T) {
 		if got[id] != w {
 			t.Errorf("%s: %q, want %q", id, got[id], w)
 		}
+	}
+	if len(got) != 4 {
+		t.Errorf("listed %d transcripts, want 4 (not the one whose run id is not runbook's): %q", len(got), got)
 	}
 	if evil := got["20261203T070821Z-000003"]; strings.ContainsAny(evil, "\x1b\n\r") || !strings.Contains(evil, "by bob") {
 		t.Errorf("a hostile name is listed as %q", evil)

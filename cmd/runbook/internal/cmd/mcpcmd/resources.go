@@ -65,7 +65,12 @@ func (s *server) addResources() {
 
 // addTranscript lists a run's transcript as a resource, described by what
 // never changes in it: the runbook, the mode, the operator and the start.
+// A run id read from a transcript that is not one runbook makes is not
+// listed: it could not be read back through its URI.
 func (s *server) addTranscript(r transcript.Summary) {
+	if !engine.ValidRunID(r.RunID) {
+		return
+	}
 	res := &mcp.Resource{
 		Name: r.RunID, URI: transcriptURI + r.RunID, MIMEType: "application/jsonl",
 		Description: "The transcript of run " + r.RunID,
